@@ -1,0 +1,87 @@
+import type { Socket } from 'node:net';
+import { ErrorCodes } from '../../errors.js';
+import { wireCode } from '../../router/codes.js';
+import type { FlowStream } from '../../router/contract.js';
+
+export interface PipeOutcome {
+  /** 'ok' when both directions finished with FIN; otherwise why the flow ended */
+  outcome: 'ok' | 'reset-by-peer' | 'socket-error' | 'socket-closed';
+  reason?: string;
+  /** bytes read from the socket / written to it */
+  bytesFromSocket: number;
+  bytesToSocket: number;
+}
+
+/**
+ * Move bytes between a TCP socket and a flow stream, both ways, with half-close and end-to-end backpressure:
+ * the socket is paused while the flow has no credit, and credit is returned to the flow only when the socket
+ * took the bytes (its write callback). The socket must have been created with `allowHalfOpen: true`.
+ */
+export function pipeSocketFlow(socket: Socket, stream: FlowStream, onDone: (o: PipeOutcome) => void): void {
+  let socketEnded = false; // got FIN from the socket
+  let flowEnded = false; // got FIN from the flow
+  let finished = false;
+  let fromSocket = 0;
+  let toSocket = 0;
+  let outcome: PipeOutcome['outcome'] = 'ok';
+  let reason: string | undefined;
+  let streamClosed = false;
+  let socketClosed = false;
+
+  const finish = (): void => {
+    if (finished || !streamClosed || !socketClosed) return;
+    finished = true;
+    onDone({ outcome, reason, bytesFromSocket: fromSocket, bytesToSocket: toSocket });
+  };
+
+  socket.on('data', (chunk: Buffer) => {
+    fromSocket += chunk.length;
+    if (!stream.write(chunk)) socket.pause();
+  });
+  stream.on('drain', () => socket.resume());
+  socket.on('end', () => {
+    socketEnded = true;
+    stream.end();
+  });
+
+  stream.on('data', (chunk) => {
+    socket.write(chunk, (err) => {
+      if (err) return;
+      toSocket += chunk.length;
+      stream.consumed(chunk.length);
+    });
+  });
+  stream.on('end', () => {
+    flowEnded = true;
+    socket.end();
+  });
+
+  stream.on('reset', (code, why) => {
+    if (outcome === 'ok') {
+      outcome = 'reset-by-peer';
+      reason = why || `reset code ${code}`;
+    }
+    if (!socket.destroyed) socket.resetAndDestroy();
+  });
+  stream.on('close', () => {
+    streamClosed = true;
+    finish();
+  });
+  socket.on('error', (err) => {
+    if (outcome === 'ok') {
+      outcome = 'socket-error';
+      reason = err.message;
+    }
+  });
+  socket.on('close', () => {
+    socketClosed = true;
+    if (!(socketEnded && flowEnded)) {
+      if (outcome === 'ok') {
+        outcome = 'socket-closed';
+        reason = 'connection closed before both directions finished';
+      }
+      stream.reset(wireCode(ErrorCodes.FLOW_RESET), reason ?? 'connection closed');
+    }
+    finish();
+  });
+}

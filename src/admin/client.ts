@@ -1,0 +1,54 @@
+import http from 'node:http';
+import { CaravanError, ErrorCodes } from '../errors.js';
+import type { StatusSnapshot } from './types.js';
+
+/** Typed client of the admin API; the only door the CLI, console and tests use to reach a router. */
+export class AdminClient {
+  constructor(
+    private readonly socketPath: string,
+    private readonly timeoutMs = 5000,
+  ) {}
+
+  status(): Promise<StatusSnapshot> {
+    return this.get<StatusSnapshot>('/v1/status');
+  }
+
+  private get<T>(path: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        { socketPath: this.socketPath, path, method: 'GET', timeout: this.timeoutMs },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let body: unknown;
+            try {
+              body = JSON.parse(text);
+            } catch {
+              return reject(
+                new CaravanError(ErrorCodes.PROTOCOL, `admin API returned non-JSON (${res.statusCode})`),
+              );
+            }
+            if (res.statusCode !== 200) {
+              const msg =
+                (body as { error?: { message?: string } }).error?.message ?? `HTTP ${res.statusCode}`;
+              return reject(new CaravanError(ErrorCodes.PROTOCOL, `admin API: ${msg}`));
+            }
+            resolve(body as T);
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`admin API did not answer within ${this.timeoutMs} ms`)));
+      req.on('error', (err) =>
+        reject(
+          new CaravanError(
+            ErrorCodes.LINK_CLOSED,
+            `cannot reach the router at ${this.socketPath}: ${err.message}`,
+          ),
+        ),
+      );
+      req.end();
+    });
+  }
+}

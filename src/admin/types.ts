@@ -1,0 +1,95 @@
+/** The admin API's data model (JSON over HTTP on the site's Unix socket). Shared by server and client. */
+
+export interface RouterStatus {
+  id: string;
+  site: string;
+  mode: 'interior' | 'edge';
+  pid: number;
+  version: string;
+  startedAt: string;
+  linkAccess?: { host: string; port: number };
+}
+
+export interface LinkStatusView {
+  /** link id at this router (Link resource name for outbound links, `in-N` for inbound) */
+  id: string;
+  name: string;
+  direction: 'in' | 'out';
+  /** connecting | up | down for outbound links; handshaking | up for sessions */
+  state: string;
+  neighbor?: string;
+  neighborMode?: 'interior' | 'edge';
+  cost: number;
+  rttMs?: number;
+  bytesIn: number;
+  bytesOut: number;
+  activeFlows: number;
+  lastError?: string;
+  endpoint?: string;
+}
+
+export interface RouteView {
+  dest: string;
+  cost: number;
+  nextHop: string;
+  links: string[];
+}
+
+export interface AddressView {
+  key: string;
+  destinations: Array<{ router: string; cost: number; count: number }>;
+}
+
+export interface ListenerView {
+  name: string;
+  routingKey: string;
+  host: string;
+  port: number | undefined;
+  distribution: string;
+  /** some connector for the key is reachable somewhere in the network */
+  matched: boolean;
+  accepted: number;
+  active: number;
+  refused: number;
+  bytesIn: number;
+  bytesOut: number;
+  error?: string;
+}
+
+export interface ConnectorView {
+  name: string;
+  routingKey: string;
+  target: string;
+  healthy: boolean;
+  delivered: number;
+  active: number;
+  failed: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface TopologyView {
+  routers: Array<{
+    id: string;
+    mode: 'interior' | 'edge';
+    seq: number;
+    reachable: boolean;
+    links: Array<{ neighbor: string; cost: number }>;
+    addresses: Record<string, number>;
+  }>;
+}
+
+export interface StatusSnapshot {
+  router: RouterStatus;
+  links: LinkStatusView[];
+  routes: RouteView[];
+  addresses: AddressView[];
+  listeners: ListenerView[];
+  connectors: ConnectorView[];
+  flows: {
+    byKey: Record<string, { opened: number; established: number; failed: number }>;
+    failuresByCode: Record<string, number>;
+  };
+  routing: { version: number; messagesIn: number; messagesOut: number; spfRuns: number; malformed: number };
+  topology: TopologyView;
+}

@@ -1,0 +1,13 @@
+/** Public surface of the resource model (DESIGN §3). Pure: no I/O; imports nothing internal but ../errors.js. */
+export * from './types.js';
+export { parseDuration, tryParseDuration, formatDuration, DURATION_SYNTAX } from './duration.js';
+export { ResourceError, isResourceError, formatIssue, type ResourceIssue } from './errors.js';
+export {
+  validateResource,
+  validateResourceOf,
+  checkResource,
+  resourceKey,
+  describeValue,
+  type CheckResult,
+} from './validate.js';
+export { parseResources, toYaml, resourcesToYaml } from './parse.js';

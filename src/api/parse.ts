@@ -1,0 +1,130 @@
+/**
+ * YAML ⇄ resources. `parseResources` reads a (multi-document) YAML text and validates every document;
+ * `toYaml` renders a resource in the canonical field order. Pure: no I/O.
+ */
+import { Document, LineCounter, isMap, isScalar, isSeq, parseAllDocuments, type Node } from 'yaml';
+import { ResourceError, type ResourceIssue } from './errors.js';
+import type { Resource } from './types.js';
+import { checkResource } from './validate.js';
+
+/** Splits `spec.endpoints[0].port` into `['spec', 'endpoints', 0, 'port']`. */
+function splitPath(path: string): (string | number)[] {
+  const out: (string | number)[] = [];
+  for (const part of path.split('.')) {
+    const m = /^([^[]*)((?:\[\d+\])*)$/.exec(part);
+    if (!m) {
+      out.push(part);
+      continue;
+    }
+    if (m[1]) out.push(m[1]);
+    for (const idx of (m[2] ?? '').matchAll(/\[(\d+)\]/g)) out.push(Number(idx[1]));
+  }
+  return out;
+}
+
+/** Offset of the YAML node (or map key) that a field path points at, or of its nearest existing ancestor. */
+function offsetOf(doc: Document.Parsed, path: string): number | undefined {
+  let node: unknown = doc.contents;
+  let offset = (node as Node | null)?.range?.[0];
+  if (!path) return offset;
+  for (const seg of splitPath(path)) {
+    if (typeof seg === 'string' && isMap(node)) {
+      const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === seg);
+      if (!pair) return offset;
+      const keyNode = pair.key as Node | null;
+      const valueNode = pair.value as Node | null;
+      offset = valueNode?.range?.[0] ?? keyNode?.range?.[0] ?? offset;
+      node = valueNode;
+    } else if (typeof seg === 'number' && isSeq(node)) {
+      const item = node.items[seg] as Node | undefined;
+      if (!item) return offset;
+      offset = item.range?.[0] ?? offset;
+      node = item;
+    } else {
+      return offset;
+    }
+  }
+  return offset;
+}
+
+/**
+ * Parses multi-document YAML and validates every document. Empty documents are skipped. Throws ResourceError
+ * (INVALID_RESOURCE): for a YAML syntax error naming `source:line:column`; for invalid documents listing every
+ * issue of every document, each naming the source, the resource and the field path.
+ */
+export function parseResources(text: string, source: string): Resource[] {
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const list = Array.isArray(docs) ? docs : [];
+  const syntax: ResourceIssue[] = [];
+  for (const doc of list) {
+    for (const err of doc.errors) {
+      const pos = err.linePos?.[0];
+      const where = pos ? `${source}:${pos.line}:${pos.col}` : source;
+      const firstLine = err.message.split('\n')[0] ?? err.message;
+      syntax.push({
+        source: where,
+        path: '',
+        message: `YAML syntax error: ${firstLine.replace(/ at line \d+, column \d+:?$/, '')}`,
+        ...(pos ? { line: pos.line } : {}),
+      });
+    }
+  }
+  if (syntax.length > 0) throw new ResourceError(syntax);
+
+  const resources: Resource[] = [];
+  const issues: ResourceIssue[] = [];
+  const nonEmpty = list.filter(
+    (d) =>
+      d.contents !== null &&
+      !(isScalar(d.contents) && (d.contents.value === null || d.contents.value === '')),
+  );
+  nonEmpty.forEach((doc, index) => {
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      issues.push({
+        source,
+        path: '',
+        message: `cannot read document ${index + 1}: ${(e as Error).message}`,
+      });
+      return;
+    }
+    const r = checkResource(value);
+    if (r.resource) {
+      resources.push(r.resource);
+      return;
+    }
+    const docLabel = nonEmpty.length > 1 ? `document ${index + 1}` : undefined;
+    for (const issue of r.issues) {
+      const off = offsetOf(doc, issue.path);
+      const line = off !== undefined ? lineCounter.linePos(off).line : undefined;
+      const resource = r.label ?? docLabel;
+      issues.push({
+        ...issue,
+        source,
+        ...(resource ? { resource } : {}),
+        ...(line !== undefined ? { line } : {}),
+      });
+    }
+  });
+  if (issues.length > 0) throw new ResourceError(issues);
+  return resources;
+}
+
+const TOP_ORDER = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
+
+/** Renders one resource as YAML (apiVersion, kind, metadata, spec, status; PEM strings as block literals). */
+export function toYaml(resource: Resource): string {
+  const ordered: Record<string, unknown> = {};
+  const r = resource as unknown as Record<string, unknown>;
+  for (const k of TOP_ORDER) if (r[k] !== undefined) ordered[k] = r[k];
+  for (const k of Object.keys(r)) if (!(k in ordered) && r[k] !== undefined) ordered[k] = r[k];
+  return new Document(ordered).toString({ lineWidth: 0 });
+}
+
+/** Renders several resources as one multi-document YAML text. */
+export function resourcesToYaml(resources: readonly Resource[]): string {
+  return resources.map(toYaml).join('---\n');
+}

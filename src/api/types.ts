@@ -1,0 +1,203 @@
+/**
+ * Resource types: the one configuration model (DESIGN §3). Every resource is shaped like a Kubernetes object.
+ *
+ * These are the *validated* shapes: `validateResource` fills in every default, so fields documented with a
+ * default are always present on a value of these types. Optional fields stay optional.
+ */
+
+export const API_VERSION = 'caravan.dev/v1alpha1';
+
+export const KINDS = ['Site', 'Link', 'Listener', 'Connector', 'AccessGrant', 'AccessToken'] as const;
+export type Kind = (typeof KINDS)[number];
+
+/** Site and resource names: a DNS label. */
+export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Routing keys: the name of a service in the network (`payments`, `db.orders`); never a host:port. */
+export const ROUTING_KEY_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,251})?$/;
+
+export const SITE_MODES = ['interior', 'edge'] as const;
+export type SiteMode = (typeof SITE_MODES)[number];
+
+/** Protocols a Listener/Connector may carry. Only `tcp` exists so far. */
+export const SERVICE_TYPES = ['tcp'] as const;
+export type ServiceType = (typeof SERVICE_TYPES)[number];
+
+export const DISTRIBUTIONS = ['balanced', 'closest'] as const;
+export type Distribution = (typeof DISTRIBUTIONS)[number];
+
+export const CONDITION_STATUSES = ['True', 'False', 'Unknown'] as const;
+export type ConditionStatus = (typeof CONDITION_STATUSES)[number];
+
+export const DEFAULTS = {
+  linkAccessHost: '0.0.0.0',
+  linkAccessPort: 55671,
+  helloIntervalMs: 1000,
+  /** deadIntervalMs defaults to this many hello intervals. */
+  deadIntervalHellos: 3,
+  minHelloIntervalMs: 50,
+  siteTls: { ca: 'runtime/ca.crt', cert: 'runtime/server.crt', key: 'runtime/server.key' },
+  linkCost: 1,
+  maxCost: 2 ** 31 - 1,
+  listenerHost: '0.0.0.0',
+  connectorHost: '127.0.0.1',
+  serviceType: 'tcp' as ServiceType,
+  distribution: 'balanced' as Distribution,
+  grantRedemptions: 1,
+  grantExpiry: '15m',
+} as const;
+
+/** Default TLS file paths of a link (relative to the site directory). */
+export function defaultLinkTls(linkName: string): TlsFiles {
+  return {
+    ca: `runtime/links/${linkName}/ca.crt`,
+    cert: `runtime/links/${linkName}/client.crt`,
+    key: `runtime/links/${linkName}/client.key`,
+  };
+}
+
+export interface ObjectMeta {
+  name: string;
+  labels?: Record<string, string>;
+}
+
+export interface Condition {
+  type: string;
+  status: ConditionStatus;
+  reason?: string;
+  message?: string;
+  observedGeneration?: number;
+  /** RFC 3339 timestamp. */
+  lastTransitionTime?: string;
+}
+
+export interface ResourceStatus {
+  conditions?: Condition[];
+}
+
+/** Paths to PEM files; relative paths are relative to the site directory. */
+export interface TlsFiles {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+interface ResourceBase<K extends Kind, S, St extends ResourceStatus = ResourceStatus> {
+  apiVersion: typeof API_VERSION;
+  kind: K;
+  metadata: ObjectMeta;
+  spec: S;
+  status?: St;
+}
+
+// --- Site ---------------------------------------------------------------------------------------------------
+
+export interface RoutingTimers {
+  /** Interval between HELLOs on every link; ≥ 50 ms. Default 1000. */
+  helloIntervalMs: number;
+  /** A neighbour is dead after this long without a HELLO; > helloIntervalMs. Default 3 × helloIntervalMs. */
+  deadIntervalMs: number;
+}
+
+export interface SiteSpec {
+  /** Default `interior`. */
+  mode: SiteMode;
+  /** Stable router id; when absent it is generated (and persisted) by the site, not by the validator. */
+  routerId?: string;
+  /** Where this site accepts links (interior only). Port 0 picks a free port. */
+  linkAccess?: HostPort;
+  routing: RoutingTimers;
+  admin?: { socket?: string };
+  /** Server TLS files for linkAccess; filled with defaults when linkAccess is set. */
+  tls?: TlsFiles;
+}
+export type SiteResource = ResourceBase<'Site', SiteSpec>;
+
+// --- Link ---------------------------------------------------------------------------------------------------
+
+export interface LinkSpec {
+  /** Where to dial, in order of preference; at least one. */
+  endpoints: HostPort[];
+  /** Default 1; 1 .. 2^31-1. */
+  cost: number;
+  /** Client TLS files; default `runtime/links/<name>/{ca.crt,client.crt,client.key}`. */
+  tls: TlsFiles;
+}
+export type LinkResource = ResourceBase<'Link', LinkSpec>;
+
+// --- Listener / Connector -----------------------------------------------------------------------------------
+
+export interface ListenerSpec {
+  /** Default: metadata.name. */
+  routingKey: string;
+  /** Default `0.0.0.0`. */
+  host: string;
+  port: number;
+  /** Default `tcp`. */
+  type: ServiceType;
+  /** Default `balanced`. */
+  distribution: Distribution;
+}
+export type ListenerResource = ResourceBase<'Listener', ListenerSpec>;
+
+export interface ConnectorSpec {
+  /** Default: metadata.name. */
+  routingKey: string;
+  /** Default `127.0.0.1`. */
+  host: string;
+  port: number;
+  /** Default `tcp`. */
+  type: ServiceType;
+}
+export type ConnectorResource = ResourceBase<'Connector', ConnectorSpec>;
+
+// --- AccessGrant / AccessToken ------------------------------------------------------------------------------
+
+export interface AccessGrantSpec {
+  /** How many times the grant may be redeemed; ≥ 1, default 1. */
+  redemptions: number;
+  /** How long the grant is valid after it is created, as a duration (`15m`, `1h`, `30s`); default `15m`. */
+  expiry: string;
+  /** Cost of links made with this grant; default 1. */
+  cost: number;
+  /** The one-time secret; generated by the grant server when absent. */
+  code?: string;
+}
+export interface AccessGrantStatus extends ResourceStatus {
+  /** Redemption URL, once the grant server serves the grant. */
+  url?: string;
+  /** PEM CA certificate of the accepting site. */
+  ca?: string;
+  /** Redemptions made so far. */
+  redeemed?: number;
+  /** RFC 3339 time at which the grant expires. */
+  expiresAt?: string;
+}
+export type AccessGrantResource = ResourceBase<'AccessGrant', AccessGrantSpec, AccessGrantStatus>;
+
+export interface AccessTokenSpec {
+  /** Redemption URL of the grant server (https). */
+  url: string;
+  /** The one-time code. */
+  code: string;
+  /** PEM CA certificate of the accepting site (to verify the grant server and the link). */
+  ca: string;
+  /** Requested link cost; the grant's cost applies when absent. */
+  cost?: number;
+}
+export type AccessTokenResource = ResourceBase<'AccessToken', AccessTokenSpec>;
+
+export type Resource =
+  | SiteResource
+  | LinkResource
+  | ListenerResource
+  | ConnectorResource
+  | AccessGrantResource
+  | AccessTokenResource;
+
+/** The resource type for a kind name. */
+export type ResourceOfKind<K extends Kind> = Extract<Resource, { kind: K }>;

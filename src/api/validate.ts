@@ -1,0 +1,678 @@
+/**
+ * Resource validation: checks a parsed document against the schema of its kind, rejects unknown fields and bad
+ * values (collecting every problem, each naming its field path) and returns the typed resource with defaults
+ * applied. Pure: no I/O.
+ */
+import { tryParseDuration, DURATION_SYNTAX } from './duration.js';
+import { ResourceError, type ResourceIssue } from './errors.js';
+import {
+  API_VERSION,
+  CONDITION_STATUSES,
+  DEFAULTS,
+  DISTRIBUTIONS,
+  KINDS,
+  NAME_PATTERN,
+  ROUTING_KEY_PATTERN,
+  SERVICE_TYPES,
+  SITE_MODES,
+  defaultLinkTls,
+  type AccessGrantResource,
+  type AccessGrantStatus,
+  type AccessTokenResource,
+  type Condition,
+  type ConnectorResource,
+  type HostPort,
+  type Kind,
+  type LinkResource,
+  type ListenerResource,
+  type ObjectMeta,
+  type Resource,
+  type ResourceStatus,
+  type SiteResource,
+  type SiteSpec,
+  type TlsFiles,
+} from './types.js';
+
+type Obj = Record<string, unknown>;
+
+const ROUTER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const LABEL_KEY_PATTERN =
+  /^([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE_PATTERN = /^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
+const MAX_INT32 = 2 ** 31 - 1;
+
+/** Describes a value for `(got ...)` in messages. */
+export function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  if (v !== null && typeof v === 'object') return 'a mapping';
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+function isPlainObject(v: unknown): v is Obj {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function joinPath(path: string, key: string | number): string {
+  if (typeof key === 'number') return `${path}[${key}]`;
+  return path ? `${path}.${key}` : key;
+}
+
+/** Optimal string alignment distance (edits and adjacent transpositions), case-insensitive. */
+function editDistance(x: string, y: string): number {
+  const a = x.toLowerCase();
+  const b = y.toLowerCase();
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  const at = (i: number, j: number): number => (d[i] as number[])[j] as number;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        v = Math.min(v, at(i - 2, j - 2) + 1);
+      (d[i] as number[])[j] = v;
+    }
+  }
+  return at(a.length, b.length);
+}
+
+function suggestion(key: string, known: readonly string[]): string {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = editDistance(key, k);
+    if (d < bestD) {
+      best = k;
+      bestD = d;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(1, Math.floor(best.length / 3))
+    ? `; did you mean "${best}"?`
+    : '';
+}
+
+/** Collects issues while walking a document. */
+class Checker {
+  readonly issues: ResourceIssue[] = [];
+
+  add(path: string, message: string): void {
+    this.issues.push({ path, message });
+  }
+
+  /** `value` must be a mapping with only `known` keys. Null/undefined → undefined (absent) unless required. */
+  object(value: unknown, path: string, known: readonly string[], required = false): Obj | undefined {
+    if (value === undefined || value === null) {
+      if (required) this.add(path, 'is required');
+      return undefined;
+    }
+    if (!isPlainObject(value)) {
+      this.add(path, `must be a mapping (got ${describeValue(value)})`);
+      return undefined;
+    }
+    for (const key of Object.keys(value)) {
+      if (!known.includes(key)) {
+        const knownList = known.length
+          ? ` (known fields: ${known.join(', ')})`
+          : ' (no fields are allowed here)';
+        this.add(joinPath(path, key), `unknown field${suggestion(key, known)}${knownList}`);
+      }
+    }
+    return value;
+  }
+
+  string(
+    o: Obj | undefined,
+    key: string,
+    path: string,
+    opts: {
+      default?: string;
+      required?: boolean;
+      pattern?: RegExp;
+      patternHelp?: string;
+      maxLength?: number;
+    } = {},
+  ): string | undefined {
+    const p = joinPath(path, key);
+    const v = o?.[key];
+    if (v === undefined || v === null) {
+      if (opts.required) this.add(p, 'is required');
+      return opts.default;
+    }
+    if (typeof v !== 'string') {
+      this.add(p, `must be a string (got ${describeValue(v)})`);
+      return opts.default;
+    }
+    if (v.length === 0) {
+      this.add(p, 'must not be empty');
+      return opts.default;
+    }
+    if (opts.maxLength !== undefined && v.length > opts.maxLength) {
+      this.add(p, `must be at most ${opts.maxLength} characters (got ${v.length})`);
+      return opts.default;
+    }
+    if (opts.pattern && !opts.pattern.test(v)) {
+      this.add(p, `${opts.patternHelp ?? `must match ${opts.pattern.source}`} (got ${describeValue(v)})`);
+      return opts.default;
+    }
+    return v;
+  }
+
+  integer(
+    o: Obj | undefined,
+    key: string,
+    path: string,
+    opts: { min: number; max: number; default?: number; required?: boolean },
+  ): number | undefined {
+    const p = joinPath(path, key);
+    const v = o?.[key];
+    if (v === undefined || v === null) {
+      if (opts.required) this.add(p, 'is required');
+      return opts.default;
+    }
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < opts.min || v > opts.max) {
+      const range = opts.max >= Number.MAX_SAFE_INTEGER ? `>= ${opts.min}` : `${opts.min}-${opts.max}`;
+      this.add(p, `must be an integer ${range} (got ${describeValue(v)})`);
+      return opts.default;
+    }
+    return v;
+  }
+
+  oneOf<T extends string>(o: Obj | undefined, key: string, path: string, values: readonly T[], def: T): T;
+  oneOf<T extends string>(o: Obj | undefined, key: string, path: string, values: readonly T[]): T | undefined;
+  oneOf<T extends string>(
+    o: Obj | undefined,
+    key: string,
+    path: string,
+    values: readonly T[],
+    def?: T,
+  ): T | undefined {
+    const p = joinPath(path, key);
+    const v = o?.[key];
+    if (v === undefined || v === null) {
+      if (def === undefined) this.add(p, 'is required');
+      return def;
+    }
+    if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
+      this.add(p, `must be one of: ${values.join(', ')} (got ${describeValue(v)})`);
+      return def;
+    }
+    return v as T;
+  }
+
+  host(o: Obj | undefined, key: string, path: string, def?: string): string | undefined {
+    return this.string(o, key, path, {
+      default: def,
+      required: def === undefined,
+      maxLength: 253,
+      pattern: /^[^\s/]+$/,
+      patternHelp: 'must be a host name or IP address (no spaces, scheme or path)',
+    });
+  }
+}
+
+// --- pieces shared by several kinds ---------------------------------------------------------------------------
+
+function checkTls(c: Checker, value: unknown, path: string, defaults: TlsFiles): TlsFiles {
+  const o = c.object(value, path, ['ca', 'cert', 'key']);
+  return {
+    ca: c.string(o, 'ca', path, { default: defaults.ca }) ?? defaults.ca,
+    cert: c.string(o, 'cert', path, { default: defaults.cert }) ?? defaults.cert,
+    key: c.string(o, 'key', path, { default: defaults.key }) ?? defaults.key,
+  };
+}
+
+function checkMetadata(c: Checker, value: unknown): ObjectMeta {
+  const o = c.object(value, 'metadata', ['name', 'labels'], true);
+  const name =
+    c.string(o, 'name', 'metadata', {
+      required: o !== undefined,
+      pattern: NAME_PATTERN,
+      patternHelp:
+        "must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
+    }) ?? '';
+  const meta: ObjectMeta = { name };
+  const labels = o?.['labels'];
+  if (labels !== undefined && labels !== null && !isPlainObject(labels)) {
+    c.add('metadata.labels', `must be a mapping of strings (got ${describeValue(labels)})`);
+  } else if (labels) {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(labels)) {
+      const p = `metadata.labels.${k}`;
+      if (!LABEL_KEY_PATTERN.test(k)) {
+        c.add(
+          p,
+          'invalid label key: an optional DNS prefix and "/", then at most 63 letters, digits, ".", "_" or "-"',
+        );
+      } else if (typeof v !== 'string') {
+        c.add(p, `label values must be strings (got ${describeValue(v)}); quote it`);
+      } else if (!LABEL_VALUE_PATTERN.test(v)) {
+        c.add(
+          p,
+          `invalid label value: at most 63 letters, digits, ".", "_" or "-" (got ${describeValue(v)})`,
+        );
+      } else {
+        out[k] = v;
+      }
+    }
+    meta.labels = out;
+  }
+  return meta;
+}
+
+function checkConditions(c: Checker, value: unknown, path: string): Condition[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) {
+    c.add(path, `must be a list (got ${describeValue(value)})`);
+    return undefined;
+  }
+  const out: Condition[] = [];
+  value.forEach((item, i) => {
+    const p = joinPath(path, i);
+    const o = c.object(
+      item,
+      p,
+      ['type', 'status', 'reason', 'message', 'observedGeneration', 'lastTransitionTime'],
+      true,
+    );
+    if (!o) return;
+    const type = c.string(o, 'type', p, { required: true });
+    const status = c.oneOf(o, 'status', p, CONDITION_STATUSES);
+    const cond: Condition = { type: type ?? '', status: status ?? 'Unknown' };
+    const reason = c.string(o, 'reason', p);
+    if (reason !== undefined) cond.reason = reason;
+    const v = o['message'];
+    if (v !== undefined && v !== null) {
+      if (typeof v !== 'string') c.add(joinPath(p, 'message'), `must be a string (got ${describeValue(v)})`);
+      else cond.message = v;
+    }
+    const gen = c.integer(o, 'observedGeneration', p, { min: 0, max: Number.MAX_SAFE_INTEGER });
+    if (gen !== undefined) cond.observedGeneration = gen;
+    const t = c.string(o, 'lastTransitionTime', p);
+    if (t !== undefined) {
+      if (Number.isNaN(Date.parse(t))) {
+        c.add(joinPath(p, 'lastTransitionTime'), `must be an RFC 3339 time (got ${describeValue(t)})`);
+      } else cond.lastTransitionTime = t;
+    }
+    out.push(cond);
+  });
+  return out;
+}
+
+function checkStatus(
+  c: Checker,
+  value: unknown,
+  extra: readonly string[] = [],
+): { o?: Obj; status?: ResourceStatus } {
+  const o = c.object(value, 'status', ['conditions', ...extra]);
+  if (!o) return {};
+  const status: ResourceStatus = {};
+  const conditions = checkConditions(c, o['conditions'], 'status.conditions');
+  if (conditions) status.conditions = conditions;
+  return { o, status };
+}
+
+function checkEndpoint(c: Checker, value: unknown, path: string): HostPort | undefined {
+  const o = c.object(value, path, ['host', 'port'], true);
+  if (!o) return undefined;
+  const host = c.host(o, 'host', path);
+  const port = c.integer(o, 'port', path, { min: 1, max: 65535, required: true });
+  return host !== undefined && port !== undefined ? { host, port } : undefined;
+}
+
+// --- kinds ----------------------------------------------------------------------------------------------------
+
+function checkSite(c: Checker, meta: ObjectMeta, specValue: unknown, statusValue: unknown): SiteResource {
+  const s = c.object(specValue, 'spec', ['mode', 'routerId', 'linkAccess', 'routing', 'admin', 'tls']);
+  const mode = c.oneOf(s, 'mode', 'spec', SITE_MODES, 'interior');
+  const routerId = c.string(s, 'routerId', 'spec', {
+    pattern: ROUTER_ID_PATTERN,
+    patternHelp: 'must be 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  });
+
+  const routingObj = c.object(s?.['routing'], 'spec.routing', ['helloIntervalMs', 'deadIntervalMs']);
+  const hello =
+    c.integer(routingObj, 'helloIntervalMs', 'spec.routing', {
+      min: DEFAULTS.minHelloIntervalMs,
+      max: MAX_INT32,
+      default: DEFAULTS.helloIntervalMs,
+    }) ?? DEFAULTS.helloIntervalMs;
+  const deadDefault = hello * DEFAULTS.deadIntervalHellos;
+  let dead =
+    c.integer(routingObj, 'deadIntervalMs', 'spec.routing', {
+      min: 1,
+      max: MAX_INT32,
+      default: deadDefault,
+    }) ?? deadDefault;
+  if (dead <= hello) {
+    c.add('spec.routing.deadIntervalMs', `must be greater than helloIntervalMs (${hello}) (got ${dead})`);
+    dead = deadDefault;
+  }
+  const spec = { mode } as SiteSpec;
+  if (routerId !== undefined) spec.routerId = routerId;
+
+  const la = s?.['linkAccess'];
+  if (la !== undefined && la !== null) {
+    if (mode === 'edge') {
+      c.add(
+        'spec.linkAccess',
+        'only interior sites accept links; remove linkAccess or set spec.mode to interior',
+      );
+    }
+    const o = c.object(la, 'spec.linkAccess', ['host', 'port']);
+    if (o) {
+      spec.linkAccess = {
+        host: c.host(o, 'host', 'spec.linkAccess', DEFAULTS.linkAccessHost) ?? DEFAULTS.linkAccessHost,
+        port:
+          c.integer(o, 'port', 'spec.linkAccess', { min: 0, max: 65535, default: DEFAULTS.linkAccessPort }) ??
+          DEFAULTS.linkAccessPort,
+      };
+    }
+  }
+
+  spec.routing = { helloIntervalMs: hello, deadIntervalMs: dead };
+  const admin = c.object(s?.['admin'], 'spec.admin', ['socket']);
+  if (admin) {
+    spec.admin = {};
+    const socket = c.string(admin, 'socket', 'spec.admin');
+    if (socket !== undefined) spec.admin.socket = socket;
+  }
+
+  const tls = s?.['tls'];
+  if ((tls !== undefined && tls !== null) || spec.linkAccess) {
+    spec.tls = checkTls(c, tls, 'spec.tls', DEFAULTS.siteTls);
+  }
+
+  const res: SiteResource = { apiVersion: API_VERSION, kind: 'Site', metadata: meta, spec };
+  const { status } = checkStatus(c, statusValue);
+  if (status) res.status = status;
+  return res;
+}
+
+function checkLink(c: Checker, meta: ObjectMeta, specValue: unknown, statusValue: unknown): LinkResource {
+  const s = c.object(specValue, 'spec', ['endpoints', 'cost', 'tls'], true);
+  const endpoints: HostPort[] = [];
+  const eps = s?.['endpoints'];
+  if (s) {
+    if (eps === undefined || eps === null) c.add('spec.endpoints', 'is required (a list of {host, port})');
+    else if (!Array.isArray(eps))
+      c.add('spec.endpoints', `must be a list of {host, port} (got ${describeValue(eps)})`);
+    else if (eps.length === 0) c.add('spec.endpoints', 'must list at least one endpoint');
+    else
+      eps.forEach((e, i) => {
+        const ep = checkEndpoint(c, e, `spec.endpoints[${i}]`);
+        if (ep) endpoints.push(ep);
+      });
+  }
+  const cost =
+    c.integer(s, 'cost', 'spec', { min: 1, max: DEFAULTS.maxCost, default: DEFAULTS.linkCost }) ??
+    DEFAULTS.linkCost;
+  const tls = checkTls(c, s?.['tls'], 'spec.tls', defaultLinkTls(meta.name));
+  const res: LinkResource = {
+    apiVersion: API_VERSION,
+    kind: 'Link',
+    metadata: meta,
+    spec: { endpoints, cost, tls },
+  };
+  const { status } = checkStatus(c, statusValue);
+  if (status) res.status = status;
+  return res;
+}
+
+const ROUTING_KEY_HELP =
+  'must be a routing key: 1-252 letters, digits, ".", "_" or "-", starting with a letter or digit (a service name, never a host:port)';
+
+function checkListener(
+  c: Checker,
+  meta: ObjectMeta,
+  specValue: unknown,
+  statusValue: unknown,
+): ListenerResource {
+  const s = c.object(specValue, 'spec', ['routingKey', 'host', 'port', 'type', 'distribution'], true);
+  const routingKey =
+    c.string(s, 'routingKey', 'spec', {
+      default: meta.name,
+      pattern: ROUTING_KEY_PATTERN,
+      patternHelp: ROUTING_KEY_HELP,
+    }) ?? meta.name;
+  const host = c.host(s, 'host', 'spec', DEFAULTS.listenerHost) ?? DEFAULTS.listenerHost;
+  const port = s ? (c.integer(s, 'port', 'spec', { min: 1, max: 65535, required: true }) ?? 0) : 0;
+  const type = c.oneOf(s, 'type', 'spec', SERVICE_TYPES, DEFAULTS.serviceType);
+  const distribution = c.oneOf(s, 'distribution', 'spec', DISTRIBUTIONS, DEFAULTS.distribution);
+  const res: ListenerResource = {
+    apiVersion: API_VERSION,
+    kind: 'Listener',
+    metadata: meta,
+    spec: { routingKey, host, port, type, distribution },
+  };
+  const { status } = checkStatus(c, statusValue);
+  if (status) res.status = status;
+  return res;
+}
+
+function checkConnector(
+  c: Checker,
+  meta: ObjectMeta,
+  specValue: unknown,
+  statusValue: unknown,
+): ConnectorResource {
+  const s = c.object(specValue, 'spec', ['routingKey', 'host', 'port', 'type'], true);
+  const routingKey =
+    c.string(s, 'routingKey', 'spec', {
+      default: meta.name,
+      pattern: ROUTING_KEY_PATTERN,
+      patternHelp: ROUTING_KEY_HELP,
+    }) ?? meta.name;
+  const host = c.host(s, 'host', 'spec', DEFAULTS.connectorHost) ?? DEFAULTS.connectorHost;
+  const port = s ? (c.integer(s, 'port', 'spec', { min: 1, max: 65535, required: true }) ?? 0) : 0;
+  const type = c.oneOf(s, 'type', 'spec', SERVICE_TYPES, DEFAULTS.serviceType);
+  const res: ConnectorResource = {
+    apiVersion: API_VERSION,
+    kind: 'Connector',
+    metadata: meta,
+    spec: { routingKey, host, port, type },
+  };
+  const { status } = checkStatus(c, statusValue);
+  if (status) res.status = status;
+  return res;
+}
+
+const CODE_PATTERN = /^[A-Za-z0-9._~+/=-]+$/;
+const CODE_HELP = 'must be letters, digits or one of . _ ~ + / = - (no spaces)';
+
+function checkAccessGrant(
+  c: Checker,
+  meta: ObjectMeta,
+  specValue: unknown,
+  statusValue: unknown,
+): AccessGrantResource {
+  const s = c.object(specValue, 'spec', ['redemptions', 'expiry', 'cost', 'code']);
+  const redemptions =
+    c.integer(s, 'redemptions', 'spec', { min: 1, max: MAX_INT32, default: DEFAULTS.grantRedemptions }) ??
+    DEFAULTS.grantRedemptions;
+  let expiry: string = DEFAULTS.grantExpiry;
+  const ev = s?.['expiry'];
+  if (ev !== undefined && ev !== null) {
+    const ms = tryParseDuration(ev);
+    if (ms === undefined || ms <= 0)
+      c.add('spec.expiry', `must be ${DURATION_SYNTAX} (got ${describeValue(ev)})`);
+    else expiry = (ev as string).trim();
+  }
+  const cost =
+    c.integer(s, 'cost', 'spec', { min: 1, max: DEFAULTS.maxCost, default: DEFAULTS.linkCost }) ??
+    DEFAULTS.linkCost;
+  const code = c.string(s, 'code', 'spec', {
+    pattern: CODE_PATTERN,
+    patternHelp: CODE_HELP,
+    maxLength: 1024,
+  });
+  const res: AccessGrantResource = {
+    apiVersion: API_VERSION,
+    kind: 'AccessGrant',
+    metadata: meta,
+    spec: { redemptions, expiry, cost },
+  };
+  if (code !== undefined) res.spec.code = code;
+
+  const { o, status } = checkStatus(c, statusValue, ['url', 'ca', 'redeemed', 'expiresAt']);
+  if (o && status) {
+    const st: AccessGrantStatus = status;
+    const url = c.string(o, 'url', 'status');
+    if (url !== undefined) st.url = url;
+    const ca = c.string(o, 'ca', 'status');
+    if (ca !== undefined) st.ca = ca;
+    const redeemed = c.integer(o, 'redeemed', 'status', { min: 0, max: MAX_INT32 });
+    if (redeemed !== undefined) st.redeemed = redeemed;
+    const expiresAt = c.string(o, 'expiresAt', 'status');
+    if (expiresAt !== undefined) {
+      if (Number.isNaN(Date.parse(expiresAt))) {
+        c.add('status.expiresAt', `must be an RFC 3339 time (got ${describeValue(expiresAt)})`);
+      } else st.expiresAt = expiresAt;
+    }
+    res.status = st;
+  }
+  return res;
+}
+
+const PEM_CERT_RE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
+
+function checkAccessToken(
+  c: Checker,
+  meta: ObjectMeta,
+  specValue: unknown,
+  statusValue: unknown,
+): AccessTokenResource {
+  const s = c.object(specValue, 'spec', ['url', 'code', 'ca', 'cost'], true);
+  const url = c.string(s, 'url', 'spec', { required: s !== undefined }) ?? '';
+  if (url) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || parsed.protocol !== 'https:' || !parsed.hostname) {
+      c.add('spec.url', `must be an https:// URL (got ${describeValue(url)})`);
+    }
+  }
+  const code =
+    c.string(s, 'code', 'spec', {
+      required: s !== undefined,
+      pattern: CODE_PATTERN,
+      patternHelp: CODE_HELP,
+      maxLength: 1024,
+    }) ?? '';
+  const ca = c.string(s, 'ca', 'spec', { required: s !== undefined }) ?? '';
+  if (ca && !PEM_CERT_RE.test(ca)) {
+    c.add('spec.ca', 'must be a PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)');
+  }
+  const cost = c.integer(s, 'cost', 'spec', { min: 1, max: DEFAULTS.maxCost });
+  const res: AccessTokenResource = {
+    apiVersion: API_VERSION,
+    kind: 'AccessToken',
+    metadata: meta,
+    spec: { url, code, ca },
+  };
+  if (cost !== undefined) res.spec.cost = cost;
+  const { status } = checkStatus(c, statusValue);
+  if (status) res.status = status;
+  return res;
+}
+
+const CHECKERS: {
+  [K in Kind]: (
+    c: Checker,
+    meta: ObjectMeta,
+    spec: unknown,
+    status: unknown,
+  ) => Extract<Resource, { kind: K }>;
+} = {
+  Site: checkSite,
+  Link: checkLink,
+  Listener: checkListener,
+  Connector: checkConnector,
+  AccessGrant: checkAccessGrant,
+  AccessToken: checkAccessToken,
+};
+
+/** Result of checking one document without throwing. */
+export interface CheckResult {
+  /** The typed resource with defaults applied; present only when there are no issues. */
+  resource?: Resource;
+  issues: ResourceIssue[];
+  /** `Listener "db"`, when the kind and name could be read. */
+  label?: string;
+}
+
+/** Checks one parsed document; never throws. Issues carry `path` and `message` (no source). */
+export function checkResource(obj: unknown): CheckResult {
+  const c = new Checker();
+  const root = c.object(obj, '', ['apiVersion', 'kind', 'metadata', 'spec', 'status']);
+  if (!root) {
+    if (obj === undefined || obj === null) c.add('', 'empty document: expected a resource');
+    else c.issues[0] = { path: '', message: `a resource must be a mapping (got ${describeValue(obj)})` };
+    return { issues: c.issues };
+  }
+  const apiVersion = root['apiVersion'];
+  if (apiVersion === undefined || apiVersion === null) c.add('apiVersion', `is required (${API_VERSION})`);
+  else if (apiVersion !== API_VERSION) {
+    c.add('apiVersion', `must be "${API_VERSION}" (got ${describeValue(apiVersion)})`);
+  }
+  const kindValue = root['kind'];
+  let kind: Kind | undefined;
+  if (kindValue === undefined || kindValue === null)
+    c.add('kind', `is required (one of: ${KINDS.join(', ')})`);
+  else if (typeof kindValue !== 'string' || !(KINDS as readonly string[]).includes(kindValue)) {
+    c.add(
+      'kind',
+      `unknown kind ${describeValue(kindValue)}${suggestion(String(kindValue), KINDS)} (known kinds: ${KINDS.join(', ')})`,
+    );
+  } else kind = kindValue as Kind;
+
+  const meta = checkMetadata(c, root['metadata']);
+  let label: string | undefined;
+  if (kind) label = meta.name ? `${kind} "${meta.name}"` : kind;
+  else if (meta.name) label = `"${meta.name}"`;
+
+  if (!kind) return { issues: c.issues, ...(label ? { label } : {}) };
+  const resource = CHECKERS[kind](c, meta, root['spec'], root['status']);
+  if (c.issues.length > 0) return { issues: c.issues, ...(label ? { label } : {}) };
+  return { resource, issues: [], ...(label ? { label } : {}) };
+}
+
+/**
+ * Validates one parsed document and returns the typed resource with defaults applied. Throws ResourceError
+ * (code INVALID_RESOURCE) listing every problem, each as `source: Kind "name": field.path: message`.
+ */
+export function validateResource(obj: unknown, source: string): Resource {
+  const r = checkResource(obj);
+  if (r.resource) return r.resource;
+  throw new ResourceError(r.issues.map((i) => ({ ...i, source, ...(r.label ? { resource: r.label } : {}) })));
+}
+
+/** Like validateResource but also checks the kind: `validateResourceOf('Listener', obj, src)`. */
+export function validateResourceOf<K extends Kind>(
+  kind: K,
+  obj: unknown,
+  source: string,
+): Extract<Resource, { kind: K }> {
+  const r = validateResource(obj, source);
+  if (r.kind !== kind) {
+    throw new ResourceError([
+      { source, resource: `${r.kind} "${r.metadata.name}"`, path: 'kind', message: `expected a ${kind}` },
+    ]);
+  }
+  return r as Extract<Resource, { kind: K }>;
+}
+
+/** Key identifying a resource within a site: `Kind/name`. */
+export function resourceKey(r: { kind: string; metadata: { name: string } }): string {
+  return `${r.kind}/${r.metadata.name}`;
+}

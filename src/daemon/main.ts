@@ -1,0 +1,105 @@
+/**
+ * The router daemon: `caravan-router --dir SITE_DIR [--log-level LEVEL] [--log-format text|json]`.
+ * Runs in the foreground, logs to stderr, stops cleanly on SIGINT/SIGTERM.
+ */
+import { parseArgs } from 'node:util';
+import { errorMessage, isCaravanError } from '../errors.js';
+import { createLogger, parseLogLevel } from '../observe/log.js';
+import { SiteRuntime, VERSION } from './runtime.js';
+
+const USAGE = `Usage: caravan-router --dir SITE_DIR [options]
+
+Runs the Caravan router of the site whose directory is SITE_DIR (resources/ holds
+the Site, Link, Listener and Connector resources; runtime/ holds certificates).
+
+Options:
+  --dir DIR            site directory (or CARAVAN_SITE_DIR)
+  --log-level LEVEL    debug | info | warn | error (default info, or CARAVAN_LOG_LEVEL)
+  --log-format FORMAT  text | json (default text)
+  --version            print the version
+  -h, --help           show this help
+
+Example:
+  caravan-router --dir ./sites/west --log-level debug
+`;
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        dir: { type: 'string' },
+        'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
+        version: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    process.stderr.write(`error: ${errorMessage(e)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (args.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const dir = args.dir ?? process.env.CARAVAN_SITE_DIR;
+  if (!dir) {
+    process.stderr.write(`error: --dir is required\n\n${USAGE}`);
+    return 2;
+  }
+  const format = args['log-format'] ?? 'text';
+  if (format !== 'text' && format !== 'json') {
+    process.stderr.write(`error: --log-format must be text or json (got '${format}')\n`);
+    return 2;
+  }
+  let level;
+  try {
+    level = parseLogLevel(args['log-level'] ?? process.env.CARAVAN_LOG_LEVEL);
+  } catch (e) {
+    process.stderr.write(`error: ${errorMessage(e)}\n`);
+    return 2;
+  }
+  const logger = createLogger({ level, format });
+  const backoffMax = process.env.CARAVAN_LINK_BACKOFF_MAX_MS;
+  let rt: SiteRuntime;
+  try {
+    rt = await SiteRuntime.start(dir, {
+      logger,
+      ...(backoffMax ? { backoffMaxMs: Number(backoffMax) } : {}),
+    });
+  } catch (e) {
+    const code = isCaravanError(e) ? ` [${e.code}]` : '';
+    process.stderr.write(`error: ${errorMessage(e)}${code}\n`);
+    if (process.env.CARAVAN_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string): void => {
+      logger.info('stopping', { signal: sig });
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  const force = setTimeout(() => process.exit(0), 3000);
+  force.unref();
+  await rt.stop();
+  logger.info('stopped');
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`error: ${errorMessage(e)}\n`);
+    process.exitCode = 1;
+  },
+);

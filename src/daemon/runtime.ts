@@ -1,0 +1,255 @@
+import { join } from 'node:path';
+import { TcpConnector } from '../adapters/tcp/connector.js';
+import { TcpListener } from '../adapters/tcp/listener.js';
+import { AdminServer } from '../admin/server.js';
+import type { StatusSnapshot } from '../admin/types.js';
+import { errorMessage } from '../errors.js';
+import { LinkAcceptor } from '../links/acceptor.js';
+import { LinkDialer } from '../links/dialer.js';
+import type { MuxSession } from '../links/mux/session.js';
+import { buildSecureContext, readTlsFiles } from '../links/tls.js';
+import type { Logger } from '../observe/log.js';
+import { Router } from '../router/router.js';
+import { loadSiteDir, type SiteConfig } from '../site/site-dir.js';
+
+export const VERSION = '0.1.0';
+
+export interface RuntimeOptions {
+  logger: Logger;
+  /** override the admin socket path (default `<dir>/runtime/admin.sock`) */
+  adminSocket?: string;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+}
+
+/**
+ * A running site: the router core plus its link acceptor and dialers, the TCP adapters and the admin API,
+ * built from a site directory.
+ */
+export class SiteRuntime {
+  readonly router: Router;
+  private acceptor: LinkAcceptor | undefined;
+  private readonly dialers = new Map<string, LinkDialer>();
+  private readonly listeners = new Map<string, { l: TcpListener; error?: string }>();
+  private readonly connectors = new Map<string, TcpConnector>();
+  private admin: AdminServer | undefined;
+  private readonly startedAt = new Date();
+  private readonly log: Logger;
+
+  private constructor(
+    readonly config: SiteConfig,
+    private readonly opts: RuntimeOptions,
+  ) {
+    const site = config.site;
+    const id = site.spec.routerId ?? site.metadata.name;
+    this.log = opts.logger.child({ site: site.metadata.name });
+    this.router = new Router({
+      id,
+      mode: site.spec.mode,
+      site: site.metadata.name,
+      helloIntervalMs: site.spec.routing.helloIntervalMs,
+      deadIntervalMs: site.spec.routing.deadIntervalMs,
+      logger: opts.logger,
+    });
+  }
+
+  static async start(dir: string, opts: RuntimeOptions): Promise<SiteRuntime> {
+    const config = await loadSiteDir(dir);
+    const rt = new SiteRuntime(config, opts);
+    try {
+      await rt.startAll();
+    } catch (e) {
+      await rt.stop();
+      throw e;
+    }
+    return rt;
+  }
+
+  private muxOptions(): { keepaliveIntervalMs: number } {
+    return { keepaliveIntervalMs: Math.max(1000, this.config.site.spec.routing.helloIntervalMs * 5) };
+  }
+
+  private async startAll(): Promise<void> {
+    const { site } = this.config;
+    const onSession = (
+      session: MuxSession,
+      info: { id: string; name: string; direction: 'in' | 'out'; cost?: number },
+    ) => this.router.addLink(session, info);
+
+    this.admin = new AdminServer(
+      this.opts.adminSocket ?? site.spec.admin?.socket ?? join(this.config.dir, 'runtime', 'admin.sock'),
+      { status: () => this.status() },
+      this.opts.logger,
+    );
+    await this.admin.start();
+
+    if (site.spec.linkAccess && site.spec.tls) {
+      this.acceptor = new LinkAcceptor({
+        host: site.spec.linkAccess.host,
+        port: site.spec.linkAccess.port,
+        tls: await readTlsFiles(site.spec.tls),
+        onSession,
+        logger: this.opts.logger,
+        mux: this.muxOptions(),
+      });
+      await this.acceptor.start();
+    }
+
+    for (const c of this.config.connectors) {
+      const conn = new TcpConnector(
+        this.router,
+        { name: c.metadata.name, routingKey: c.spec.routingKey, host: c.spec.host, port: c.spec.port },
+        this.opts.logger,
+      );
+      this.connectors.set(c.metadata.name, conn);
+      this.router.addConnector(conn);
+    }
+
+    for (const l of this.config.listeners) {
+      const listener = new TcpListener(
+        this.router,
+        {
+          name: l.metadata.name,
+          routingKey: l.spec.routingKey,
+          host: l.spec.host,
+          port: l.spec.port,
+          distribution: l.spec.distribution,
+        },
+        this.opts.logger,
+      );
+      const entry: { l: TcpListener; error?: string } = { l: listener };
+      this.listeners.set(l.metadata.name, entry);
+      try {
+        await listener.start();
+      } catch (e) {
+        // A port conflict on one listener must not take the site down: report it and keep serving the rest.
+        entry.error = errorMessage(e);
+        this.log.error('listener not started', { listener: l.metadata.name, reason: entry.error });
+      }
+    }
+
+    for (const link of this.config.links) {
+      const ctx = buildSecureContext(await readTlsFiles(link.spec.tls));
+      const dialer = new LinkDialer({
+        name: link.metadata.name,
+        endpoints: link.spec.endpoints,
+        cost: link.spec.cost,
+        secureContext: ctx,
+        onSession,
+        logger: this.opts.logger,
+        mux: this.muxOptions(),
+        ...(this.opts.backoffInitialMs !== undefined ? { backoffInitialMs: this.opts.backoffInitialMs } : {}),
+        ...(this.opts.backoffMaxMs !== undefined ? { backoffMaxMs: this.opts.backoffMaxMs } : {}),
+      });
+      this.dialers.set(link.metadata.name, dialer);
+      dialer.start();
+    }
+    this.log.info('router ready', {
+      router: this.router.id,
+      mode: this.router.mode,
+      linkAccessPort: this.acceptor?.port,
+      links: this.dialers.size,
+      listeners: this.listeners.size,
+      connectors: this.connectors.size,
+    });
+  }
+
+  status(): StatusSnapshot {
+    const r = this.router;
+    const engine = r.engine;
+    const sessions = r.linkStatuses();
+    const links: StatusSnapshot['links'] = sessions.map((s) => ({
+      id: s.id,
+      name: s.name,
+      direction: s.direction,
+      state: s.state,
+      ...(s.neighbor !== undefined ? { neighbor: s.neighbor } : {}),
+      ...(s.neighborMode !== undefined ? { neighborMode: s.neighborMode } : {}),
+      cost: s.cost,
+      ...(s.rttMs !== undefined ? { rttMs: s.rttMs } : {}),
+      bytesIn: s.bytesIn,
+      bytesOut: s.bytesOut,
+      activeFlows: s.activeFlows,
+    }));
+    for (const [name, d] of this.dialers) {
+      if (sessions.some((s) => s.id === name)) continue;
+      const ep = d.endpoint;
+      links.push({
+        id: name,
+        name,
+        direction: 'out',
+        state: d.state,
+        cost: 0,
+        bytesIn: 0,
+        bytesOut: 0,
+        activeFlows: 0,
+        ...(d.lastError !== undefined ? { lastError: d.lastError } : {}),
+        ...(ep ? { endpoint: `${ep.host}:${ep.port}` } : {}),
+      });
+    }
+    const routes = [...engine.routes().values()].map((rt) => ({
+      dest: rt.dest,
+      cost: rt.cost,
+      nextHop: rt.nextHop,
+      links: [...rt.links],
+    }));
+    const addresses = engine
+      .addressKeys()
+      .map((key: string) => ({ key, destinations: engine.addressDestinations(key) }));
+    const stats = engine.stats();
+    const flows = r.flows.toJSON();
+    return {
+      router: {
+        id: r.id,
+        site: r.site,
+        mode: r.mode,
+        pid: process.pid,
+        version: VERSION,
+        startedAt: this.startedAt.toISOString(),
+        ...(this.acceptor?.port !== undefined && this.config.site.spec.linkAccess
+          ? { linkAccess: { host: this.config.site.spec.linkAccess.host, port: this.acceptor.port } }
+          : {}),
+      },
+      links,
+      routes,
+      addresses,
+      listeners: [...this.listeners.values()].map(({ l, error }) => ({
+        name: l.spec.name,
+        routingKey: l.spec.routingKey,
+        host: l.spec.host,
+        port: l.port,
+        distribution: l.spec.distribution,
+        matched: engine.addressDestinations(l.spec.routingKey).length > 0,
+        ...l.stats,
+        ...(error !== undefined ? { error } : {}),
+      })),
+      connectors: [...this.connectors.values()].map((c) => ({
+        name: c.name,
+        routingKey: c.routingKey,
+        target: c.target,
+        healthy: c.healthy,
+        ...c.stats,
+      })),
+      flows: { byKey: flows.byKey, failuresByCode: flows.failuresByCode },
+      routing: {
+        version: engine.version,
+        messagesIn: stats.messagesIn,
+        messagesOut: stats.messagesOut,
+        spfRuns: stats.spfRuns,
+        malformed: stats.malformed,
+      },
+      topology: engine.topology(),
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.router.stop();
+    for (const d of this.dialers.values()) d.stop();
+    await Promise.all([...this.listeners.values()].map(({ l }) => l.stop()));
+    for (const c of this.connectors.values()) c.stop();
+    await this.acceptor?.stop();
+    this.router.destroyLinks();
+    for (const d of this.dialers.values()) d.destroy();
+    await this.admin?.stop();
+  }
+}

@@ -1,0 +1,103 @@
+import type { AddressInfo } from 'node:net';
+import tls from 'node:tls';
+import { CaravanError, ErrorCodes } from '../errors.js';
+import type { Logger } from '../observe/log.js';
+import { MuxSession, type MuxSessionOptions } from './mux/session.js';
+import { describeTlsError, type TlsMaterial } from './tls.js';
+
+export interface AcceptorOptions {
+  host: string;
+  port: number;
+  tls: TlsMaterial;
+  onSession: (session: MuxSession, info: { id: string; name: string; direction: 'in' }) => void;
+  logger: Logger;
+  mux?: Omit<MuxSessionOptions, 'initiator' | 'logger'>;
+  /** optional extra check on a verified peer certificate (e.g. revocation); return a reason to refuse */
+  refuse?: (cert: tls.PeerCertificate) => string | undefined;
+}
+
+/** Accepts links: mutual TLS 1.3, the peer's certificate must be issued by this site's CA. */
+export class LinkAcceptor {
+  private server: tls.Server | undefined;
+  private counter = 0;
+  private readonly log: Logger;
+  private readonly sockets = new Set<tls.TLSSocket>();
+
+  constructor(private readonly opts: AcceptorOptions) {
+    this.log = opts.logger.child({ subsystem: 'link-access' });
+  }
+
+  get port(): number | undefined {
+    const a = this.server?.address() as AddressInfo | null | undefined;
+    return a?.port;
+  }
+
+  start(): Promise<void> {
+    const server = tls.createServer({
+      ca: this.opts.tls.ca,
+      cert: this.opts.tls.cert,
+      key: this.opts.tls.key,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.3',
+      noDelay: true,
+    });
+    this.server = server;
+    server.on('tlsClientError', (err: Error & { code?: string }, socket) => {
+      this.log.warn('link refused', {
+        peer: `${socket.remoteAddress}:${socket.remotePort}`,
+        reason: describeTlsError(err),
+      });
+    });
+    server.on('secureConnection', (socket) => this.onSecure(socket));
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        this.server = undefined;
+        const code = err.code === 'EADDRINUSE' ? ErrorCodes.PORT_IN_USE : ErrorCodes.CONFIG_IO;
+        const what = err.code === 'EADDRINUSE' ? 'is already in use' : `cannot be used: ${err.message}`;
+        reject(
+          new CaravanError(code, `link access ${this.opts.host}:${this.opts.port} ${what}`, { cause: err }),
+        );
+      };
+      server.once('error', onError);
+      server.listen({ host: this.opts.host, port: this.opts.port }, () => {
+        server.removeListener('error', onError);
+        server.on('error', (err) => this.log.error('link access error', { error: err.message }));
+        this.log.info('accepting links', { address: `${this.opts.host}:${this.port}` });
+        resolve();
+      });
+    });
+  }
+
+  private onSecure(socket: tls.TLSSocket): void {
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    const cert = socket.getPeerCertificate();
+    const refusal = this.opts.refuse?.(cert);
+    if (refusal) {
+      this.log.warn('link refused', { peer, reason: refusal });
+      socket.destroy();
+      return;
+    }
+    const id = `in-${++this.counter}`;
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.setKeepAlive(true, 10_000);
+    const session = new MuxSession(socket, {
+      ...this.opts.mux,
+      initiator: false,
+      logger: this.log.child({ link: id }),
+    });
+    this.log.info('link accepted', { link: id, peer, subject: cert.subject?.CN });
+    session.once('ready', () => this.opts.onSession(session, { id, name: peer, direction: 'in' }));
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const s of this.sockets) s.destroy();
+    });
+  }
+}

@@ -1,0 +1,148 @@
+import tls from 'node:tls';
+import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
+import type { Logger } from '../observe/log.js';
+import { Backoff } from './backoff.js';
+import { MuxSession, type MuxSessionOptions } from './mux/session.js';
+import { LinkStateMachine, type LinkState } from './state.js';
+import { describeTlsError } from './tls.js';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface DialerOptions {
+  /** Link resource name; also the link id at this router */
+  name: string;
+  endpoints: Endpoint[];
+  cost: number;
+  secureContext: tls.SecureContext;
+  /** a new session is up (TLS verified, peer preface received) */
+  onSession: (
+    session: MuxSession,
+    info: { id: string; name: string; direction: 'out'; cost: number },
+  ) => void;
+  logger: Logger;
+  mux?: Omit<MuxSessionOptions, 'initiator' | 'logger'>;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  connectTimeoutMs?: number;
+}
+
+/**
+ * Dials one Link: tries its endpoints in turn, verifies the peer against the link's CA (mutual TLS), runs the
+ * multiplexer over the connection, and redials with exponential backoff and jitter whenever it drops.
+ */
+export class LinkDialer {
+  private readonly sm: LinkStateMachine;
+  private readonly backoff: Backoff;
+  private readonly log: Logger;
+  private endpointIndex = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private socket: tls.TLSSocket | undefined;
+  private session: MuxSession | undefined;
+  private stopped = false;
+  private connectedAt = 0;
+
+  constructor(private readonly opts: DialerOptions) {
+    this.log = opts.logger.child({ subsystem: 'link', link: opts.name });
+    this.sm = new LinkStateMachine(opts.name, this.log);
+    this.backoff = new Backoff({ initialMs: opts.backoffInitialMs ?? 250, maxMs: opts.backoffMaxMs ?? 5000 });
+  }
+
+  get state(): LinkState {
+    return this.sm.state;
+  }
+  get lastError(): string | undefined {
+    return this.sm.lastError;
+  }
+  get endpoint(): Endpoint | undefined {
+    return this.opts.endpoints[this.endpointIndex % this.opts.endpoints.length];
+  }
+
+  start(): void {
+    this.dial();
+  }
+
+  private dial(): void {
+    if (this.stopped) return;
+    const ep = this.opts.endpoints[this.endpointIndex % this.opts.endpoints.length];
+    if (!ep) return;
+    this.sm.transition('connecting');
+    const socket = tls.connect({
+      host: ep.host,
+      port: ep.port,
+      secureContext: this.opts.secureContext,
+      // Trust is pinned to the link's CA (the accepting site's own CA); the server's name is not what we verify,
+      // since sites are often reached through NAT or by an address that is not in the certificate.
+      checkServerIdentity: () => undefined,
+      minVersion: 'TLSv1.3',
+    });
+    socket.setNoDelay(true);
+    this.socket = socket;
+    const timeout = setTimeout(
+      () =>
+        socket.destroy(
+          new CaravanError(ErrorCodes.LINK_TIMEOUT, `connect to ${ep.host}:${ep.port} timed out`),
+        ),
+      this.opts.connectTimeoutMs ?? 10_000,
+    );
+    let failed = false;
+    const fail = (reason: string): void => {
+      if (failed) return;
+      failed = true;
+      clearTimeout(timeout);
+      this.socket = undefined;
+      this.session = undefined;
+      socket.destroy();
+      this.sm.transition('down', reason);
+      if (Date.now() - this.connectedAt > 10_000) this.backoff.reset();
+      this.connectedAt = 0;
+      this.scheduleRedial();
+    };
+    socket.once('error', (err: Error & { code?: string }) => {
+      fail(`${ep.host}:${ep.port}: ${describeTlsError(err)}`);
+    });
+    socket.once('secureConnect', () => {
+      clearTimeout(timeout);
+      socket.setKeepAlive(true, 10_000);
+      const session = new MuxSession(socket, { ...this.opts.mux, initiator: true, logger: this.log });
+      this.session = session;
+      session.once('close', (err?: Error) => fail(err ? errorMessage(err) : 'link closed by peer'));
+      session.once('ready', () => {
+        this.connectedAt = Date.now();
+        this.sm.transition('up', undefined);
+        this.log.info('link connected', { endpoint: `${ep.host}:${ep.port}`, cost: this.opts.cost });
+        this.opts.onSession(session, {
+          id: this.opts.name,
+          name: this.opts.name,
+          direction: 'out',
+          cost: this.opts.cost,
+        });
+      });
+    });
+  }
+
+  private scheduleRedial(): void {
+    if (this.stopped) return;
+    this.endpointIndex++;
+    const delay = this.backoff.next();
+    this.log.debug('redial scheduled', { inMs: delay, attempt: this.backoff.attempts });
+    this.timer = setTimeout(() => this.dial(), delay);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    const session = this.session;
+    if (session && !session.closed) session.goAway(0, 'link deleted');
+    else this.socket?.destroy();
+    this.sm.transition('stopped');
+  }
+
+  destroy(): void {
+    this.stop();
+    this.session?.destroy(new CaravanError(ErrorCodes.LINK_CLOSED, 'link stopped'));
+    this.socket?.destroy();
+  }
+}

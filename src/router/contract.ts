@@ -1,0 +1,122 @@
+/**
+ * The contract between the router core, the link transport and the protocol adapters.
+ *
+ * The core never touches sockets: it sees links as `LinkSession`s and flows as `FlowStream`s. The link
+ * multiplexer (src/links/mux) satisfies these interfaces structurally; so does the in-process pair used when a
+ * listener and a connector sit on the same router. Adapters receive `FlowStream`s from the core and move bytes
+ * between them and real sockets.
+ *
+ * Flow-control contract (bounded memory end to end): a receiver calls `consumed(n)` only after the `n` bytes it
+ * got in 'data' events were handed on (to a socket's write callback, or to the next hop's write callback). The
+ * sender never has more than one window of unconsumed bytes outstanding.
+ */
+
+export interface FlowStream {
+  readonly id: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  accept(payload?: Uint8Array): void;
+  write(data: Buffer, cb?: (err?: Error | null) => void): boolean;
+  end(): void;
+  reset(code: number, reason?: string): void;
+  consumed(n: number): void;
+  on(event: 'accept', fn: (payload: Buffer) => void): this;
+  on(event: 'data', fn: (chunk: Buffer) => void): this;
+  on(event: 'end', fn: () => void): this;
+  on(event: 'reset', fn: (code: number, reason: string) => void): this;
+  on(event: 'drain', fn: () => void): this;
+  on(event: 'close', fn: () => void): this;
+  once(event: 'accept', fn: (payload: Buffer) => void): this;
+  once(event: 'reset', fn: (code: number, reason: string) => void): this;
+  once(event: 'close', fn: () => void): this;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- listeners of different events have different signatures
+  removeListener(event: string, fn: (...args: any[]) => void): this;
+}
+
+export interface LinkSessionStats {
+  bytesIn: number;
+  bytesOut: number;
+  activeStreams: number;
+}
+
+export interface LinkSession {
+  readonly closed: boolean;
+  readonly rttMs: number | undefined;
+  readonly stats: LinkSessionStats;
+  openStream(header: Uint8Array): FlowStream;
+  sendControl(payload: Uint8Array): void;
+  goAway(code?: number, reason?: string): void;
+  destroy(err?: Error): void;
+  on(event: 'stream', fn: (stream: FlowStream, header: Buffer) => void): this;
+  on(event: 'control', fn: (payload: Buffer) => void): this;
+  on(event: 'rtt', fn: (ms: number) => void): this;
+  on(event: 'close', fn: (err?: Error) => void): this;
+}
+
+/** What travels in a flow's OPEN frame, hop by hop. */
+export interface FlowHeader {
+  v: 1;
+  /** flow id, unique network-wide: `<ingress router>/<counter>` */
+  fid: string;
+  /** routing key */
+  key: string;
+  /** destination router chosen by the ingress router */
+  dst: string;
+  /** ingress router */
+  src: string;
+  /** listener name at the ingress router */
+  lis: string;
+  /** the client's address as the listener saw it, `host:port` */
+  client: string;
+  proto: 'tcp';
+  /** hops travelled so far; a flow is refused after MAX_HOPS */
+  hops: number;
+}
+
+/** What the egress router answers in ACCEPT once the connector reached its target. */
+export interface FlowAccept {
+  router: string;
+  connector: string;
+  target: string;
+}
+
+export const MAX_HOPS = 32;
+
+/** A connector as the core sees it: the adapter that delivers flows to a real target. */
+export interface ConnectorHandler {
+  readonly name: string;
+  readonly routingKey: string;
+  /** false while the target is known to be down; the core then withdraws the connector. */
+  readonly healthy: boolean;
+  /** Deliver a flow: connect to the target, then `stream.accept(...)` and pump bytes, or `stream.reset(...)`. */
+  deliver(stream: FlowStream, header: FlowHeader): void;
+}
+
+export interface OpenFlowRequest {
+  routingKey: string;
+  listener: string;
+  client: string;
+  distribution: 'balanced' | 'closest';
+  proto: 'tcp';
+}
+
+export interface OpenedFlow {
+  stream: FlowStream;
+  header: FlowHeader;
+  accept: FlowAccept;
+}
+
+/** The core as adapters see it. */
+export interface AdapterHost {
+  readonly routerId: string;
+  /**
+   * Open a flow; `established` is called synchronously when the egress router accepted it (attach stream
+   * handlers right there). The promise resolves after that, or rejects with a CaravanError saying why no flow
+   * could be established.
+   */
+  openFlow(req: OpenFlowRequest, established: (flow: OpenedFlow) => void): Promise<void>;
+  addConnector(handler: ConnectorHandler): void;
+  removeConnector(name: string): void;
+  /** re-read every connector's `healthy` flag and re-advertise */
+  refreshAddresses(): void;
+}

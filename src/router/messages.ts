@@ -1,0 +1,61 @@
+import { CaravanError, ErrorCodes } from '../errors.js';
+import type { FlowHeader } from './contract.js';
+
+/**
+ * Router-level control messages carried in link CONTROL frames, JSON-encoded:
+ * - `hi`: sent once by each end when a link session starts (router id, mode, site, link cost);
+ * - `rt`: a routing-protocol message for the link-state engine.
+ */
+export type ControlMessage =
+  { k: 'hi'; id: string; mode: 'interior' | 'edge'; site: string; cost: number } | { k: 'rt'; m: unknown };
+
+export function encodeControl(m: ControlMessage): Buffer {
+  return Buffer.from(JSON.stringify(m), 'utf8');
+}
+
+function bad(what: string): never {
+  throw new CaravanError(ErrorCodes.PROTOCOL, what);
+}
+
+export function decodeControl(buf: Buffer): ControlMessage {
+  let v: unknown;
+  try {
+    v = JSON.parse(buf.toString('utf8'));
+  } catch {
+    bad('control message is not JSON');
+  }
+  if (typeof v !== 'object' || v === null) bad('control message is not an object');
+  const o = v as Record<string, unknown>;
+  if (o.k === 'hi') {
+    if (typeof o.id !== 'string' || o.id === '') bad('hi: id must be a non-empty string');
+    if (o.mode !== 'interior' && o.mode !== 'edge') bad('hi: mode must be interior or edge');
+    if (typeof o.site !== 'string') bad('hi: site must be a string');
+    if (typeof o.cost !== 'number' || !Number.isInteger(o.cost) || o.cost < 1)
+      bad('hi: cost must be an integer >= 1');
+    return { k: 'hi', id: o.id, mode: o.mode, site: o.site, cost: o.cost };
+  }
+  if (o.k === 'rt') return { k: 'rt', m: o.m };
+  bad(`unknown control message kind ${JSON.stringify(o.k)}`);
+}
+
+export function encodeFlowHeader(h: FlowHeader): Buffer {
+  return Buffer.from(JSON.stringify(h), 'utf8');
+}
+
+export function decodeFlowHeader(buf: Buffer): FlowHeader {
+  let v: unknown;
+  try {
+    v = JSON.parse(buf.toString('utf8'));
+  } catch {
+    bad('flow header is not JSON');
+  }
+  if (typeof v !== 'object' || v === null) bad('flow header is not an object');
+  const o = v as Record<string, unknown>;
+  if (o.v !== 1) bad(`unsupported flow header version ${JSON.stringify(o.v)}`);
+  for (const f of ['fid', 'key', 'dst', 'src', 'lis', 'client'] as const) {
+    if (typeof o[f] !== 'string') bad(`flow header: ${f} must be a string`);
+  }
+  if (o.proto !== 'tcp') bad(`flow header: unsupported protocol ${JSON.stringify(o.proto)}`);
+  if (typeof o.hops !== 'number' || !Number.isInteger(o.hops) || o.hops < 0) bad('flow header: bad hops');
+  return o as unknown as FlowHeader;
+}

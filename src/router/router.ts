@@ -1,0 +1,591 @@
+import { EventEmitter } from 'node:events';
+import { CaravanError, ErrorCodes, errorMessage, isCaravanError, type ErrorCode } from '../errors.js';
+import type { Logger } from '../observe/log.js';
+import { RoutingEngine, type RoutingMessage, type RouterMode } from '../routing/index.js';
+import { errorCodeOf, isRetryable, isTargetFailure, wireCode } from './codes.js';
+import {
+  MAX_HOPS,
+  type AdapterHost,
+  type ConnectorHandler,
+  type FlowAccept,
+  type FlowHeader,
+  type FlowStream,
+  type LinkSession,
+  type OpenFlowRequest,
+  type OpenedFlow,
+} from './contract.js';
+import { chooseDestination } from './distribution.js';
+import { createLocalPair } from './local-pair.js';
+import { spliceStreams } from './splice.js';
+import {
+  decodeControl,
+  decodeFlowHeader,
+  encodeControl,
+  encodeFlowHeader,
+  type ControlMessage,
+} from './messages.js';
+import { FlowStats } from './flow-stats.js';
+
+export interface RouterOptions {
+  id: string;
+  mode: RouterMode;
+  site: string;
+  helloIntervalMs: number;
+  deadIntervalMs: number;
+  /** Upper bound for establishing one flow, all retries included. */
+  flowSetupTimeoutMs?: number;
+  logger: Logger;
+  /** injectable clock (ms) */
+  now?: () => number;
+}
+
+export type LinkDirection = 'in' | 'out';
+
+export interface LinkInfo {
+  id: string;
+  /** the Link resource name for outbound links; the peer's address for inbound ones */
+  name: string;
+  direction: LinkDirection;
+  /** configured cost (outbound); inbound links take the cost the peer announces */
+  cost?: number;
+}
+
+interface LinkEntry extends LinkInfo {
+  session: LinkSession;
+  cost: number;
+  neighbor?: string;
+  peerMode?: RouterMode;
+  registered: boolean;
+  twoWay: boolean;
+  since: number;
+}
+
+export interface LinkStatus {
+  id: string;
+  name: string;
+  direction: LinkDirection;
+  neighbor: string | undefined;
+  neighborMode: RouterMode | undefined;
+  cost: number;
+  state: 'handshaking' | 'up';
+  rttMs: number | undefined;
+  bytesIn: number;
+  bytesOut: number;
+  activeFlows: number;
+  upSinceMs: number;
+}
+
+/** Why a destination is not tried again for one flow: its target failed, or the path over one link did. */
+type Exclusion = 'target' | { version: number; linkId: string | undefined };
+
+interface Candidate {
+  router: string;
+  cost: number;
+  inFlight: number;
+  connector?: ConnectorHandler;
+}
+
+/**
+ * The router core: links, the routing engine, the address table, distribution and forwarding.
+ * It never touches sockets; links arrive as `LinkSession`s, adapters hand it `ConnectorHandler`s and ask it to
+ * open flows.
+ */
+export class Router extends EventEmitter implements AdapterHost {
+  readonly id: string;
+  get routerId(): string {
+    return this.id;
+  }
+  readonly mode: RouterMode;
+  readonly site: string;
+  readonly engine: RoutingEngine;
+  readonly flows = new FlowStats();
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly links = new Map<string, LinkEntry>();
+  private readonly connectors = new Map<string, ConnectorHandler>();
+  /** in-flight flows this router started, per destination router and routing key (`router\0key`) */
+  private readonly inFlight = new Map<string, number>();
+  /** in-flight flows delivered by each local connector */
+  private readonly connectorInFlight = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private flowCounter = 0;
+  private lastVersion = -1;
+  private versionWaiters: Array<() => void> = [];
+  private stopped = false;
+  private readonly setupTimeoutMs: number;
+
+  constructor(opts: RouterOptions) {
+    super();
+    this.id = opts.id;
+    this.mode = opts.mode;
+    this.site = opts.site;
+    this.log = opts.logger.child({ subsystem: 'router', router: opts.id });
+    this.now = opts.now ?? (() => performance.timeOrigin + performance.now());
+    this.setupTimeoutMs = opts.flowSetupTimeoutMs ?? 10_000;
+    this.engine = new RoutingEngine(
+      {
+        id: opts.id,
+        mode: opts.mode,
+        helloIntervalMs: opts.helloIntervalMs,
+        deadIntervalMs: opts.deadIntervalMs,
+      },
+      this.now(),
+    );
+    this.pump();
+  }
+
+  // ---------------------------------------------------------------- links
+
+  addLink(session: LinkSession, info: LinkInfo): void {
+    if (this.stopped) {
+      session.destroy(new CaravanError(ErrorCodes.LINK_CLOSED, 'router is stopping'));
+      return;
+    }
+    const entry: LinkEntry = {
+      ...info,
+      session,
+      cost: info.cost ?? 1,
+      registered: false,
+      twoWay: false,
+      since: this.now(),
+    };
+    this.links.set(info.id, entry);
+    const log = this.log.child({ link: info.id });
+    session.on('control', (payload) => this.onControl(entry, payload));
+    session.on('stream', (stream, header) => this.onStream(entry, stream, header));
+    session.on('close', (err) => {
+      this.links.delete(info.id);
+      if (entry.registered) {
+        this.engine.linkDown(info.id, this.now());
+        this.pump();
+      }
+      log.info('link session closed', {
+        neighbor: entry.neighbor,
+        reason: err ? errorMessage(err) : 'closed',
+      });
+      this.emit('link-closed', info.id);
+    });
+    const hi: ControlMessage = { k: 'hi', id: this.id, mode: this.mode, site: this.site, cost: entry.cost };
+    session.sendControl(encodeControl(hi));
+  }
+
+  linkStatuses(): LinkStatus[] {
+    return [...this.links.values()].map((l) => ({
+      id: l.id,
+      name: l.name,
+      direction: l.direction,
+      neighbor: l.neighbor,
+      neighborMode: l.peerMode,
+      cost: l.cost,
+      state: l.registered && l.twoWay ? 'up' : 'handshaking',
+      rttMs: l.session.rttMs,
+      bytesIn: l.session.stats.bytesIn,
+      bytesOut: l.session.stats.bytesOut,
+      activeFlows: l.session.stats.activeStreams,
+      upSinceMs: l.since,
+    }));
+  }
+
+  setLinkCost(linkId: string, cost: number): void {
+    const l = this.links.get(linkId);
+    if (!l) return;
+    l.cost = cost;
+    if (l.registered) {
+      this.engine.setLinkCost(linkId, cost, this.now());
+      this.pump();
+    }
+  }
+
+  private onControl(link: LinkEntry, payload: Buffer): void {
+    let msg: ControlMessage;
+    try {
+      msg = decodeControl(payload);
+    } catch (e) {
+      this.log.warn('malformed control message dropped', { link: link.id, error: errorMessage(e) });
+      return;
+    }
+    if (msg.k === 'hi') {
+      if (link.registered) return;
+      link.neighbor = msg.id;
+      link.peerMode = msg.mode;
+      if (link.direction === 'in') link.cost = msg.cost;
+      if (msg.id === this.id) {
+        this.log.warn('link refused: peer has our own router id', { link: link.id, peer: msg.id });
+        link.session.destroy(new CaravanError(ErrorCodes.PROTOCOL, `peer router id '${msg.id}' equals ours`));
+        return;
+      }
+      if (this.mode === 'edge' && msg.mode === 'edge') {
+        this.log.warn('link refused: edge routers only link to interior routers', {
+          link: link.id,
+          peer: msg.id,
+        });
+        link.session.destroy(new CaravanError(ErrorCodes.PROTOCOL, 'edge-to-edge links are not allowed'));
+        return;
+      }
+      link.registered = true;
+      this.engine.linkUp(link.id, link.cost, this.now());
+      this.log.info('link registered', {
+        link: link.id,
+        neighbor: msg.id,
+        neighborSite: msg.site,
+        cost: link.cost,
+      });
+      this.pump();
+    } else if (msg.k === 'rt') {
+      if (!link.registered) return;
+      this.engine.receive(link.id, msg.m as RoutingMessage, this.now());
+      this.pump();
+    }
+  }
+
+  // ---------------------------------------------------------------- routing loop
+
+  /** Feed the engine's output to the links and schedule its next tick. */
+  private pump(): void {
+    if (this.stopped) return;
+    const now = this.now();
+    this.engine.tick(now);
+    for (const { linkId, msg } of this.engine.drainOutbox()) {
+      const l = this.links.get(linkId);
+      if (l && !l.session.closed) l.session.sendControl(encodeControl({ k: 'rt', m: msg }));
+    }
+    for (const ev of this.engine.drainLinkEvents()) {
+      const l = this.links.get(ev.linkId);
+      if (!l) continue;
+      if (ev.event === 'two-way') {
+        l.twoWay = true;
+        this.log.info(`link ${l.id}: handshaking -> up`, { neighbor: ev.neighbor ?? l.neighbor });
+        this.emit('link-up', l.id);
+      } else if (ev.event === 'dead') {
+        this.log.warn(`link ${l.id}: up -> down`, {
+          neighbor: l.neighbor,
+          reason: 'no HELLO within dead interval',
+        });
+        l.session.destroy(new CaravanError(ErrorCodes.LINK_TIMEOUT, 'no HELLO within the dead interval'));
+      }
+    }
+    if (this.engine.version !== this.lastVersion) {
+      this.lastVersion = this.engine.version;
+      const waiters = this.versionWaiters;
+      this.versionWaiters = [];
+      for (const w of waiters) w();
+      this.emit('routes-changed');
+    }
+    this.scheduleTick();
+  }
+
+  private scheduleTick(): void {
+    if (this.timer) clearTimeout(this.timer);
+    const delay = Math.max(0, Math.min(this.engine.nextTimerAt() - this.now(), 60_000));
+    this.timer = setTimeout(() => this.pump(), delay);
+    this.timer.unref?.();
+  }
+
+  private waitForRoutingChange(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.versionWaiters = this.versionWaiters.filter((w) => w !== done);
+        resolve(false);
+      }, ms);
+      const done = (): void => {
+        clearTimeout(t);
+        resolve(true);
+      };
+      this.versionWaiters.push(done);
+    });
+  }
+
+  // ---------------------------------------------------------------- connectors
+
+  addConnector(handler: ConnectorHandler): void {
+    this.connectors.set(handler.name, handler);
+    this.refreshAddresses();
+  }
+
+  removeConnector(name: string): void {
+    this.connectors.delete(name);
+    this.refreshAddresses();
+  }
+
+  /** Adapters call this when a connector's target health changes. */
+  refreshAddresses(): void {
+    const counts: Record<string, number> = {};
+    for (const c of this.connectors.values()) {
+      if (c.healthy) counts[c.routingKey] = (counts[c.routingKey] ?? 0) + 1;
+    }
+    this.engine.setLocalAddresses(counts, this.now());
+    this.pump();
+  }
+
+  private pickLocalConnector(key: string, exclude?: Set<string>): ConnectorHandler | undefined {
+    let best: ConnectorHandler | undefined;
+    let bestLoad = Infinity;
+    for (const c of this.connectors.values()) {
+      if (c.routingKey !== key || !c.healthy || exclude?.has(c.name)) continue;
+      const load = this.connectorInFlight.get(c.name) ?? 0;
+      if (load < bestLoad || (load === bestLoad && best !== undefined && c.name < best.name)) {
+        best = c;
+        bestLoad = load;
+      }
+    }
+    return best;
+  }
+
+  private deliverLocally(stream: FlowStream, header: FlowHeader): void {
+    const c = this.pickLocalConnector(header.key);
+    if (!c) {
+      stream.reset(
+        wireCode(ErrorCodes.NO_CONNECTOR),
+        `no connector for '${header.key}' at router ${this.id}`,
+      );
+      return;
+    }
+    this.connectorInFlight.set(c.name, (this.connectorInFlight.get(c.name) ?? 0) + 1);
+    stream.once('close', () =>
+      this.connectorInFlight.set(c.name, (this.connectorInFlight.get(c.name) ?? 1) - 1),
+    );
+    c.deliver(stream, header);
+  }
+
+  // ---------------------------------------------------------------- incoming flows (egress and transit)
+
+  private onStream(link: LinkEntry, stream: FlowStream, raw: Buffer): void {
+    let header: FlowHeader;
+    try {
+      header = decodeFlowHeader(raw);
+    } catch (e) {
+      this.log.warn('flow refused: malformed header', { link: link.id, error: errorMessage(e) });
+      stream.reset(wireCode(ErrorCodes.PROTOCOL), 'malformed flow header');
+      return;
+    }
+    if (header.dst === this.id) {
+      this.deliverLocally(stream, header);
+      return;
+    }
+    // transit
+    const fail = (code: ErrorCode, reason: string): void => {
+      this.log.warn('transit flow refused', {
+        flow: header.fid,
+        key: header.key,
+        dst: header.dst,
+        code,
+        reason,
+      });
+      stream.reset(wireCode(code), reason);
+    };
+    if (this.mode === 'edge')
+      return fail(ErrorCodes.NO_ROUTE, `edge router ${this.id} does not forward transit flows`);
+    if (header.hops >= MAX_HOPS) return fail(ErrorCodes.NO_ROUTE, `hop limit ${MAX_HOPS} reached`);
+    const next = this.linkToward(header.dst, link.id);
+    if (!next) return fail(ErrorCodes.NO_ROUTE, `router ${this.id} has no route to ${header.dst}`);
+    let out: FlowStream;
+    try {
+      out = next.session.openStream(encodeFlowHeader({ ...header, hops: header.hops + 1 }));
+    } catch (e) {
+      return fail(ErrorCodes.PATH_LOST, errorMessage(e));
+    }
+    spliceStreams(stream, out);
+  }
+
+  /** The best live link toward a router (never back over `avoidLinkId` when another exists). */
+  private linkToward(dest: string, avoidLinkId?: string): LinkEntry | undefined {
+    const route = this.engine.routes().get(dest);
+    if (!route) return undefined;
+    let fallback: LinkEntry | undefined;
+    for (const id of route.links) {
+      const l = this.links.get(id);
+      if (!l || l.session.closed) continue;
+      if (id === avoidLinkId) {
+        fallback ??= l;
+        continue;
+      }
+      return l;
+    }
+    return fallback;
+  }
+
+  // ---------------------------------------------------------------- outgoing flows (ingress)
+
+  /** Candidates for a routing key: reachable routers advertising it (self included when a local connector is healthy). */
+  private candidates(key: string, excluded: Map<string, Exclusion>): Candidate[] {
+    const out: Candidate[] = [];
+    const version = this.engine.version;
+    for (const d of this.engine.addressDestinations(key)) {
+      const ex = excluded.get(d.router);
+      // A destination that failed over a path is tried again once routing changed or it is reached another way.
+      if (ex === 'target' || (ex && ex.version === version && this.linkToward(d.router)?.id === ex.linkId))
+        continue;
+      if (d.router === this.id) {
+        const c = this.pickLocalConnector(key);
+        if (c)
+          out.push({
+            router: this.id,
+            cost: 0,
+            inFlight: this.connectorInFlight.get(c.name) ?? 0,
+            connector: c,
+          });
+        continue;
+      }
+      out.push({ router: d.router, cost: d.cost, inFlight: this.inFlight.get(`${d.router}\0${key}`) ?? 0 });
+    }
+    return out;
+  }
+
+  /**
+   * Open a flow for a listener: choose a destination, send OPEN along the path and wait for the egress router's
+   * ACCEPT (its connector reached the target). If the path breaks or the target refuses before that, try another
+   * destination (or the same one over a new path once routing changed), until the setup deadline.
+   */
+  async openFlow(req: OpenFlowRequest, established: (flow: OpenedFlow) => void): Promise<void> {
+    const start = this.now();
+    const deadline = start + this.setupTimeoutMs;
+    const excluded = new Map<string, Exclusion>();
+    const fid = `${this.id}/${++this.flowCounter}`;
+    let lastErr: CaravanError | undefined;
+    let pathFailures = 0;
+    this.flows.opening(req.routingKey);
+    for (;;) {
+      if (this.stopped) {
+        lastErr = new CaravanError(ErrorCodes.LINK_CLOSED, 'router is stopping');
+        break;
+      }
+      const cand = chooseDestination(this.candidates(req.routingKey, excluded), req.distribution);
+      if (!cand) {
+        // Nothing (left) to try. After a path failure the network is reconverging: wait for the next routing
+        // change, bounded by the deadline. With no failure at all, fail fast: nobody serves this key.
+        const remaining = deadline - this.now();
+        if (pathFailures > 0 && remaining > 0 && (await this.waitForRoutingChange(remaining))) continue;
+        break;
+      }
+      const header: FlowHeader = {
+        v: 1,
+        fid,
+        key: req.routingKey,
+        dst: cand.router,
+        src: this.id,
+        lis: req.listener,
+        client: req.client,
+        proto: req.proto,
+        hops: 0,
+      };
+      const attemptVersion = this.engine.version;
+      const attemptLink = cand.connector ? undefined : this.linkToward(cand.router)?.id;
+      try {
+        await this.attempt(header, cand, deadline, established);
+        this.flows.established(req.routingKey, this.now() - start);
+        return;
+      } catch (e) {
+        const err = isCaravanError(e) ? e : new CaravanError(ErrorCodes.FLOW_RESET, errorMessage(e));
+        lastErr = err;
+        this.log.info('flow attempt failed', {
+          flow: fid,
+          key: req.routingKey,
+          dst: cand.router,
+          code: err.code,
+          reason: err.message,
+        });
+        if (!isRetryable(err.code)) break;
+        if (isTargetFailure(err.code)) excluded.set(cand.router, 'target');
+        else {
+          pathFailures++;
+          excluded.set(cand.router, { version: attemptVersion, linkId: attemptLink });
+        }
+        if (this.now() >= deadline) break;
+      }
+    }
+    const err =
+      lastErr ??
+      new CaravanError(ErrorCodes.NO_CONNECTOR, `no reachable connector for routing key '${req.routingKey}'`);
+    this.flows.failed(req.routingKey, err.code);
+    throw err;
+  }
+
+  /**
+   * One try at one destination. `established` runs synchronously inside the ACCEPT event, so the adapter attaches
+   * its handlers before any data that followed the ACCEPT in the same read is emitted.
+   */
+  private attempt(
+    header: FlowHeader,
+    cand: Candidate,
+    deadline: number,
+    established: (flow: OpenedFlow) => void,
+  ): Promise<void> {
+    let stream: FlowStream;
+    const key = `${cand.router}\0${header.key}`;
+    if (cand.connector) {
+      const [near, far] = createLocalPair();
+      stream = near;
+      this.connectorInFlight.set(
+        cand.connector.name,
+        (this.connectorInFlight.get(cand.connector.name) ?? 0) + 1,
+      );
+      const name = cand.connector.name;
+      far.once('close', () => this.connectorInFlight.set(name, (this.connectorInFlight.get(name) ?? 1) - 1));
+      cand.connector.deliver(far, header);
+    } else {
+      const link = this.linkToward(cand.router);
+      if (!link) {
+        return Promise.reject(new CaravanError(ErrorCodes.NO_ROUTE, `no route to router ${cand.router}`));
+      }
+      try {
+        stream = link.session.openStream(encodeFlowHeader(header));
+      } catch (e) {
+        return Promise.reject(new CaravanError(ErrorCodes.PATH_LOST, errorMessage(e)));
+      }
+      this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+      stream.once('close', () => {
+        const n = (this.inFlight.get(key) ?? 1) - 1;
+        if (n <= 0) this.inFlight.delete(key);
+        else this.inFlight.set(key, n);
+      });
+    }
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => {
+          cleanup();
+          stream.reset(wireCode(ErrorCodes.PATH_LOST), 'flow setup timed out');
+          reject(new CaravanError(ErrorCodes.PATH_LOST, `flow setup to router ${cand.router} timed out`));
+        },
+        Math.max(1, deadline - this.now()),
+      );
+      const onAccept = (payload: Buffer): void => {
+        cleanup();
+        let accept: FlowAccept;
+        try {
+          accept = JSON.parse(payload.toString('utf8')) as FlowAccept;
+        } catch {
+          accept = { router: cand.router, connector: '?', target: '?' };
+        }
+        established({ stream, header, accept });
+        resolve();
+      };
+      const onReset = (code: number, reason: string): void => {
+        cleanup();
+        reject(new CaravanError(errorCodeOf(code), reason || 'flow reset before it was established'));
+      };
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        stream.removeListener('accept', onAccept);
+        stream.removeListener('reset', onReset);
+      };
+      stream.once('accept', onAccept);
+      stream.once('reset', onReset);
+    });
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const w of this.versionWaiters) w();
+    this.versionWaiters = [];
+    for (const l of this.links.values()) l.session.goAway(0, 'router stopping');
+  }
+
+  destroyLinks(): void {
+    for (const l of this.links.values())
+      l.session.destroy(new CaravanError(ErrorCodes.LINK_CLOSED, 'router stopped'));
+  }
+}

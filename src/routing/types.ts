@@ -1,0 +1,124 @@
+// Types of the link-state routing engine. This folder imports nothing from the rest of the project.
+// See docs/design/routing.md for the protocol.
+
+export type RouterId = string;
+/** A transport link (one mTLS connection); several links may join the same two routers. */
+export type LinkId = string;
+export type RouterMode = 'interior' | 'edge';
+
+export interface EngineConfig {
+  id: RouterId;
+  mode: RouterMode;
+  /** HELLO period on every link; default 1000, tests go down to 100. */
+  helloIntervalMs: number;
+  /** A link whose neighbor sent no HELLO for this long is declared dead; default 3 * hello. */
+  deadIntervalMs: number;
+  /** Re-originate the own advertisement periodically (default 30_000). */
+  refreshIntervalMs?: number;
+  /** Drop advertisements of routers unreachable for this long (default 60_000). */
+  purgeAfterMs?: number;
+}
+
+export const DEFAULT_HELLO_INTERVAL_MS = 1000;
+export const DEFAULT_DEAD_FACTOR = 3;
+export const DEFAULT_REFRESH_INTERVAL_MS = 30_000;
+export const DEFAULT_PURGE_AFTER_MS = 60_000;
+
+/** Longest router id accepted from a peer. */
+export const MAX_ROUTER_ID_LENGTH = 256;
+/** Longest routing key accepted from a peer. */
+export const MAX_ROUTING_KEY_LENGTH = 1024;
+/** Largest link cost (local or from a peer). */
+export const MAX_LINK_COST = 1_000_000_000;
+
+/** A config with the defaults filled in. */
+export function defaultEngineConfig(id: RouterId, mode: RouterMode = 'interior'): EngineConfig {
+  return {
+    id,
+    mode,
+    helloIntervalMs: DEFAULT_HELLO_INTERVAL_MS,
+    deadIntervalMs: DEFAULT_DEAD_FACTOR * DEFAULT_HELLO_INTERVAL_MS,
+    refreshIntervalMs: DEFAULT_REFRESH_INTERVAL_MS,
+    purgeAfterMs: DEFAULT_PURGE_AFTER_MS,
+  };
+}
+
+/** Sent on every link each hello interval (and at once when the set of heard routers changes). */
+export interface Hello {
+  t: 'hello';
+  /** Sender's router id. */
+  id: RouterId;
+  mode: RouterMode;
+  /** Router ids the sender has heard HELLOs from on this link (two-way check). */
+  seen: RouterId[];
+}
+
+export interface AdvertisedLink {
+  neighbor: RouterId;
+  /** Cost from the advertising router to `neighbor` (min across parallel two-way links). */
+  cost: number;
+}
+
+/** A router's link-state advertisement: flooded through interiors, newest `seq` wins. */
+export interface RouterAdvertisement {
+  t: 'ra';
+  id: RouterId;
+  mode: RouterMode;
+  /** Positive safe integer, incremented on every origination. */
+  seq: number;
+  /** Two-way neighbors, sorted by neighbor id. */
+  links: AdvertisedLink[];
+  /** Routing key -> local connector count (> 0), keys sorted. */
+  addresses: Record<string, number>;
+}
+
+export type RoutingMessage = Hello | RouterAdvertisement;
+
+export interface Route {
+  dest: RouterId;
+  cost: number;
+  nextHop: RouterId;
+  /** Links to nextHop that are two-way, best cost first (then by link id). */
+  links: LinkId[];
+}
+
+export interface AddressDestination {
+  router: RouterId;
+  cost: number;
+  /** Connectors advertised by that router. */
+  count: number;
+}
+
+export interface TopologySnapshot {
+  routers: Array<{
+    id: RouterId;
+    mode: RouterMode;
+    seq: number;
+    reachable: boolean;
+    links: Array<{ neighbor: RouterId; cost: number }>;
+    addresses: Record<string, number>;
+  }>;
+}
+
+export type LinkEvent = { linkId: LinkId; event: 'two-way' | 'dead'; neighbor?: RouterId };
+
+export interface OutboundMessage {
+  linkId: LinkId;
+  msg: RoutingMessage;
+}
+
+export interface EngineStats {
+  messagesIn: number;
+  messagesOut: number;
+  spfRuns: number;
+  /** Never set by the engine (no clocks inside); callers may measure it around routes()/version. */
+  lastSpfMs?: number;
+  /** Messages rejected by validation. */
+  malformed: number;
+  /** Well-formed messages dropped (unknown or dead link, HELLO carrying our own id). */
+  ignored: number;
+  /** Advertisements installed (newer than the stored copy). */
+  adsAccepted: number;
+  /** Times the own advertisement was originated (including refreshes and seq jumps). */
+  originations: number;
+}

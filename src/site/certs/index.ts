@@ -1,0 +1,18 @@
+export {
+  createCa,
+  createKeyAndCsr,
+  signCsr,
+  issueCertificate,
+  certificateInfo,
+  readCsr,
+  verifyIssuedBy,
+  CA_VALIDITY_MS,
+  CERT_VALIDITY_MS,
+  CLOCK_SKEW_MS,
+  type CertAndKey,
+  type CertUsage,
+  type CaOptions,
+  type SignOptions,
+  type IssueOptions,
+  type CertificateInfo,
+} from './ca.js';

@@ -1,0 +1,313 @@
+/**
+ * The site directory (DESIGN §3): `resources/` (desired state, user-editable YAML, multi-document),
+ * `runtime/` (router id, CA and certificates, state), `logs/`. `loadSiteDir` turns it into the configuration a
+ * router runs with; `writeResource` is how the CLI edits it when the router is stopped.
+ */
+import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import {
+  ResourceError,
+  parseResources,
+  resourceKey,
+  toYaml,
+  validateResource,
+  type AccessGrantResource,
+  type AccessTokenResource,
+  type ConnectorResource,
+  type Kind,
+  type LinkResource,
+  type ListenerResource,
+  type Resource,
+  type ResourceIssue,
+  type SiteResource,
+  type TlsFiles,
+} from '../api/index.js';
+import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
+import { isAtomicTempFile, writeFileAtomic } from './atomic.js';
+
+export const SITE_SUBDIRS = { resources: 'resources', runtime: 'runtime', logs: 'logs' } as const;
+
+/** The router configuration loaded from a site directory. */
+export interface SiteConfig {
+  /** Absolute path of the site directory. */
+  dir: string;
+  site: SiteResource;
+  links: LinkResource[];
+  listeners: ListenerResource[];
+  connectors: ConnectorResource[];
+  grants: AccessGrantResource[];
+  tokens: AccessTokenResource[];
+  /** Where each resource came from: `Kind/name` → `resources/<file>` (relative to `dir`). */
+  sources: Map<string, string>;
+}
+
+/** A resource with the file it was read from (relative to the site directory, e.g. `resources/db.yaml`). */
+export interface SourcedResource {
+  resource: Resource;
+  source: string;
+}
+
+function isYamlFile(name: string): boolean {
+  return /\.ya?ml$/i.test(name) && !name.startsWith('.') && !isAtomicTempFile(name);
+}
+
+function ioError(message: string, cause: unknown): CaravanError {
+  return new CaravanError(ErrorCodes.CONFIG_IO, `${message}: ${errorMessage(cause)}`, { cause });
+}
+
+/** Names of the YAML files in `<dir>/resources`, sorted; rejects with CONFIG_IO when the folder is unreadable. */
+async function listResourceFiles(dir: string): Promise<string[]> {
+  const resDir = join(dir, SITE_SUBDIRS.resources);
+  let entries;
+  try {
+    entries = await readdir(resDir, { withFileTypes: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new CaravanError(
+        ErrorCodes.CONFIG_IO,
+        `${dir} is not a site directory: ${resDir} does not exist (create a site with \`caravan site create\`)`,
+        { cause: e },
+      );
+    }
+    throw ioError(`cannot read ${resDir}`, e);
+  }
+  const names: string[] = [];
+  for (const e of entries) {
+    if (!isYamlFile(e.name)) continue;
+    if (e.isFile()) names.push(e.name);
+    else if (e.isSymbolicLink()) {
+      const st = await stat(join(resDir, e.name)).catch(() => undefined);
+      if (st?.isFile()) names.push(e.name);
+    }
+  }
+  return names.sort();
+}
+
+/**
+ * Reads and validates every resource file of a site directory, without cross-resource checks. Rejects with
+ * ResourceError (INVALID_RESOURCE) listing the problems of every file, or CaravanError(CONFIG_IO).
+ */
+export async function readSiteResources(dir: string): Promise<SourcedResource[]> {
+  const abs = resolve(dir);
+  const out: SourcedResource[] = [];
+  const issues: ResourceIssue[] = [];
+  for (const name of await listResourceFiles(abs)) {
+    const source = `${SITE_SUBDIRS.resources}/${name}`;
+    let text: string;
+    try {
+      text = await readFile(join(abs, source), 'utf8');
+    } catch (e) {
+      throw ioError(`cannot read ${join(abs, source)}`, e);
+    }
+    try {
+      for (const resource of parseResources(text, source)) out.push({ resource, source });
+    } catch (e) {
+      if (e instanceof ResourceError) issues.push(...e.issues);
+      else throw e;
+    }
+  }
+  if (issues.length > 0) throw new ResourceError(issues);
+  return out;
+}
+
+function label(r: Resource): string {
+  return `${r.kind} "${r.metadata.name}"`;
+}
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]', '']);
+
+/** Listeners (and the site's link access) that would bind the same port. */
+function portConflicts(site: SourcedResource | undefined, listeners: SourcedResource[]): ResourceIssue[] {
+  const binds: { host: string; port: number; s: SourcedResource; path: string }[] = [];
+  const siteRes = site?.resource as SiteResource | undefined;
+  if (site && siteRes?.spec.linkAccess && siteRes.spec.linkAccess.port !== 0) {
+    binds.push({ ...siteRes.spec.linkAccess, s: site, path: 'spec.linkAccess.port' });
+  }
+  for (const l of listeners) {
+    const spec = (l.resource as ListenerResource).spec;
+    binds.push({ host: spec.host, port: spec.port, s: l, path: 'spec.port' });
+  }
+  const issues: ResourceIssue[] = [];
+  for (let i = 0; i < binds.length; i++) {
+    for (let j = 0; j < i; j++) {
+      const a = binds[j]!;
+      const b = binds[i]!;
+      if (a.port !== b.port) continue;
+      if (a.host !== b.host && !WILDCARD_HOSTS.has(a.host) && !WILDCARD_HOSTS.has(b.host)) continue;
+      issues.push({
+        source: b.s.source,
+        resource: label(b.s.resource),
+        path: b.path,
+        message: `port ${b.port} on ${b.host} is already used by ${label(a.s.resource)} (${a.s.source}, ${a.host}:${a.port})`,
+      });
+      break;
+    }
+  }
+  return issues;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves TLS paths against the site directory and reports files that do not exist. */
+async function resolveTls(
+  dir: string,
+  tls: TlsFiles,
+  s: SourcedResource,
+  path: string,
+  issues: ResourceIssue[],
+): Promise<TlsFiles> {
+  const out = { ...tls };
+  for (const field of ['ca', 'cert', 'key'] as const) {
+    const p = isAbsolute(tls[field]) ? tls[field] : resolve(dir, tls[field]);
+    out[field] = p;
+    if (!(await isFile(p))) {
+      issues.push({
+        source: s.source,
+        resource: label(s.resource),
+        path: `${path}.${field}`,
+        message: `file not found: ${p}`,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Loads a site directory into a router configuration. Requires exactly one Site; rejects duplicate
+ * kind+name (naming both files), listeners that would bind the same port, and missing TLS files (the site's,
+ * when it has linkAccess, and every link's). TLS paths (and a relative admin socket path) in the returned
+ * resources are absolute. Rejects with ResourceError (INVALID_RESOURCE; one line per problem) or
+ * CaravanError(CONFIG_IO) when the directory cannot be read.
+ */
+export async function loadSiteDir(dir: string): Promise<SiteConfig> {
+  const abs = resolve(dir);
+  const all = await readSiteResources(abs);
+  const issues: ResourceIssue[] = [];
+
+  const sources = new Map<string, string>();
+  const unique: SourcedResource[] = [];
+  for (const s of all) {
+    const key = resourceKey(s.resource);
+    const first = sources.get(key);
+    if (first !== undefined) {
+      issues.push({
+        source: s.source,
+        resource: label(s.resource),
+        path: 'metadata.name',
+        message:
+          first === s.source
+            ? `duplicate ${label(s.resource)}: defined twice in ${s.source}`
+            : `duplicate ${label(s.resource)}: defined in both ${first} and ${s.source}`,
+      });
+      continue;
+    }
+    sources.set(key, s.source);
+    unique.push({ resource: structuredClone(s.resource), source: s.source });
+  }
+
+  const of = (kind: Kind): SourcedResource[] => unique.filter((s) => s.resource.kind === kind);
+  const sites = of('Site');
+  if (sites.length === 0) {
+    issues.push({
+      source: `${SITE_SUBDIRS.resources}/`,
+      path: '',
+      message: `no Site resource in ${join(abs, SITE_SUBDIRS.resources)}: exactly one is required`,
+    });
+  } else if (sites.length > 1) {
+    issues.push({
+      source: `${SITE_SUBDIRS.resources}/`,
+      path: '',
+      message: `${sites.length} Site resources (${sites
+        .map((s) => `"${s.resource.metadata.name}" in ${s.source}`)
+        .join(', ')}): exactly one is required`,
+    });
+  }
+  const listeners = of('Listener');
+  issues.push(...portConflicts(sites[0], listeners));
+
+  const site = sites[0];
+  if (site) {
+    const spec = (site.resource as SiteResource).spec;
+    if (spec.tls) {
+      spec.tls = spec.linkAccess
+        ? await resolveTls(abs, spec.tls, site, 'spec.tls', issues)
+        : {
+            ca: resolve(abs, spec.tls.ca),
+            cert: resolve(abs, spec.tls.cert),
+            key: resolve(abs, spec.tls.key),
+          };
+    }
+    if (spec.admin?.socket !== undefined) spec.admin.socket = resolve(abs, spec.admin.socket);
+  }
+  const links = of('Link');
+  for (const l of links) {
+    const spec = (l.resource as LinkResource).spec;
+    spec.tls = await resolveTls(abs, spec.tls, l, 'spec.tls', issues);
+  }
+
+  if (issues.length > 0 || !site) throw new ResourceError(issues);
+  return {
+    dir: abs,
+    site: site.resource as SiteResource,
+    links: links.map((s) => s.resource as LinkResource),
+    listeners: listeners.map((s) => s.resource as ListenerResource),
+    connectors: of('Connector').map((s) => s.resource as ConnectorResource),
+    grants: of('AccessGrant').map((s) => s.resource as AccessGrantResource),
+    tokens: of('AccessToken').map((s) => s.resource as AccessTokenResource),
+    sources,
+  };
+}
+
+/** The file a resource is written to by writeResource: `resources/<kind-lower>-<name>.yaml`. */
+export function resourceFileName(kind: Kind, name: string): string {
+  return `${SITE_SUBDIRS.resources}/${kind.toLowerCase()}-${name}.yaml`;
+}
+
+/**
+ * Validates `resource` and writes it atomically to `resources/<kind-lower>-<name>.yaml` (replacing that file),
+ * creating `resources/` if needed. Refuses (INVALID_RESOURCE) when another file of the directory already
+ * defines the same kind and name, since the site would then hold a duplicate. Returns the absolute path written.
+ */
+export async function writeResource(dir: string, resource: Resource): Promise<string> {
+  const abs = resolve(dir);
+  const rel = resourceFileName(resource.kind, resource.metadata.name);
+  const valid = validateResource(resource, rel);
+  const resDir = join(abs, SITE_SUBDIRS.resources);
+  try {
+    await mkdir(resDir, { recursive: true });
+  } catch (e) {
+    throw ioError(`cannot create ${resDir}`, e);
+  }
+  const key = resourceKey(valid);
+  for (const name of await listResourceFiles(abs)) {
+    const source = `${SITE_SUBDIRS.resources}/${name}`;
+    if (source === rel) continue;
+    let found = false;
+    try {
+      found = parseResources(await readFile(join(abs, source), 'utf8'), source).some(
+        (r) => resourceKey(r) === key,
+      );
+    } catch {
+      // Unreadable or invalid files cannot be checked here; loadSiteDir reports them.
+    }
+    if (found) {
+      throw new ResourceError([
+        {
+          source: rel,
+          resource: label(valid),
+          path: 'metadata.name',
+          message: `${label(valid)} is already defined in ${source}; edit that file instead`,
+        },
+      ]);
+    }
+  }
+  const path = join(abs, rel);
+  await writeFileAtomic(path, toYaml(valid));
+  return path;
+}

@@ -1,0 +1,185 @@
+/**
+ * Builds real site directories for tests: resources as YAML files, a CA and server certificate for sites that
+ * accept links, and client certificates issued by the accepting site's CA for each Link — exactly what
+ * `caravan token redeem` will produce. Starts real router processes on them.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { AdminClient } from '../../src/admin/client.js';
+import type { StatusSnapshot } from '../../src/admin/types.js';
+import { createCa, issueCertificate, type CertAndKey } from '../../src/site/certs/index.js';
+import { repoRoot, spawnManaged, type ManagedProcess, type ManagedProcessOptions } from './proc.js';
+import { waitFor } from './wait.js';
+
+const API = 'caravan.dev/v1alpha1';
+
+export interface SiteDef {
+  name: string;
+  mode?: 'interior' | 'edge';
+  linkAccess?: { host: string; port: number };
+  helloIntervalMs?: number;
+  deadIntervalMs?: number;
+}
+
+export interface ListenerDef {
+  name: string;
+  port: number;
+  host?: string;
+  routingKey?: string;
+  distribution?: 'balanced' | 'closest';
+}
+
+export interface ConnectorDef {
+  name: string;
+  port: number;
+  host?: string;
+  routingKey?: string;
+}
+
+export async function makeTempRoot(label: string): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), `cv-${label}-`));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export class TestSite {
+  ca: CertAndKey | undefined;
+  private constructor(
+    readonly name: string,
+    readonly dir: string,
+  ) {}
+
+  static async create(root: string, def: SiteDef): Promise<TestSite> {
+    const dir = join(root, def.name);
+    await mkdir(join(dir, 'resources'), { recursive: true });
+    await mkdir(join(dir, 'runtime'), { recursive: true });
+    await mkdir(join(dir, 'logs'), { recursive: true });
+    const site = new TestSite(def.name, dir);
+    const hello = def.helloIntervalMs ?? 100;
+    const spec: Record<string, unknown> = {
+      mode: def.mode ?? 'interior',
+      routing: { helloIntervalMs: hello, deadIntervalMs: def.deadIntervalMs ?? hello * 3 },
+    };
+    if (def.linkAccess) {
+      spec.linkAccess = def.linkAccess;
+      site.ca = await createCa({ commonName: `${def.name} site CA` });
+      const server = await issueCertificate(site.ca, { commonName: def.name, usage: 'server' });
+      await writeFile(join(dir, 'runtime', 'ca.crt'), site.ca.certPem);
+      await writeFile(join(dir, 'runtime', 'server.crt'), server.certPem);
+      await writeFile(join(dir, 'runtime', 'server.key'), server.keyPem, { mode: 0o600 });
+    }
+    await site.writeResource('Site', def.name, spec);
+    return site;
+  }
+
+  get adminSocket(): string {
+    return join(this.dir, 'runtime', 'admin.sock');
+  }
+
+  admin(): AdminClient {
+    return new AdminClient(this.adminSocket);
+  }
+
+  status(): Promise<StatusSnapshot> {
+    return this.admin().status();
+  }
+
+  async writeResource(kind: string, name: string, spec: Record<string, unknown>): Promise<void> {
+    const doc = { apiVersion: API, kind, metadata: { name }, spec };
+    await writeFile(join(this.dir, 'resources', `${kind.toLowerCase()}-${name}.yaml`), stringify(doc));
+  }
+
+  /**
+   * A Link from this site to `hub`: a client certificate issued by the hub's CA (or by `issuer`, to test
+   * refusals) and the Link resource.
+   */
+  async linkTo(
+    hub: TestSite,
+    opts: {
+      name?: string;
+      endpoints: Array<{ host: string; port: number }>;
+      cost?: number;
+      issuer?: CertAndKey;
+    },
+  ): Promise<string> {
+    const name = opts.name ?? `to-${hub.name}`;
+    const issuer = opts.issuer ?? hub.ca;
+    if (!issuer || !hub.ca) throw new Error(`site ${hub.name} does not accept links`);
+    const client = await issueCertificate(issuer, { commonName: this.name, usage: 'client' });
+    const tlsDir = join(this.dir, 'runtime', 'links', name);
+    await mkdir(tlsDir, { recursive: true });
+    await writeFile(join(tlsDir, 'ca.crt'), hub.ca.certPem);
+    await writeFile(join(tlsDir, 'client.crt'), client.certPem);
+    await writeFile(join(tlsDir, 'client.key'), client.keyPem, { mode: 0o600 });
+    await this.writeResource('Link', name, {
+      endpoints: opts.endpoints,
+      cost: opts.cost ?? 1,
+      tls: {
+        ca: `runtime/links/${name}/ca.crt`,
+        cert: `runtime/links/${name}/client.crt`,
+        key: `runtime/links/${name}/client.key`,
+      },
+    });
+    return name;
+  }
+
+  addListener(l: ListenerDef): Promise<void> {
+    return this.writeResource('Listener', l.name, {
+      port: l.port,
+      host: l.host ?? '127.0.0.1',
+      routingKey: l.routingKey ?? l.name,
+      distribution: l.distribution ?? 'balanced',
+    });
+  }
+
+  addConnector(c: ConnectorDef): Promise<void> {
+    return this.writeResource('Connector', c.name, {
+      port: c.port,
+      host: c.host ?? '127.0.0.1',
+      routingKey: c.routingKey ?? c.name,
+    });
+  }
+
+  routerArgs(): string[] {
+    return [join(repoRoot, 'bin', 'caravan-router.js'), '--dir', this.dir, '--log-level', 'debug'];
+  }
+
+  /** Start the router as a real process on this machine (integration tests). */
+  start(opts: ManagedProcessOptions = {}): ManagedProcess {
+    return spawnManaged(process.execPath, this.routerArgs(), { label: `router-${this.name}`, ...opts });
+  }
+
+  /** Wait until the router answers on its admin socket. */
+  async ready(timeoutMs = 15_000): Promise<StatusSnapshot> {
+    return waitFor(() => this.status().catch(() => undefined), {
+      timeoutMs,
+      what: `router ${this.name} to answer`,
+    });
+  }
+
+  /** Wait until this router has a route to every named router. */
+  async routesTo(routers: string[], timeoutMs = 15_000): Promise<StatusSnapshot> {
+    return waitFor(
+      async () => {
+        const s = await this.status().catch(() => undefined);
+        if (!s) return undefined;
+        const have = new Set(s.routes.map((r) => r.dest));
+        return routers.every((r) => have.has(r)) ? s : undefined;
+      },
+      { timeoutMs, what: `router ${this.name} to have routes to ${routers.join(', ')}` },
+    );
+  }
+
+  /** Wait until some router advertising `key` is in this router's address table. */
+  async seesKey(key: string, count = 1, timeoutMs = 15_000): Promise<StatusSnapshot> {
+    return waitFor(
+      async () => {
+        const s = await this.status().catch(() => undefined);
+        const a = s?.addresses.find((x) => x.key === key);
+        return a && a.destinations.length >= count ? s : undefined;
+      },
+      { timeoutMs, what: `router ${this.name} to see ${count} destination(s) for '${key}'` },
+    );
+  }
+}
