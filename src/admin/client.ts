@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { CaravanError, ErrorCodes } from '../errors.js';
-import type { StatusSnapshot } from './types.js';
+import type { ReloadResult, StatusSnapshot } from './types.js';
 
 /** Typed client of the admin API; the only door the CLI, console and tests use to reach a router. */
 export class AdminClient {
@@ -10,10 +10,15 @@ export class AdminClient {
   ) {}
 
   status(): Promise<StatusSnapshot> {
-    return this.get<StatusSnapshot>('/v1/status');
+    return this.request<StatusSnapshot>('GET', '/v1/status');
   }
 
-  private get<T>(path: string): Promise<T> {
+  /** Re-read the site directory now; resolves with what changed (or why nothing could be applied). */
+  reload(): Promise<ReloadResult> {
+    return this.request<ReloadResult>('POST', '/v1/reload', [200, 422]);
+  }
+
+  private request<T>(method: string, path: string, okCodes: number[] = [200]): Promise<T> {
     return new Promise((resolve, reject) => {
       const req = http.request(
         { socketPath: this.socketPath, path, method: 'GET', timeout: this.timeoutMs },
@@ -30,7 +35,7 @@ export class AdminClient {
                 new CaravanError(ErrorCodes.PROTOCOL, `admin API returned non-JSON (${res.statusCode})`),
               );
             }
-            if (res.statusCode !== 200) {
+            if (!okCodes.includes(res.statusCode ?? 0)) {
               const msg =
                 (body as { error?: { message?: string } }).error?.message ?? `HTTP ${res.statusCode}`;
               return reject(new CaravanError(ErrorCodes.PROTOCOL, `admin API: ${msg}`));

@@ -2,15 +2,16 @@ import { chmod, unlink } from 'node:fs/promises';
 import http from 'node:http';
 import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
 import type { Logger } from '../observe/log.js';
-import type { StatusSnapshot } from './types.js';
+import type { ReloadResult, StatusSnapshot } from './types.js';
 
 export interface AdminHandlers {
   status(): StatusSnapshot;
+  reload(): Promise<ReloadResult>;
 }
 
 /**
  * The admin API: HTTP/1.1 with JSON bodies on a Unix socket that only the site's owner can open (mode 0600).
- * Routes: GET /v1/status.
+ * Routes: GET /v1/status, POST /v1/reload (re-read the site directory now).
  */
 export class AdminServer {
   private server: http.Server | undefined;
@@ -50,6 +51,13 @@ export class AdminServer {
     };
     try {
       if (req.method === 'GET' && req.url === '/v1/status') return send(200, this.handlers.status());
+      if (req.method === 'POST' && req.url === '/v1/reload') {
+        this.handlers.reload().then(
+          (r) => send(r.applied ? 200 : 422, r),
+          (e: unknown) => send(500, { error: { code: 'CARAVAN_INTERNAL', message: errorMessage(e) } }),
+        );
+        return;
+      }
       send(404, { error: { code: 'CARAVAN_NOT_FOUND', message: `no route ${req.method} ${req.url}` } });
     } catch (e) {
       this.log.error('admin request failed', { url: req.url, error: errorMessage(e) });

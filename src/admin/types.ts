@@ -93,3 +93,11 @@ export interface StatusSnapshot {
   routing: { version: number; messagesIn: number; messagesOut: number; spfRuns: number; malformed: number };
   topology: TopologyView;
 }
+
+export interface ReloadResult {
+  applied: boolean;
+  /** why nothing was applied */
+  error?: string;
+  /** what changed, e.g. `Listener/db added` */
+  changes: string[];
+}

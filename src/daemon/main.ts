@@ -1,6 +1,7 @@
 /**
  * The router daemon: `caravan-router --dir SITE_DIR [--log-level LEVEL] [--log-format text|json]`.
- * Runs in the foreground, logs to stderr, stops cleanly on SIGINT/SIGTERM.
+ * Runs in the foreground, logs to stderr, stops cleanly on SIGINT/SIGTERM. Changes under resources/ apply
+ * while it runs (also on SIGHUP).
  */
 import { parseArgs } from 'node:util';
 import { errorMessage, isCaravanError } from '../errors.js';
@@ -11,6 +12,7 @@ const USAGE = `Usage: caravan-router --dir SITE_DIR [options]
 
 Runs the Caravan router of the site whose directory is SITE_DIR (resources/ holds
 the Site, Link, Listener and Connector resources; runtime/ holds certificates).
+Changes to resources/ are applied while the router runs (also on SIGHUP).
 
 Options:
   --dir DIR            site directory (or CARAVAN_SITE_DIR)
@@ -84,6 +86,10 @@ async function main(): Promise<number> {
       logger.info('stopping', { signal: sig });
       resolve();
     };
+    process.on('SIGHUP', () => {
+      logger.info('reloading resources', { signal: 'SIGHUP' });
+      void rt.reload();
+    });
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });

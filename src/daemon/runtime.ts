@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { TcpConnector } from '../adapters/tcp/connector.js';
 import { TcpListener } from '../adapters/tcp/listener.js';
@@ -7,10 +9,12 @@ import { errorMessage } from '../errors.js';
 import { LinkAcceptor } from '../links/acceptor.js';
 import { LinkDialer } from '../links/dialer.js';
 import type { MuxSession } from '../links/mux/session.js';
-import { buildSecureContext, readTlsFiles } from '../links/tls.js';
+import { buildSecureContext, readTlsFiles, type TlsMaterial } from '../links/tls.js';
 import type { Logger } from '../observe/log.js';
 import { Router } from '../router/router.js';
+import type { ConnectorResource, LinkResource, ListenerResource } from '../api/index.js';
 import { loadSiteDir, type SiteConfig } from '../site/site-dir.js';
+import type { ReloadResult } from '../admin/types.js';
 
 export const VERSION = '0.1.0';
 
@@ -29,7 +33,13 @@ export interface RuntimeOptions {
 export class SiteRuntime {
   readonly router: Router;
   private acceptor: LinkAcceptor | undefined;
-  private readonly dialers = new Map<string, LinkDialer>();
+  private readonly dialers = new Map<string, { d: LinkDialer; spec: string; tlsHash: string }>();
+  private readonly listenerSpecs = new Map<string, string>();
+  private readonly connectorSpecs = new Map<string, string>();
+  private watcher: FSWatcher | undefined;
+  private reloadTimer: NodeJS.Timeout | undefined;
+  private reloading: Promise<ReloadResult> | undefined;
+  private stopped = false;
   private readonly listeners = new Map<string, { l: TcpListener; error?: string }>();
   private readonly connectors = new Map<string, TcpConnector>();
   private admin: AdminServer | undefined;
@@ -37,7 +47,7 @@ export class SiteRuntime {
   private readonly log: Logger;
 
   private constructor(
-    readonly config: SiteConfig,
+    private config: SiteConfig,
     private readonly opts: RuntimeOptions,
   ) {
     const site = config.site;
@@ -78,7 +88,7 @@ export class SiteRuntime {
 
     this.admin = new AdminServer(
       this.opts.adminSocket ?? site.spec.admin?.socket ?? join(this.config.dir, 'runtime', 'admin.sock'),
-      { status: () => this.status() },
+      { status: () => this.status(), reload: () => this.reload() },
       this.opts.logger,
     );
     await this.admin.start();
@@ -95,55 +105,10 @@ export class SiteRuntime {
       await this.acceptor.start();
     }
 
-    for (const c of this.config.connectors) {
-      const conn = new TcpConnector(
-        this.router,
-        { name: c.metadata.name, routingKey: c.spec.routingKey, host: c.spec.host, port: c.spec.port },
-        this.opts.logger,
-      );
-      this.connectors.set(c.metadata.name, conn);
-      this.router.addConnector(conn);
-    }
-
-    for (const l of this.config.listeners) {
-      const listener = new TcpListener(
-        this.router,
-        {
-          name: l.metadata.name,
-          routingKey: l.spec.routingKey,
-          host: l.spec.host,
-          port: l.spec.port,
-          distribution: l.spec.distribution,
-        },
-        this.opts.logger,
-      );
-      const entry: { l: TcpListener; error?: string } = { l: listener };
-      this.listeners.set(l.metadata.name, entry);
-      try {
-        await listener.start();
-      } catch (e) {
-        // A port conflict on one listener must not take the site down: report it and keep serving the rest.
-        entry.error = errorMessage(e);
-        this.log.error('listener not started', { listener: l.metadata.name, reason: entry.error });
-      }
-    }
-
-    for (const link of this.config.links) {
-      const ctx = buildSecureContext(await readTlsFiles(link.spec.tls));
-      const dialer = new LinkDialer({
-        name: link.metadata.name,
-        endpoints: link.spec.endpoints,
-        cost: link.spec.cost,
-        secureContext: ctx,
-        onSession,
-        logger: this.opts.logger,
-        mux: this.muxOptions(),
-        ...(this.opts.backoffInitialMs !== undefined ? { backoffInitialMs: this.opts.backoffInitialMs } : {}),
-        ...(this.opts.backoffMaxMs !== undefined ? { backoffMaxMs: this.opts.backoffMaxMs } : {}),
-      });
-      this.dialers.set(link.metadata.name, dialer);
-      dialer.start();
-    }
+    for (const c of this.config.connectors) this.startConnector(c);
+    for (const l of this.config.listeners) await this.startListener(l);
+    for (const link of this.config.links) await this.startLink(link);
+    this.watchResources();
     this.log.info('router ready', {
       router: this.router.id,
       mode: this.router.mode,
@@ -152,6 +117,215 @@ export class SiteRuntime {
       listeners: this.listeners.size,
       connectors: this.connectors.size,
     });
+  }
+
+  // ------------------------------------------------------------------ services and links
+
+  private startConnector(c: ConnectorResource): void {
+    const conn = new TcpConnector(
+      this.router,
+      { name: c.metadata.name, routingKey: c.spec.routingKey, host: c.spec.host, port: c.spec.port },
+      this.opts.logger,
+    );
+    this.connectors.set(c.metadata.name, conn);
+    this.connectorSpecs.set(c.metadata.name, JSON.stringify(c.spec));
+    this.router.addConnector(conn);
+  }
+
+  private stopConnector(name: string): void {
+    const c = this.connectors.get(name);
+    if (!c) return;
+    this.connectors.delete(name);
+    this.connectorSpecs.delete(name);
+    this.router.removeConnector(name);
+    c.stop();
+  }
+
+  private async startListener(l: ListenerResource): Promise<void> {
+    const listener = new TcpListener(
+      this.router,
+      {
+        name: l.metadata.name,
+        routingKey: l.spec.routingKey,
+        host: l.spec.host,
+        port: l.spec.port,
+        distribution: l.spec.distribution,
+      },
+      this.opts.logger,
+    );
+    const entry: { l: TcpListener; error?: string } = { l: listener };
+    this.listeners.set(l.metadata.name, entry);
+    this.listenerSpecs.set(l.metadata.name, JSON.stringify(l.spec));
+    try {
+      await listener.start();
+    } catch (e) {
+      // A port conflict on one listener must not take the site down: report it and keep serving the rest.
+      entry.error = errorMessage(e);
+      this.log.error('listener not started', { listener: l.metadata.name, reason: entry.error });
+    }
+  }
+
+  private async stopListener(name: string): Promise<void> {
+    const e = this.listeners.get(name);
+    if (!e) return;
+    this.listeners.delete(name);
+    this.listenerSpecs.delete(name);
+    await e.l.stop();
+  }
+
+  private async startLink(link: LinkResource): Promise<void> {
+    const material = await readTlsFiles(link.spec.tls);
+    const dialer = new LinkDialer({
+      name: link.metadata.name,
+      endpoints: link.spec.endpoints,
+      cost: link.spec.cost,
+      secureContext: buildSecureContext(material),
+      onSession: (session, info) => this.router.addLink(session, info),
+      logger: this.opts.logger,
+      mux: this.muxOptions(),
+      ...(this.opts.backoffInitialMs !== undefined ? { backoffInitialMs: this.opts.backoffInitialMs } : {}),
+      ...(this.opts.backoffMaxMs !== undefined ? { backoffMaxMs: this.opts.backoffMaxMs } : {}),
+    });
+    this.dialers.set(link.metadata.name, {
+      d: dialer,
+      spec: JSON.stringify(link.spec),
+      tlsHash: hashTls(material),
+    });
+    dialer.start();
+  }
+
+  private stopLink(name: string): void {
+    const e = this.dialers.get(name);
+    if (!e) return;
+    this.dialers.delete(name);
+    e.d.destroy();
+  }
+
+  // ------------------------------------------------------------------ reconcile
+
+  /** Watch resources/ and reconcile on every change (debounced). */
+  private watchResources(): void {
+    try {
+      this.watcher = watch(join(this.config.dir, 'resources'), () => this.scheduleReload());
+      this.watcher.on('error', (err) => this.log.warn('resource watch failed', { error: err.message }));
+    } catch (e) {
+      this.log.warn('cannot watch resources/; changes apply on SIGHUP or admin reload', {
+        error: errorMessage(e),
+      });
+    }
+  }
+
+  private scheduleReload(): void {
+    if (this.stopped) return;
+    if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    this.reloadTimer = setTimeout(() => void this.reload(), 150);
+  }
+
+  /**
+   * Re-read the site directory and bring the running router in line: start, stop or replace listeners,
+   * connectors and links whose resources changed. Invalid resources leave everything as it is (and say why).
+   */
+  reload(): Promise<ReloadResult> {
+    const run = async (): Promise<ReloadResult> => {
+      let next: SiteConfig;
+      try {
+        next = await loadSiteDir(this.config.dir);
+      } catch (e) {
+        this.log.error(
+          'resources not applied: the site directory is invalid; the router keeps its configuration',
+          {
+            reason: errorMessage(e),
+          },
+        );
+        return { applied: false, error: errorMessage(e), changes: [] };
+      }
+      const changes: string[] = [];
+      const cur = this.config.site.spec;
+      if (JSON.stringify(next.site.spec) !== JSON.stringify(cur)) {
+        changes.push('Site changed: restart the router to apply mode, link access or routing timers');
+        this.log.warn('Site resource changed; restart the router to apply it');
+      }
+      await this.reconcileSet(
+        next.connectors,
+        this.connectorSpecs,
+        (c) => this.startConnector(c),
+        (n) => this.stopConnector(n),
+        'Connector',
+        changes,
+      );
+      await this.reconcileSet(
+        next.listeners,
+        this.listenerSpecs,
+        (l) => this.startListener(l),
+        (n) => this.stopListener(n),
+        'Listener',
+        changes,
+      );
+      const linkSpecs = new Map([...this.dialers].map(([k, v]) => [k, v.spec]));
+      await this.reconcileSet(
+        next.links,
+        linkSpecs,
+        (l) => this.startLink(l),
+        (n) => this.stopLink(n),
+        'Link',
+        changes,
+      );
+      // same Link spec, new certificate files (renewal): new dials use them, the link stays up
+      for (const link of next.links) {
+        const e = this.dialers.get(link.metadata.name);
+        if (!e) continue;
+        let material: TlsMaterial;
+        try {
+          material = await readTlsFiles(link.spec.tls);
+        } catch (err) {
+          this.log.error('link certificate files unreadable', {
+            link: link.metadata.name,
+            reason: errorMessage(err),
+          });
+          continue;
+        }
+        const h = hashTls(material);
+        if (h !== e.tlsHash) {
+          e.d.updateSecureContext(buildSecureContext(material));
+          e.tlsHash = h;
+          changes.push(`Link/${link.metadata.name}: certificate updated`);
+        }
+      }
+      this.config = next;
+      if (changes.length) this.log.info('resources applied', { changes });
+      return { applied: true, changes };
+    };
+    const p = (this.reloading ?? Promise.resolve()).then(run, run);
+    this.reloading = p;
+    return p;
+  }
+
+  private async reconcileSet<R extends { metadata: { name: string }; spec: unknown }>(
+    desired: R[],
+    running: Map<string, string>,
+    start: (r: R) => unknown,
+    stop: (name: string) => unknown,
+    kind: string,
+    changes: string[],
+  ): Promise<void> {
+    const want = new Map(desired.map((r) => [r.metadata.name, r]));
+    for (const name of [...running.keys()]) {
+      const r = want.get(name);
+      if (!r) {
+        await stop(name);
+        changes.push(`${kind}/${name} removed`);
+      } else if (JSON.stringify(r.spec) !== running.get(name)) {
+        await stop(name);
+        await start(r);
+        changes.push(`${kind}/${name} updated`);
+      }
+    }
+    for (const [name, r] of want) {
+      if (!running.has(name)) {
+        await start(r);
+        changes.push(`${kind}/${name} added`);
+      }
+    }
   }
 
   status(): StatusSnapshot {
@@ -171,7 +345,7 @@ export class SiteRuntime {
       bytesOut: s.bytesOut,
       activeFlows: s.activeFlows,
     }));
-    for (const [name, d] of this.dialers) {
+    for (const [name, { d }] of this.dialers) {
       if (sessions.some((s) => s.id === name)) continue;
       const ep = d.endpoint;
       links.push({
@@ -243,13 +417,21 @@ export class SiteRuntime {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.watcher?.close();
+    if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    await this.reloading?.catch(() => undefined);
     this.router.stop();
-    for (const d of this.dialers.values()) d.stop();
+    for (const { d } of this.dialers.values()) d.stop();
     await Promise.all([...this.listeners.values()].map(({ l }) => l.stop()));
     for (const c of this.connectors.values()) c.stop();
     await this.acceptor?.stop();
     this.router.destroyLinks();
-    for (const d of this.dialers.values()) d.destroy();
+    for (const { d } of this.dialers.values()) d.destroy();
     await this.admin?.stop();
   }
+}
+
+function hashTls(m: TlsMaterial): string {
+  return createHash('sha256').update(m.ca).update(m.cert).update(m.key).digest('hex');
 }

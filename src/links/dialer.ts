@@ -45,6 +45,7 @@ export class LinkDialer {
   private connectedAt = 0;
 
   constructor(private readonly opts: DialerOptions) {
+    this.opts = { ...opts };
     this.log = opts.logger.child({ subsystem: 'link', link: opts.name });
     this.sm = new LinkStateMachine(opts.name, this.log);
     this.backoff = new Backoff({ initialMs: opts.backoffInitialMs ?? 250, maxMs: opts.backoffMaxMs ?? 5000 });
@@ -62,6 +63,11 @@ export class LinkDialer {
 
   start(): void {
     this.dial();
+  }
+
+  /** New TLS material (e.g. a renewed certificate) for the next dials; the current connection stays up. */
+  updateSecureContext(ctx: tls.SecureContext): void {
+    this.opts.secureContext = ctx;
   }
 
   private dial(): void {

@@ -7,8 +7,9 @@ import {
   compareAds,
   isRouterId,
   isValidCost,
+  checkRoutingMessage,
   normalizeAddresses,
-  parseRoutingMessage,
+  normalizeAdvertisement,
   sameAddresses,
   sameContent,
   sameTopology,
@@ -207,7 +208,7 @@ export class RoutingEngine {
   receive(linkId: LinkId, msg: unknown, now: number): void {
     this.advance(now);
     this.counters.messagesIn++;
-    const m = parseRoutingMessage(msg);
+    const m = checkRoutingMessage(msg);
     if (m === undefined) {
       this.counters.malformed++;
       return;
@@ -446,6 +447,7 @@ export class RoutingEngine {
       const c = compareAds(ad, cur.ad);
       if (c > 0) this.installForeign(link, ad);
       else if (c < 0) this.addPending(link.id, ad.id); // the sender is behind: send it our newer copy
+      else this.pending.get(link.id)?.delete(ad.id); // implied acknowledgement: the sender has this copy
       return;
     }
     const tomb = this.lsdb.tombstone(ad.id, this.now);
@@ -473,7 +475,9 @@ export class RoutingEngine {
     }
   }
 
-  private installForeign(from: LinkState, ad: RouterAdvertisement): void {
+  /** `raw` is checked but not normalised; a normalised copy is stored. */
+  private installForeign(from: LinkState, raw: RouterAdvertisement): void {
+    const ad = normalizeAdvertisement(raw);
     const old = this.lsdb.install(ad);
     this.counters.adsAccepted++;
     this.noteChange(old?.ad, ad);

@@ -4,14 +4,18 @@ import type { SpfNode } from './spf.js';
 import type { RouterAdvertisement, RouterId } from './types.js';
 
 export class LsdbEntry implements SpfNode {
-  readonly links: Map<RouterId, number>;
+  private linkMap: Map<RouterId, number> | undefined;
   /** Set by the last SPF run. */
   reachable = false;
   /** `now` of the SPF run that first found this router unreachable (undefined while reachable). */
   unreachableSince: number | undefined;
 
-  constructor(readonly ad: RouterAdvertisement) {
-    this.links = new Map(ad.links.map((l) => [l.neighbor, l.cost]));
+  constructor(readonly ad: RouterAdvertisement) {}
+
+  /** neighbor -> cost, built on first use (most copies are superseded before any SPF reads them). */
+  get links(): Map<RouterId, number> {
+    if (this.linkMap === undefined) this.linkMap = new Map(this.ad.links.map((l) => [l.neighbor, l.cost]));
+    return this.linkMap;
   }
 
   get mode(): RouterAdvertisement['mode'] {

@@ -55,46 +55,53 @@ export function normalizeAddresses(raw: unknown): Record<string, number> | undef
   return Object.fromEntries(entries);
 }
 
-function parseHello(m: Record<string, unknown>): Hello | undefined {
-  if (!isRouterId(m.id) || !isMode(m.mode) || !Array.isArray(m.seen)) return undefined;
-  const seen: string[] = [];
-  for (const s of m.seen as unknown[]) {
-    if (!isRouterId(s)) return undefined;
-    seen.push(s);
-  }
-  return { t: 'hello', id: m.id, mode: m.mode, seen };
+function checkHello(m: Record<string, unknown>): boolean {
+  if (!isRouterId(m.id) || !isMode(m.mode) || !Array.isArray(m.seen)) return false;
+  for (const s of m.seen as unknown[]) if (!isRouterId(s)) return false;
+  return true;
 }
 
-function parseAd(m: Record<string, unknown>): RouterAdvertisement | undefined {
-  const { id, mode, seq } = m;
-  if (!isRouterId(id) || !isMode(mode)) return undefined;
-  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return undefined;
-  if (!Array.isArray(m.links)) return undefined;
-  const links: AdvertisedLink[] = [];
-  const seenNeighbors = new Set<string>();
-  for (const l of m.links as unknown[]) {
-    if (!isRecord(l)) return undefined;
+/** Validates addresses in place (no copy): a plain object of routing key -> non-negative safe integer. */
+function checkAddresses(raw: unknown): boolean {
+  if (!isRecord(raw)) return false;
+  for (const key of Object.keys(raw)) {
+    const count = raw[key];
+    if (!isRoutingKey(key)) return false;
+    if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) return false;
+  }
+  return true;
+}
+
+function checkAd(m: Record<string, unknown>): boolean {
+  const { id, mode, seq, links } = m;
+  if (!isRouterId(id) || !isMode(mode)) return false;
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return false;
+  if (!Array.isArray(links)) return false;
+  // Links must be sorted by neighbor, strictly ascending (so no duplicates), and never name the advertiser.
+  let prev = '';
+  for (const l of links as unknown[]) {
+    if (!isRecord(l)) return false;
     const { neighbor, cost } = l;
-    if (!isRouterId(neighbor) || !isValidCost(cost)) return undefined;
-    if (neighbor === id || seenNeighbors.has(neighbor)) return undefined;
-    seenNeighbors.add(neighbor);
-    links.push({ neighbor, cost });
+    if (!isRouterId(neighbor) || !isValidCost(cost)) return false;
+    if (neighbor <= prev || neighbor === id) return false;
+    prev = neighbor;
   }
-  links.sort((x, y) => cmpStr(x.neighbor, y.neighbor));
-  const addresses = normalizeAddresses(m.addresses);
-  if (addresses === undefined) return undefined;
-  return { t: 'ra', id, mode, seq, links, addresses };
+  return checkAddresses(m.addresses);
 }
 
-/** Validate a message received from a peer; returns a normalised copy, or undefined if malformed. */
-export function parseRoutingMessage(raw: unknown): RoutingMessage | undefined {
+/**
+ * Validates a message received from a peer without copying it (cheap: most advertisements received are
+ * duplicates). Returns the same object typed, or undefined if malformed. Address maps may still hold zero
+ * counts and unsorted keys: use normalizeAdvertisement() before storing an advertisement.
+ */
+export function checkRoutingMessage(raw: unknown): RoutingMessage | undefined {
   try {
     if (!isRecord(raw)) return undefined;
     switch (raw.t) {
       case 'hello':
-        return parseHello(raw);
+        return checkHello(raw) ? (raw as unknown as Hello) : undefined;
       case 'ra':
-        return parseAd(raw);
+        return checkAd(raw) ? (raw as unknown as RouterAdvertisement) : undefined;
       default:
         return undefined;
     }
@@ -102,6 +109,26 @@ export function parseRoutingMessage(raw: unknown): RoutingMessage | undefined {
     // Getters or proxies on hostile objects: treat as malformed rather than throwing.
     return undefined;
   }
+}
+
+/** A fresh, normalised copy of a checked advertisement (keeps no reference to the input). */
+export function normalizeAdvertisement(ad: RouterAdvertisement): RouterAdvertisement {
+  return {
+    t: 'ra',
+    id: ad.id,
+    mode: ad.mode,
+    seq: ad.seq,
+    links: ad.links.map((l) => ({ neighbor: l.neighbor, cost: l.cost })),
+    addresses: normalizeAddresses(ad.addresses) as Record<string, number>,
+  };
+}
+
+/** Validates and copies a peer's message; undefined if malformed. */
+export function parseRoutingMessage(raw: unknown): RoutingMessage | undefined {
+  const m = checkRoutingMessage(raw);
+  if (m === undefined) return undefined;
+  if (m.t === 'hello') return { t: 'hello', id: m.id, mode: m.mode, seen: [...m.seen] };
+  return normalizeAdvertisement(m);
 }
 
 /** True when two advertisements carry the same mode and links (their SPF-relevant content). */
@@ -118,15 +145,19 @@ export function sameTopology(
   return true;
 }
 
+/**
+ * Same address map. `b` must be normalised; `a` may hold zero counts and keys in any order (a checked, not yet
+ * normalised peer advertisement).
+ */
 export function sameAddresses(a: Record<string, number>, b: Record<string, number>): boolean {
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (let i = 0; i < ka.length; i++) {
-    const k = ka[i] as string;
-    if (k !== kb[i] || a[k] !== b[k]) return false;
+  let n = 0;
+  for (const k of Object.keys(a)) {
+    const v = a[k] as number;
+    if (v === 0) continue;
+    n++;
+    if (!Object.hasOwn(b, k) || b[k] !== v) return false;
   }
-  return true;
+  return n === Object.keys(b).length;
 }
 
 type AdContent = Pick<RouterAdvertisement, 'mode' | 'links' | 'addresses'>;
@@ -138,7 +169,8 @@ export function sameContent(a: AdContent, b: AdContent): boolean {
 
 /** A canonical string of an advertisement's content, used to order two different copies with the same seq. */
 export function canonicalContent(a: AdContent): string {
-  return JSON.stringify([a.mode, a.links.map((l) => [l.neighbor, l.cost]), Object.entries(a.addresses)]);
+  const addresses = normalizeAddresses(a.addresses) ?? {};
+  return JSON.stringify([a.mode, a.links.map((l) => [l.neighbor, l.cost]), Object.entries(addresses)]);
 }
 
 /**

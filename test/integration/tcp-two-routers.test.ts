@@ -80,7 +80,10 @@ describe('two routers over mTLS', () => {
   before(async () => {
     root = await makeTempRoot('int');
     echo = await hashingServer(8 * 1024 * 1024);
-    hub = await TestSite.create(root.dir, { name: 'hub', linkAccess: { host: '127.0.0.1', port: 0 } });
+    hub = await TestSite.create(root.dir, {
+      name: 'hub',
+      linkAccess: { host: '127.0.0.1', port: await freePort() },
+    });
     await hub.addConnector({ name: 'echo', port: echo.port });
     const deadPort = await freePort(); // nothing listens here
     await hub.addConnector({ name: 'nothing', port: deadPort });
@@ -91,6 +94,12 @@ describe('two routers over mTLS', () => {
 
     west = await TestSite.create(root.dir, { name: 'west' });
     await west.linkTo(hub, { endpoints: [{ host: '127.0.0.1', port: linkPort }] });
+    // a second, more expensive link between the same two routers
+    await west.linkTo(hub, {
+      name: 'to-hub-backup',
+      endpoints: [{ host: '127.0.0.1', port: linkPort }],
+      cost: 5,
+    });
     listenPort = await freePort();
     refusedListenPort = await freePort();
     await west.addListener({ name: 'echo', port: listenPort });
@@ -123,6 +132,21 @@ describe('two routers over mTLS', () => {
     const payloads = Array.from({ length: 40 }, (_, i) => randomBytes(64 * 1024 + i * 997));
     const results = await Promise.all(payloads.map((p) => roundTrip(listenPort, p)));
     results.forEach((r, i) => assert.deepEqual(r.hash, createHash('sha256').update(payloads[i]!).digest()));
+  });
+
+  test('two links between the same routers are both used as one adjacency, and RTT is measured', async () => {
+    const st = await waitFor(
+      async () => {
+        const x = await west.status();
+        const links = x.links.filter((l) => l.neighbor === 'hub' && l.state === 'up');
+        return links.length === 2 && links.every((l) => typeof l.rttMs === 'number') ? x : undefined;
+      },
+      { what: 'both links up with an RTT', timeoutMs: 15_000 },
+    );
+    const route = st.routes.find((r) => r.dest === 'hub');
+    assert.deepEqual(route?.links, ['to-hub', 'to-hub-backup'], 'the cheaper link first');
+    assert.equal(route?.cost, 1);
+    for (const l of st.links.filter((x) => x.neighbor === 'hub')) assert.ok(l.rttMs! >= 0 && l.rttMs! < 1000);
   });
 
   test('a refused target closes the client promptly, logs why and withdraws the connector', async () => {
@@ -172,18 +196,14 @@ describe('two routers over mTLS', () => {
     });
     await new Promise<void>((r) => src.listen(0, '127.0.0.1', () => r()));
     const srcPort = (src.address() as net.AddressInfo).port;
+    // resources added while the routers run are applied live
     await hub.addConnector({ name: 'firehose', port: srcPort });
-    // resources are read at start: restart both routers to pick the new connector and listener up
     const firehosePort = await freePort();
     await west.addListener({ name: 'firehose', port: firehosePort });
-    await stopAllProcesses();
-    hubProc = hub.start();
-    await hub.ready();
-    const linkPort = (await hub.status()).router.linkAccess?.port;
-    assert.ok(linkPort);
-    await west.linkTo(hub, { endpoints: [{ host: '127.0.0.1', port: linkPort }] });
-    westProc = west.start();
     await west.seesKey('firehose');
+    await waitFor(async () => (await west.status()).listeners.some((l) => l.name === 'firehose' && l.port), {
+      what: 'the new listener to be up',
+    });
 
     const client = net.connect({ port: firehosePort, host: '127.0.0.1' });
     client.pause();
@@ -205,6 +225,23 @@ describe('two routers over mTLS', () => {
     assert.ok(written < 64 * 1024 * 1024, `a stalled flow took only ${(written / 1048576).toFixed(1)} MiB`);
     client.destroy();
     src.close();
+  });
+
+  test('resources change while the router runs: removed, re-added, and invalid files change nothing', async () => {
+    const { unlink, writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    await unlink(join(hub.dir, 'resources', 'connector-echo.yaml'));
+    await waitFor(async () => !(await west.status()).addresses.some((a) => a.key === 'echo'), {
+      what: 'the removed connector to leave the network',
+    });
+    await writeFile(join(hub.dir, 'resources', 'broken.yaml'), 'kind: Connector\nspec: [not: valid\n');
+    await hubProc.waitForOutput(/resources not applied: the site directory is invalid.*broken\.yaml/);
+    await unlink(join(hub.dir, 'resources', 'broken.yaml'));
+    await hub.addConnector({ name: 'echo', port: echo.port });
+    await west.seesKey('echo');
+    const payload = randomBytes(100_000);
+    const r = await roundTrip(listenPort, payload);
+    assert.deepEqual(r.hash, createHash('sha256').update(payload).digest());
   });
 
   test('a peer whose certificate comes from another CA is refused, and the refusal is logged', async () => {

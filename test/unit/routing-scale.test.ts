@@ -8,11 +8,8 @@ import { shortestPaths, type SpfNode } from '../../src/routing/spf.js';
 const N = 1000;
 const DEGREE = 4;
 
-function log(msg: string): void {
-  process.stdout.write(`# ${msg}\n`);
-}
-
-test(`${N}-router random graph (mean degree ${DEGREE}) converges; SPF per run is fast`, () => {
+test(`${N}-router random graph (mean degree ${DEGREE}) converges; SPF per run is fast`, (t) => {
+  const log = (msg: string): void => t.diagnostic(msg);
   const t0 = performance.now();
   const sim = new Simulator({ helloIntervalMs: 1000, jsonRoundTrip: false });
   const ids = buildRandom(sim, N, DEGREE, { seed: 2024, maxCost: 10, latencyMs: 2 });

@@ -2,7 +2,13 @@
  * One flush worth of frames, ready for a corked socket. Small frames (and the headers of large ones) are coalesced
  * into shared scratch buffers; large payloads are passed through as-is, never copied.
  */
-import { FRAME_HEADER_SIZE, FrameType, encodeFrameHeader, encodeFrameInto, framePayloadLength } from './frame.js';
+import {
+  FRAME_HEADER_SIZE,
+  FrameType,
+  encodeFrameHeader,
+  encodeFrameInto,
+  framePayloadLength,
+} from './frame.js';
 import type { Frame } from './frame.js';
 
 /** Payloads up to this size are copied into the scratch buffer instead of being written separately. */

@@ -161,7 +161,9 @@ export class PrefaceDecoder {
 
   push(chunk: Uint8Array): { settings: MuxSettings; rest: Buffer } | undefined {
     if (this.done) throw new Error('PrefaceDecoder: preface already decoded');
-    const data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const data = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const take = Math.min(PREFACE_SIZE - this.have, data.length);
     data.copy(this.buf, this.have, 0, take);
     const before = this.have;
@@ -356,7 +358,9 @@ export class FrameDecoder {
 
   push(chunk: Uint8Array, onFrame: (f: Frame) => void): void {
     if (this.failed) throw this.failed;
-    const data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const data = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     try {
       this.run(data, onFrame);
     } catch (e) {
@@ -420,16 +424,24 @@ export class FrameDecoder {
     const length = b.readUInt32BE(at + 6);
     const rule = RULES[type as FrameTypeValue] as TypeRule | undefined;
     const name = frameTypeName(type);
-    if (rule === undefined) throw protocolError(`unknown frame type ${name} (stream ${streamId}, length ${length})`);
+    if (rule === undefined)
+      throw protocolError(`unknown frame type ${name} (stream ${streamId}, length ${length})`);
     if (length > this.maxPayload)
-      throw protocolError(`${name} frame on stream ${streamId}: length ${length} exceeds limit ${this.maxPayload}`);
+      throw protocolError(
+        `${name} frame on stream ${streamId}: length ${length} exceeds limit ${this.maxPayload}`,
+      );
     if (rule.stream === 'zero' && streamId !== 0)
       throw protocolError(`${name} frame must use stream id 0, got ${streamId}`);
-    if (rule.stream === 'nonzero' && streamId === 0) throw protocolError(`${name} frame must not use stream id 0`);
+    if (rule.stream === 'nonzero' && streamId === 0)
+      throw protocolError(`${name} frame must not use stream id 0`);
     if (rule.exact !== undefined && length !== rule.exact)
-      throw protocolError(`${name} frame on stream ${streamId}: payload length ${length}, expected ${rule.exact}`);
+      throw protocolError(
+        `${name} frame on stream ${streamId}: payload length ${length}, expected ${rule.exact}`,
+      );
     if (rule.min !== undefined && length < rule.min)
-      throw protocolError(`${name} frame on stream ${streamId}: payload length ${length}, expected >= ${rule.min}`);
+      throw protocolError(
+        `${name} frame on stream ${streamId}: payload length ${length}, expected >= ${rule.min}`,
+      );
     this.type = type;
     this.flags = flags;
     this.streamId = streamId;

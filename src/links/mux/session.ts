@@ -155,9 +155,13 @@ export class MuxStream extends EventEmitter {
     if (this._closed) return;
     if (this._local) throw new Error(`stream ${this.id}: accept() is for incoming streams`);
     if (this._accepted) throw new Error(`stream ${this.id}: already accepted`);
-    if (payload.length > MAX_FRAME_PAYLOAD) throw new RangeError(`ACCEPT payload exceeds ${MAX_FRAME_PAYLOAD} bytes`);
+    if (payload.length > MAX_FRAME_PAYLOAD)
+      throw new RangeError(`ACCEPT payload exceeds ${MAX_FRAME_PAYLOAD} bytes`);
     this._accepted = true;
-    this.session._queuePrio({ type: FrameType.ACCEPT, flags: 0, streamId: this.id, payload: toBuffer(payload) }, this);
+    this.session._queuePrio(
+      { type: FrameType.ACCEPT, flags: 0, streamId: this.id, payload: toBuffer(payload) },
+      this,
+    );
     this.session._wake(this);
   }
 
@@ -197,8 +201,14 @@ export class MuxStream extends EventEmitter {
   /** Abort the stream both ways: RESET to the peer, queued data dropped, write callbacks get an error. */
   reset(code: number, reason = ''): void {
     if (this._closed) return;
-    const err = new CaravanError(ErrorCodes.FLOW_RESET, `stream ${this.id} reset locally (code ${code}): ${reason}`);
-    this.session._queuePrio({ type: FrameType.RESET, flags: 0, streamId: this.id, code: code >>> 0, reason }, this);
+    const err = new CaravanError(
+      ErrorCodes.FLOW_RESET,
+      `stream ${this.id} reset locally (code ${code}): ${reason}`,
+    );
+    this.session._queuePrio(
+      { type: FrameType.RESET, flags: 0, streamId: this.id, code: code >>> 0, reason },
+      this,
+    );
     this.session._terminate(this, err, undefined, true);
   }
 
@@ -343,7 +353,9 @@ export class MuxSession extends EventEmitter {
     const ns = socket as Duplex & { setNoDelay?: (v: boolean) => unknown };
     if (typeof ns.setNoDelay === 'function') ns.setNoDelay(true);
 
-    socket.on('data', (chunk: Buffer | string) => this.onData(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+    socket.on('data', (chunk: Buffer | string) =>
+      this.onData(typeof chunk === 'string' ? Buffer.from(chunk) : chunk),
+    );
     socket.on('end', () => this.onEnd());
     socket.on('error', (err: Error) => {
       this.log.debug('mux socket error', { err });
@@ -395,7 +407,8 @@ export class MuxSession extends EventEmitter {
       throw linkClosed('cannot open a stream: link session is closed');
     if (this.sentGoAway) throw linkClosed('cannot open a stream: link session is going away');
     if (this.recvGoAway) throw linkClosed('cannot open a stream: peer sent GOAWAY');
-    if (header.length > MAX_FRAME_PAYLOAD) throw new RangeError(`OPEN header exceeds ${MAX_FRAME_PAYLOAD} bytes`);
+    if (header.length > MAX_FRAME_PAYLOAD)
+      throw new RangeError(`OPEN header exceeds ${MAX_FRAME_PAYLOAD} bytes`);
     const id = this.allocateId();
     const s = new MuxStream(this, id, true, this._localWindow, this.peer?.initialWindow ?? 0);
     this.streams.set(id, s);
@@ -407,13 +420,18 @@ export class MuxSession extends EventEmitter {
   /** Send a CONTROL frame (ahead of all DATA). */
   sendControl(payload: Uint8Array): void {
     if (this._closed || this.socketEnded) throw linkClosed('cannot send CONTROL: link session is closed');
-    if (payload.length > MAX_FRAME_PAYLOAD) throw new RangeError(`CONTROL payload exceeds ${MAX_FRAME_PAYLOAD} bytes`);
-    this._queuePrio({ type: FrameType.CONTROL, flags: 0, streamId: 0, payload: toBuffer(payload) }, undefined);
+    if (payload.length > MAX_FRAME_PAYLOAD)
+      throw new RangeError(`CONTROL payload exceeds ${MAX_FRAME_PAYLOAD} bytes`);
+    this._queuePrio(
+      { type: FrameType.CONTROL, flags: 0, streamId: 0, payload: toBuffer(payload) },
+      undefined,
+    );
   }
 
   /** Send a PING; resolves with the round-trip time in ms. */
   ping(): Promise<number> {
-    if (this._closed || this.socketEnded) return Promise.reject(linkClosed('cannot ping: link session is closed'));
+    if (this._closed || this.socketEnded)
+      return Promise.reject(linkClosed('cannot ping: link session is closed'));
     const id = this.nextPingId;
     this.nextPingId = (this.nextPingId + 1) >>> 0 || 1;
     const opaque = Buffer.alloc(8);
@@ -485,7 +503,12 @@ export class MuxSession extends EventEmitter {
    * @internal The stream is finished: remove it, drop its queue (callbacks get `err`), emit 'reset' if a reset code
    * is given, then 'close'. `async` defers the events (when the user's own call caused it).
    */
-  _terminate(s: MuxStream, err: Error, resetEvent: { code: number; reason: string } | undefined, async: boolean): void {
+  _terminate(
+    s: MuxStream,
+    err: Error,
+    resetEvent: { code: number; reason: string } | undefined,
+    async: boolean,
+  ): void {
     if (s._closed) return;
     s._closed = true;
     s._deadError = err;
@@ -704,19 +727,25 @@ export class MuxSession extends EventEmitter {
   // receiving
 
   private armIdle(ms: number): void {
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = undefined;
-      if (this._closed) return;
-      const quiet = performance.now() - this.lastRx;
-      if (quiet >= this.idleTimeoutMs) {
-        this.log.warn('mux idle timeout, closing link', { idleMs: Math.round(quiet) });
-        this.destroy(
-          new CaravanError(ErrorCodes.LINK_TIMEOUT, `link idle: nothing received for ${Math.round(quiet)} ms`),
-        );
-      } else {
-        this.armIdle(this.idleTimeoutMs - quiet);
-      }
-    }, Math.max(1, Math.ceil(ms)));
+    this.idleTimer = setTimeout(
+      () => {
+        this.idleTimer = undefined;
+        if (this._closed) return;
+        const quiet = performance.now() - this.lastRx;
+        if (quiet >= this.idleTimeoutMs) {
+          this.log.warn('mux idle timeout, closing link', { idleMs: Math.round(quiet) });
+          this.destroy(
+            new CaravanError(
+              ErrorCodes.LINK_TIMEOUT,
+              `link idle: nothing received for ${Math.round(quiet)} ms`,
+            ),
+          );
+        } else {
+          this.armIdle(this.idleTimeoutMs - quiet);
+        }
+      },
+      Math.max(1, Math.ceil(ms)),
+    );
     this.idleTimer.unref();
   }
 
@@ -774,13 +803,20 @@ export class MuxSession extends EventEmitter {
           this.emit('rtt', ms);
           p.resolve(ms);
         } else {
-          this._queuePrio({ type: FrameType.PING, flags: FrameFlags.ACK, streamId: 0, opaque: f.opaque }, undefined);
+          this._queuePrio(
+            { type: FrameType.PING, flags: FrameFlags.ACK, streamId: 0, opaque: f.opaque },
+            undefined,
+          );
         }
         return;
       case FrameType.GOAWAY:
         if (this.recvGoAway) return;
         this.recvGoAway = true;
-        this.log.debug('mux received GOAWAY', { code: f.code, reason: f.reason, lastStreamId: f.lastStreamId });
+        this.log.debug('mux received GOAWAY', {
+          code: f.code,
+          reason: f.reason,
+          lastStreamId: f.lastStreamId,
+        });
         this.emit('goaway', f.code, f.reason);
         this.maybeEndGracefully();
         return;
@@ -794,7 +830,10 @@ export class MuxSession extends EventEmitter {
     if (s === undefined) {
       // in flight when the stream was reset or closed
       if (this.log.enabled('debug'))
-        this.log.debug('mux frame for unknown stream ignored', { type: frameTypeName(f.type), stream: f.streamId });
+        this.log.debug('mux frame for unknown stream ignored', {
+          type: frameTypeName(f.type),
+          stream: f.streamId,
+        });
       return;
     }
     switch (f.type) {
@@ -854,7 +893,10 @@ export class MuxSession extends EventEmitter {
       case FrameType.RESET:
         this._terminate(
           s,
-          new CaravanError(ErrorCodes.FLOW_RESET, `stream ${s.id} reset by peer (code ${f.code}): ${f.reason}`),
+          new CaravanError(
+            ErrorCodes.FLOW_RESET,
+            `stream ${s.id} reset by peer (code ${f.code}): ${f.reason}`,
+          ),
           { code: f.code, reason: f.reason },
           false,
         );
@@ -865,7 +907,10 @@ export class MuxSession extends EventEmitter {
   private onOpen(id: number, header: Buffer): void {
     const peerParity = this.initiator ? 0 : 1;
     if (id % 2 !== peerParity) {
-      throw new CaravanError(ErrorCodes.PROTOCOL, `OPEN with stream id ${id} of the wrong parity for the peer`);
+      throw new CaravanError(
+        ErrorCodes.PROTOCOL,
+        `OPEN with stream id ${id} of the wrong parity for the peer`,
+      );
     }
     if (this.streams.has(id)) {
       throw new CaravanError(ErrorCodes.PROTOCOL, `OPEN for stream id ${id}, which is still open`);
