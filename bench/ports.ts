@@ -35,3 +35,21 @@ export async function waitForPort(port: number, timeoutMs = 10_000): Promise<voi
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * Resolves once some process listens on `port`, found by failing to bind it (EADDRINUSE) — unlike a probe
+ * connection this never reaches the server behind (an iperf3 server would count a bare connection as a test).
+ */
+export async function waitForListening(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const taken = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'EADDRINUSE'));
+      s.listen(port, HOST, () => s.close(() => resolve(false)));
+    });
+    if (taken) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${HOST}:${port} after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}

@@ -42,30 +42,27 @@ export interface AddressView {
 
 export interface ListenerView {
   name: string;
+  type: string;
   routingKey: string;
   host: string;
   port: number | undefined;
   distribution: string;
   /** some connector for the key is reachable somewhere in the network */
   matched: boolean;
-  accepted: number;
-  active: number;
-  refused: number;
-  bytesIn: number;
-  bytesOut: number;
+  /** why the listener is not serving (e.g. its port is taken) */
   error?: string;
+  /** adapter counters: accepted, active, refused, bytesIn, bytesOut, ... */
+  stats: Record<string, number>;
 }
 
 export interface ConnectorView {
   name: string;
+  type: string;
   routingKey: string;
   target: string;
   healthy: boolean;
-  delivered: number;
-  active: number;
-  failed: number;
-  bytesIn: number;
-  bytesOut: number;
+  /** adapter counters: delivered, active, failed, bytesIn, bytesOut, ... */
+  stats: Record<string, number>;
 }
 
 export interface TopologyView {

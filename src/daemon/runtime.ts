@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import { TcpConnector } from '../adapters/tcp/connector.js';
-import { TcpListener } from '../adapters/tcp/listener.js';
 import { AdminServer } from '../admin/server.js';
 import type { StatusSnapshot } from '../admin/types.js';
 import { errorMessage } from '../errors.js';
@@ -11,7 +9,9 @@ import { LinkDialer } from '../links/dialer.js';
 import type { MuxSession } from '../links/mux/session.js';
 import { buildSecureContext, readTlsFiles, type TlsMaterial } from '../links/tls.js';
 import type { Logger } from '../observe/log.js';
+import type { ConnectorAdapter, ListenerAdapter } from '../router/contract.js';
 import { Router } from '../router/router.js';
+import { createConnector, createListener } from './adapters.js';
 import type { ConnectorResource, LinkResource, ListenerResource } from '../api/index.js';
 import { loadSiteDir, type SiteConfig } from '../site/site-dir.js';
 import type { ReloadResult } from '../admin/types.js';
@@ -40,8 +40,8 @@ export class SiteRuntime {
   private reloadTimer: NodeJS.Timeout | undefined;
   private reloading: Promise<ReloadResult> | undefined;
   private stopped = false;
-  private readonly listeners = new Map<string, { l: TcpListener; error?: string }>();
-  private readonly connectors = new Map<string, TcpConnector>();
+  private readonly listeners = new Map<string, { l: ListenerAdapter; r: ListenerResource; error?: string }>();
+  private readonly connectors = new Map<string, { c: ConnectorAdapter; r: ConnectorResource }>();
   private admin: AdminServer | undefined;
   private readonly startedAt = new Date();
   private readonly log: Logger;
@@ -121,47 +121,33 @@ export class SiteRuntime {
 
   // ------------------------------------------------------------------ services and links
 
-  private startConnector(c: ConnectorResource): void {
-    const conn = new TcpConnector(
-      this.router,
-      { name: c.metadata.name, routingKey: c.spec.routingKey, host: c.spec.host, port: c.spec.port },
-      this.opts.logger,
-    );
-    this.connectors.set(c.metadata.name, conn);
-    this.connectorSpecs.set(c.metadata.name, JSON.stringify(c.spec));
-    this.router.addConnector(conn);
+  private startConnector(r: ConnectorResource): void {
+    const c = createConnector(this.router, r, this.opts.logger);
+    this.connectors.set(r.metadata.name, { c, r });
+    this.connectorSpecs.set(r.metadata.name, JSON.stringify(r.spec));
+    this.router.addConnector(c);
   }
 
   private stopConnector(name: string): void {
-    const c = this.connectors.get(name);
-    if (!c) return;
+    const e = this.connectors.get(name);
+    if (!e) return;
     this.connectors.delete(name);
     this.connectorSpecs.delete(name);
     this.router.removeConnector(name);
-    c.stop();
+    e.c.stop();
   }
 
-  private async startListener(l: ListenerResource): Promise<void> {
-    const listener = new TcpListener(
-      this.router,
-      {
-        name: l.metadata.name,
-        routingKey: l.spec.routingKey,
-        host: l.spec.host,
-        port: l.spec.port,
-        distribution: l.spec.distribution,
-      },
-      this.opts.logger,
-    );
-    const entry: { l: TcpListener; error?: string } = { l: listener };
-    this.listeners.set(l.metadata.name, entry);
-    this.listenerSpecs.set(l.metadata.name, JSON.stringify(l.spec));
+  private async startListener(r: ListenerResource): Promise<void> {
+    const l = createListener(this.router, r, this.opts.logger);
+    const entry: { l: ListenerAdapter; r: ListenerResource; error?: string } = { l, r };
+    this.listeners.set(r.metadata.name, entry);
+    this.listenerSpecs.set(r.metadata.name, JSON.stringify(r.spec));
     try {
-      await listener.start();
+      await l.start();
     } catch (e) {
       // A port conflict on one listener must not take the site down: report it and keep serving the rest.
       entry.error = errorMessage(e);
-      this.log.error('listener not started', { listener: l.metadata.name, reason: entry.error });
+      this.log.error('listener not started', { listener: r.metadata.name, reason: entry.error });
     }
   }
 
@@ -387,22 +373,24 @@ export class SiteRuntime {
       links,
       routes,
       addresses,
-      listeners: [...this.listeners.values()].map(({ l, error }) => ({
-        name: l.spec.name,
-        routingKey: l.spec.routingKey,
-        host: l.spec.host,
+      listeners: [...this.listeners.values()].map(({ l, r, error }) => ({
+        name: r.metadata.name,
+        type: r.spec.type,
+        routingKey: r.spec.routingKey,
+        host: r.spec.host,
         port: l.port,
-        distribution: l.spec.distribution,
-        matched: engine.addressDestinations(l.spec.routingKey).length > 0,
-        ...l.stats,
+        distribution: r.spec.distribution,
+        matched: engine.addressDestinations(r.spec.routingKey).length > 0,
         ...(error !== undefined ? { error } : {}),
+        stats: l.stats(),
       })),
-      connectors: [...this.connectors.values()].map((c) => ({
-        name: c.name,
-        routingKey: c.routingKey,
+      connectors: [...this.connectors.values()].map(({ c, r }) => ({
+        name: r.metadata.name,
+        type: r.spec.type,
+        routingKey: r.spec.routingKey,
         target: c.target,
         healthy: c.healthy,
-        ...c.stats,
+        stats: c.stats(),
       })),
       flows: { byKey: flows.byKey, failuresByCode: flows.failuresByCode },
       routing: {
@@ -424,7 +412,7 @@ export class SiteRuntime {
     this.router.stop();
     for (const { d } of this.dialers.values()) d.stop();
     await Promise.all([...this.listeners.values()].map(({ l }) => l.stop()));
-    for (const c of this.connectors.values()) c.stop();
+    for (const { c } of this.connectors.values()) c.stop();
     await this.acceptor?.stop();
     this.router.destroyLinks();
     for (const { d } of this.dialers.values()) d.destroy();

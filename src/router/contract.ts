@@ -53,6 +53,10 @@ export interface LinkSession {
   on(event: 'close', fn: (err?: Error) => void): this;
 }
 
+/** The protocol a flow carries; the egress connector must speak the same one. */
+export type FlowProtocol = 'tcp' | 'http1' | 'http2' | 'udp';
+export const FLOW_PROTOCOLS: readonly FlowProtocol[] = ['tcp', 'http1', 'http2', 'udp'];
+
 /** What travels in a flow's OPEN frame, hop by hop. */
 export interface FlowHeader {
   v: 1;
@@ -68,7 +72,7 @@ export interface FlowHeader {
   lis: string;
   /** the client's address as the listener saw it, `host:port` */
   client: string;
-  proto: 'tcp';
+  proto: FlowProtocol;
   /** hops travelled so far; a flow is refused after MAX_HOPS */
   hops: number;
 }
@@ -97,7 +101,7 @@ export interface OpenFlowRequest {
   listener: string;
   client: string;
   distribution: 'balanced' | 'closest';
-  proto: 'tcp';
+  proto: FlowProtocol;
 }
 
 export interface OpenedFlow {
@@ -119,4 +123,24 @@ export interface AdapterHost {
   removeConnector(name: string): void;
   /** re-read every connector's `healthy` flag and re-advertise */
   refreshAddresses(): void;
+}
+
+/** A running listener of any protocol, as the site runtime manages it. */
+export interface ListenerAdapter {
+  readonly name: string;
+  readonly routingKey: string;
+  /** the bound port once started */
+  readonly port: number | undefined;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** counters for status and metrics (accepted, active, refused, bytesIn, bytesOut, ...) */
+  stats(): Record<string, number>;
+}
+
+/** A running connector of any protocol: the core delivers flows to it. */
+export interface ConnectorAdapter extends ConnectorHandler {
+  /** human-readable target(s), e.g. `10.0.0.7:5432` */
+  readonly target: string;
+  stop(): void;
+  stats(): Record<string, number>;
 }

@@ -1,5 +1,5 @@
 import { CaravanError, ErrorCodes } from '../errors.js';
-import type { FlowHeader } from './contract.js';
+import { FLOW_PROTOCOLS, type FlowHeader, type FlowProtocol } from './contract.js';
 
 /**
  * Router-level control messages carried in link CONTROL frames, JSON-encoded:
@@ -55,7 +55,8 @@ export function decodeFlowHeader(buf: Buffer): FlowHeader {
   for (const f of ['fid', 'key', 'dst', 'src', 'lis', 'client'] as const) {
     if (typeof o[f] !== 'string') bad(`flow header: ${f} must be a string`);
   }
-  if (o.proto !== 'tcp') bad(`flow header: unsupported protocol ${JSON.stringify(o.proto)}`);
+  if (!FLOW_PROTOCOLS.includes(o.proto as FlowProtocol))
+    bad(`flow header: unsupported protocol ${JSON.stringify(o.proto)}`);
   if (typeof o.hops !== 'number' || !Number.isInteger(o.hops) || o.hops < 0) bad('flow header: bad hops');
   return o as unknown as FlowHeader;
 }

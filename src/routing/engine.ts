@@ -133,7 +133,8 @@ export class RoutingEngine {
 
   constructor(cfg: EngineConfig, now: number) {
     if (!isRouterId(cfg.id)) throw new RangeError(`routing: invalid router id ${JSON.stringify(cfg.id)}`);
-    if (cfg.mode !== 'interior' && cfg.mode !== 'edge') throw new RangeError(`routing: invalid mode ${cfg.mode}`);
+    if (cfg.mode !== 'interior' && cfg.mode !== 'edge')
+      throw new RangeError(`routing: invalid mode ${cfg.mode}`);
     const positive = (name: string, v: number): number => {
       if (!Number.isFinite(v) || v <= 0) throw new RangeError(`routing: ${name} must be a positive number`);
       return v;
@@ -196,7 +197,9 @@ export class RoutingEngine {
     this.advance(now);
     const normalized = normalizeAddresses(addrs);
     if (normalized === undefined) {
-      throw new TypeError('routing: addresses must map non-empty routing keys to non-negative integer counts');
+      throw new TypeError(
+        'routing: addresses must map non-empty routing keys to non-negative integer counts',
+      );
     }
     if (sameAddresses(normalized, this.localAddresses)) return;
     this.localAddresses = normalized;
@@ -446,7 +449,8 @@ export class RoutingEngine {
     if (cur !== undefined) {
       const c = compareAds(ad, cur.ad);
       if (c > 0) this.installForeign(link, ad);
-      else if (c < 0) this.addPending(link.id, ad.id); // the sender is behind: send it our newer copy
+      else if (c < 0)
+        this.addPending(link.id, ad.id); // the sender is behind: send it our newer copy
       else this.pending.get(link.id)?.delete(ad.id); // implied acknowledgement: the sender has this copy
       return;
     }
@@ -591,7 +595,11 @@ export class RoutingEngine {
       else arr.push(l);
     }
     const sortedLinks = new Map<RouterId, LinkId[]>();
-    for (const [n, arr] of linksTo) sortedLinks.set(n, arr.sort(byCostThenId).map((l) => l.id));
+    for (const [n, arr] of linksTo)
+      sortedLinks.set(
+        n,
+        arr.sort(byCostThenId).map((l) => l.id),
+      );
     const dests = [...this.spf.nextHop.keys()].sort();
     const routes = new Map<RouterId, Route>();
     for (const dest of dests) {
@@ -658,6 +666,7 @@ export class RoutingEngine {
   }
 
   private checkCost(cost: number): void {
-    if (!isValidCost(cost)) throw new RangeError(`routing: link cost must be a number in (0, 1e9], got ${cost}`);
+    if (!isValidCost(cost))
+      throw new RangeError(`routing: link cost must be a number in (0, 1e9], got ${cost}`);
   }
 }

@@ -1,5 +1,5 @@
 // An in-process network of routing engines with a fake clock and per-link message latency, for tests and the
-// benchmark. Deterministic: no real clock, no Math.random (a seeded PRNG builds random graphs).
+// benchmark. Deterministic: no real clock, no global randomness (a seeded PRNG builds random graphs).
 //
 // Time advances from event to event. All events due at one instant are processed first (messages delivered,
 // timers fired), then every touched engine is serviced once (link events handled, outbox drained and scheduled
@@ -8,7 +8,14 @@
 import { RoutingEngine } from './engine.js';
 import { BinaryHeap } from './heap.js';
 import { DEFAULT_PURGE_AFTER_MS, DEFAULT_REFRESH_INTERVAL_MS } from './types.js';
-import type { AddressDestination, LinkId, OutboundMessage, RouterId, RouterMode, RoutingMessage } from './types.js';
+import type {
+  AddressDestination,
+  LinkId,
+  OutboundMessage,
+  RouterId,
+  RouterMode,
+  RoutingMessage,
+} from './types.js';
 
 /** mulberry32: a small seeded PRNG (uniform in [0, 1)). */
 export class Prng {
@@ -125,7 +132,9 @@ export class Simulator {
   counters: SimCounters = newCounters();
   private readonly routers = new Map<RouterId, SimRouter>();
   private readonly links = new Map<LinkId, SimLink>();
-  private readonly events = new BinaryHeap<SimEvent>((x, y) => x.at < y.at || (x.at === y.at && x.seq < y.seq));
+  private readonly events = new BinaryHeap<SimEvent>(
+    (x, y) => x.at < y.at || (x.at === y.at && x.seq < y.seq),
+  );
   private eventSeq = 0;
   private linkSeq = 0;
   private inFlightNonHello = 0;
@@ -145,7 +154,11 @@ export class Simulator {
 
   // ---- topology -------------------------------------------------------------------------------------------
 
-  addRouter(id: RouterId, mode: RouterMode = 'interior', addresses: Record<string, number> = {}): RoutingEngine {
+  addRouter(
+    id: RouterId,
+    mode: RouterMode = 'interior',
+    addresses: Record<string, number> = {},
+  ): RoutingEngine {
     if (this.routers.has(id)) throw new Error(`sim: router ${id} exists`);
     const r: SimRouter = {
       id,
@@ -344,7 +357,8 @@ export class Simulator {
   /** Runs until `ms` of simulated time have passed. */
   runFor(ms: number): void {
     const until = this.now + ms;
-    for (let ev = this.events.peek(); ev !== undefined && ev.at <= until; ev = this.events.peek()) this.step();
+    for (let ev = this.events.peek(); ev !== undefined && ev.at <= until; ev = this.events.peek())
+      this.step();
     this.now = until;
   }
 
@@ -593,7 +607,9 @@ export class Simulator {
           want.sort((x, y) => x.cost - y.cost || (x.router < y.router ? -1 : x.router > y.router ? 1 : 0));
           const got = eng.addressDestinations(key);
           if (JSON.stringify(got) !== JSON.stringify(want)) {
-            errors.push(`${s}: destinations of '${key}' are ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+            errors.push(
+              `${s}: destinations of '${key}' are ${JSON.stringify(got)}, want ${JSON.stringify(want)}`,
+            );
           }
         }
       }

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { ErrorCodes } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import { wireCode } from '../../router/codes.js';
-import type { AdapterHost, ConnectorHandler, FlowHeader, FlowStream } from '../../router/contract.js';
+import type { AdapterHost, ConnectorAdapter, FlowHeader, FlowStream } from '../../router/contract.js';
 import { pipeSocketFlow } from './pipe.js';
 
 export interface TcpConnectorSpec {
@@ -38,8 +38,8 @@ const UNHEALTHY_ERRORS = new Set([
  * the flow is reset with the reason (the ingress router then tries another connector) and the connector withdraws
  * itself from the network until a probe connection succeeds again.
  */
-export class TcpConnector implements ConnectorHandler {
-  readonly stats: TcpConnectorStats = { delivered: 0, active: 0, failed: 0, bytesIn: 0, bytesOut: 0 };
+export class TcpConnector implements ConnectorAdapter {
+  readonly counters: TcpConnectorStats = { delivered: 0, active: 0, failed: 0, bytesIn: 0, bytesOut: 0 };
   private _healthy = true;
   private probeTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -63,12 +63,15 @@ export class TcpConnector implements ConnectorHandler {
   get healthy(): boolean {
     return this._healthy;
   }
+  stats(): Record<string, number> {
+    return { ...this.counters };
+  }
   get target(): string {
     return `${this.spec.host}:${this.spec.port}`;
   }
 
   deliver(stream: FlowStream, header: FlowHeader): void {
-    this.stats.active++;
+    this.counters.active++;
     const socket = net.connect({
       host: this.spec.host,
       port: this.spec.port,
@@ -86,12 +89,12 @@ export class TcpConnector implements ConnectorHandler {
     stream.once('reset', onStreamReset);
     socket.once('close', () => {
       this.sockets.delete(socket);
-      this.stats.active--;
+      this.counters.active--;
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       if (connected) return; // reported by the pipe
-      this.stats.failed++;
+      this.counters.failed++;
       const unreachable = err.code !== 'ECONNREFUSED';
       const code = unreachable ? ErrorCodes.TARGET_UNREACHABLE : ErrorCodes.TARGET_REFUSED;
       this.log.warn('target connection failed', {
@@ -108,7 +111,7 @@ export class TcpConnector implements ConnectorHandler {
       clearTimeout(timer);
       connected = true;
       stream.removeListener('reset', onStreamReset);
-      this.stats.delivered++;
+      this.counters.delivered++;
       stream.accept(
         Buffer.from(
           JSON.stringify({ router: this.host.routerId, connector: this.spec.name, target: this.target }),
@@ -116,8 +119,8 @@ export class TcpConnector implements ConnectorHandler {
       );
       this.log.debug('flow delivered', { flow: header.fid, client: header.client, src: header.src });
       pipeSocketFlow(socket, stream, (o) => {
-        this.stats.bytesIn += o.bytesToSocket;
-        this.stats.bytesOut += o.bytesFromSocket;
+        this.counters.bytesIn += o.bytesToSocket;
+        this.counters.bytesOut += o.bytesFromSocket;
         if (o.outcome !== 'ok') {
           this.log.info('flow ended abnormally', { flow: header.fid, outcome: o.outcome, reason: o.reason });
         }

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { CaravanError, ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import { wireCode } from '../../router/codes.js';
-import type { AdapterHost, OpenedFlow } from '../../router/contract.js';
+import type { AdapterHost, ListenerAdapter, OpenedFlow } from '../../router/contract.js';
 import { pipeSocketFlow } from './pipe.js';
 
 export interface TcpListenerSpec {
@@ -22,8 +22,8 @@ export interface TcpListenerStats {
 }
 
 /** A TCP listener: every accepted connection becomes a flow to the listener's routing key. */
-export class TcpListener {
-  readonly stats: TcpListenerStats = { accepted: 0, active: 0, refused: 0, bytesIn: 0, bytesOut: 0 };
+export class TcpListener implements ListenerAdapter {
+  readonly counters: TcpListenerStats = { accepted: 0, active: 0, refused: 0, bytesIn: 0, bytesOut: 0 };
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
   private readonly log: Logger;
@@ -34,6 +34,16 @@ export class TcpListener {
     logger: Logger,
   ) {
     this.log = logger.child({ subsystem: 'tcp', listener: spec.name, key: spec.routingKey });
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+  get routingKey(): string {
+    return this.spec.routingKey;
+  }
+  stats(): Record<string, number> {
+    return { ...this.counters };
   }
 
   get port(): number | undefined {
@@ -78,8 +88,8 @@ export class TcpListener {
   }
 
   private onConnection(socket: net.Socket): void {
-    this.stats.accepted++;
-    this.stats.active++;
+    this.counters.accepted++;
+    this.counters.active++;
     this.sockets.add(socket);
     const client = `${socket.remoteAddress}:${socket.remotePort}`;
     let clientGone = false;
@@ -89,7 +99,7 @@ export class TcpListener {
     socket.on('error', () => undefined); // reported through the pipe or below
     socket.once('close', onEarlyClose);
     socket.once('close', () => {
-      this.stats.active--;
+      this.counters.active--;
       this.sockets.delete(socket);
     });
     const established = ({ stream, header, accept }: OpenedFlow): void => {
@@ -106,8 +116,8 @@ export class TcpListener {
         target: accept.target,
       });
       pipeSocketFlow(socket, stream, (o) => {
-        this.stats.bytesIn += o.bytesFromSocket;
-        this.stats.bytesOut += o.bytesToSocket;
+        this.counters.bytesIn += o.bytesFromSocket;
+        this.counters.bytesOut += o.bytesToSocket;
         const fields = { flow: header.fid, client, in: o.bytesFromSocket, out: o.bytesToSocket };
         if (o.outcome === 'ok') this.log.debug('flow closed', fields);
         else this.log.info('flow ended abnormally', { ...fields, outcome: o.outcome, reason: o.reason });
@@ -126,7 +136,7 @@ export class TcpListener {
         established,
       )
       .catch((err: unknown) => {
-        this.stats.refused++;
+        this.counters.refused++;
         const code = isCaravanError(err) ? err.code : ErrorCodes.FLOW_RESET;
         this.log.warn('connection refused: no flow could be established', {
           client,

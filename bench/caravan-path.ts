@@ -1,0 +1,112 @@
+// Caravan paths: a chain of real router processes built from TestSite directories. The last router accepts a
+// link and has the connectors; the first one dials and has the listeners; a 2-hop chain has a transit router in
+// between that accepts links from both.
+import type { ManagedProcess } from '../test/support/proc.js';
+import { spawnManaged } from '../test/support/proc.js';
+import { TestSite } from '../test/support/sites.js';
+import { routerMain } from './env.js';
+import type { BenchPath, PathName } from './paths.js';
+import { freePort, HOST } from './ports.js';
+import type { Servers } from './servers.js';
+
+export interface CaravanPathOptions {
+  /** Extra node flags for every router (e.g. --cpu-prof). */
+  nodeArgs?: string[];
+  logLevel?: string;
+  helloIntervalMs?: number;
+}
+
+export interface CaravanPath extends BenchPath {
+  sites: TestSite[];
+  /** The routers, listener router first. */
+  routers: ManagedProcess[];
+}
+
+const KEYS = { redis: 'bench-redis', iperf: 'bench-iperf' } as const;
+
+function startRouter(site: TestSite, logDir: string, opts: CaravanPathOptions): ManagedProcess {
+  return spawnManaged(
+    process.execPath,
+    [...(opts.nodeArgs ?? []), routerMain, '--dir', site.dir, '--log-level', opts.logLevel ?? 'warn'],
+    { label: `router-${site.name}`, logDir },
+  );
+}
+
+async function linkPort(site: TestSite): Promise<number> {
+  const port = (await site.ready()).router.linkAccess?.port;
+  if (!port) throw new Error(`router ${site.name} reports no link access port`);
+  return port;
+}
+
+function pidOf(p: ManagedProcess): number {
+  if (p.pid === undefined) throw new Error(`${p.label} has no pid`);
+  return p.pid;
+}
+
+/** hops = 1: listener router -> connector router; hops = 2: listener -> transit -> connector. */
+export async function caravanPath(
+  root: string,
+  servers: Servers,
+  hops: 1 | 2,
+  opts: CaravanPathOptions = {},
+): Promise<CaravanPath> {
+  const name: PathName = hops === 1 ? 'caravan-1hop' : 'caravan-2hop';
+  const prefix = `h${hops}`;
+  const hello = opts.helloIntervalMs ?? 1000;
+  const access = { host: HOST, port: 0 };
+  const logDir = `${root}/logs`;
+  const routers: ManagedProcess[] = [];
+
+  const connector = await TestSite.create(root, {
+    name: `${prefix}-conn`,
+    linkAccess: access,
+    helloIntervalMs: hello,
+  });
+  await connector.addConnector({ name: 'redis', port: servers.redisPort, routingKey: KEYS.redis });
+  await connector.addConnector({ name: 'iperf', port: servers.iperfPort, routingKey: KEYS.iperf });
+  const listener = await TestSite.create(root, { name: `${prefix}-lsnr`, helloIntervalMs: hello });
+  const redisPort = await freePort();
+  const iperfPort = await freePort();
+  await listener.addListener({ name: 'redis', port: redisPort, routingKey: KEYS.redis });
+  await listener.addListener({ name: 'iperf', port: iperfPort, routingKey: KEYS.iperf });
+
+  const sites = [listener];
+  let hub = connector;
+  if (hops === 2) {
+    const transit = await TestSite.create(root, {
+      name: `${prefix}-transit`,
+      linkAccess: access,
+      helloIntervalMs: hello,
+    });
+    sites.push(transit);
+    hub = transit;
+  }
+  sites.push(connector);
+
+  const hubProc = startRouter(hub, logDir, opts);
+  const hubPort = await linkPort(hub);
+  routers.push(hubProc);
+  if (hops === 2) {
+    await connector.linkTo(hub, { endpoints: [{ host: HOST, port: hubPort }] });
+    routers.push(startRouter(connector, logDir, opts));
+  }
+  await listener.linkTo(hub, { endpoints: [{ host: HOST, port: hubPort }] });
+  const lsnrProc = startRouter(listener, logDir, opts);
+  routers.unshift(lsnrProc);
+  await listener.ready();
+  await listener.seesKey(KEYS.redis, 1, 30_000);
+  await listener.seesKey(KEYS.iperf, 1, 30_000);
+
+  const roles = hops === 1 ? ['listener', 'connector'] : ['listener', 'transit', 'connector'];
+  return {
+    name,
+    redisPort,
+    iperfPort,
+    sites,
+    routers,
+    procs: routers.map((r, i) => ({ role: roles[i] as string, pid: pidOf(r) })),
+    stop: async () => {
+      await Promise.all(routers.map((r) => r.stop(5000)));
+    },
+  };
+}

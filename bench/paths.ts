@@ -1,0 +1,40 @@
+// The four ways a client reaches the servers in the benchmark, all on 127.0.0.1:
+//   direct        client -> server
+//   caravan-1hop  client -> listener router => connector router -> server (one mTLS link)
+//   caravan-2hop  client -> listener router => transit router => connector router -> server
+//   stunnel       client -> stunnel client => stunnel server -> server (mutual TLS)
+import type { Servers } from './servers.js';
+
+export const PATH_NAMES = ['direct', 'caravan-1hop', 'caravan-2hop', 'stunnel'] as const;
+export type PathName = (typeof PATH_NAMES)[number];
+
+/** A process that carries a path's traffic (a router or a stunnel). */
+export interface PathProcess {
+  role: string;
+  pid: number;
+}
+
+export interface BenchPath {
+  name: PathName;
+  /** Where clients connect for each service. */
+  redisPort: number;
+  iperfPort: number;
+  /** Processes in the path (none for direct). */
+  procs: PathProcess[];
+  /** Stops the path's processes (the servers stay). */
+  stop(): Promise<void>;
+}
+
+export function directPath(servers: Servers): BenchPath {
+  return {
+    name: 'direct',
+    redisPort: servers.redisPort,
+    iperfPort: servers.iperfPort,
+    procs: [],
+    stop: () => Promise.resolve(),
+  };
+}
+
+export function pathPids(p: BenchPath): number[] {
+  return p.procs.map((x) => x.pid);
+}
