@@ -143,8 +143,14 @@ export class RoutingEngine {
     this.mode = cfg.mode;
     this.helloMs = positive('helloIntervalMs', cfg.helloIntervalMs);
     this.deadMs = positive('deadIntervalMs', cfg.deadIntervalMs ?? DEFAULT_DEAD_FACTOR * this.helloMs);
-    this.refreshMs = positive('refreshIntervalMs', cfg.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS);
+    if (this.deadMs <= this.helloMs) throw new RangeError('routing: deadIntervalMs must exceed helloIntervalMs');
     this.purgeMs = positive('purgeAfterMs', cfg.purgeAfterMs ?? DEFAULT_PURGE_AFTER_MS);
+    // A live router must refresh before its copy could be purged elsewhere, or a tombstone of the same seq
+    // would hide it when a partition heals: refresh at least twice per purge period.
+    this.refreshMs = Math.min(
+      positive('refreshIntervalMs', cfg.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS),
+      this.purgeMs / 2,
+    );
     this.now = Number.isFinite(now) ? now : 0;
     this.lastOriginatedAt = this.now;
     this.lsdb.install({ t: 'ra', id: this.id, mode: this.mode, seq: 1, links: [], addresses: {} });

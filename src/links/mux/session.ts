@@ -123,8 +123,13 @@ export class MuxStream extends EventEmitter {
   _inReady = false;
   /** @internal error for late writes once dead */
   _deadError: Error | undefined;
+  /** @internal 'end' was emitted */
+  _endDelivered = false;
   private _bytesIn = 0;
   private _bytesOut = 0;
+  /** inbound data held while no 'data' listener is attached */
+  private _inbox: Buffer[] = [];
+  private _endHeld = false;
 
   /** @internal use MuxSession.openStream or the session's 'stream' event */
   constructor(session: MuxSession, id: number, local: boolean, recvWindow: number, credit: number) {
@@ -134,6 +139,9 @@ export class MuxStream extends EventEmitter {
     this._local = local;
     this._recvWindow = recvWindow;
     this._credit = credit;
+    this.on('newListener', (event: string | symbol) => {
+      if (event === 'data' && this._inbox.length > 0) process.nextTick(() => this._drainInbox());
+    });
   }
 
   get bytesIn(): number {
@@ -225,9 +233,40 @@ export class MuxStream extends EventEmitter {
     }
   }
 
+  /** @internal deliver received bytes, or hold them until a 'data' listener is attached */
+  _deliverData(chunk: Buffer): void {
+    this._bytesIn += chunk.length;
+    if (this._inbox.length === 0 && this.listenerCount('data') > 0) this.emit('data', chunk);
+    else this._inbox.push(chunk);
+  }
+
+  /** @internal peer FIN: emit 'end' now, or after held data was delivered; true if emitted */
+  _deliverEnd(): boolean {
+    if (this._inbox.length > 0) {
+      this._endHeld = true;
+      return false;
+    }
+    this._endDelivered = true;
+    this.emit('end');
+    return true;
+  }
+
   /** @internal */
-  _addBytesIn(n: number): void {
-    this._bytesIn += n;
+  _dropInbox(): void {
+    this._inbox = [];
+    this._endHeld = false;
+  }
+
+  private _drainInbox(): void {
+    while (!this._closed && this._inbox.length > 0 && this.listenerCount('data') > 0) {
+      this.emit('data', this._inbox.shift() as Buffer);
+    }
+    if (!this._closed && this._inbox.length === 0 && this._endHeld) {
+      this._endHeld = false;
+      this._endDelivered = true;
+      this.emit('end');
+      this.session._maybeClose(this);
+    }
   }
   /** @internal */
   _addBytesOut(n: number): void {
@@ -512,6 +551,7 @@ export class MuxSession extends EventEmitter {
     if (s._closed) return;
     s._closed = true;
     s._deadError = err;
+    s._dropInbox();
     this.dropQueue(s, err);
     this.removeStream(s);
     const emit = (): void => {
@@ -561,9 +601,9 @@ export class MuxSession extends EventEmitter {
     }
   }
 
-  /** After FIN was written or received: close the stream once both directions are done. */
-  private maybeClose(s: MuxStream): void {
-    if (!s._closed && s._finSent && s._finRecv) {
+  /** @internal After FIN was written or 'end' delivered: close the stream once both directions are done. */
+  _maybeClose(s: MuxStream): void {
+    if (!s._closed && s._finSent && s._endDelivered) {
       s._closed = true;
       this.removeStream(s);
       s.emit('close');
@@ -708,7 +748,7 @@ export class MuxSession extends EventEmitter {
       sock.end();
     }
 
-    for (const s of finished) this.maybeClose(s);
+    for (const s of finished) this._maybeClose(s);
     for (const s of drained) if (!s._closed) s.emit('drain');
   }
 
@@ -869,8 +909,7 @@ export class MuxSession extends EventEmitter {
         }
         if (n === 0) return;
         s._recvWindow -= n;
-        s._addBytesIn(n);
-        s.emit('data', f.payload);
+        s._deliverData(f.payload);
         return;
       }
       case FrameType.WINDOW:
@@ -887,8 +926,7 @@ export class MuxSession extends EventEmitter {
           return;
         }
         s._finRecv = true;
-        s.emit('end');
-        this.maybeClose(s);
+        if (s._deliverEnd()) this._maybeClose(s);
         return;
       case FrameType.RESET:
         this._terminate(
