@@ -4,6 +4,7 @@
 import type { ManagedProcess } from '../test/support/proc.js';
 import { spawnManaged } from '../test/support/proc.js';
 import { TestSite } from '../test/support/sites.js';
+import { waitFor } from '../test/support/wait.js';
 import { routerMain } from './env.js';
 import type { BenchPath, PathName } from './paths.js';
 import { freePort, HOST } from './ports.js';
@@ -32,10 +33,13 @@ function startRouter(site: TestSite, logDir: string, opts: CaravanPathOptions): 
   );
 }
 
+/** The router answers on its admin socket before its link acceptor is up: wait for the port to be reported. */
 async function linkPort(site: TestSite): Promise<number> {
-  const port = (await site.ready()).router.linkAccess?.port;
-  if (!port) throw new Error(`router ${site.name} reports no link access port`);
-  return port;
+  await site.ready();
+  return waitFor(async () => (await site.status().catch(() => undefined))?.router.linkAccess?.port, {
+    timeoutMs: 15_000,
+    what: `router ${site.name} to report its link access port`,
+  });
 }
 
 function pidOf(p: ManagedProcess): number {

@@ -1,6 +1,6 @@
 // Where things are and what machine we run on: the router entry point next to this compiled file, the Debian
 // tools the benchmark drives, and machine facts recorded in the JSON results.
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -42,20 +42,21 @@ export function findTools(): Tools {
         '`apt-get install -y stunnel4 iperf3 redis-server redis-tools`',
     );
   }
-  if (!existsSync(routerMain)) throw new Error(`router entry point not built: ${routerMain} (run npm run build)`);
+  if (!existsSync(routerMain))
+    throw new Error(`router entry point not built: ${routerMain} (run npm run build)`);
   return found as Tools;
 }
 
-function firstLine(cmd: string, args: string[]): string {
-  try {
-    const out = execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return out.split('\n')[0]?.trim() ?? '';
-  } catch (e) {
-    // stunnel prints its version on stderr and exits non-zero
-    const err = e as { stderr?: string; stdout?: string };
-    const text = `${err.stdout ?? ''}${err.stderr ?? ''}`;
-    return text.split('\n').find((l) => /\d+\.\d+/.test(l))?.trim() ?? '';
-  }
+/** The first output line (stdout or stderr: stunnel prints its version on stderr) that holds a version. */
+function versionLine(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
+  const text = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
+  return (
+    text
+      .split('\n')
+      .find((l) => /\d+\.\d+/.test(l) && !/^Initializing/.test(l))
+      ?.trim() ?? ''
+  );
 }
 
 export interface MachineInfo {
@@ -84,9 +85,9 @@ export function machineInfo(tools: Tools): MachineInfo {
     node: process.version,
     openssl: process.versions.openssl ?? 'unknown',
     tools: {
-      iperf3: firstLine(tools.iperf3, ['--version']),
-      redis: firstLine(tools.redisServer, ['--version']),
-      stunnel: firstLine(tools.stunnel, ['-version']),
+      iperf3: versionLine(tools.iperf3, ['--version']),
+      redis: versionLine(tools.redisServer, ['--version']),
+      stunnel: versionLine(tools.stunnel, ['-version']),
     },
   };
 }

@@ -30,6 +30,8 @@ export const ErrorCodes = {
   GRANT_BAD_CODE: 'CARAVAN_GRANT_BAD_CODE',
   GRANT_UNREACHABLE: 'CARAVAN_GRANT_UNREACHABLE',
   LINK_REVOKED: 'CARAVAN_LINK_REVOKED',
+  /** `caravan link revoke` named no link this site issued */
+  LINK_NOT_FOUND: 'CARAVAN_LINK_NOT_FOUND',
   // sites and the CLI
   SITE_NOT_FOUND: 'CARAVAN_SITE_NOT_FOUND',
   SITE_EXISTS: 'CARAVAN_SITE_EXISTS',

@@ -28,7 +28,25 @@ export function iperfLabel(s: Pick<IperfSpec, 'streams' | 'direction'>): string 
   return `iperf3 ${s.streams} stream${s.streams === 1 ? '' : 's'} ${arrow}`;
 }
 
+/**
+ * One iperf3 run; retried (up to 4 times, 1 s apart) when the server is still finishing the previous test or the
+ * control connection broke, both transient on a loaded machine.
+ */
 export async function runIperf(iperf3: string, port: number, spec: IperfSpec): Promise<IperfResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runIperfOnce(iperf3, port, spec);
+    } catch (e) {
+      const transient = /server is busy|control socket has closed|unable to (connect|receive)/.test(
+        String(e),
+      );
+      if (!transient || attempt >= 4) throw e;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+async function runIperfOnce(iperf3: string, port: number, spec: IperfSpec): Promise<IperfResult> {
   const args = ['-c', HOST, '-p', String(port), '-t', String(spec.seconds), '-P', String(spec.streams), '-J'];
   if (spec.direction === 'down') args.push('-R');
   const r = await runOk(iperf3, args, { timeoutMs: spec.seconds * 1000 + 30_000 });

@@ -32,7 +32,8 @@ function parseCsv(out: string): Map<string, Record<string, string>> {
     .filter((l) => l.startsWith('"'))
     .map((l) => l.split(',').map((c) => c.replace(/^"|"$/g, '')));
   const header = rows.shift();
-  if (!header || header[0] !== 'test') throw new Error(`redis-benchmark: unexpected output: ${out.slice(0, 300)}`);
+  if (!header || header[0] !== 'test')
+    throw new Error(`redis-benchmark: unexpected output: ${out.slice(0, 300)}`);
   const byTest = new Map<string, Record<string, string>>();
   for (const row of rows) {
     const rec: Record<string, string> = {};

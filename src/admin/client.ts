@@ -1,6 +1,6 @@
 import http from 'node:http';
-import { CaravanError, ErrorCodes } from '../errors.js';
-import type { ReloadResult, StatusSnapshot } from './types.js';
+import { CaravanError, ErrorCodes, type ErrorCode } from '../errors.js';
+import type { ReloadResult, RevokeResult, StatusSnapshot } from './types.js';
 
 /** Typed client of the admin API; the only door the CLI, console and tests use to reach a router. */
 export class AdminClient {
@@ -18,10 +18,27 @@ export class AdminClient {
     return this.request<ReloadResult>('POST', '/v1/reload', [200, 422]);
   }
 
-  private request<T>(method: string, path: string, okCodes: number[] = [200]): Promise<T> {
+  /**
+   * Cut and refuse the links this site issued to `target` (a site, link or grant name). Rejects with
+   * CaravanError(LINK_NOT_FOUND) when it issued none.
+   */
+  revokeLink(target: string): Promise<RevokeResult> {
+    return this.request<RevokeResult>('POST', '/v1/links/revoke', [200], { target });
+  }
+
+  private request<T>(method: string, path: string, okCodes: number[] = [200], payload?: unknown): Promise<T> {
     return new Promise((resolve, reject) => {
+      const data = payload === undefined ? undefined : JSON.stringify(payload);
       const req = http.request(
-        { socketPath: this.socketPath, path, method: 'GET', timeout: this.timeoutMs },
+        {
+          socketPath: this.socketPath,
+          path,
+          method,
+          timeout: this.timeoutMs,
+          ...(data !== undefined
+            ? { headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }
+            : {}),
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -36,9 +53,12 @@ export class AdminClient {
               );
             }
             if (!okCodes.includes(res.statusCode ?? 0)) {
-              const msg =
-                (body as { error?: { message?: string } }).error?.message ?? `HTTP ${res.statusCode}`;
-              return reject(new CaravanError(ErrorCodes.PROTOCOL, `admin API: ${msg}`));
+              const err = (body as { error?: { code?: string; message?: string } }).error;
+              const msg = err?.message ?? `HTTP ${res.statusCode}`;
+              const known = Object.values(ErrorCodes) as string[];
+              const code =
+                err?.code && known.includes(err.code) ? (err.code as ErrorCode) : ErrorCodes.PROTOCOL;
+              return reject(new CaravanError(code, code === ErrorCodes.PROTOCOL ? `admin API: ${msg}` : msg));
             }
             resolve(body as T);
           });
@@ -53,7 +73,7 @@ export class AdminClient {
           ),
         ),
       );
-      req.end();
+      req.end(data);
     });
   }
 }

@@ -2,16 +2,19 @@ import { chmod, unlink } from 'node:fs/promises';
 import http from 'node:http';
 import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
 import type { Logger } from '../observe/log.js';
-import type { ReloadResult, StatusSnapshot } from './types.js';
+import type { ReloadResult, RevokeResult, StatusSnapshot } from './types.js';
 
 export interface AdminHandlers {
   status(): StatusSnapshot;
   reload(): Promise<ReloadResult>;
+  /** cut and refuse the links issued to a site (or link/grant name) */
+  revokeLink?(target: string): Promise<RevokeResult>;
 }
 
 /**
  * The admin API: HTTP/1.1 with JSON bodies on a Unix socket that only the site's owner can open (mode 0600).
- * Routes: GET /v1/status, POST /v1/reload (re-read the site directory now).
+ * Routes: GET /v1/status, POST /v1/reload (re-read the site directory now), POST /v1/links/revoke {target}
+ * (cut and refuse the links issued to a site; 404 CARAVAN_LINK_NOT_FOUND when it has none).
  */
 export class AdminServer {
   private server: http.Server | undefined;
@@ -58,6 +61,26 @@ export class AdminServer {
         );
         return;
       }
+      const revoke = this.handlers.revokeLink?.bind(this.handlers);
+      if (req.method === 'POST' && req.url === '/v1/links/revoke' && revoke) {
+        readJsonBody(req)
+          .then((body) => {
+            const target = (body as { target?: unknown } | null)?.target;
+            if (typeof target !== 'string' || target === '') {
+              throw new CaravanError(ErrorCodes.USAGE, 'expected {"target": "<site-or-link>"}');
+            }
+            return revoke(target);
+          })
+          .then(
+            (r) => send(200, r),
+            (e: unknown) => {
+              const code = e instanceof CaravanError ? e.code : 'CARAVAN_INTERNAL';
+              const status = code === ErrorCodes.LINK_NOT_FOUND ? 404 : code === ErrorCodes.USAGE ? 400 : 500;
+              send(status, { error: { code, message: errorMessage(e) } });
+            },
+          );
+        return;
+      }
       send(404, { error: { code: 'CARAVAN_NOT_FOUND', message: `no route ${req.method} ${req.url}` } });
     } catch (e) {
       this.log.error('admin request failed', { url: req.url, error: errorMessage(e) });
@@ -73,4 +96,26 @@ export class AdminServer {
     s.closeAllConnections();
     await unlink(this.socketPath).catch(() => undefined);
   }
+}
+
+function readJsonBody(req: http.IncomingMessage, limit = 64 * 1024): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new CaravanError(ErrorCodes.USAGE, `request body larger than ${limit} bytes`));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('error', reject);
+    req.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null'));
+      } catch {
+        reject(new CaravanError(ErrorCodes.USAGE, 'the request body is not JSON'));
+      }
+    });
+  });
 }

@@ -8,6 +8,8 @@ export interface RouterStatus {
   version: string;
   startedAt: string;
   linkAccess?: { host: string; port: number };
+  /** where the grant server (token redemption, certificate renewal) listens */
+  grantServer?: { host: string; port: number };
 }
 
 export interface LinkStatusView {
@@ -26,6 +28,8 @@ export interface LinkStatusView {
   activeFlows: number;
   lastError?: string;
   endpoint?: string;
+  /** RFC 3339: when this session came up (unchanged while the link stays up, e.g. across certificate renewals) */
+  upSince?: string;
 }
 
 export interface RouteView {
@@ -97,4 +101,18 @@ export interface ReloadResult {
   error?: string;
   /** what changed, e.g. `Listener/db added` */
   changes: string[];
+}
+
+/** POST /v1/links/revoke {target}: the links issued to a site (or link/grant name) are cut and refused. */
+export interface RevokeResult {
+  /** serial numbers of the certificates now refused */
+  revoked: string[];
+  /** the redeeming sites concerned */
+  sites: string[];
+  /** link identities (stable across renewals) */
+  ids: string[];
+  /** every matching certificate was already revoked */
+  alreadyRevoked: boolean;
+  /** sessions cut by the running router */
+  cut?: number;
 }

@@ -18,12 +18,16 @@ export const ROUTING_KEY_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,251})?$/;
 export const SITE_MODES = ['interior', 'edge'] as const;
 export type SiteMode = (typeof SITE_MODES)[number];
 
-/** Protocols a Listener/Connector may carry. Only `tcp` exists so far. */
-export const SERVICE_TYPES = ['tcp'] as const;
+/** Protocols a Listener/Connector may carry. */
+export const SERVICE_TYPES = ['tcp', 'http1', 'http2', 'udp'] as const;
 export type ServiceType = (typeof SERVICE_TYPES)[number];
 
 export const DISTRIBUTIONS = ['balanced', 'closest'] as const;
 export type Distribution = (typeof DISTRIBUTIONS)[number];
+
+/** Session affinity of a listener: `client` sends the same client address to the same connector. */
+export const AFFINITIES = ['client'] as const;
+export type Affinity = (typeof AFFINITIES)[number];
 
 export const CONDITION_STATUSES = ['True', 'False', 'Unknown'] as const;
 export type ConditionStatus = (typeof CONDITION_STATUSES)[number];
@@ -31,6 +35,8 @@ export type ConditionStatus = (typeof CONDITION_STATUSES)[number];
 export const DEFAULTS = {
   linkAccessHost: '0.0.0.0',
   linkAccessPort: 55671,
+  /** HTTPS port of the grant server (token redemption, certificate renewal), on the link access host. */
+  grantPort: 55672,
   helloIntervalMs: 1000,
   /** deadIntervalMs defaults to this many hello intervals. */
   deadIntervalHellos: 3,
@@ -103,13 +109,23 @@ export interface RoutingTimers {
   deadIntervalMs: number;
 }
 
+export interface LinkAccess extends HostPort {
+  /** HTTPS port of the grant server, bound on `host`; default 55672; 0 picks a free port at router start. */
+  grantPort: number;
+  /**
+   * Addresses or host names other sites should dial (used in tokens). When absent, tokens use `host` if it is a
+   * specific address, else every non-internal IPv4 address of the machine.
+   */
+  hosts?: string[];
+}
+
 export interface SiteSpec {
   /** Default `interior`. */
   mode: SiteMode;
   /** Stable router id; when absent it is generated (and persisted) by the site, not by the validator. */
   routerId?: string;
   /** Where this site accepts links (interior only). Port 0 picks a free port. */
-  linkAccess?: HostPort;
+  linkAccess?: LinkAccess;
   routing: RoutingTimers;
   admin?: { socket?: string };
   /** Server TLS files for linkAccess; filled with defaults when linkAccess is set. */
@@ -131,6 +147,22 @@ export type LinkResource = ResourceBase<'Link', LinkSpec>;
 
 // --- Listener / Connector -----------------------------------------------------------------------------------
 
+/** Server TLS of an http2 listener: PEM files; relative paths are relative to the site directory. */
+export interface ListenerTls {
+  cert: string;
+  key: string;
+}
+
+/** Client TLS of an http2 connector. */
+export interface ConnectorTls {
+  /** PEM CA file to verify targets with (relative to the site directory); default: Node's built-in roots. */
+  ca?: string;
+  /** Do not verify the target's certificate. Default false. */
+  insecure?: boolean;
+  /** Name for SNI and verification; default: the target host unless it is an IP address. */
+  servername?: string;
+}
+
 export interface ListenerSpec {
   /** Default: metadata.name. */
   routingKey: string;
@@ -141,6 +173,16 @@ export interface ListenerSpec {
   type: ServiceType;
   /** Default `balanced`. */
   distribution: Distribution;
+  /** `client`: the same client address keeps going to the same connector while it stays reachable. */
+  affinity?: Affinity;
+  /** udp: close a client session after this long without a datagram either way (default 60000 ms). */
+  idleTimeoutMs?: number;
+  /** udp: at most this many concurrent client sessions (default 10000). */
+  maxSessions?: number;
+  /** http1: append the client address to `X-Forwarded-For` (default false). */
+  forwardedFor?: boolean;
+  /** http2: serve TLS (ALPN h2) with these PEM files; without it, h2c with prior knowledge. */
+  tls?: ListenerTls;
 }
 export type ListenerResource = ResourceBase<'Listener', ListenerSpec>;
 
@@ -152,6 +194,19 @@ export interface ConnectorSpec {
   port: number;
   /** Default `tcp`. */
   type: ServiceType;
+  /**
+   * Several targets, alternative to host/port: flows balance across them (fewest active, failed ones skipped).
+   * When given, `host`/`port` mirror the first target (they may be written only if equal to it).
+   */
+  targets?: HostPort[];
+  /** udp: close a session after this long without a datagram either way (default 60000 ms). */
+  idleTimeoutMs?: number;
+  /** udp: at most this many concurrent sessions (default 10000). */
+  maxSessions?: number;
+  /** http1: append the client address (as the listener saw it) to `X-Forwarded-For` (default false). */
+  forwardedFor?: boolean;
+  /** http2: speak TLS (ALPN h2) to the target(s); without it, h2c with prior knowledge. */
+  tls?: ConnectorTls;
 }
 export type ConnectorResource = ResourceBase<'Connector', ConnectorSpec>;
 
@@ -164,8 +219,12 @@ export interface AccessGrantSpec {
   expiry: string;
   /** Cost of links made with this grant; default 1. */
   cost: number;
-  /** The one-time secret; generated by the grant server when absent. */
+  /** The one-time secret in clear (when written by hand). `caravan token issue` stores only `codeHash`. */
   code?: string;
+  /** SHA-256 (lowercase hex) of the one-time secret. */
+  codeHash?: string;
+  /** Lifetime of the link certificates issued with this grant (renewed before expiry); default 30 days. */
+  certLifetime?: string;
 }
 export interface AccessGrantStatus extends ResourceStatus {
   /** Redemption URL, once the grant server serves the grant. */

@@ -6,6 +6,7 @@
 import { tryParseDuration, DURATION_SYNTAX } from './duration.js';
 import { ResourceError, type ResourceIssue } from './errors.js';
 import {
+  AFFINITIES,
   API_VERSION,
   CONDITION_STATUSES,
   DEFAULTS,
@@ -21,10 +22,12 @@ import {
   type AccessTokenResource,
   type Condition,
   type ConnectorResource,
+  type ConnectorTls,
   type HostPort,
   type Kind,
   type LinkResource,
   type ListenerResource,
+  type ListenerTls,
   type ObjectMeta,
   type Resource,
   type ResourceStatus,
@@ -366,14 +369,40 @@ function checkSite(c: Checker, meta: ObjectMeta, specValue: unknown, statusValue
         'only interior sites accept links; remove linkAccess or set spec.mode to interior',
       );
     }
-    const o = c.object(la, 'spec.linkAccess', ['host', 'port']);
+    const o = c.object(la, 'spec.linkAccess', ['host', 'port', 'grantPort', 'hosts']);
     if (o) {
       spec.linkAccess = {
         host: c.host(o, 'host', 'spec.linkAccess', DEFAULTS.linkAccessHost) ?? DEFAULTS.linkAccessHost,
         port:
           c.integer(o, 'port', 'spec.linkAccess', { min: 0, max: 65535, default: DEFAULTS.linkAccessPort }) ??
           DEFAULTS.linkAccessPort,
+        grantPort:
+          c.integer(o, 'grantPort', 'spec.linkAccess', { min: 0, max: 65535, default: DEFAULTS.grantPort }) ??
+          DEFAULTS.grantPort,
       };
+      if (spec.linkAccess.port !== 0 && spec.linkAccess.port === spec.linkAccess.grantPort) {
+        c.add(
+          'spec.linkAccess.grantPort',
+          `must differ from spec.linkAccess.port (both ${spec.linkAccess.port})`,
+        );
+      }
+      const hosts = o['hosts'];
+      if (hosts !== undefined && hosts !== null) {
+        if (!Array.isArray(hosts) || hosts.length === 0) {
+          c.add(
+            'spec.linkAccess.hosts',
+            `must be a non-empty list of host names or addresses (got ${describeValue(hosts)})`,
+          );
+        } else {
+          const list: string[] = [];
+          hosts.forEach((v: unknown, i) => {
+            const key = `hosts[${i}]`;
+            const h = c.host({ [key]: v }, key, 'spec.linkAccess');
+            if (h !== undefined) list.push(h);
+          });
+          spec.linkAccess.hosts = list;
+        }
+      }
     }
   }
 
@@ -435,7 +464,20 @@ function checkListener(
   specValue: unknown,
   statusValue: unknown,
 ): ListenerResource {
-  const s = c.object(specValue, 'spec', ['routingKey', 'host', 'port', 'type', 'distribution'], true);
+  const s = c.object(
+    specValue,
+    'spec',
+    [
+      'routingKey',
+      'host',
+      'port',
+      'type',
+      'distribution',
+      'affinity',
+      ...ADAPTER_OPTIONS.filter((o) => o !== 'targets'),
+    ],
+    true,
+  );
   const routingKey =
     c.string(s, 'routingKey', 'spec', {
       default: meta.name,
@@ -452,6 +494,11 @@ function checkListener(
     metadata: meta,
     spec: { routingKey, host, port, type, distribution },
   };
+  const affinity = s?.['affinity'] == null ? undefined : c.oneOf(s, 'affinity', 'spec', AFFINITIES);
+  if (affinity !== undefined) res.spec.affinity = affinity;
+  Object.assign(res.spec, checkAdapterOptions(c, s, type));
+  const ltls = checkListenerTls(c, s, type);
+  if (ltls) res.spec.tls = ltls;
   const { status } = checkStatus(c, statusValue);
   if (status) res.status = status;
   return res;
@@ -463,15 +510,25 @@ function checkConnector(
   specValue: unknown,
   statusValue: unknown,
 ): ConnectorResource {
-  const s = c.object(specValue, 'spec', ['routingKey', 'host', 'port', 'type'], true);
+  const s = c.object(specValue, 'spec', ['routingKey', 'host', 'port', 'type', ...ADAPTER_OPTIONS], true);
   const routingKey =
     c.string(s, 'routingKey', 'spec', {
       default: meta.name,
       pattern: ROUTING_KEY_PATTERN,
       patternHelp: ROUTING_KEY_HELP,
     }) ?? meta.name;
-  const host = c.host(s, 'host', 'spec', DEFAULTS.connectorHost) ?? DEFAULTS.connectorHost;
-  const port = s ? (c.integer(s, 'port', 'spec', { min: 1, max: 65535, required: true }) ?? 0) : 0;
+  const targets = checkTargets(c, s);
+  const first = targets?.[0];
+  const host = c.host(s, 'host', 'spec', first?.host ?? DEFAULTS.connectorHost) ?? DEFAULTS.connectorHost;
+  const port = s
+    ? (c.integer(s, 'port', 'spec', { min: 1, max: 65535, required: !targets, default: first?.port }) ?? 0)
+    : 0;
+  if (first && (host !== first.host || port !== first.port)) {
+    c.add(
+      'spec.targets',
+      `use either host/port or targets (host/port may only repeat the first target, ${first.host}:${first.port})`,
+    );
+  }
   const type = c.oneOf(s, 'type', 'spec', SERVICE_TYPES, DEFAULTS.serviceType);
   const res: ConnectorResource = {
     apiVersion: API_VERSION,
@@ -479,9 +536,98 @@ function checkConnector(
     metadata: meta,
     spec: { routingKey, host, port, type },
   };
+  if (targets) res.spec.targets = targets;
+  Object.assign(res.spec, checkAdapterOptions(c, s, type));
+  const ctls = checkConnectorTls(c, s, type);
+  if (ctls) res.spec.tls = ctls;
   const { status } = checkStatus(c, statusValue);
   if (status) res.status = status;
   return res;
+}
+
+/** Protocol-specific Listener/Connector options (udp: idleTimeoutMs, maxSessions; http1: forwardedFor). */
+const ADAPTER_OPTIONS = ['targets', 'idleTimeoutMs', 'maxSessions', 'forwardedFor', 'tls'] as const;
+
+function checkAdapterOptions(
+  c: Checker,
+  s: Obj | undefined,
+  type: string,
+): { idleTimeoutMs?: number; maxSessions?: number; forwardedFor?: boolean } {
+  const out: { idleTimeoutMs?: number; maxSessions?: number; forwardedFor?: boolean } = {};
+  const only = (key: string, t: string): boolean => {
+    if (s?.[key] === undefined || s[key] === null) return false;
+    if (type !== t) {
+      c.add(`spec.${key}`, `applies only to type ${t} (this one is ${type})`);
+      return false;
+    }
+    return true;
+  };
+  if (only('idleTimeoutMs', 'udp')) {
+    const v = c.integer(s, 'idleTimeoutMs', 'spec', { min: 100, max: MAX_INT32 });
+    if (v !== undefined) out.idleTimeoutMs = v;
+  }
+  if (only('maxSessions', 'udp')) {
+    const v = c.integer(s, 'maxSessions', 'spec', { min: 1, max: 1_000_000 });
+    if (v !== undefined) out.maxSessions = v;
+  }
+  if (only('forwardedFor', 'http1')) {
+    const v = s?.['forwardedFor'];
+    if (typeof v !== 'boolean') c.add('spec.forwardedFor', `must be true or false (got ${describeValue(v)})`);
+    else out.forwardedFor = v;
+  }
+  return out;
+}
+
+/** http2 listener `tls: { cert, key }` (both required). */
+function checkListenerTls(c: Checker, s: Obj | undefined, type: string): ListenerTls | undefined {
+  const v = s?.['tls'];
+  if (v === undefined || v === null) return undefined;
+  if (type !== 'http2') {
+    c.add('spec.tls', `applies only to type http2 (this one is ${type})`);
+    return undefined;
+  }
+  const o = c.object(v, 'spec.tls', ['cert', 'key']);
+  const cert = c.string(o, 'cert', 'spec.tls', { required: true });
+  const key = c.string(o, 'key', 'spec.tls', { required: true });
+  return cert !== undefined && key !== undefined ? { cert, key } : undefined;
+}
+
+/** http2 connector `tls: { ca?, insecure?, servername? }` (`tls: {}` means TLS with Node's roots). */
+function checkConnectorTls(c: Checker, s: Obj | undefined, type: string): ConnectorTls | undefined {
+  const v = s?.['tls'];
+  if (v === undefined || v === null) return undefined;
+  if (type !== 'http2') {
+    c.add('spec.tls', `applies only to type http2 (this one is ${type})`);
+    return undefined;
+  }
+  const o = c.object(v, 'spec.tls', ['ca', 'insecure', 'servername']);
+  const out: ConnectorTls = {};
+  const ca = c.string(o, 'ca', 'spec.tls');
+  if (ca !== undefined) out.ca = ca;
+  const insecure = o?.['insecure'];
+  if (insecure !== undefined && insecure !== null) {
+    if (typeof insecure !== 'boolean')
+      c.add('spec.tls.insecure', `must be true or false (got ${describeValue(insecure)})`);
+    else out.insecure = insecure;
+  }
+  const servername = c.host(o, 'servername', 'spec.tls', '');
+  if (servername) out.servername = servername;
+  return out;
+}
+
+function checkTargets(c: Checker, s: Obj | undefined): HostPort[] | undefined {
+  const v = s?.['targets'];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.length === 0) {
+    c.add('spec.targets', `must be a non-empty list of {host, port} (got ${describeValue(v)})`);
+    return undefined;
+  }
+  const out: HostPort[] = [];
+  v.forEach((e, i) => {
+    const ep = checkEndpoint(c, e, `spec.targets[${i}]`);
+    if (ep) out.push(ep);
+  });
+  return out.length === v.length ? out : undefined;
 }
 
 const CODE_PATTERN = /^[A-Za-z0-9._~+/=-]+$/;
@@ -493,7 +639,14 @@ function checkAccessGrant(
   specValue: unknown,
   statusValue: unknown,
 ): AccessGrantResource {
-  const s = c.object(specValue, 'spec', ['redemptions', 'expiry', 'cost', 'code']);
+  const s = c.object(specValue, 'spec', [
+    'redemptions',
+    'expiry',
+    'cost',
+    'code',
+    'codeHash',
+    'certLifetime',
+  ]);
   const redemptions =
     c.integer(s, 'redemptions', 'spec', { min: 1, max: MAX_INT32, default: DEFAULTS.grantRedemptions }) ??
     DEFAULTS.grantRedemptions;
@@ -520,6 +673,18 @@ function checkAccessGrant(
     spec: { redemptions, expiry, cost },
   };
   if (code !== undefined) res.spec.code = code;
+  const codeHash = c.string(s, 'codeHash', 'spec', {
+    pattern: /^[0-9a-f]{64}$/,
+    patternHelp: 'must be a SHA-256 digest in lowercase hex (64 characters)',
+  });
+  if (codeHash !== undefined) res.spec.codeHash = codeHash;
+  const lv = s?.['certLifetime'];
+  if (lv !== undefined && lv !== null) {
+    const ms = tryParseDuration(lv);
+    if (ms === undefined || ms < 1000)
+      c.add('spec.certLifetime', `must be ${DURATION_SYNTAX}, at least 1s (got ${describeValue(lv)})`);
+    else res.spec.certLifetime = (lv as string).trim();
+  }
 
   const { o, status } = checkStatus(c, statusValue, ['url', 'ca', 'redeemed', 'expiresAt']);
   if (o && status) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
+import { mkdirSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { AdminServer } from '../admin/server.js';
 import type { StatusSnapshot } from '../admin/types.js';
@@ -14,7 +14,9 @@ import { Router } from '../router/router.js';
 import { createConnector, createListener } from './adapters.js';
 import type { ConnectorResource, LinkResource, ListenerResource } from '../api/index.js';
 import { loadSiteDir, type SiteConfig } from '../site/site-dir.js';
-import type { ReloadResult } from '../admin/types.js';
+import type { ReloadResult, RevokeResult } from '../admin/types.js';
+import { GrantServer, LinkRenewer, RevocationSet, revokeLink, sitePaths } from '../site/grants/index.js';
+import { fileExists } from '../site/grants/state.js';
 
 export const VERSION = '0.1.0';
 
@@ -45,6 +47,11 @@ export class SiteRuntime {
   private admin: AdminServer | undefined;
   private readonly startedAt = new Date();
   private readonly log: Logger;
+  private grants: GrantServer | undefined;
+  private revocations = new RevocationSet([], []);
+  private readonly renewers = new Map<string, LinkRenewer>();
+  private grantsWatcher: FSWatcher | undefined;
+  private revocationTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private config: SiteConfig,
@@ -86,9 +93,17 @@ export class SiteRuntime {
       info: { id: string; name: string; direction: 'in' | 'out'; cost?: number },
     ) => this.router.addLink(session, info);
 
+    if (site.spec.linkAccess) {
+      await this.loadRevocations();
+      await this.startGrantServer();
+    }
     this.admin = new AdminServer(
       this.opts.adminSocket ?? site.spec.admin?.socket ?? join(this.config.dir, 'runtime', 'admin.sock'),
-      { status: () => this.status(), reload: () => this.reload() },
+      {
+        status: () => this.status(),
+        reload: () => this.reload(),
+        revokeLink: (target: string) => this.revokeLink(target),
+      },
       this.opts.logger,
     );
     await this.admin.start();
@@ -101,8 +116,10 @@ export class SiteRuntime {
         onSession,
         logger: this.opts.logger,
         mux: this.muxOptions(),
+        refuse: (cert) => this.revocations.refusal(cert.serialNumber ?? ''),
       });
       await this.acceptor.start();
+      this.watchRevocations();
     }
 
     for (const c of this.config.connectors) this.startConnector(c);
@@ -117,6 +134,106 @@ export class SiteRuntime {
       listeners: this.listeners.size,
       connectors: this.connectors.size,
     });
+  }
+
+  // ------------------------------------------------------------------ grants, revocation, renewal
+
+  /** The grant server (token redemption, certificate renewal); a failure to start it does not stop the site. */
+  private async startGrantServer(): Promise<void> {
+    const { site } = this.config;
+    const la = site.spec.linkAccess;
+    if (!la || !site.spec.tls) return;
+    if (!(await fileExists(sitePaths(this.config.dir).caKey))) {
+      this.log.warn(
+        'grant server not started: the site has no CA key (runtime/ca.key); tokens cannot be redeemed',
+      );
+      return;
+    }
+    const lifetime = Number(process.env.CARAVAN_LINK_CERT_LIFETIME_MS);
+    const grants = new GrantServer({
+      dir: this.config.dir,
+      siteName: site.metadata.name,
+      host: la.host,
+      port: la.grantPort,
+      linkAccess: la,
+      linkPort: () => this.acceptor?.port,
+      tls: site.spec.tls,
+      logger: this.opts.logger,
+      ...(Number.isFinite(lifetime) && lifetime > 0 ? { defaultLifetimeMs: lifetime } : {}),
+      onChange: () => void this.loadRevocations(),
+    });
+    try {
+      await grants.start();
+      this.grants = grants;
+    } catch (e) {
+      this.log.error('grant server not started; tokens cannot be redeemed', { reason: errorMessage(e) });
+    }
+  }
+
+  private async loadRevocations(): Promise<void> {
+    try {
+      this.revocations = await RevocationSet.load(this.config.dir);
+    } catch (e) {
+      this.log.error('revocations unreadable; keeping the previous list', { reason: errorMessage(e) });
+    }
+  }
+
+  /** Re-read revocations and cut the accepted links whose certificate is now refused. */
+  private async applyRevocations(): Promise<number> {
+    await this.loadRevocations();
+    const cut = this.acceptor?.disconnect((cert) => this.revocations.refusal(cert.serialNumber ?? '')) ?? 0;
+    if (cut > 0) this.log.warn('revoked links cut', { count: cut });
+    return cut;
+  }
+
+  /** runtime/grants/revoked.json may also be written by `caravan link revoke` while the router runs. */
+  private watchRevocations(): void {
+    const dir = sitePaths(this.config.dir).grantsDir;
+    try {
+      mkdirSync(dir, { recursive: true });
+      this.grantsWatcher = watch(dir, (_event, file) => {
+        if (file !== null && file !== 'revoked.json') return;
+        if (this.revocationTimer) clearTimeout(this.revocationTimer);
+        this.revocationTimer = setTimeout(() => void this.applyRevocations(), 100);
+      });
+      this.grantsWatcher.on('error', () => undefined);
+    } catch {
+      // runtime/grants/ does not exist yet: nothing was issued, so nothing can be revoked before the next start
+      // except through the admin API, which applies revocations itself
+    }
+  }
+
+  /** Revokes the links issued to `target` (site, link or grant name): records it, cuts them, refuses them. */
+  async revokeLink(target: string): Promise<RevokeResult> {
+    const run = (): Promise<Awaited<ReturnType<typeof revokeLink>>> => revokeLink(this.config.dir, target);
+    const r = await (this.grants ? this.grants.lock.run(run) : run());
+    const cut = await this.applyRevocations();
+    this.log.warn('link revoked', { target, sites: r.sites, serials: r.revoked, cut });
+    if (!this.grantsWatcher) this.watchRevocations();
+    return { ...r, cut };
+  }
+
+  private async startRenewer(link: LinkResource): Promise<void> {
+    const name = link.metadata.name;
+    const renewer = await LinkRenewer.create({
+      link: name,
+      tls: link.spec.tls,
+      logger: this.opts.logger,
+      onRenewed: () => this.applyLinkTls(name),
+    });
+    if (!renewer) return;
+    this.renewers.set(name, renewer);
+    renewer.start();
+  }
+
+  /** The link's certificate files changed: new dials use them; the connection that is up stays up. */
+  private async applyLinkTls(name: string): Promise<void> {
+    const e = this.dialers.get(name);
+    const link = this.config.links.find((l) => l.metadata.name === name);
+    if (!e || !link) return;
+    const material = await readTlsFiles(link.spec.tls);
+    e.d.updateSecureContext(buildSecureContext(material));
+    e.tlsHash = hashTls(material);
   }
 
   // ------------------------------------------------------------------ services and links
@@ -178,12 +295,15 @@ export class SiteRuntime {
       tlsHash: hashTls(material),
     });
     dialer.start();
+    await this.startRenewer(link);
   }
 
   private stopLink(name: string): void {
     const e = this.dialers.get(name);
     if (!e) return;
     this.dialers.delete(name);
+    this.renewers.get(name)?.stop();
+    this.renewers.delete(name);
     e.d.destroy();
   }
 
@@ -329,6 +449,7 @@ export class SiteRuntime {
       ...(s.rttMs !== undefined ? { rttMs: s.rttMs } : {}),
       bytesIn: s.bytesIn,
       bytesOut: s.bytesOut,
+      upSince: new Date(s.upSinceMs).toISOString(),
       activeFlows: s.activeFlows,
     }));
     for (const [name, { d }] of this.dialers) {
@@ -368,6 +489,9 @@ export class SiteRuntime {
         startedAt: this.startedAt.toISOString(),
         ...(this.acceptor?.port !== undefined && this.config.site.spec.linkAccess
           ? { linkAccess: { host: this.config.site.spec.linkAccess.host, port: this.acceptor.port } }
+          : {}),
+        ...(this.grants?.port !== undefined && this.config.site.spec.linkAccess
+          ? { grantServer: { host: this.config.site.spec.linkAccess.host, port: this.grants.port } }
           : {}),
       },
       links,
@@ -414,6 +538,10 @@ export class SiteRuntime {
     await Promise.all([...this.listeners.values()].map(({ l }) => l.stop()));
     for (const { c } of this.connectors.values()) c.stop();
     await this.acceptor?.stop();
+    this.grantsWatcher?.close();
+    if (this.revocationTimer) clearTimeout(this.revocationTimer);
+    for (const r of this.renewers.values()) r.stop();
+    await this.grants?.stop();
     this.router.destroyLinks();
     for (const { d } of this.dialers.values()) d.destroy();
     await this.admin?.stop();

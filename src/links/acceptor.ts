@@ -91,6 +91,22 @@ export class LinkAcceptor {
     session.once('ready', () => this.opts.onSession(session, { id, name: peer, direction: 'in' }));
   }
 
+  /**
+   * Cuts the accepted links whose peer certificate `match` names a reason for (e.g. a revoked certificate);
+   * the others are not touched. Returns how many were cut.
+   */
+  disconnect(match: (cert: tls.PeerCertificate) => string | undefined): number {
+    let n = 0;
+    for (const socket of [...this.sockets]) {
+      const reason = match(socket.getPeerCertificate());
+      if (!reason) continue;
+      n++;
+      this.log.warn('link cut', { peer: `${socket.remoteAddress}:${socket.remotePort}`, reason });
+      socket.destroy();
+    }
+    return n;
+  }
+
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;

@@ -75,6 +75,8 @@ export interface FlowHeader {
   proto: FlowProtocol;
   /** hops travelled so far; a flow is refused after MAX_HOPS */
   hops: number;
+  /** affinity key (e.g. the client address): the egress router keeps choosing the same local connector for it */
+  aff?: string;
 }
 
 /** What the egress router answers in ACCEPT once the connector reached its target. */
@@ -102,6 +104,16 @@ export interface OpenFlowRequest {
   client: string;
   distribution: 'balanced' | 'closest';
   proto: FlowProtocol;
+  /**
+   * Session affinity: flows with the same key (for the same routing key) keep going to the same destination router
+   * and connector while it stays reachable. Absent: no affinity (tcp listeners).
+   */
+  affinityKey?: string;
+  /**
+   * Break ties between equally good destinations round-robin instead of by router id, so that sequential flows
+   * (HTTP requests on one keep-alive connection) spread across connectors. Absent: deterministic (tcp).
+   */
+  rotateTies?: boolean;
 }
 
 export interface OpenedFlow {

@@ -14,6 +14,7 @@ import {
   type OpenFlowRequest,
   type OpenedFlow,
 } from './contract.js';
+import { AffinityTable } from './affinity.js';
 import { chooseDestination } from './distribution.js';
 import { createLocalPair } from './local-pair.js';
 import { spliceStreams } from './splice.js';
@@ -109,6 +110,10 @@ export class Router extends EventEmitter implements AdapterHost {
   private readonly connectorInFlight = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private flowCounter = 0;
+  /** session affinity: `routingKey\0affinityKey` → destination (ingress) or local connector (egress) */
+  private readonly affinity = new AffinityTable();
+  /** round-robin counter for tie-breaking when a listener asks for it (OpenFlowRequest.rotateTies) */
+  private rotation = 0;
   private lastVersion = -1;
   private versionWaiters: Array<() => void> = [];
   private stopped = false;
@@ -317,22 +322,48 @@ export class Router extends EventEmitter implements AdapterHost {
     this.pump();
   }
 
-  private pickLocalConnector(key: string, exclude?: Set<string>): ConnectorHandler | undefined {
+  /**
+   * The least loaded healthy local connector for a key (ties: lower name, or round-robin with `rotation`);
+   * `prefer` (affinity) wins while it is healthy.
+   */
+  private pickLocalConnector(
+    key: string,
+    exclude?: Set<string>,
+    prefer?: string,
+    rotation?: number,
+  ): ConnectorHandler | undefined {
+    if (prefer !== undefined) {
+      const p = this.connectors.get(prefer);
+      if (p && p.routingKey === key && p.healthy && !exclude?.has(p.name)) return p;
+    }
     let best: ConnectorHandler | undefined;
     let bestLoad = Infinity;
+    let tied: ConnectorHandler[] = [];
     for (const c of this.connectors.values()) {
       if (c.routingKey !== key || !c.healthy || exclude?.has(c.name)) continue;
       const load = this.connectorInFlight.get(c.name) ?? 0;
+      if (load < bestLoad) tied = [c];
+      else if (load === bestLoad) tied.push(c);
       if (load < bestLoad || (load === bestLoad && best !== undefined && c.name < best.name)) {
         best = c;
         bestLoad = load;
       }
     }
+    if (rotation !== undefined && tied.length > 1) {
+      tied.sort((a, b) => (a.name < b.name ? -1 : 1));
+      return tied[rotation % tied.length];
+    }
     return best;
   }
 
   private deliverLocally(stream: FlowStream, header: FlowHeader): void {
-    const c = this.pickLocalConnector(header.key);
+    const affKey = header.aff !== undefined ? `${header.key}\0${header.aff}` : undefined;
+    const c = this.pickLocalConnector(
+      header.key,
+      undefined,
+      affKey !== undefined ? this.affinity.get(affKey)?.connector : undefined,
+    );
+    if (c && affKey !== undefined) this.affinity.set(affKey, { router: this.id, connector: c.name });
     if (!c) {
       stream.reset(
         wireCode(ErrorCodes.NO_CONNECTOR),
@@ -407,7 +438,12 @@ export class Router extends EventEmitter implements AdapterHost {
   // ---------------------------------------------------------------- outgoing flows (ingress)
 
   /** Candidates for a routing key: reachable routers advertising it (self included when a local connector is healthy). */
-  private candidates(key: string, excluded: Map<string, Exclusion>): Candidate[] {
+  private candidates(
+    key: string,
+    excluded: Map<string, Exclusion>,
+    preferLocal?: string,
+    rotation?: number,
+  ): Candidate[] {
     const out: Candidate[] = [];
     const version = this.engine.version;
     for (const d of this.engine.addressDestinations(key)) {
@@ -416,7 +452,7 @@ export class Router extends EventEmitter implements AdapterHost {
       if (ex === 'target' || (ex && ex.version === version && this.linkToward(d.router)?.id === ex.linkId))
         continue;
       if (d.router === this.id) {
-        const c = this.pickLocalConnector(key);
+        const c = this.pickLocalConnector(key, undefined, preferLocal, rotation);
         if (c)
           out.push({
             router: this.id,
@@ -443,13 +479,20 @@ export class Router extends EventEmitter implements AdapterHost {
     const fid = `${this.id}/${++this.flowCounter}`;
     let lastErr: CaravanError | undefined;
     let pathFailures = 0;
+    const affKey = req.affinityKey !== undefined ? `${req.routingKey}\0${req.affinityKey}` : undefined;
     this.flows.opening(req.routingKey);
     for (;;) {
       if (this.stopped) {
         lastErr = new CaravanError(ErrorCodes.LINK_CLOSED, 'router is stopping');
         break;
       }
-      const cand = chooseDestination(this.candidates(req.routingKey, excluded), req.distribution);
+      // Affinity: the destination that served this key before, while it is still a candidate; else distribution.
+      const sticky = affKey !== undefined ? this.affinity.get(affKey) : undefined;
+      const rotation = req.rotateTies ? this.rotation++ : undefined;
+      const cands = this.candidates(req.routingKey, excluded, sticky?.connector, rotation);
+      const cand =
+        (sticky && cands.find((c) => c.router === sticky.router)) ??
+        chooseDestination(cands, req.distribution, rotation);
       if (!cand) {
         // Nothing (left) to try. After a path failure the network is reconverging: wait for the next routing
         // change, bounded by the deadline. With no failure at all, fail fast: nobody serves this key.
@@ -467,11 +510,18 @@ export class Router extends EventEmitter implements AdapterHost {
         client: req.client,
         proto: req.proto,
         hops: 0,
+        ...(req.affinityKey !== undefined ? { aff: req.affinityKey } : {}),
       };
       const attemptVersion = this.engine.version;
       const attemptLink = cand.connector ? undefined : this.linkToward(cand.router)?.id;
       try {
         await this.attempt(header, cand, deadline, established);
+        if (affKey !== undefined) {
+          this.affinity.set(affKey, {
+            router: cand.router,
+            ...(cand.connector ? { connector: cand.connector.name } : {}),
+          });
+        }
         this.flows.established(req.routingKey, this.now() - start);
         return;
       } catch (e) {

@@ -86,6 +86,7 @@ export class RoutingEngine {
   private readonly deadMs: number;
   private readonly refreshMs: number;
   private readonly purgeMs: number;
+  private readonly boot: number;
 
   private now: number;
   private readonly links = new Map<LinkId, LinkState>();
@@ -129,6 +130,7 @@ export class RoutingEngine {
     ignored: 0,
     adsAccepted: 0,
     originations: 0,
+    lsdbChanges: 0,
   };
 
   constructor(cfg: EngineConfig, now: number) {
@@ -143,7 +145,8 @@ export class RoutingEngine {
     this.mode = cfg.mode;
     this.helloMs = positive('helloIntervalMs', cfg.helloIntervalMs);
     this.deadMs = positive('deadIntervalMs', cfg.deadIntervalMs ?? DEFAULT_DEAD_FACTOR * this.helloMs);
-    if (this.deadMs <= this.helloMs) throw new RangeError('routing: deadIntervalMs must exceed helloIntervalMs');
+    if (this.deadMs <= this.helloMs)
+      throw new RangeError('routing: deadIntervalMs must exceed helloIntervalMs');
     this.purgeMs = positive('purgeAfterMs', cfg.purgeAfterMs ?? DEFAULT_PURGE_AFTER_MS);
     // A live router must refresh before its copy could be purged elsewhere, or a tombstone of the same seq
     // would hide it when a partition heals: refresh at least twice per purge period.
@@ -153,7 +156,10 @@ export class RoutingEngine {
     );
     this.now = Number.isFinite(now) ? now : 0;
     this.lastOriginatedAt = this.now;
-    this.lsdb.install({ t: 'ra', id: this.id, mode: this.mode, seq: 1, links: [], addresses: {} });
+    const boot = cfg.incarnation ?? this.now;
+    if (!Number.isFinite(boot)) throw new RangeError('routing: incarnation must be a finite number');
+    this.boot = boot;
+    this.lsdb.install({ t: 'ra', id: this.id, mode: this.mode, seq: 1, boot, links: [], addresses: {} });
     this.counters.originations = 1;
     this.dirtySince = this.now;
   }
@@ -290,7 +296,7 @@ export class RoutingEngine {
     return t;
   }
 
-  /** Every reachable router except self. The returned map is never mutated afterwards. */
+  /** Every reachable router except self. The map is never mutated afterwards and its routes are frozen. */
   routes(): ReadonlyMap<RouterId, Route> {
     this.ensureComputed();
     return this.routeMap;
@@ -454,20 +460,29 @@ export class RoutingEngine {
     const cur = this.lsdb.get(ad.id);
     if (cur !== undefined) {
       const c = compareAds(ad, cur.ad);
-      if (c > 0) this.installForeign(link, ad);
-      else if (c < 0)
+      if (c > 0) {
+        this.installForeign(link, ad);
+      } else if (c < 0) {
         this.addPending(link.id, ad.id); // the sender is behind: send it our newer copy
-      else this.pending.get(link.id)?.delete(ad.id); // implied acknowledgement: the sender has this copy
+      } else {
+        this.pending.get(link.id)?.delete(ad.id); // implied acknowledgement: the sender has this copy
+      }
       return;
     }
     const tomb = this.lsdb.tombstone(ad.id, this.now);
-    if (tomb !== undefined && compareAds(ad, tomb.ad) <= 0) {
-      // Do not re-learn a purged copy. If its originator (restarted) sends an older one, tell it how far it
-      // must jump.
-      if (link.neighbor === ad.id && compareAds(ad, tomb.ad) < 0) {
+    if (tomb !== undefined) {
+      const c = compareAds(ad, tomb.ad);
+      if (c < 0) {
+        // The sender is behind our purged copy. Answer with it, as for a live entry: if the originator has
+        // restarted (its seq went back), the copy floods on to it and it jumps past it; if it is dead, the copy
+        // is unreachable everywhere and purged again.
         this.queue.push({ linkId: link.id, msg: tomb.ad });
+        return;
       }
-      return;
+      // Do not re-learn the very copy we purged from a neighbor that has not purged it yet: a live originator
+      // refreshes at least twice per purge period, so an unchanged copy is a dead router's. The originator itself
+      // sending it proves it is alive, though: accept it then.
+      if (c === 0 && link.neighbor !== ad.id) return;
     }
     this.installForeign(link, ad);
   }
@@ -482,6 +497,8 @@ export class RoutingEngine {
       this.markDirty();
     } else if (ad.seq < own.seq) {
       this.addPending(link.id, this.id);
+    } else {
+      this.pending.get(link.id)?.delete(this.id); // the sender already has our current copy
     }
   }
 
@@ -506,13 +523,14 @@ export class RoutingEngine {
     const links = [...this.bestLinks()]
       .map(([neighbor, l]) => ({ neighbor, cost: l.cost }))
       .sort((a, b) => (a.neighbor < b.neighbor ? -1 : a.neighbor > b.neighbor ? 1 : 0));
-    const content = { mode: this.mode, links, addresses: this.localAddresses };
+    const content = { mode: this.mode, boot: this.boot, links, addresses: this.localAddresses };
     if (!this.ownForce && sameContent(content, own)) return;
     const ad: RouterAdvertisement = {
       t: 'ra',
       id: this.id,
       mode: this.mode,
       seq: Math.max(own.seq, this.seqFloor) + 1,
+      boot: this.boot,
       links,
       addresses: { ...this.localAddresses },
     };
@@ -528,6 +546,7 @@ export class RoutingEngine {
     if (old === undefined || !sameTopology(old, ad)) this.spfDirty = true;
     else if (!sameAddresses(old.addresses, ad.addresses)) this.addrDirty = true;
     else return;
+    this.counters.lsdbChanges++;
     this.markDirty();
   }
 
@@ -612,7 +631,9 @@ export class RoutingEngine {
       const nextHop = this.spf.nextHop.get(dest) as RouterId;
       const links = sortedLinks.get(nextHop);
       if (links === undefined || links.length === 0) continue; // cannot happen: own ad mirrors two-way links
-      routes.set(dest, { dest, cost: this.spf.cost.get(dest) as number, nextHop, links: [...links] });
+      const route: Route = { dest, cost: this.spf.cost.get(dest) as number, nextHop, links: [...links] };
+      Object.freeze(route.links);
+      routes.set(dest, Object.freeze(route));
     }
     return routes;
   }

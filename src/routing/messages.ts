@@ -64,7 +64,9 @@ function checkHello(m: Record<string, unknown>): boolean {
 /** Validates addresses in place (no copy): a plain object of routing key -> non-negative safe integer. */
 function checkAddresses(raw: unknown): boolean {
   if (!isRecord(raw)) return false;
-  for (const key of Object.keys(raw)) {
+  // for..in + hasOwn instead of Object.keys: no array allocated per message (this is the hot path).
+  for (const key in raw) {
+    if (!Object.hasOwn(raw, key)) continue;
     const count = raw[key];
     if (!isRoutingKey(key)) return false;
     if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) return false;
@@ -76,6 +78,7 @@ function checkAd(m: Record<string, unknown>): boolean {
   const { id, mode, seq, links } = m;
   if (!isRouterId(id) || !isMode(mode)) return false;
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return false;
+  if (typeof m.boot !== 'number' || !Number.isFinite(m.boot)) return false;
   if (!Array.isArray(links)) return false;
   // Links must be sorted by neighbor, strictly ascending (so no duplicates), and never name the advertiser.
   let prev = '';
@@ -118,6 +121,7 @@ export function normalizeAdvertisement(ad: RouterAdvertisement): RouterAdvertise
     id: ad.id,
     mode: ad.mode,
     seq: ad.seq,
+    boot: ad.boot,
     links: ad.links.map((l) => ({ neighbor: l.neighbor, cost: l.cost })),
     addresses: normalizeAddresses(ad.addresses) as Record<string, number>,
   };
@@ -151,26 +155,33 @@ export function sameTopology(
  */
 export function sameAddresses(a: Record<string, number>, b: Record<string, number>): boolean {
   let n = 0;
-  for (const k of Object.keys(a)) {
+  for (const k in a) {
+    if (!Object.hasOwn(a, k)) continue;
     const v = a[k] as number;
     if (v === 0) continue;
     n++;
     if (!Object.hasOwn(b, k) || b[k] !== v) return false;
   }
-  return n === Object.keys(b).length;
+  for (const k in b) if (Object.hasOwn(b, k)) n--;
+  return n === 0;
 }
 
-type AdContent = Pick<RouterAdvertisement, 'mode' | 'links' | 'addresses'>;
+type AdContent = Pick<RouterAdvertisement, 'mode' | 'links' | 'addresses' | 'boot'>;
 
 /** Same content apart from seq (both must be normalised). */
 export function sameContent(a: AdContent, b: AdContent): boolean {
-  return sameTopology(a, b) && sameAddresses(a.addresses, b.addresses);
+  return a.boot === b.boot && sameTopology(a, b) && sameAddresses(a.addresses, b.addresses);
 }
 
 /** A canonical string of an advertisement's content, used to order two different copies with the same seq. */
 export function canonicalContent(a: AdContent): string {
   const addresses = normalizeAddresses(a.addresses) ?? {};
-  return JSON.stringify([a.mode, a.links.map((l) => [l.neighbor, l.cost]), Object.entries(addresses)]);
+  return JSON.stringify([
+    a.boot,
+    a.mode,
+    a.links.map((l) => [l.neighbor, l.cost]),
+    Object.entries(addresses),
+  ]);
 }
 
 /**

@@ -90,6 +90,8 @@ interface SimRouter {
   addresses: Record<string, number>;
   /** Links taken down by the last killRouter, re-created by restartRouter. */
   killedLinks: SimLink[];
+  /** The engine's lsdbChanges when last serviced. */
+  changes: number;
 }
 
 type SimEvent =
@@ -163,12 +165,13 @@ export class Simulator {
     const r: SimRouter = {
       id,
       mode,
-      engine: this.newEngine(id, mode),
+      engine: this.newEngine(id, mode, 0),
       alive: true,
       gen: 0,
       timerAt: Infinity,
       addresses: { ...addresses },
       killedLinks: [],
+      changes: 0,
     };
     this.routers.set(id, r);
     if (Object.keys(addresses).length > 0) r.engine.setLocalAddresses(addresses, this.now);
@@ -318,7 +321,8 @@ export class Simulator {
     r.alive = true;
     r.gen++;
     r.timerAt = Infinity;
-    r.engine = this.newEngine(id, r.mode);
+    r.engine = this.newEngine(id, r.mode, r.gen);
+    r.changes = 0;
     if (Object.keys(r.addresses).length > 0) r.engine.setLocalAddresses(r.addresses, this.now);
     this.service(r);
     this.touch();
@@ -374,9 +378,10 @@ export class Simulator {
   }
 
   /**
-   * Runs until the network is quiet: no advertisement in flight and no advertisement sent, link event or
-   * topology change for `quietMs` (default dead interval + 2 hellos, so failures are detected first; HELLOs
-   * don't count). Throws if not quiet within maxMs. Returns the simulated time it took.
+   * Runs until the network is quiet: no advertisement in flight, and for `quietMs` (default dead interval +
+   * 2 hellos, so silent failures are detected first) no link event, topology change or database content change
+   * anywhere (HELLOs and periodic refreshes that change nothing don't count). Throws if not quiet within maxMs.
+   * Returns the simulated time from the start to the last activity.
    */
   runUntilQuiet(opts: { quietMs?: number; maxMs?: number } = {}): number {
     const quiet = opts.quietMs ?? this.cfg.deadIntervalMs + 2 * this.cfg.helloIntervalMs;
@@ -394,7 +399,7 @@ export class Simulator {
     }
   }
 
-  /** Time of the last advertisement sent, link event or topology change. */
+  /** Time of the last database content change, link event or topology change. */
   get lastActivityAt(): number {
     return this.lastActivity;
   }
@@ -443,6 +448,11 @@ export class Simulator {
       if (out.length > 0) this.send(r, out);
       if (evs.length === 0 && out.length === 0) break;
     }
+    const changes = r.engine.stats().lsdbChanges;
+    if (changes !== r.changes) {
+      r.changes = changes;
+      this.touch();
+    }
     const t = r.engine.nextTimerAt();
     if (t < r.timerAt) {
       r.timerAt = Math.max(t, this.now);
@@ -476,7 +486,6 @@ export class Simulator {
         this.counters.byType[m.t] = (this.counters.byType[m.t] ?? 0) + 1;
         if (m.t !== 'hello') nonHello++;
       }
-      if (nonHello > 0) this.touch();
       const l = this.links.get(linkId);
       if (l === undefined || l.state !== 'up') {
         this.counters.dropped += msgs.length;
@@ -515,11 +524,13 @@ export class Simulator {
     return r;
   }
 
-  private newEngine(id: RouterId, mode: RouterMode): RoutingEngine {
+  /** `gen` is the incarnation: it differs on every restart, even one at the same simulated instant. */
+  private newEngine(id: RouterId, mode: RouterMode, gen: number): RoutingEngine {
     return new RoutingEngine(
       {
         id,
         mode,
+        incarnation: gen,
         helloIntervalMs: this.cfg.helloIntervalMs,
         deadIntervalMs: this.cfg.deadIntervalMs,
         refreshIntervalMs: this.cfg.refreshIntervalMs,

@@ -13,6 +13,12 @@ export interface EngineConfig {
   helloIntervalMs: number;
   /** A link whose neighbor sent no HELLO for this long is declared dead; default 3 * hello. */
   deadIntervalMs: number;
+  /**
+   * Identifies this incarnation of the router (default: the `now` given to the constructor, which differs on
+   * every restart). Carried in every advertisement so that a restarted router never produces a copy identical to
+   * one of its previous life.
+   */
+  incarnation?: number;
   /** Re-originate the own advertisement periodically (default 30_000). */
   refreshIntervalMs?: number;
   /** Drop advertisements of routers unreachable for this long (default 60_000). */
@@ -66,6 +72,8 @@ export interface RouterAdvertisement {
   mode: RouterMode;
   /** Positive safe integer, incremented on every origination. */
   seq: number;
+  /** The originator's incarnation (a finite number, e.g. its start time); see EngineConfig.incarnation. */
+  boot: number;
   /** Two-way neighbors, sorted by neighbor id. */
   links: AdvertisedLink[];
   /** Routing key -> local connector count (> 0), keys sorted. */
@@ -121,4 +129,6 @@ export interface EngineStats {
   adsAccepted: number;
   /** Times the own advertisement was originated (including refreshes and seq jumps). */
   originations: number;
+  /** Advertisements installed whose content (links, mode or addresses) differed from the stored copy. */
+  lsdbChanges: number;
 }

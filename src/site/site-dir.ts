@@ -118,21 +118,26 @@ const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]', '']);
 
 /** Listeners (and the site's link access) that would bind the same port. */
 function portConflicts(site: SourcedResource | undefined, listeners: SourcedResource[]): ResourceIssue[] {
-  const binds: { host: string; port: number; s: SourcedResource; path: string }[] = [];
+  // udp listeners bind UDP ports; every other type (and the link access) binds TCP ports
+  const binds: { host: string; port: number; s: SourcedResource; path: string; udp?: boolean }[] = [];
   const siteRes = site?.resource as SiteResource | undefined;
   if (site && siteRes?.spec.linkAccess && siteRes.spec.linkAccess.port !== 0) {
     binds.push({ ...siteRes.spec.linkAccess, s: site, path: 'spec.linkAccess.port' });
   }
+  if (site && siteRes?.spec.linkAccess && siteRes.spec.linkAccess.grantPort !== 0) {
+    const la = siteRes.spec.linkAccess;
+    binds.push({ host: la.host, port: la.grantPort, s: site, path: 'spec.linkAccess.grantPort' });
+  }
   for (const l of listeners) {
     const spec = (l.resource as ListenerResource).spec;
-    binds.push({ host: spec.host, port: spec.port, s: l, path: 'spec.port' });
+    binds.push({ host: spec.host, port: spec.port, s: l, path: 'spec.port', udp: spec.type === 'udp' });
   }
   const issues: ResourceIssue[] = [];
   for (let i = 0; i < binds.length; i++) {
     for (let j = 0; j < i; j++) {
       const a = binds[j]!;
       const b = binds[i]!;
-      if (a.port !== b.port) continue;
+      if (a.port !== b.port || !!a.udp !== !!b.udp) continue;
       if (a.host !== b.host && !WILDCARD_HOSTS.has(a.host) && !WILDCARD_HOSTS.has(b.host)) continue;
       issues.push({
         source: b.s.source,
@@ -152,6 +157,33 @@ async function isFile(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Resolves some file-path fields of `o` against the site directory and reports files that do not exist. */
+async function resolveFiles<T extends object>(
+  dir: string,
+  o: T,
+  fields: ReadonlyArray<keyof T & string>,
+  s: SourcedResource,
+  path: string,
+  issues: ResourceIssue[],
+): Promise<T> {
+  const out = { ...o };
+  for (const field of fields) {
+    const v = o[field];
+    if (typeof v !== 'string') continue;
+    const p = isAbsolute(v) ? v : resolve(dir, v);
+    (out as Record<string, unknown>)[field] = p;
+    if (!(await isFile(p))) {
+      issues.push({
+        source: s.source,
+        resource: label(s.resource),
+        path: `${path}.${field}`,
+        message: `file not found: ${p}`,
+      });
+    }
+  }
+  return out;
 }
 
 /** Resolves TLS paths against the site directory and reports files that do not exist. */
@@ -249,6 +281,15 @@ export async function loadSiteDir(dir: string): Promise<SiteConfig> {
   for (const l of links) {
     const spec = (l.resource as LinkResource).spec;
     spec.tls = await resolveTls(abs, spec.tls, l, 'spec.tls', issues);
+  }
+  // http2 listener/connector TLS files: absolute, and they must exist
+  for (const l of listeners) {
+    const spec = (l.resource as ListenerResource).spec;
+    if (spec.tls) spec.tls = await resolveFiles(abs, spec.tls, ['cert', 'key'], l, 'spec.tls', issues);
+  }
+  for (const c of of('Connector')) {
+    const spec = (c.resource as ConnectorResource).spec;
+    if (spec.tls?.ca) spec.tls = await resolveFiles(abs, spec.tls, ['ca'], c, 'spec.tls', issues);
   }
 
   if (issues.length > 0 || !site) throw new ResourceError(issues);

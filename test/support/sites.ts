@@ -18,7 +18,8 @@ const API = 'caravan.dev/v1alpha1';
 export interface SiteDef {
   name: string;
   mode?: 'interior' | 'edge';
-  linkAccess?: { host: string; port: number };
+  /** grantPort defaults to 0 here (a free port), so concurrent tests never collide on 55672 */
+  linkAccess?: { host: string; port: number; grantPort?: number; hosts?: string[] };
   helloIntervalMs?: number;
   deadIntervalMs?: number;
 }
@@ -62,10 +63,11 @@ export class TestSite {
       routing: { helloIntervalMs: hello, deadIntervalMs: def.deadIntervalMs ?? hello * 3 },
     };
     if (def.linkAccess) {
-      spec.linkAccess = def.linkAccess;
+      spec.linkAccess = { grantPort: 0, ...def.linkAccess };
       site.ca = await createCa({ commonName: `${def.name} site CA` });
       const server = await issueCertificate(site.ca, { commonName: def.name, usage: 'server' });
       await writeFile(join(dir, 'runtime', 'ca.crt'), site.ca.certPem);
+      await writeFile(join(dir, 'runtime', 'ca.key'), site.ca.keyPem, { mode: 0o600 });
       await writeFile(join(dir, 'runtime', 'server.crt'), server.certPem);
       await writeFile(join(dir, 'runtime', 'server.key'), server.keyPem, { mode: 0o600 });
     }
@@ -152,10 +154,17 @@ export class TestSite {
 
   /** Wait until the router answers on its admin socket. */
   async ready(timeoutMs = 15_000): Promise<StatusSnapshot> {
-    return waitFor(() => this.status().catch(() => undefined), {
-      timeoutMs,
-      what: `router ${this.name} to answer`,
-    });
+    // a site that accepts links is ready once it reports its link access port
+    return waitFor(
+      async () => {
+        const s = await this.status().catch(() => undefined);
+        return s && (!this.ca || s.router.linkAccess) ? s : undefined;
+      },
+      {
+        timeoutMs,
+        what: `router ${this.name} to answer`,
+      },
+    );
   }
 
   /** Wait until this router has a route to every named router. */

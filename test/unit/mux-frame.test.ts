@@ -49,8 +49,18 @@ const reason = fc.string({ maxLength: 40 });
 
 const frameArb: fc.Arbitrary<Frame> = fc.oneof(
   fc.record({ type: fc.constant(FrameType.OPEN), flags: fc.constant(0), streamId: sid, payload: bytes(300) }),
-  fc.record({ type: fc.constant(FrameType.ACCEPT), flags: fc.constant(0), streamId: sid, payload: bytes(50) }),
-  fc.record({ type: fc.constant(FrameType.DATA), flags: fc.constant(0), streamId: sid, payload: bytes(3000) }),
+  fc.record({
+    type: fc.constant(FrameType.ACCEPT),
+    flags: fc.constant(0),
+    streamId: sid,
+    payload: bytes(50),
+  }),
+  fc.record({
+    type: fc.constant(FrameType.DATA),
+    flags: fc.constant(0),
+    streamId: sid,
+    payload: bytes(3000),
+  }),
   fc.record({
     type: fc.constant(FrameType.WINDOW),
     flags: fc.constant(0),
@@ -73,7 +83,12 @@ const frameArb: fc.Arbitrary<Frame> = fc.oneof(
     code: u32,
     reason,
   }),
-  fc.record({ type: fc.constant(FrameType.CONTROL), flags: fc.constant(0), streamId: fc.constant(0), payload: bytes(500) }),
+  fc.record({
+    type: fc.constant(FrameType.CONTROL),
+    flags: fc.constant(0),
+    streamId: fc.constant(0),
+    payload: bytes(500),
+  }),
 ) as fc.Arbitrary<Frame>;
 
 /** Split a buffer at the given (sorted, deduplicated) cut points. */
@@ -183,21 +198,35 @@ test('frames before a malformed one are delivered', () => {
 });
 
 test('encoder refuses frames it would not decode', () => {
-  assert.throws(() => encodeFrame({ type: FrameType.DATA, flags: 0, streamId: 0, payload: Buffer.alloc(1) }), RangeError);
+  assert.throws(
+    () => encodeFrame({ type: FrameType.DATA, flags: 0, streamId: 0, payload: Buffer.alloc(1) }),
+    RangeError,
+  );
   assert.throws(
     () => encodeFrame({ type: FrameType.PING, flags: 0, streamId: 0, opaque: Buffer.alloc(7) }),
     RangeError,
   );
-  assert.throws(() => encodeFrame({ type: FrameType.WINDOW, flags: 0, streamId: 1, increment: 0 }), RangeError);
   assert.throws(
-    () => encodeFrame({ type: FrameType.CONTROL, flags: 0, streamId: 0, payload: Buffer.alloc(MAX_FRAME_PAYLOAD + 1) }),
+    () => encodeFrame({ type: FrameType.WINDOW, flags: 0, streamId: 1, increment: 0 }),
+    RangeError,
+  );
+  assert.throws(
+    () =>
+      encodeFrame({
+        type: FrameType.CONTROL,
+        flags: 0,
+        streamId: 0,
+        payload: Buffer.alloc(MAX_FRAME_PAYLOAD + 1),
+      }),
     RangeError,
   );
 });
 
 test('long reasons are cut at a character boundary', () => {
   const long = 'é'.repeat(2000);
-  const [f] = decodeAll([encodeFrame({ type: FrameType.RESET, flags: 0, streamId: 1, code: 1, reason: long })]);
+  const [f] = decodeAll([
+    encodeFrame({ type: FrameType.RESET, flags: 0, streamId: 1, code: 1, reason: long }),
+  ]);
   assert.ok(f && f.type === FrameType.RESET);
   assert.ok(f.reason.length > 0 && Buffer.byteLength(f.reason) <= 1024);
   assert.ok(/^é+$/.test(f.reason));
@@ -221,7 +250,10 @@ test('preface: encode/decode, split, trailing frames', () => {
 });
 
 test('preface: wrong magic fails at the first wrong byte, naming what was received', () => {
-  expectProtocolError(() => new PrefaceDecoder().push(Buffer.from('GET ')), /expected magic "CARAVAN", received 47 45 54 20 \("GET "\)/);
+  expectProtocolError(
+    () => new PrefaceDecoder().push(Buffer.from('GET ')),
+    /expected magic "CARAVAN", received 47 45 54 20 \("GET "\)/,
+  );
   expectProtocolError(() => new PrefaceDecoder().push(Buffer.from('CARX')), /received .*"CARX"/);
   const v2 = encodePreface({ initialWindow: 1, maxFrameSize: 1 });
   v2[7] = 2;
@@ -236,11 +268,15 @@ test('preface: wrong magic fails at the first wrong byte, naming what was receiv
 
 test('property: random frame sequences split at random points round-trip', () => {
   fc.assert(
-    fc.property(fc.array(frameArb, { maxLength: 30 }), fc.array(fc.nat(), { maxLength: 20 }), (frames, cuts) => {
-      const wire = Buffer.concat(frames.map(encodeFrame));
-      const got = decodeAll(splitAt(wire, cuts));
-      assert.deepEqual(got.map(norm), frames.map(norm));
-    }),
+    fc.property(
+      fc.array(frameArb, { maxLength: 30 }),
+      fc.array(fc.nat(), { maxLength: 20 }),
+      (frames, cuts) => {
+        const wire = Buffer.concat(frames.map(encodeFrame));
+        const got = decodeAll(splitAt(wire, cuts));
+        assert.deepEqual(got.map(norm), frames.map(norm));
+      },
+    ),
     { numRuns: 500 },
   );
 });

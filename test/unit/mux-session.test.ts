@@ -183,7 +183,9 @@ test('20 MB echo, byte-exact, both directions concurrently over several streams'
     for (let i = 0; i < 4; i++) jobs.push(run(p.a, 5 * 1024 * 1024));
     for (let i = 0; i < 2; i++) jobs.push(run(p.b, 3 * 1024 * 1024 + i));
     await Promise.all(jobs);
-    await waitFor(() => p.a.stats.activeStreams === 0 && p.b.stats.activeStreams === 0, { what: 'streams done' });
+    await waitFor(() => p.a.stats.activeStreams === 0 && p.b.stats.activeStreams === 0, {
+      what: 'streams done',
+    });
     assert.ok(p.a.stats.bytesOut > 20 * 1024 * 1024);
   } finally {
     await p.close();
@@ -216,45 +218,49 @@ test('half-close: the other direction keeps flowing after one FIN', T, async () 
   }
 });
 
-test('backpressure: a receiver that never consumes stops the sender after one window; credit resumes it', T, async () => {
-  const window = 64 * 1024;
-  const p = await tcpPair({ maxFrameSize: 16 * 1024 }, { initialWindow: window });
-  try {
-    const incoming = once(p.b, 'stream') as Promise<[MuxStream]>;
-    const s = p.a.openStream(Buffer.alloc(0));
-    const total = 1024 * 1024;
-    const data = randomBytes(total);
-    let sawFalse = false;
-    for (let off = 0; off < total; off += 8192) {
-      if (!s.write(data.subarray(off, off + 8192))) sawFalse = true;
-    }
-    assert.ok(sawFalse, 'write() returned false once more than a window was queued');
-    const [r] = await incoming;
-    r.accept();
-    const parts: Buffer[] = [];
-    let received = 0;
-    r.on('data', (c: Buffer) => {
-      parts.push(Buffer.from(c));
-      received += c.length;
-    });
-    await waitFor(() => received === window, { what: 'one window received' });
-    // A few round trips in both directions: anything the sender could still push would have arrived by now.
-    for (let i = 0; i < 3; i++) await Promise.all([p.a.ping(), p.b.ping()]);
-    assert.equal(received, window, 'receiver got exactly one window and no more');
-    assert.equal(s.queuedBytes, total - window, 'the rest waits in the sender, not on the link');
+test(
+  'backpressure: a receiver that never consumes stops the sender after one window; credit resumes it',
+  T,
+  async () => {
+    const window = 64 * 1024;
+    const p = await tcpPair({ maxFrameSize: 16 * 1024 }, { initialWindow: window });
+    try {
+      const incoming = once(p.b, 'stream') as Promise<[MuxStream]>;
+      const s = p.a.openStream(Buffer.alloc(0));
+      const total = 1024 * 1024;
+      const data = randomBytes(total);
+      let sawFalse = false;
+      for (let off = 0; off < total; off += 8192) {
+        if (!s.write(data.subarray(off, off + 8192))) sawFalse = true;
+      }
+      assert.ok(sawFalse, 'write() returned false once more than a window was queued');
+      const [r] = await incoming;
+      r.accept();
+      const parts: Buffer[] = [];
+      let received = 0;
+      r.on('data', (c: Buffer) => {
+        parts.push(Buffer.from(c));
+        received += c.length;
+      });
+      await waitFor(() => received === window, { what: 'one window received' });
+      // A few round trips in both directions: anything the sender could still push would have arrived by now.
+      for (let i = 0; i < 3; i++) await Promise.all([p.a.ping(), p.b.ping()]);
+      assert.equal(received, window, 'receiver got exactly one window and no more');
+      assert.equal(s.queuedBytes, total - window, 'the rest waits in the sender, not on the link');
 
-    // Return credit as the app "delivers": flow resumes to completion.
-    let drained = false;
-    s.once('drain', () => (drained = true));
-    r.on('data', (c: Buffer) => r.consumed(c.length));
-    r.consumed(received);
-    await waitFor(() => received === total, { what: 'all data after credit' });
-    assert.equal(sha(Buffer.concat(parts)), sha(data));
-    assert.ok(drained, "'drain' fired once the queue went below the window");
-  } finally {
-    await p.close();
-  }
-});
+      // Return credit as the app "delivers": flow resumes to completion.
+      let drained = false;
+      s.once('drain', () => (drained = true));
+      r.on('data', (c: Buffer) => r.consumed(c.length));
+      r.consumed(received);
+      await waitFor(() => received === total, { what: 'all data after credit' });
+      assert.equal(sha(Buffer.concat(parts)), sha(data));
+      assert.ok(drained, "'drain' fired once the queue went below the window");
+    } finally {
+      await p.close();
+    }
+  },
+);
 
 test('flow-control violation by the peer resets the stream with FLOW_CONTROL and is logged', T, async () => {
   const raw = await tcpSockets();
@@ -277,7 +283,9 @@ test('flow-control violation by the peer resets the stream with FLOW_CONTROL and
     });
     // Attach in the 'stream' handler: the reset happens while the same chunk is being read.
     const gotReset = new Promise<[number, string]>((resolve) =>
-      b.once('stream', (r: MuxStream) => r.once('reset', (code: number, reason: string) => resolve([code, reason]))),
+      b.once('stream', (r: MuxStream) =>
+        r.once('reset', (code: number, reason: string) => resolve([code, reason])),
+      ),
     );
     raw.client.write(
       Buffer.concat([
@@ -289,8 +297,12 @@ test('flow-control violation by the peer resets the stream with FLOW_CONTROL and
     );
     const [code] = await gotReset;
     assert.equal(code, MuxErrorCodes.FLOW_CONTROL);
-    const reset = await waitFor(() => frames.find((f) => f.type === FrameType.RESET), { what: 'RESET frame' });
-    assert.ok(reset.type === FrameType.RESET && reset.streamId === 1 && reset.code === MuxErrorCodes.FLOW_CONTROL);
+    const reset = await waitFor(() => frames.find((f) => f.type === FrameType.RESET), {
+      what: 'RESET frame',
+    });
+    assert.ok(
+      reset.type === FrameType.RESET && reset.streamId === 1 && reset.code === MuxErrorCodes.FLOW_CONTROL,
+    );
     assert.ok(log.lines.some((l) => /flow-control error/.test(l)));
     assert.equal(b.closed, false, 'the session survives a stream error');
     assert.equal(b.stats.activeStreams, 0);
@@ -315,7 +327,9 @@ test('reset propagates with code and reason; pending writes fail', T, async () =
     assert.equal(code, 0x1234);
     assert.equal(reason, 'target refused');
     await closed;
-    const err = await new Promise<Error | null | undefined>((resolve) => s.write(Buffer.from('late'), resolve));
+    const err = await new Promise<Error | null | undefined>((resolve) =>
+      s.write(Buffer.from('late'), resolve),
+    );
     assert.ok(err instanceof Error);
     // and the other way round
     const incoming2 = once(p.b, 'stream') as Promise<[MuxStream]>;
@@ -324,7 +338,9 @@ test('reset propagates with code and reason; pending writes fail', T, async () =
     const r2Reset = once(r2, 'reset') as Promise<[number, string]>;
     s2.reset(MuxErrorCodes.CANCEL, 'client gone');
     assert.deepEqual(await r2Reset, [MuxErrorCodes.CANCEL, 'client gone']);
-    await waitFor(() => p.a.stats.activeStreams === 0 && p.b.stats.activeStreams === 0, { what: 'streams removed' });
+    await waitFor(() => p.a.stats.activeStreams === 0 && p.b.stats.activeStreams === 0, {
+      what: 'streams removed',
+    });
   } finally {
     await p.close();
   }
@@ -415,9 +431,13 @@ test('garbage after the preface closes the session with a typed error; the proce
       let closes = 0;
       b.on('close', () => closes++);
       raw.client.on('error', () => undefined);
+      raw.client.resume();
       raw.client.write(Buffer.concat([encodePreface({ initialWindow: 1000, maxFrameSize: 1000 }), g]));
       const err = await closed;
-      assert.ok(isCaravanError(err, ErrorCodes.PROTOCOL), `${g.subarray(0, 10).toString('hex')}: ${String(err)}`);
+      assert.ok(
+        isCaravanError(err, ErrorCodes.PROTOCOL),
+        `${g.subarray(0, 10).toString('hex')}: ${String(err)}`,
+      );
       await once(raw.client, 'close');
       assert.equal(closes, 1, "'close' exactly once");
     } finally {
@@ -426,34 +446,44 @@ test('garbage after the preface closes the session with a typed error; the proce
   }
 });
 
-test('goAway: no new streams either way, existing streams finish, then the link closes cleanly', T, async () => {
-  const p = await tcpPair();
-  try {
-    echoServer(p.b);
-    echoServer(p.a);
-    const s = p.a.openStream(Buffer.alloc(0));
-    const got = collect(s);
-    await once(s, 'accept');
-    const goaway = once(p.b, 'goaway') as Promise<[number, string]>;
-    const closes = Promise.all([closedOnce(p.a), closedOnce(p.b)]);
-    p.a.goAway(0, 'maintenance');
-    // An OPEN that crosses the GOAWAY on the wire is refused, and may be retried elsewhere.
-    const late = p.b.openStream(Buffer.alloc(0));
-    const lateReset = once(late, 'reset') as Promise<[number, string]>;
-    assert.throws(() => p.a.openStream(Buffer.alloc(0)), (e: unknown) => isCaravanError(e, ErrorCodes.LINK_CLOSED));
-    assert.deepEqual(await goaway, [0, 'maintenance']);
-    assert.throws(() => p.b.openStream(Buffer.alloc(0)), (e: unknown) => isCaravanError(e, ErrorCodes.LINK_CLOSED));
-    assert.equal((await lateReset)[0], MuxErrorCodes.REFUSED);
-    // the existing stream still works
-    await sendAll(s, Buffer.from('still flowing'));
-    assert.equal((await got).toString(), 'still flowing');
-    const [errA, errB] = await closes;
-    assert.equal(errA, undefined);
-    assert.equal(errB, undefined);
-  } finally {
-    await p.close();
-  }
-});
+test(
+  'goAway: no new streams either way, existing streams finish, then the link closes cleanly',
+  T,
+  async () => {
+    const p = await tcpPair();
+    try {
+      echoServer(p.b);
+      echoServer(p.a);
+      const s = p.a.openStream(Buffer.alloc(0));
+      const got = collect(s);
+      await once(s, 'accept');
+      const goaway = once(p.b, 'goaway') as Promise<[number, string]>;
+      const closes = Promise.all([closedOnce(p.a), closedOnce(p.b)]);
+      p.a.goAway(0, 'maintenance');
+      // An OPEN that crosses the GOAWAY on the wire is refused, and may be retried elsewhere.
+      const late = p.b.openStream(Buffer.alloc(0));
+      const lateReset = once(late, 'reset') as Promise<[number, string]>;
+      assert.throws(
+        () => p.a.openStream(Buffer.alloc(0)),
+        (e: unknown) => isCaravanError(e, ErrorCodes.LINK_CLOSED),
+      );
+      assert.deepEqual(await goaway, [0, 'maintenance']);
+      assert.throws(
+        () => p.b.openStream(Buffer.alloc(0)),
+        (e: unknown) => isCaravanError(e, ErrorCodes.LINK_CLOSED),
+      );
+      assert.equal((await lateReset)[0], MuxErrorCodes.REFUSED);
+      // the existing stream still works
+      await sendAll(s, Buffer.from('still flowing'));
+      assert.equal((await got).toString(), 'still flowing');
+      const [errA, errB] = await closes;
+      assert.equal(errA, undefined);
+      assert.equal(errB, undefined);
+    } finally {
+      await p.close();
+    }
+  },
+);
 
 test('destroy resets all streams with LINK_CLOSED, both ends', T, async () => {
   const p = await tcpPair();
@@ -489,7 +519,10 @@ test('destroy resets all streams with LINK_CLOSED, both ends', T, async () => {
     assert.ok(isCaravanError(await bClosed, ErrorCodes.LINK_CLOSED));
     assert.equal(p.a.stats.activeStreams, 0);
     assert.equal(p.b.stats.activeStreams, 0);
-    assert.throws(() => p.a.openStream(Buffer.alloc(0)), (e: unknown) => isCaravanError(e, ErrorCodes.LINK_CLOSED));
+    assert.throws(
+      () => p.a.openStream(Buffer.alloc(0)),
+      (e: unknown) => isCaravanError(e, ErrorCodes.LINK_CLOSED),
+    );
     await assert.rejects(p.a.ping(), (e: unknown) => isCaravanError(e, ErrorCodes.LINK_CLOSED));
   } finally {
     await p.close();
@@ -544,18 +577,24 @@ test('CONTROL goes ahead of DATA written in the same tick; delivered in order', 
   }
 });
 
-test('write callbacks fire once the bytes are handed to the socket; OPEN without a stream listener is refused', T, async () => {
-  const p = await tcpPair();
-  try {
-    const s = p.a.openStream(Buffer.alloc(0));
-    const reset = once(s, 'reset') as Promise<[number, string]>;
-    const cbErr = await new Promise<Error | null | undefined>((resolve) => s.write(Buffer.alloc(10), resolve));
-    assert.equal(cbErr, null);
-    assert.equal((await reset)[0], MuxErrorCodes.REFUSED);
-  } finally {
-    await p.close();
-  }
-});
+test(
+  'write callbacks fire once the bytes are handed to the socket; OPEN without a stream listener is refused',
+  T,
+  async () => {
+    const p = await tcpPair();
+    try {
+      const s = p.a.openStream(Buffer.alloc(0));
+      const reset = once(s, 'reset') as Promise<[number, string]>;
+      const cbErr = await new Promise<Error | null | undefined>((resolve) =>
+        s.write(Buffer.alloc(10), resolve),
+      );
+      assert.equal(cbErr, null);
+      assert.equal((await reset)[0], MuxErrorCodes.REFUSED);
+    } finally {
+      await p.close();
+    }
+  },
+);
 
 test('over real TLS: echo both directions with sha256 check', T, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'caravan-mux-tls-'));
@@ -621,5 +660,49 @@ test('over real TLS: echo both directions with sha256 check', T, async () => {
   } finally {
     if (closeAll) await closeAll();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('streams opened before the peer preface arrives get their credit once it does', T, async () => {
+  const raw = await tcpSockets();
+  const a = new MuxSession(raw.client, { initiator: true });
+  try {
+    const s = a.openStream(Buffer.from('early'));
+    const data = randomBytes(600 * 1024); // more than one default window
+    const sent = sendAll(s, data);
+    const got = collect(s);
+    // Only now does the other end start (and send its preface).
+    const b = new MuxSession(raw.server, { initiator: false });
+    echoServer(b);
+    await sent;
+    assert.equal(sha(await got), sha(data));
+    b.destroy();
+  } finally {
+    a.destroy();
+    await raw.close();
+  }
+});
+
+test('stream ids wrap around u32 and skip ids still in use', T, async () => {
+  const p = await tcpPair();
+  try {
+    echoServer(p.b);
+    const first = p.a.openStream(Buffer.alloc(0)); // id 1, kept open
+    assert.equal(first.id, 1);
+    (p.a as unknown as { nextId: number }).nextId = 0xffff_fffd;
+    const ids = [0, 1, 2].map(() => p.a.openStream(Buffer.alloc(0)));
+    assert.deepEqual(
+      ids.map((s) => s.id),
+      [0xffff_fffd, 0xffff_ffff, 3],
+    );
+    await Promise.all(
+      ids.map(async (s, i) => {
+        const got = collect(s);
+        await sendAll(s, Buffer.from(`wrapped ${i}`));
+        assert.equal((await got).toString(), `wrapped ${i}`);
+      }),
+    );
+  } finally {
+    await p.close();
   }
 });

@@ -14,6 +14,7 @@ import {
   validateResource,
   validateResourceOf,
   type ResourceIssue,
+  type SiteResource,
 } from '../../src/api/index.js';
 
 const head = (kind: string, name: string): string =>
@@ -120,7 +121,7 @@ test('Site: defaults, linkAccess, routing timers, tls defaults', () => {
   assert.deepEqual(s2?.spec, {
     mode: 'interior',
     routerId: 'west-1',
-    linkAccess: { host: '0.0.0.0', port: 55671 },
+    linkAccess: { host: '0.0.0.0', port: 55671, grantPort: 55672 },
     routing: { helloIntervalMs: 100, deadIntervalMs: 300 },
     admin: { socket: 'runtime/admin.sock' },
     tls: { ca: 'runtime/ca.crt', cert: 'runtime/server.crt', key: 'runtime/server.key' },
@@ -131,10 +132,36 @@ test('Site: defaults, linkAccess, routing timers, tls defaults', () => {
   );
   assert.deepEqual(s3?.spec, {
     mode: 'interior',
-    linkAccess: { host: '0.0.0.0', port: 0 },
+    linkAccess: { host: '0.0.0.0', port: 0, grantPort: 55672 },
     routing: { helloIntervalMs: 1000, deadIntervalMs: 3000 },
     tls: { ca: 'my/ca.pem', cert: 'runtime/server.crt', key: 'runtime/server.key' },
   });
+});
+
+test('Site: linkAccess grantPort and hosts', () => {
+  const [s] = parseResources(
+    `${head('Site', 'hub')}spec:\n  linkAccess: {host: 127.0.0.1, port: 9000, grantPort: 0, hosts: [hub.example.com, 10.0.0.1]}\n`,
+    'x',
+  );
+  assert.deepEqual((s as SiteResource).spec.linkAccess, {
+    host: '127.0.0.1',
+    port: 9000,
+    grantPort: 0,
+    hosts: ['hub.example.com', '10.0.0.1'],
+  });
+  const e = rejects(() =>
+    parseResources(
+      `${head('Site', 'hub')}spec:\n  linkAccess: {port: 9000, grantPort: 9000, hosts: [ok, "a b"]}\n`,
+      'x',
+    ),
+  );
+  assert.match(issue(e, 'spec.linkAccess.grantPort').message, /must differ from spec.linkAccess.port/);
+  assert.match(issue(e, 'spec.linkAccess.hosts[1]').message, /host name or IP address/);
+  const e2 = rejects(() =>
+    parseResources(`${head('Site', 'hub')}spec:\n  linkAccess: {grantPort: 70000, hosts: []}\n`, 'x'),
+  );
+  assert.match(issue(e2, 'spec.linkAccess.grantPort').message, /0-65535 \(got 70000\)/);
+  assert.match(issue(e2, 'spec.linkAccess.hosts').message, /non-empty list/);
 });
 
 test('Site: bad values name their field', () => {
@@ -309,6 +336,17 @@ test('AccessGrant and AccessToken', () => {
   );
   assert.match(issue(eg, 'spec.redemptions').message, /got 0/);
   assert.match(issue(eg, 'spec.expiry').message, /duration such as 30s, 15m, 1h.*\(got "soon"\)/);
+  const hash = 'a'.repeat(64);
+  const [g3] = parseResources(
+    `${head('AccessGrant', 'hub')}spec: {codeHash: ${hash}, certLifetime: 6s}\n`,
+    'x',
+  );
+  assert.deepEqual(g3?.spec, { redemptions: 1, expiry: '15m', cost: 1, codeHash: hash, certLifetime: '6s' });
+  const eg3 = rejects(() =>
+    parseResources(`${head('AccessGrant', 'hub')}spec: {codeHash: XYZ, certLifetime: 10ms}\n`, 'x'),
+  );
+  assert.match(issue(eg3, 'spec.codeHash').message, /SHA-256/);
+  assert.match(issue(eg3, 'spec.certLifetime').message, /at least 1s/);
   const eg2 = rejects(() => parseResources(`${head('AccessGrant', 'hub')}spec: {expiry: 900}\n`, 'x'));
   assert.match(issue(eg2, 'spec.expiry').message, /got 900/);
 

@@ -3,13 +3,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { RoutingEngine } from '../../src/routing/engine.js';
-import type { EngineConfig, OutboundMessage, RouterAdvertisement, RoutingMessage } from '../../src/routing/types.js';
+import type {
+  EngineConfig,
+  OutboundMessage,
+  RouterAdvertisement,
+  RoutingMessage,
+} from '../../src/routing/types.js';
 
 const HELLO = 100;
 const DEAD = 300;
 
 function engine(id: string, over: Partial<EngineConfig> = {}, now = 0): RoutingEngine {
-  return new RoutingEngine({ id, mode: 'interior', helloIntervalMs: HELLO, deadIntervalMs: DEAD, ...over }, now);
+  return new RoutingEngine(
+    { id, mode: 'interior', helloIntervalMs: HELLO, deadIntervalMs: DEAD, ...over },
+    now,
+  );
 }
 
 /** A tiny zero-latency network: links are [linkId, a, b]; messages are JSON round-tripped. */
@@ -149,7 +157,7 @@ test('tick() after nextTimerAt() always moves nextTimerAt() into the future', ()
     net.tick(now);
     for (const e of Object.values(net.nodes)) assert.ok(e.nextTimerAt() > now, `stuck at ${now}`);
   }
-  assert.ok(now >= 49 * HELLO / 2);
+  assert.ok(now >= (49 * HELLO) / 2);
 });
 
 test('malformed messages are ignored and counted, never thrown', () => {
@@ -164,6 +172,7 @@ test('malformed messages are ignored and counted, never thrown', () => {
     id: 'z',
     mode: 'interior',
     seq: 1,
+    boot: 7,
     links: [{ neighbor: 'b', cost: 1 }],
     addresses: {},
   };
@@ -191,6 +200,9 @@ test('malformed messages are ignored and counted, never thrown', () => {
     { ...good, seq: -1 },
     { ...good, seq: '2' },
     { ...good, seq: Number.MAX_SAFE_INTEGER + 2 },
+    { ...good, boot: undefined },
+    { ...good, boot: '1' },
+    { ...good, boot: Infinity },
     { ...good, links: null },
     { ...good, links: [null] },
     { ...good, links: [{ neighbor: 'b' }] },
@@ -240,12 +252,16 @@ test('sequence numbers: older copies are answered with ours, newer copies of our
   const a = net.node('a');
   const seqA = a.seq;
   // b sends a stale copy of a's ad: a answers with its current one.
-  a.receive('L', { t: 'ra', id: 'a', mode: 'interior', seq: 1, links: [], addresses: {} }, 1);
+  a.receive('L', { t: 'ra', id: 'a', mode: 'interior', seq: 1, boot: 0, links: [], addresses: {} }, 1);
   const reply = a.drainOutbox();
   assert.equal(reply.length, 1);
   assert.equal((reply[0]?.msg as RouterAdvertisement).seq, seqA);
   // A copy from a previous incarnation with a higher seq: jump past it and flood.
-  a.receive('L', { t: 'ra', id: 'a', mode: 'interior', seq: 41, links: [], addresses: { old: 1 } }, 2);
+  a.receive(
+    'L',
+    { t: 'ra', id: 'a', mode: 'interior', seq: 41, boot: -5, links: [], addresses: { old: 1 } },
+    2,
+  );
   const flood = a.drainOutbox();
   assert.equal(flood.length, 1);
   const ad = flood[0]?.msg as RouterAdvertisement;
@@ -263,9 +279,9 @@ test('sequence numbers: older copies are answered with ours, newer copies of our
   assert.equal(a.seq, 43);
   // b's older copy of a third router is answered; a newer one replaces it.
   net.pump(5);
-  a.receive('L', { t: 'ra', id: 'c', mode: 'interior', seq: 5, links: [], addresses: {} }, 6);
+  a.receive('L', { t: 'ra', id: 'c', mode: 'interior', seq: 5, boot: 0, links: [], addresses: {} }, 6);
   a.drainOutbox();
-  a.receive('L', { t: 'ra', id: 'c', mode: 'interior', seq: 4, links: [], addresses: {} }, 7);
+  a.receive('L', { t: 'ra', id: 'c', mode: 'interior', seq: 4, boot: 0, links: [], addresses: {} }, 7);
   assert.deepEqual(
     a.drainOutbox().map((m) => [(m.msg as RouterAdvertisement).id, (m.msg as RouterAdvertisement).seq]),
     [['c', 5]],
@@ -299,7 +315,10 @@ test('refresh re-originates the own advertisement every refreshIntervalMs', () =
   const s0 = a.seq;
   for (let t = HELLO; t <= 1000; t += HELLO) net.tick(t);
   assert.equal(a.seq, s0 + 1);
-  const bView = net.node('b').topology().routers.find((r) => r.id === 'a');
+  const bView = net
+    .node('b')
+    .topology()
+    .routers.find((r) => r.id === 'a');
   assert.equal(bView?.seq, s0 + 1);
 });
 
@@ -321,9 +340,11 @@ test('version changes only when routes or address destinations change', () => {
   assert.equal(a.version, v + 2);
   assert.equal(a.routes().get('b')?.cost, 4);
   assert.deepEqual(a.addressDestinations('k'), [{ router: 'b', cost: 4, count: 1 }]);
-  // Returned maps and arrays are snapshots: mutating them does not affect the engine.
+  // Returned values are snapshots or frozen: callers cannot corrupt the engine.
   a.addressDestinations('k').pop();
   assert.equal(a.addressDestinations('k').length, 1);
+  const route = a.routes().get('b');
+  assert.ok(route !== undefined && Object.isFrozen(route) && Object.isFrozen(route.links));
 });
 
 test('edge router: sends only its own advertisement and never re-floods', () => {
@@ -340,7 +361,13 @@ test('edge router: sends only its own advertisement and never re-floods', () => 
   // The edge knows both interiors and routes to each directly; i1 and i2 cannot reach each other through it.
   assert.deepEqual([...e.routes().keys()], ['i1', 'i2']);
   assert.deepEqual([...net.node('i1').routes().keys()], ['e']);
-  assert.equal(net.node('i1').topology().routers.some((r) => r.id === 'i2'), false);
+  assert.equal(
+    net
+      .node('i1')
+      .topology()
+      .routers.some((r) => r.id === 'i2'),
+    false,
+  );
 });
 
 test('configuration and local input errors throw; peer input never does', () => {
@@ -367,6 +394,16 @@ test('addresses of self appear with cost 0 even with no neighbors', () => {
   assert.deepEqual(a.topology().routers, [
     { id: 'a', mode: 'interior', seq: 2, reachable: true, links: [], addresses: { db: 2 } },
   ]);
+  // The incarnation (default: construction time) is carried in every advertisement.
+  const b = engine('b', { incarnation: 1234 }, 50);
+  b.linkUp('L', 1, 50);
+  b.receive('L', { t: 'hello', id: 'c', mode: 'interior', seen: ['b'] }, 51);
+  const ads = b.drainOutbox().filter((m) => m.msg.t === 'ra');
+  assert.deepEqual(
+    ads.map((m) => (m.msg as RouterAdvertisement).boot),
+    [1234],
+  );
+  assert.equal((engine('c', {}, 99).topology().routers[0] as { seq: number }).seq, 1);
 });
 
 test('src/routing is pure: no clocks, timers, randomness, I/O or imports from other project folders', () => {
@@ -375,7 +412,14 @@ test('src/routing is pure: no clocks, timers, randomness, I/O or imports from ot
   assert.ok(files.includes('engine.ts'));
   for (const f of files) {
     const src = readFileSync(new URL(f, dir), 'utf8').replace(/^\s*\/\/.*$/gm, '');
-    for (const banned of ['Date.now', 'new Date', 'Math.random', 'setTimeout', 'setInterval', 'performance.']) {
+    for (const banned of [
+      'Date.now',
+      'new Date',
+      'Math.random',
+      'setTimeout',
+      'setInterval',
+      'performance.',
+    ]) {
       assert.ok(!src.includes(banned), `${f} uses ${banned}`);
     }
     for (const m of src.matchAll(/from '([^']+)'/g)) {

@@ -7,6 +7,7 @@ import {
   buildLine,
   buildRandom,
   buildRing,
+  Prng,
   type SimConfig,
 } from '../../src/routing/simulator.js';
 
@@ -106,7 +107,10 @@ test('link loss: a failed link is detected by HELLO timeout and traffic reroutes
     'r0 reroutes to r1 via r4',
   );
   const detect = sim.now - t0;
-  assert.ok(detect >= sim.cfg.deadIntervalMs && detect <= sim.cfg.deadIntervalMs + 200, `rerouted after ${detect} ms`);
+  assert.ok(
+    detect >= sim.cfg.deadIntervalMs && detect <= sim.cfg.deadIntervalMs + 200,
+    `rerouted after ${detect} ms`,
+  );
   sim.runUntilQuiet();
   converged(sim);
   assert.equal(sim.engine('r0').routes().get('r1')?.cost, 4);
@@ -169,7 +173,10 @@ test('partition longer than purgeAfterMs heals at once (refresh outpaces tombsto
   sim.failLink(bridge);
   sim.runFor(6000); // dead, purge, and well past
   assert.equal(
-    sim.engine('a0').topology().routers.some((r) => r.id.startsWith('b')),
+    sim
+      .engine('a0')
+      .topology()
+      .routers.some((r) => r.id.startsWith('b')),
     false,
   );
   sim.addLink('a2', 'b0');
@@ -196,7 +203,10 @@ test('router restart: the new incarnation jumps past its old seq and everyone co
   converged(sim);
   assert.equal(sim.engine('r0').routes().has('r3'), false);
   // r3's ad is still in the databases (unreachable), waiting to be purged.
-  const snap = sim.engine('r0').topology().routers.find((r) => r.id === 'r3');
+  const snap = sim
+    .engine('r0')
+    .topology()
+    .routers.find((r) => r.id === 'r3');
   assert.equal(snap?.reachable, false);
   assert.equal(snap?.seq, oldSeq);
 
@@ -206,7 +216,10 @@ test('router restart: the new incarnation jumps past its old seq and everyone co
   const newSeq = sim.engine('r3').seq;
   assert.ok(newSeq > oldSeq, `new seq ${newSeq} > old ${oldSeq}`);
   for (const id of sim.aliveIds()) {
-    const r3 = sim.engine(id).topology().routers.find((r) => r.id === 'r3');
+    const r3 = sim
+      .engine(id)
+      .topology()
+      .routers.find((r) => r.id === 'r3');
     assert.equal(r3?.seq, newSeq, `${id} has r3 at the new seq`);
     assert.equal(r3?.reachable, true);
   }
@@ -227,7 +240,10 @@ test('router restart after its advertisement was purged everywhere: tombstones t
   sim.killRouter('r3');
   sim.runFor(3000); // dead (300 ms) + purge (2000 ms)
   assert.equal(
-    sim.engine('r2').topology().routers.some((r) => r.id === 'r3'),
+    sim
+      .engine('r2')
+      .topology()
+      .routers.some((r) => r.id === 'r3'),
     false,
   );
   sim.restartRouter('r3');
@@ -243,7 +259,11 @@ test('router crash with purge: unreachable advertisements are dropped after purg
   sim.runUntilQuiet();
   sim.killRouter('r3');
   sim.runUntilQuiet();
-  const has = (id: string): boolean => sim.engine(id).topology().routers.some((r) => r.id === 'r3');
+  const has = (id: string): boolean =>
+    sim
+      .engine(id)
+      .topology()
+      .routers.some((r) => r.id === 'r3');
   assert.equal(has('r0'), true);
   sim.runFor(5000);
   for (const id of ['r0', 'r1', 'r2']) assert.equal(has(id), false, `${id} purged r3`);
@@ -330,7 +350,10 @@ test('edge routers: get full routes from their interiors and are never transit',
   converged(sim);
   // i0 -> i2 would cost 2 through e0, but edges are not transit: 10 through i1.
   assert.deepEqual(
-    { cost: sim.engine('i0').routes().get('i2')?.cost, nextHop: sim.engine('i0').routes().get('i2')?.nextHop },
+    {
+      cost: sim.engine('i0').routes().get('i2')?.cost,
+      nextHop: sim.engine('i0').routes().get('i2')?.nextHop,
+    },
     { cost: 10, nextHop: 'i1' },
   );
   // The edge itself (as source) uses both its interiors.
@@ -445,7 +468,10 @@ test('periodic refresh re-originates advertisements but changes no route', () =>
   const v = sim.engine('r1').version;
   sim.runFor(4500);
   assert.ok(sim.engine('r0').seq >= seq + 2);
-  const r0 = sim.engine('r1').topology().routers.find((r) => r.id === 'r0');
+  const r0 = sim
+    .engine('r1')
+    .topology()
+    .routers.find((r) => r.id === 'r0');
   assert.equal(r0?.seq, sim.engine('r0').seq);
   assert.equal(sim.engine('r1').version, v);
   converged(sim);
@@ -463,7 +489,10 @@ test('silent failure of the only link: both ends time out, the cut-off router ha
   assert.equal(sim.engine('r0').routes().size, 0);
   assert.equal(sim.engine('r2').routes().size, 1);
   assert.deepEqual(
-    sim.engine('r0').linkInfo().map((x) => x.linkId),
+    sim
+      .engine('r0')
+      .linkInfo()
+      .map((x) => x.linkId),
     [],
   );
 });
@@ -492,3 +521,70 @@ test('many changes at once on a random graph, then convergence', () => {
   sim.runUntilQuiet();
   converged(sim);
 });
+
+for (const seed of (process.env.CHAOS_SEEDS ?? '11,12,13,14,15,16').split(',').map(Number)) {
+  test(`chaos (seed ${seed}): random failures, restarts, costs, addresses and edges, then convergence`, () => {
+    const rng = new Prng(seed);
+    const sim = newSim({ purgeAfterMs: 3000 });
+    const ids = buildRandom(sim, 30, 3, { seed, maxCost: 6, latencyMs: [1, 30] });
+    const edges = ['e0', 'e1', 'e2'];
+    for (const e of edges) {
+      sim.addRouter(e, 'edge', { [`svc-${e}`]: 1 });
+      sim.addLink(e, ids[rng.int(ids.length)] as string);
+      sim.addLink(e, ids[rng.int(ids.length)] as string);
+    }
+    const pick = <T>(xs: T[]): T => xs[rng.int(xs.length)] as T;
+    for (let step = 0; step < 60; step++) {
+      const up = sim.aliveIds();
+      const live = up.flatMap((a) => up.filter((b) => a < b).flatMap((b) => sim.linksBetween(a, b)));
+      const liveUp = live.filter((l) => l.state === 'up');
+      switch (rng.int(8)) {
+        case 0:
+          if (liveUp.length > 0) sim.failLink(pick(liveUp).id);
+          break;
+        case 1:
+          if (liveUp.length > 0) sim.removeLink(pick(liveUp).id);
+          break;
+        case 2: {
+          const a = pick(up);
+          const b = pick(up);
+          if (a !== b && !(edges.includes(a) && edges.includes(b)))
+            sim.addLink(a, b, { cost: 1 + rng.int(6) });
+          break;
+        }
+        case 3:
+          if (liveUp.length > 0)
+            sim.setLinkCost(pick(liveUp).id, 1 + rng.int(9), rng.int(2) === 0 ? undefined : pick(up));
+          break;
+        case 4: {
+          const victim = pick(ids);
+          if (sim.isAlive(victim)) sim.killRouter(victim, { graceful: rng.int(2) === 0 });
+          else sim.restartRouter(victim);
+          break;
+        }
+        case 5: {
+          const r = pick(up);
+          sim.setAddresses(r, rng.int(3) === 0 ? {} : { [`k${rng.int(4)}`]: 1 + rng.int(3), shared: 1 });
+          break;
+        }
+        case 6:
+          sim.runFor(rng.int(2000));
+          break;
+        default:
+          sim.runFor(rng.int(100));
+      }
+    }
+    for (const id of ids) if (!sim.isAlive(id) && rng.int(2) === 0) sim.restartRouter(id);
+    sim.runUntilQuiet();
+    converged(sim);
+    // And after purge time everything unreachable is gone, while everything reachable stays.
+    sim.runFor(7000);
+    converged(sim);
+    for (const id of sim.aliveIds()) {
+      const eng = sim.engine(id);
+      const known = eng.topology().routers;
+      for (const r of known) assert.equal(r.reachable, true, `${id} still holds unreachable ${r.id}`);
+      assert.equal(known.length, eng.routes().size + 1);
+    }
+  });
+}

@@ -11,7 +11,10 @@ type Spec = Record<string, { mode?: RouterMode; links: Record<string, number> }>
 
 function graph(spec: Spec): Map<string, SpfNode> {
   return new Map(
-    Object.entries(spec).map(([id, n]) => [id, { mode: n.mode ?? 'interior', links: new Map(Object.entries(n.links)) }]),
+    Object.entries(spec).map(([id, n]) => [
+      id,
+      { mode: n.mode ?? 'interior', links: new Map(Object.entries(n.links)) },
+    ]),
   );
 }
 
@@ -51,7 +54,7 @@ test('heap pops in order (random input, duplicates)', () => {
   assert.equal(h.pop(), undefined);
 });
 
-test('spf: line and asymmetric costs (cost per direction is the advertiser\'s)', () => {
+test("spf: line and asymmetric costs (cost per direction is the advertiser's)", () => {
   const g = graph({
     a: { links: { b: 1 } },
     b: { links: { a: 10, c: 2 } },
@@ -131,7 +134,11 @@ test('spf: matches a brute-force Bellman-Ford on random graphs', () => {
           }
         }
       }
-      assert.deepEqual(new Map([...got.cost].sort()), new Map([...dist].sort()), `round ${round} from ${src}`);
+      assert.deepEqual(
+        new Map([...got.cost].sort()),
+        new Map([...dist].sort()),
+        `round ${round} from ${src}`,
+      );
       // The next hop starts a shortest path and is the lowest such id.
       for (const [d, nh] of got.nextHop) {
         const candidates = [...(g.get(src) as SpfNode).links]
@@ -166,6 +173,7 @@ const ad = (over: Partial<RouterAdvertisement> = {}): RouterAdvertisement => ({
   id: 'x',
   mode: 'interior',
   seq: 3,
+  boot: 1,
   links: [{ neighbor: 'a', cost: 1 }],
   addresses: { k: 1 },
   ...over,
@@ -185,7 +193,10 @@ test('compareAds: higher seq wins; equal seq with different content has a total 
 });
 
 test('parseRoutingMessage normalises and rejects bad shapes', () => {
-  assert.deepEqual(parseRoutingMessage(ad({ addresses: { b: 1, a: 2, c: 0 } })), ad({ addresses: { a: 2, b: 1 } }));
+  assert.deepEqual(
+    parseRoutingMessage(ad({ addresses: { b: 1, a: 2, c: 0 } })),
+    ad({ addresses: { a: 2, b: 1 } }),
+  );
   assert.deepEqual(parseRoutingMessage({ t: 'hello', id: 'a', mode: 'edge', seen: ['b'], extra: 1 }), {
     t: 'hello',
     id: 'a',

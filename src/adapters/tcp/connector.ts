@@ -4,12 +4,15 @@ import type { Logger } from '../../observe/log.js';
 import { wireCode } from '../../router/codes.js';
 import type { AdapterHost, ConnectorAdapter, FlowHeader, FlowStream } from '../../router/contract.js';
 import { pipeSocketFlow } from './pipe.js';
+import { TargetPool, targetName, type Target } from './targets.js';
 
 export interface TcpConnectorSpec {
   name: string;
   routingKey: string;
   host: string;
   port: number;
+  /** several targets (instead of host/port): flows balance across them, fewest active first, failed ones skipped */
+  targets?: Array<{ host: string; port: number }>;
   /** give up connecting to the target after this long (default 5000 ms) */
   connectTimeoutMs?: number;
   /** while the target is down, probe it this often (default 2000 ms) */
@@ -40,11 +43,10 @@ const UNHEALTHY_ERRORS = new Set([
  */
 export class TcpConnector implements ConnectorAdapter {
   readonly counters: TcpConnectorStats = { delivered: 0, active: 0, failed: 0, bytesIn: 0, bytesOut: 0 };
-  private _healthy = true;
-  private probeTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly sockets = new Set<net.Socket>();
   private readonly log: Logger;
+  readonly pool: TargetPool;
 
   constructor(
     private readonly host: AdapterHost,
@@ -52,6 +54,23 @@ export class TcpConnector implements ConnectorAdapter {
     logger: Logger,
   ) {
     this.log = logger.child({ subsystem: 'tcp', connector: spec.name, key: spec.routingKey });
+    this.pool = new TargetPool(spec.targets ?? [{ host: spec.host, port: spec.port }], {
+      probeIntervalMs: spec.probeIntervalMs ?? 2000,
+      connectTimeoutMs: spec.connectTimeoutMs ?? 5000,
+      onHealthChange: (healthy) => {
+        if (this.stopped) return;
+        if (healthy) this.log.info('target answers again: connector advertised', { target: this.target });
+        else
+          this.log.warn('target down: connector withdrawn until it answers again', { target: this.target });
+        this.host.refreshAddresses();
+      },
+      onTargetChange: (t) => {
+        if (this.pool.targets.length > 1)
+          this.log.info(t.failed ? 'target down: skipped' : 'target answers again', {
+            target: targetName(t),
+          });
+      },
+    });
   }
 
   get name(): string {
@@ -61,51 +80,92 @@ export class TcpConnector implements ConnectorAdapter {
     return this.spec.routingKey;
   }
   get healthy(): boolean {
-    return this._healthy;
+    return this.pool.healthy;
   }
   stats(): Record<string, number> {
     return { ...this.counters };
   }
   get target(): string {
-    return `${this.spec.host}:${this.spec.port}`;
+    return this.pool.description;
   }
 
   deliver(stream: FlowStream, header: FlowHeader): void {
     this.counters.active++;
-    const socket = net.connect({
-      host: this.spec.host,
-      port: this.spec.port,
-      allowHalfOpen: true,
-      noDelay: true,
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      this.counters.active--;
+    };
+    let streamGone = false;
+    stream.once('reset', () => {
+      streamGone = true;
     });
+    const tried = new Set<Target>();
+    const tryNext = (lastErr?: NodeJS.ErrnoException): void => {
+      const t = streamGone ? undefined : this.pool.pick(tried);
+      if (!t) {
+        release();
+        if (!streamGone) this.refuse(stream, header, lastErr);
+        return;
+      }
+      tried.add(t);
+      this.connect(stream, header, t, release, tryNext);
+    };
+    tryNext();
+  }
+
+  private refuse(stream: FlowStream, header: FlowHeader, err: NodeJS.ErrnoException | undefined): void {
+    const message = err?.message ?? `no healthy target (${this.target})`;
+    const code = err?.code === 'ECONNREFUSED' ? ErrorCodes.TARGET_REFUSED : ErrorCodes.TARGET_UNREACHABLE;
+    stream.reset(wireCode(code), `connector ${this.spec.name} at ${this.host.routerId}: ${message}`);
+    this.log.debug('flow refused', { flow: header.fid, code, reason: message });
+  }
+
+  /** Connect one flow to one target; on failure before the connection, `next(err)` tries another target. */
+  private connect(
+    stream: FlowStream,
+    header: FlowHeader,
+    t: Target,
+    release: () => void,
+    next: (err: NodeJS.ErrnoException) => void,
+  ): void {
+    const target = targetName(t);
+    t.active++;
+    const socket = net.connect({ host: t.host, port: t.port, allowHalfOpen: true, noDelay: true });
     this.sockets.add(socket);
     let connected = false;
     const timer = setTimeout(() => {
-      socket.destroy(Object.assign(new Error(`connect to ${this.target} timed out`), { code: 'ETIMEDOUT' }));
+      socket.destroy(Object.assign(new Error(`connect to ${target} timed out`), { code: 'ETIMEDOUT' }));
     }, this.spec.connectTimeoutMs ?? 5000);
     const onStreamReset = (): void => {
       if (!connected) socket.destroy();
     };
     stream.once('reset', onStreamReset);
+    let failed = false;
     socket.once('close', () => {
+      clearTimeout(timer);
       this.sockets.delete(socket);
-      this.counters.active--;
+      t.active--;
+      if (!failed) release(); // a failed attempt hands over to next(), which releases when it gives up
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       if (connected) return; // reported by the pipe
+      failed = true;
+      stream.removeListener('reset', onStreamReset);
       this.counters.failed++;
       const unreachable = err.code !== 'ECONNREFUSED';
       const code = unreachable ? ErrorCodes.TARGET_UNREACHABLE : ErrorCodes.TARGET_REFUSED;
       this.log.warn('target connection failed', {
         flow: header.fid,
         client: header.client,
-        target: this.target,
+        target,
         code,
         reason: err.message,
       });
-      stream.reset(wireCode(code), `connector ${this.spec.name} at ${this.host.routerId}: ${err.message}`);
-      if (err.code !== undefined && UNHEALTHY_ERRORS.has(err.code)) this.markUnhealthy();
+      if (err.code !== undefined && UNHEALTHY_ERRORS.has(err.code)) this.pool.markFailed(t);
+      next(err);
     });
     socket.once('connect', () => {
       clearTimeout(timer);
@@ -113,9 +173,7 @@ export class TcpConnector implements ConnectorAdapter {
       stream.removeListener('reset', onStreamReset);
       this.counters.delivered++;
       stream.accept(
-        Buffer.from(
-          JSON.stringify({ router: this.host.routerId, connector: this.spec.name, target: this.target }),
-        ),
+        Buffer.from(JSON.stringify({ router: this.host.routerId, connector: this.spec.name, target })),
       );
       this.log.debug('flow delivered', { flow: header.fid, client: header.client, src: header.src });
       pipeSocketFlow(socket, stream, (o) => {
@@ -128,40 +186,9 @@ export class TcpConnector implements ConnectorAdapter {
     });
   }
 
-  private markUnhealthy(): void {
-    if (!this._healthy || this.stopped) return;
-    this._healthy = false;
-    this.log.warn('target down: connector withdrawn until it answers again', { target: this.target });
-    this.host.refreshAddresses();
-    this.scheduleProbe();
-  }
-
-  private scheduleProbe(): void {
-    if (this.stopped) return;
-    this.probeTimer = setTimeout(() => this.probe(), this.spec.probeIntervalMs ?? 2000);
-    this.probeTimer.unref();
-  }
-
-  private probe(): void {
-    const s = net.connect({ host: this.spec.host, port: this.spec.port });
-    const timer = setTimeout(() => s.destroy(), this.spec.connectTimeoutMs ?? 5000);
-    s.once('connect', () => {
-      clearTimeout(timer);
-      s.destroy();
-      if (this.stopped) return;
-      this._healthy = true;
-      this.log.info('target answers again: connector advertised', { target: this.target });
-      this.host.refreshAddresses();
-    });
-    s.once('error', () => {
-      clearTimeout(timer);
-      this.scheduleProbe();
-    });
-  }
-
   stop(): void {
     this.stopped = true;
-    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.pool.stop();
     for (const s of this.sockets) s.destroy();
   }
 }

@@ -11,6 +11,8 @@ export interface TcpListenerSpec {
   host: string;
   port: number;
   distribution: 'balanced' | 'closest';
+  /** `client`: connections from one client address keep going to the same connector while it stays reachable */
+  affinity?: 'client';
 }
 
 export interface TcpListenerStats {
@@ -132,6 +134,9 @@ export class TcpListener implements ListenerAdapter {
           client,
           distribution: this.spec.distribution,
           proto: 'tcp',
+          ...(this.spec.affinity === 'client' && socket.remoteAddress
+            ? { affinityKey: socket.remoteAddress }
+            : {}),
         },
         established,
       )

@@ -87,7 +87,15 @@ function linkClosed(message: string, cause?: unknown): CaravanError {
  *
  * Events: 'accept' (payload: Buffer), 'data' (chunk: Buffer), 'end' (), 'reset' (code: number, reason: string),
  * 'drain' (), 'close' () once.
+ *
+ * Received data is emitted as it arrives while a 'data' listener is attached; until then it is held in the stream
+ * (at most one window, since credit only comes back through `consumed`), and delivered, followed by a held 'end',
+ * once a 'data' listener is attached. 'reset' is emitted for a peer RESET, a stream error found here (flow control,
+ * protocol) and session loss (code LINK_CLOSED), not for the application's own `reset()`.
+ * Received chunks are views of the socket's read buffers; written buffers are sent without copying, so the caller
+ * must not modify a buffer after `write()` until its callback fired.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed events
 export class MuxStream extends EventEmitter {
   readonly id: number;
   readonly session: MuxSession;
@@ -329,6 +337,7 @@ function toBuffer(u: Uint8Array): Buffer {
  * Events: 'ready' () after the peer's preface was validated; 'stream' (stream, header: Buffer) for each OPEN from
  * the peer; 'control' (payload: Buffer); 'rtt' (ms); 'goaway' (code, reason); 'close' (err?: Error) exactly once.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed events
 export class MuxSession extends EventEmitter {
   private readonly socket: Duplex;
   private readonly log: Logger;

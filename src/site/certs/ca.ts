@@ -186,6 +186,30 @@ export async function createKeyAndCsr(opts: {
   return { keyPem: await exportKeyPem(keys.privateKey), csrPem: csr.toString('pem') + '\n' };
 }
 
+/**
+ * A CSR for an existing private key (PKCS#8 or SEC1 PEM, ECDSA): certificate renewal keeps the link's key, so
+ * only the certificate file changes.
+ */
+export async function createCsrForKey(opts: { keyPem: string; commonName: string }): Promise<string> {
+  checkCommonName(opts.commonName);
+  const { key, keyObject } = await importSigningKey(opts.keyPem);
+  const curve = key.algorithm as webcrypto.EcKeyAlgorithm;
+  const spki = createPublicKey(keyObject).export({ type: 'spki', format: 'der' });
+  const publicKey = await subtle.importKey(
+    'spki',
+    spki,
+    { name: 'ECDSA', namedCurve: curve.namedCurve },
+    true,
+    ['verify'],
+  );
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: [{ CN: [opts.commonName] }],
+    keys: { privateKey: key, publicKey },
+    signingAlgorithm: SIGNING_ALG,
+  });
+  return csr.toString('pem') + '\n';
+}
+
 /** Reads a CSR, verifying its signature. Rejects with CaravanError(CERT) when it is malformed or tampered with. */
 export async function readCsr(csrPem: string): Promise<{ commonName: string; subject: string }> {
   const csr = await parseAndVerifyCsr(csrPem);

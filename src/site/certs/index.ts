@@ -1,6 +1,7 @@
 export {
   createCa,
   createKeyAndCsr,
+  createCsrForKey,
   signCsr,
   issueCertificate,
   certificateInfo,

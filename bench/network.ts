@@ -1,0 +1,264 @@
+// The network part of the benchmark: starts the servers and the four paths, measures idle memory, connection
+// churn, then iperf3, redis-benchmark and new connections per second with runs interleaved across paths.
+import { join } from 'node:path';
+import { caravanPath, type CaravanPath } from './caravan-path.js';
+import type { BenchConfig } from './config.js';
+import type { Tools } from './env.js';
+import { interleave, type Progress, type RunSample } from './interleave.js';
+import { directPath, type BenchPath, type PathName } from './paths.js';
+import { sleep } from './ports.js';
+import { rssBytes } from './procfs.js';
+import {
+  cpuPerUnit,
+  metricFromSamples,
+  metricFromValues,
+  peakRss,
+  type Metric,
+  type PerPath,
+} from './results.js';
+import { startServers } from './servers.js';
+import { stunnelPath } from './stunnel-path.js';
+import { churn, type ChurnResult } from './workloads/churn.js';
+import { iperfLabel, runIperf, type IperfResult, type IperfSpec } from './workloads/iperf.js';
+import { redisLabel, runRedis, type RedisResult, type RedisSpec } from './workloads/redis.js';
+
+export interface NetworkResults {
+  metrics: Metric[];
+  idleRss: PerPath<Record<string, number>>;
+  loadRss: PerPath<Record<string, number>>;
+  churn: ChurnResult[];
+  samples: Record<string, Array<RunSample<unknown>>>;
+}
+
+const NEEDS_PATHS = ['iperf', 'redis', 'conns', 'churn'] as const;
+
+async function startPaths(
+  cfg: BenchConfig,
+  tools: Tools,
+  root: string,
+  progress: Progress,
+): Promise<{ paths: BenchPath[]; caravan: CaravanPath[] }> {
+  const servers = await startServers(tools, join(root, 'logs'));
+  progress(`servers: redis-server :${servers.redisPort}, iperf3 :${servers.iperfPort}`);
+  const one = await caravanPath(root, servers, 1);
+  const two = await caravanPath(root, servers, 2);
+  const st = await stunnelPath(root, servers, tools);
+  const paths = [directPath(servers), one, two, st];
+  for (const p of paths) {
+    // fails early (and warms up) if a path does not carry traffic
+    await runRedis(tools.redisBenchmark, p.redisPort, { test: 'SET', clients: 1, requests: 200 });
+    progress(`path ${p.name}: ${p.procs.map((x) => `${x.role} pid ${x.pid}`).join(', ') || 'no processes'}`);
+  }
+  void cfg;
+  return { paths, caravan: [one, two] };
+}
+
+function idleRss(paths: readonly BenchPath[]): PerPath<Record<string, number>> {
+  const out: PerPath<Record<string, number>> = {};
+  for (const p of paths) {
+    if (p.procs.length > 0) out[p.name] = Object.fromEntries(p.procs.map((x) => [x.role, rssBytes(x.pid)]));
+  }
+  return out;
+}
+
+async function runIperfSection(
+  cfg: BenchConfig,
+  tools: Tools,
+  paths: BenchPath[],
+  progress: Progress,
+  metrics: Metric[],
+  samples: Record<string, Array<RunSample<unknown>>>,
+): Promise<Array<RunSample<IperfResult>>> {
+  const all: Array<RunSample<IperfResult>> = [];
+  for (const streams of [1, 4]) {
+    for (const direction of ['up', 'down'] as const) {
+      const spec: IperfSpec = { streams, direction, seconds: cfg.iperfSeconds };
+      const label = iperfLabel(spec);
+      const s = await interleave(
+        label,
+        paths,
+        cfg.iperfRounds,
+        (p) => runIperf(tools.iperf3, p.iperfPort, spec),
+        progress,
+      );
+      const id = `iperf.p${streams}.${direction}`;
+      metrics.push(metricFromSamples({ id, label, unit: 'MB/s', better: 'higher' }, s, (r) => r.mbps));
+      samples[id] = s;
+      all.push(...s);
+    }
+  }
+  const gb = (r: IperfResult): number => r.bytes / 1e9;
+  metrics.push(
+    metricFromValues(
+      { id: 'cpu.iperf.sPerGB', label: 'CPU per GB, all path processes', unit: 's/GB', better: 'lower' },
+      cpuPerUnit(all, gb, false),
+    ),
+    metricFromValues(
+      { id: 'cpu.iperf.sPerGB.busiest', label: 'CPU per GB, busiest process', unit: 's/GB', better: 'lower' },
+      cpuPerUnit(all, gb, true),
+    ),
+  );
+  return all;
+}
+
+async function runRedisSection(
+  cfg: BenchConfig,
+  tools: Tools,
+  paths: BenchPath[],
+  progress: Progress,
+  metrics: Metric[],
+  samples: Record<string, Array<RunSample<unknown>>>,
+): Promise<void> {
+  for (const test of ['PING_INLINE', 'GET'] as const) {
+    for (const clients of [1, 50]) {
+      const spec: RedisSpec = {
+        test,
+        clients,
+        requests: clients === 1 ? cfg.redisRequests.c1 : cfg.redisRequests.c50,
+      };
+      const label = redisLabel(spec);
+      const s = await interleave(
+        label,
+        paths,
+        cfg.redisRounds,
+        (p) => runRedis(tools.redisBenchmark, p.redisPort, spec),
+        progress,
+      );
+      const id = `redis.${test.toLowerCase()}.c${clients}`;
+      samples[id] = s;
+      metrics.push(
+        metricFromSamples(
+          { id: `${id}.rps`, label, unit: 'req/s', better: 'higher' },
+          s,
+          (r: RedisResult) => r.rps,
+        ),
+        metricFromSamples(
+          { id: `${id}.p50`, label: `${label} p50`, unit: 'ms', better: 'lower' },
+          s,
+          (r) => r.p50Ms,
+        ),
+        metricFromSamples(
+          { id: `${id}.p99`, label: `${label} p99`, unit: 'ms', better: 'lower' },
+          s,
+          (r) => r.p99Ms,
+        ),
+      );
+      if (test === 'GET' && clients === 50) {
+        metrics.push(
+          metricFromValues(
+            {
+              id: 'cpu.get50.usPerReq',
+              label: 'CPU per GET -c 50, all path processes',
+              unit: 'µs',
+              better: 'lower',
+            },
+            cpuPerUnit(s, (r) => (r.rps > 0 ? spec.requests / 1e6 : 0), false),
+          ),
+        );
+      }
+    }
+  }
+}
+
+async function runConnsSection(
+  cfg: BenchConfig,
+  tools: Tools,
+  paths: BenchPath[],
+  progress: Progress,
+  metrics: Metric[],
+  samples: Record<string, Array<RunSample<unknown>>>,
+): Promise<void> {
+  const spec: RedisSpec = {
+    test: 'PING_INLINE',
+    clients: cfg.conns.clients,
+    requests: cfg.conns.requests,
+    keepalive: false,
+  };
+  const label = `new connections/s (redis -k 0 -c ${spec.clients})`;
+  const s = await interleave(
+    label,
+    paths,
+    cfg.redisRounds,
+    (p) => runRedis(tools.redisBenchmark, p.redisPort, spec),
+    progress,
+  );
+  samples.conns = s;
+  metrics.push(
+    metricFromSamples({ id: 'conns.rps', label, unit: 'conn/s', better: 'higher' }, s, (r) => r.rps),
+    metricFromValues(
+      {
+        id: 'cpu.conns.usPerConn',
+        label: 'CPU per new connection, all path processes',
+        unit: 'µs',
+        better: 'lower',
+      },
+      cpuPerUnit(s, () => spec.requests / 1e6, false),
+    ),
+  );
+}
+
+export async function measureNetwork(
+  cfg: BenchConfig,
+  tools: Tools,
+  root: string,
+  progress: Progress,
+): Promise<NetworkResults | undefined> {
+  if (!NEEDS_PATHS.some((s) => cfg.sections.has(s))) return undefined;
+  const { paths, caravan } = await startPaths(cfg, tools, root, progress);
+  await sleep(2000);
+  const idle = idleRss(paths);
+  const metrics: Metric[] = [];
+  const samples: Record<string, Array<RunSample<unknown>>> = {};
+  const churned: ChurnResult[] = [];
+  if (cfg.sections.has('churn')) {
+    for (const p of caravan) {
+      progress(`churn: ${cfg.churn.rounds} × ${cfg.churn.connections} connections through ${p.name}…`);
+      churned.push(await churn(tools.redisBenchmark, p, cfg.churn));
+    }
+  }
+  if (cfg.sections.has('iperf')) await runIperfSection(cfg, tools, paths, progress, metrics, samples);
+  if (cfg.sections.has('redis')) {
+    // GET reads the key redis-benchmark's SET writes
+    await runRedis(tools.redisBenchmark, paths[0]?.redisPort ?? 0, {
+      test: 'SET',
+      clients: 1,
+      requests: 100,
+    });
+    await runRedis(tools.redisBenchmark, paths[0]?.redisPort ?? 0, {
+      test: 'SET',
+      clients: 1,
+      requests: 100,
+    });
+    await runRedisSection(cfg, tools, paths, progress, metrics, samples);
+  }
+  if (cfg.sections.has('conns')) await runConnsSection(cfg, tools, paths, progress, metrics, samples);
+  const load = peakRss(Object.values(samples).flat());
+  metrics.push(
+    metricFromSamples(
+      { id: 'machine.busyCores', label: 'machine cores busy during runs', unit: 'cores', better: 'lower' },
+      Object.values(samples)
+        .flat()
+        .map((s) => ({ ...s, result: s.result === undefined ? undefined : s.machineBusyCores })),
+      (v) => v,
+    ),
+    metricFromValues(
+      { id: 'mem.idle', label: 'RSS idle, largest process', unit: 'MB', better: 'lower' },
+      largest(idle),
+    ),
+    metricFromValues(
+      { id: 'mem.load', label: 'RSS peak under load, largest process', unit: 'MB', better: 'lower' },
+      largest(load),
+    ),
+  );
+  for (const p of paths) await p.stop();
+  return { metrics, idleRss: idle, loadRss: load, churn: churned, samples };
+}
+
+function largest(byPath: PerPath<Record<string, number>>): PerPath<number> {
+  const out: PerPath<number> = {};
+  for (const [p, roles] of Object.entries(byPath)) {
+    const v = Object.values(roles).filter((x) => Number.isFinite(x));
+    if (v.length > 0) out[p as PathName] = Math.max(...v) / (1024 * 1024);
+  }
+  return out;
+}

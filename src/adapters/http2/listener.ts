@@ -1,0 +1,345 @@
+import { readFile } from 'node:fs/promises';
+import http2 from 'node:http2';
+import { performance } from 'node:perf_hooks';
+import { CaravanError, ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
+import type { Logger } from '../../observe/log.js';
+import { wireCode } from '../../router/codes.js';
+import type { AdapterHost, FlowStream, ListenerAdapter, OpenedFlow } from '../../router/contract.js';
+import {
+  decodeHeaders,
+  encodeHeaders,
+  Flags,
+  FrameDecoder,
+  FrameType,
+  h2CodeOf,
+  parseGrpcTimeout,
+  resetReason,
+  type Frame,
+  type HeaderBlock,
+} from './frames.js';
+import { H2Metrics } from './metrics.js';
+import {
+  CreditReturner,
+  NGHTTP2_CANCEL,
+  NGHTTP2_FLAG_END_STREAM,
+  NGHTTP2_INTERNAL_ERROR,
+  peerOf,
+  pumpToFlow,
+} from './relay.js';
+
+export interface Http2ListenerSpec {
+  name: string;
+  routingKey: string;
+  host: string;
+  port: number;
+  distribution: 'balanced' | 'closest';
+  /** serve TLS with ALPN `h2` from these PEM files; without it, h2c with prior knowledge */
+  tls?: { cert: string; key: string };
+}
+
+/**
+ * An HTTP/2 listener (h2c prior knowledge, or TLS with ALPN h2): every HTTP/2 stream becomes its own flow to the
+ * listener's routing key, so streams of one client connection are balanced independently. Request and response
+ * travel as typed frames (frames.ts); RST_STREAM codes cross as flow resets both ways.
+ */
+export class Http2Listener implements ListenerAdapter {
+  readonly metrics = new H2Metrics();
+  private server: http2.Http2Server | http2.Http2SecureServer | undefined;
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly log: Logger;
+
+  constructor(
+    private readonly host: AdapterHost,
+    readonly spec: Http2ListenerSpec,
+    logger: Logger,
+  ) {
+    this.log = logger.child({ subsystem: 'http2', listener: spec.name, key: spec.routingKey });
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+  get routingKey(): string {
+    return this.spec.routingKey;
+  }
+  get port(): number | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : undefined;
+  }
+  stats(): Record<string, number> {
+    return { ...this.metrics.snapshot(), sessions: this.sessions.size };
+  }
+
+  async start(): Promise<void> {
+    let server: http2.Http2Server | http2.Http2SecureServer;
+    if (this.spec.tls) {
+      let cert: Buffer;
+      let key: Buffer;
+      try {
+        [cert, key] = await Promise.all([readFile(this.spec.tls.cert), readFile(this.spec.tls.key)]);
+      } catch (e) {
+        throw new CaravanError(
+          ErrorCodes.CONFIG_IO,
+          `listener ${this.spec.name}: cannot read TLS files: ${errorMessage(e)}`,
+          { cause: e },
+        );
+      }
+      server = http2.createSecureServer({ cert, key, allowHTTP1: false });
+    } else {
+      server = http2.createServer();
+    }
+    server.on('stream', (stream, headers, flags) => this.onStream(stream, headers, flags));
+    server.on('session', (s: http2.ServerHttp2Session) => {
+      this.sessions.add(s);
+      s.on('error', (err) => this.log.debug('client session error', { error: err.message }));
+      s.once('close', () => this.sessions.delete(s));
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        this.server = undefined;
+        const where = `${this.spec.host}:${this.spec.port}`;
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new CaravanError(ErrorCodes.PORT_IN_USE, `listener ${this.spec.name}: ${where} is already in use`, {
+                cause: err,
+              })
+            : new CaravanError(
+                ErrorCodes.CONFIG_IO,
+                `listener ${this.spec.name}: cannot listen on ${where}: ${err.message}`,
+                { cause: err },
+              ),
+        );
+      };
+      server.once('error', onError);
+      server.listen({ host: this.spec.host, port: this.spec.port }, () => {
+        server.removeListener('error', onError);
+        server.on('error', (err) => this.log.error('listener error', { error: err.message }));
+        this.log.info('listening', {
+          address: `${this.spec.host}:${this.port}`,
+          protocol: this.spec.tls ? 'h2' : 'h2c',
+        });
+        resolve();
+      });
+    });
+  }
+
+  private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number): void {
+    const m = this.metrics;
+    m.streams++;
+    m.active++;
+    const started = performance.now();
+    const client = peerOf(stream);
+    const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
+    const grpc = String(headers['content-type'] ?? '').startsWith('application/grpc');
+    let flow: FlowStream | undefined;
+    let clientGone = false;
+    let responseDone = false;
+    stream.on('error', (err) => this.log.debug('client stream error', { client, error: err.message }));
+
+    // gRPC deadline: when it passes, cancel upstream even if the client does not.
+    let deadline: NodeJS.Timeout | undefined;
+    const timeoutMs = parseGrpcTimeout(headers['grpc-timeout']);
+    if (timeoutMs !== undefined) {
+      deadline = setTimeout(() => {
+        if (stream.closed) return;
+        m.deadlineExceeded++;
+        this.log.debug('deadline exceeded: stream cancelled', { client, path: headers[':path'], timeoutMs });
+        flow?.reset(wireCode(ErrorCodes.FLOW_RESET), resetReason(NGHTTP2_CANCEL, 'deadline exceeded'));
+        stream.close(NGHTTP2_CANCEL);
+      }, timeoutMs);
+      deadline.unref();
+    }
+    stream.once('close', () => {
+      clientGone = true;
+      m.active--;
+      if (deadline) clearTimeout(deadline);
+      if (responseDone) m.latency(performance.now() - started);
+    });
+
+    const established = (opened: OpenedFlow): void => {
+      flow = opened.stream;
+      if (clientGone || stream.closed) {
+        flow.reset(
+          wireCode(ErrorCodes.FLOW_RESET),
+          resetReason(NGHTTP2_CANCEL, 'client stream closed before the flow was established'),
+        );
+        return;
+      }
+      this.log.debug('stream established', {
+        flow: opened.header.fid,
+        client,
+        path: headers[':path'],
+        dst: opened.accept.router,
+        connector: opened.accept.connector,
+      });
+      this.relay(stream, opened.stream, headers, endStream, () => (responseDone = true));
+    };
+
+    this.host
+      .openFlow(
+        {
+          routingKey: this.spec.routingKey,
+          listener: this.spec.name,
+          client,
+          distribution: this.spec.distribution,
+          proto: 'http2',
+          // every stream is its own flow: spread streams of one connection across equally good connectors
+          rotateTies: true,
+        },
+        established,
+      )
+      .catch((err: unknown) => {
+        m.refused++;
+        const code = isCaravanError(err) ? err.code : ErrorCodes.FLOW_RESET;
+        const reason = errorMessage(err);
+        this.log.warn('stream refused: no flow could be established', { client, code, reason });
+        if (stream.closed || stream.headersSent) return;
+        // Answer rather than reset, so clients see why: gRPC UNAVAILABLE (trailers-only) or 503.
+        if (grpc) {
+          m.status(200);
+          m.grpcStatus({ 'grpc-status': '14' });
+          stream.respond(
+            {
+              ':status': 200,
+              'content-type': 'application/grpc',
+              'grpc-status': '14',
+              'grpc-message': grpcMessage(`caravan: ${reason}`),
+            },
+            { endStream: true },
+          );
+        } else {
+          m.status(503);
+          stream.respond({ ':status': 503, 'content-type': 'text/plain; charset=utf-8', 'x-caravan-error': code });
+          stream.end(`caravan: ${reason}\n`);
+        }
+        responseDone = true;
+      });
+  }
+
+  /** Pump one established stream: request → flow, flow → response. */
+  private relay(
+    stream: http2.ServerHttp2Stream,
+    flow: FlowStream,
+    headers: http2.IncomingHttpHeaders,
+    endStream: boolean,
+    onResponseDone: () => void,
+  ): void {
+    const m = this.metrics;
+    let requestDone = endStream;
+    let responded = false;
+    let responseDone = false;
+    let trailers: HeaderBlock | undefined;
+    let flowClosed = false;
+
+    const protocolError = (why: string): void => {
+      this.log.warn('protocol error on flow', { reason: why });
+      flow.reset(wireCode(ErrorCodes.PROTOCOL), why);
+      if (!stream.closed) stream.close(NGHTTP2_INTERNAL_ERROR);
+    };
+
+    // request → flow
+    flow.write(encodeHeaders(FrameType.HEAD, endStream ? Flags.END_STREAM : 0, headers));
+    if (endStream) flow.end();
+    else {
+      pumpToFlow(stream, flow, {
+        onBytes: (n) => (m.bytesIn += n),
+        onDone: () => (requestDone = true),
+      });
+    }
+
+    // flow → response
+    const credit = new CreditReturner(flow, stream);
+    const decoder = new FrameDecoder();
+    const finishResponse = (): void => {
+      responseDone = true;
+      onResponseDone();
+    };
+    const onFrame = (f: Frame): void => {
+      switch (f.type) {
+        case FrameType.HEAD: {
+          if (responded) return protocolError('second response head');
+          const h = decodeHeaders(f.payload);
+          const end = (f.flags & Flags.END_STREAM) !== 0;
+          responded = true;
+          m.status(h[':status']);
+          if (end) m.grpcStatus(h);
+          if (!stream.closed) {
+            if (end) {
+              stream.respond(h, { endStream: true });
+              finishResponse();
+            } else {
+              stream.once('wantTrailers', () => {
+                if (!stream.closed) stream.sendTrailers(trailers ?? {});
+                finishResponse();
+              });
+              stream.respond(h, { waitForTrailers: true });
+            }
+          }
+          flow.consumed(f.wireLength);
+          return;
+        }
+        case FrameType.INFO:
+          if (!stream.closed && !responded) stream.additionalHeaders(decodeHeaders(f.payload));
+          flow.consumed(f.wireLength);
+          return;
+        case FrameType.DATA:
+          if (!responded) return protocolError('response body before its head');
+          m.bytesOut += f.payload.length;
+          credit.write(f.payload, f.wireLength);
+          return;
+        case FrameType.TRAILERS:
+          trailers = decodeHeaders(f.payload);
+          m.grpcStatus(trailers);
+          flow.consumed(f.wireLength);
+          return;
+      }
+    };
+    flow.on('data', (chunk: Buffer) => {
+      try {
+        for (const f of decoder.push(chunk)) onFrame(f);
+      } catch (e) {
+        protocolError(errorMessage(e));
+      }
+    });
+    flow.on('end', () => {
+      if (!responded) return protocolError('response ended without a head');
+      if (!responseDone && !stream.closed && !stream.writableEnded) stream.end();
+    });
+    flow.on('reset', (code: number, reason: string) => {
+      if (stream.closed) return;
+      m.resets++;
+      const h2code = h2CodeOf(reason) ?? NGHTTP2_INTERNAL_ERROR;
+      this.log.debug('flow reset: stream closed', { code, reason, h2code });
+      stream.close(h2code);
+    });
+    flow.once('close', () => {
+      flowClosed = true;
+    });
+    stream.once('close', () => {
+      if (flowClosed || (requestDone && responseDone)) return;
+      const rst = stream.rstCode ?? NGHTTP2_CANCEL;
+      if (rst !== 0) m.resets++;
+      flow.reset(wireCode(ErrorCodes.FLOW_RESET), resetReason(rst, 'client stream closed'));
+    });
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const s of this.sessions) s.destroy();
+    });
+  }
+}
+
+/** gRPC's percent-encoding of grpc-message: printable ASCII except '%' stays, every other byte is %XX. */
+function grpcMessage(text: string): string {
+  let out = '';
+  for (const b of Buffer.from(text, 'utf8')) {
+    out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}

@@ -1,0 +1,101 @@
+import net from 'node:net';
+
+/**
+ * The targets of a connector (one or several host:port): flows go to the healthy target with the fewest active
+ * flows; a target that refused or could not be reached is skipped until a probe connection succeeds again.
+ * (http1 keeps its own copy of this helper: adapters never import each other.)
+ */
+export interface Target {
+  host: string;
+  port: number;
+  active: number;
+  failed: boolean;
+}
+
+export interface TargetPoolOptions {
+  probeIntervalMs: number;
+  connectTimeoutMs: number;
+  /** called when the pool as a whole becomes healthy or unhealthy (some target up ↔ none up) */
+  onHealthChange: (healthy: boolean) => void;
+  /** called when one target changes state */
+  onTargetChange?: (t: Target) => void;
+}
+
+export function targetName(t: { host: string; port: number }): string {
+  return net.isIPv6(t.host) ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
+}
+
+export class TargetPool {
+  readonly targets: Target[];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
+
+  constructor(
+    targets: ReadonlyArray<{ host: string; port: number }>,
+    private readonly opts: TargetPoolOptions,
+  ) {
+    if (targets.length === 0) throw new Error('a connector needs at least one target');
+    this.targets = targets.map((t) => ({ host: t.host, port: t.port, active: 0, failed: false }));
+  }
+
+  get healthy(): boolean {
+    return this.targets.some((t) => !t.failed);
+  }
+
+  get description(): string {
+    return this.targets.map(targetName).join(',');
+  }
+
+  /** The healthy target with the fewest active flows (ties: the first listed), not in `tried`. */
+  pick(tried: ReadonlySet<Target> = new Set()): Target | undefined {
+    let best: Target | undefined;
+    for (const t of this.targets) {
+      if (t.failed || tried.has(t)) continue;
+      if (!best || t.active < best.active) best = t;
+    }
+    return best;
+  }
+
+  markFailed(t: Target): void {
+    if (t.failed || this.stopped) return;
+    const wasHealthy = this.healthy;
+    t.failed = true;
+    this.opts.onTargetChange?.(t);
+    if (wasHealthy && !this.healthy) this.opts.onHealthChange(false);
+    this.scheduleProbe(t);
+  }
+
+  private scheduleProbe(t: Target): void {
+    if (this.stopped) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.probe(t);
+    }, this.opts.probeIntervalMs);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  private probe(t: Target): void {
+    const s = net.connect({ host: t.host, port: t.port });
+    const timer = setTimeout(() => s.destroy(), this.opts.connectTimeoutMs);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      s.destroy();
+      if (this.stopped || !t.failed) return;
+      const wasHealthy = this.healthy;
+      t.failed = false;
+      this.opts.onTargetChange?.(t);
+      if (!wasHealthy) this.opts.onHealthChange(true);
+    });
+    s.once('error', () => {
+      clearTimeout(timer);
+      this.scheduleProbe(t);
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+}

@@ -1,0 +1,3 @@
+import { deleteCommand } from './service-common.js';
+
+export const listenerDelete = deleteCommand('Listener');

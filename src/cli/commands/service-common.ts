@@ -1,0 +1,189 @@
+/** Printing and deleting listeners and connectors (shared by their list/status/delete commands). */
+import { CaravanError, ErrorCodes } from '../../errors.js';
+import type { CommandSpec, Context } from '../command.js';
+import { renderPairs } from '../output.js';
+import { deleteResources, resourcesOfKind } from '../resources.js';
+import { routerState } from '../router.js';
+import { connectorRows, listenerRows, yesNo, type ConnectorRow, type ListenerRow } from '../services.js';
+import { contextSite } from '../sites.js';
+import { appliedNote } from './common.js';
+
+export async function listenerData(
+  ctx: Context,
+): Promise<{ site: string; running: boolean; rows: ListenerRow[] }> {
+  const site = await contextSite(ctx);
+  const st = await routerState(site.dir);
+  return {
+    site: site.name,
+    running: st.running,
+    rows: listenerRows(await resourcesOfKind(site.dir, 'Listener'), st.status),
+  };
+}
+
+export async function connectorData(
+  ctx: Context,
+): Promise<{ site: string; running: boolean; rows: ConnectorRow[] }> {
+  const site = await contextSite(ctx);
+  const st = await routerState(site.dir);
+  return {
+    site: site.name,
+    running: st.running,
+    rows: connectorRows(await resourcesOfKind(site.dir, 'Connector'), st.status),
+  };
+}
+
+export function printListeners(ctx: Context, rows: ListenerRow[], empty: string): void {
+  ctx.out.table(
+    ['NAME', 'TYPE', 'ROUTING KEY', 'ADDRESS', 'MATCHED', 'CONNECTORS AT'],
+    rows.map((r) => [
+      r.name,
+      r.type,
+      r.routingKey,
+      r.address,
+      r.error ? ctx.out.state('error') : ctx.out.state(yesNo(r.matched)),
+      r.destinations?.length ? r.destinations.map((d) => d.site).join(',') : '-',
+    ]),
+    empty,
+  );
+}
+
+export function printConnectors(ctx: Context, rows: ConnectorRow[], empty: string): void {
+  ctx.out.table(
+    ['NAME', 'TYPE', 'ROUTING KEY', 'TARGET', 'HEALTHY', 'ADVERTISED', 'ALSO AT'],
+    rows.map((r) => [
+      r.name,
+      r.type,
+      r.routingKey,
+      r.target,
+      ctx.out.state(yesNo(r.healthy)),
+      ctx.out.state(yesNo(r.advertised)),
+      r.otherSites?.length ? r.otherSites.map((d) => d.site).join(',') : '-',
+    ]),
+    empty,
+  );
+}
+
+function notFound(kind: string, name: string, site: string, names: string[]): CaravanError {
+  return new CaravanError(
+    ErrorCodes.INVALID_RESOURCE,
+    `no ${kind.toLowerCase()} named '${name}' at site ${site}${names.length ? ` (${kind.toLowerCase()}s: ${names.join(', ')})` : ''}`,
+  );
+}
+
+export function listenerDetail(ctx: Context, r: ListenerRow, running: boolean): void {
+  const pairs: Array<[string, string]> = [
+    ['Listener', r.name],
+    ['Type', r.type],
+    ['Routing key', r.routingKey],
+    ['Address', r.address],
+    ['Distribution', r.distribution],
+  ];
+  if (!running) pairs.push(['Matched', 'unknown (the router is not running)']);
+  else {
+    pairs.push([
+      'Matched',
+      r.matched
+        ? `${ctx.out.state('yes')}: connectors at ${(r.destinations ?? []).map((d) => `${d.site} (cost ${d.cost}, ${d.connectors})`).join(', ')}`
+        : `${ctx.out.state('no')}: no connector with routing key ${r.routingKey} is reachable in the network`,
+    ]);
+  }
+  if (r.error) pairs.push(['Error', r.error]);
+  if (r.stats)
+    pairs.push([
+      'Stats',
+      Object.entries(r.stats)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
+    ]);
+  ctx.out.stdout.write(renderPairs(pairs));
+}
+
+export function connectorDetail(ctx: Context, r: ConnectorRow, running: boolean): void {
+  const pairs: Array<[string, string]> = [
+    ['Connector', r.name],
+    ['Type', r.type],
+    ['Routing key', r.routingKey],
+    ['Target', r.target],
+  ];
+  if (!running) pairs.push(['State', 'unknown (the router is not running)']);
+  else {
+    pairs.push(['Healthy', ctx.out.state(yesNo(r.healthy))]);
+    pairs.push([
+      'Advertised',
+      `${ctx.out.state(yesNo(r.advertised))}${r.advertised ? ' (listeners anywhere in the network reach it)' : ''}`,
+    ]);
+    pairs.push(['Listeners here', r.localListeners?.length ? r.localListeners.join(', ') : 'none']);
+    pairs.push([
+      'Also at',
+      r.otherSites?.length
+        ? r.otherSites.map((d) => `${d.site} (cost ${d.cost})`).join(', ')
+        : 'no other site',
+    ]);
+  }
+  if (r.stats)
+    pairs.push([
+      'Stats',
+      Object.entries(r.stats)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
+    ]);
+  ctx.out.stdout.write(renderPairs(pairs));
+}
+
+export async function statusOf(ctx: Context, kind: 'Listener' | 'Connector'): Promise<void> {
+  const name = ctx.args[0];
+  if (kind === 'Listener') {
+    const d = await listenerData(ctx);
+    if (name === undefined)
+      return ctx.out.emit(d.rows, () => printListeners(ctx, d.rows, `Site ${d.site} has no listeners.`));
+    const r = d.rows.find((x) => x.name === name);
+    if (!r)
+      throw notFound(
+        kind,
+        name,
+        d.site,
+        d.rows.map((x) => x.name),
+      );
+    return ctx.out.emit(r, () => listenerDetail(ctx, r, d.running));
+  }
+  const d = await connectorData(ctx);
+  if (name === undefined)
+    return ctx.out.emit(d.rows, () => printConnectors(ctx, d.rows, `Site ${d.site} has no connectors.`));
+  const r = d.rows.find((x) => x.name === name);
+  if (!r)
+    throw notFound(
+      kind,
+      name,
+      d.site,
+      d.rows.map((x) => x.name),
+    );
+  return ctx.out.emit(r, () => connectorDetail(ctx, r, d.running));
+}
+
+export function deleteCommand(kind: 'Listener' | 'Connector'): CommandSpec {
+  const noun = kind.toLowerCase();
+  return {
+    name: `${noun} delete`,
+    summary: `delete a ${noun}`,
+    synopsis: '<name>',
+    args: { min: 1, max: 1 },
+    examples: [`caravan ${noun} delete db`],
+    async run(ctx) {
+      const site = await contextSite(ctx);
+      const name = ctx.args[0] as string;
+      const all = await resourcesOfKind(site.dir, kind);
+      if (!all.some((r) => r.metadata.name === name))
+        throw notFound(
+          kind,
+          name,
+          site.name,
+          all.map((r) => r.metadata.name),
+        );
+      await deleteResources(site.dir, [{ kind, name }]);
+      const note = await appliedNote(site);
+      ctx.out.emit({ site: site.name, kind, name, deleted: true }, () =>
+        ctx.out.line(`${kind} ${name} deleted; ${note}`),
+      );
+    },
+  };
+}

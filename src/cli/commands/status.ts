@@ -1,0 +1,65 @@
+import { type CommandSpec } from '../command.js';
+import { linkRows } from '../links-view.js';
+import { humanDuration } from '../output.js';
+import { resourcesOfKind } from '../resources.js';
+import { routerState } from '../router.js';
+import { connectorRows, listenerRows } from '../services.js';
+import { contextSite, readSiteResource } from '../sites.js';
+import { printLinks } from './link-list.js';
+import { printConnectors, printListeners } from './service-common.js';
+
+export const status: CommandSpec = {
+  name: 'status',
+  summary: 'this site: router, links, listeners and connectors (matched or not)',
+  examples: ['caravan status', 'caravan status --site west -o json'],
+  async run(ctx) {
+    const site = await contextSite(ctx);
+    const res = await readSiteResource(site.dir);
+    const st = await routerState(site.dir);
+    const s = st.status;
+    const links = linkRows(await resourcesOfKind(site.dir, 'Link'), s);
+    const listeners = listenerRows(await resourcesOfKind(site.dir, 'Listener'), s);
+    const connectors = connectorRows(await resourcesOfKind(site.dir, 'Connector'), s);
+    const la = s?.router.linkAccess ?? res.spec.linkAccess;
+    const data = {
+      site: site.name,
+      running: st.running,
+      router: {
+        id: s?.router.id ?? res.spec.routerId ?? site.name,
+        mode: s?.router.mode ?? res.spec.mode,
+        ...(st.pid !== undefined ? { pid: st.pid } : {}),
+        ...(s ? { startedAt: s.router.startedAt, version: s.router.version } : {}),
+        linkAccess: la ? { host: la.host, port: la.port } : null,
+      },
+      links,
+      listeners,
+      connectors,
+    };
+    ctx.out.emit(data, () => {
+      const state = s
+        ? `${ctx.out.state('running')}, pid ${st.pid}, up ${humanDuration(Date.now() - Date.parse(s.router.startedAt))}`
+        : st.unresponsive
+          ? `${ctx.out.state('starting')} (pid ${st.pid})`
+          : ctx.out.state('stopped');
+      ctx.out.line(
+        `${ctx.out.style('bold', `Site ${site.name}`)}: router ${data.router.id} (${data.router.mode}), ${state}`,
+      );
+      ctx.out.line(`Link access: ${la ? `${la.host}:${la.port}` : 'no (this site only dials out)'}`);
+      ctx.out.line();
+      ctx.out.line(ctx.out.style('bold', 'Links'));
+      printLinks(ctx, links, '  (none)');
+      ctx.out.line();
+      ctx.out.line(ctx.out.style('bold', 'Listeners'));
+      printListeners(ctx, listeners, '  (none)');
+      ctx.out.line();
+      ctx.out.line(ctx.out.style('bold', 'Connectors'));
+      printConnectors(ctx, connectors, '  (none)');
+      if (!s) {
+        ctx.out.line();
+        ctx.out.line(
+          `The router is not running: link states and matches are unknown ('caravan site start --detach').`,
+        );
+      }
+    });
+  },
+};

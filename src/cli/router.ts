@@ -1,0 +1,215 @@
+/**
+ * The router process of a site as the CLI sees it: is it running (does its admin socket answer), its pid file,
+ * starting it (`bin/caravan-router.js --dir SITE_DIR`, never imported) and stopping it.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { readFile, unlink } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AdminClient } from '../admin/client.js';
+import type { StatusSnapshot } from '../admin/types.js';
+import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
+import { writeFileAtomic } from '../site/atomic.js';
+import { readSiteResource, type SiteRef } from './sites.js';
+
+/** `bin/caravan-router.js` of this package (dist/src/cli/router.js → ../../../bin). */
+export const ROUTER_BIN = fileURLToPath(new URL('../../../bin/caravan-router.js', import.meta.url));
+/** `bin/caravan.js` of this package. */
+export const CLI_BIN = fileURLToPath(new URL('../../../bin/caravan.js', import.meta.url));
+
+export function pidFile(dir: string): string {
+  return join(dir, 'runtime', 'router.pid');
+}
+
+export function routerLogFile(dir: string): string {
+  return join(dir, 'logs', 'router.log');
+}
+
+/** The admin socket of a site: `spec.admin.socket` of its Site, else `runtime/admin.sock`. */
+export async function adminSocketOf(dir: string): Promise<string> {
+  try {
+    const site = await readSiteResource(dir);
+    const s = site.spec.admin?.socket;
+    if (s) return isAbsolute(s) ? s : resolve(dir, s);
+  } catch {
+    // fall back to the default
+  }
+  return join(dir, 'runtime', 'admin.sock');
+}
+
+export async function adminClient(dir: string, timeoutMs = 5000): Promise<AdminClient> {
+  return new AdminClient(await adminSocketOf(dir), timeoutMs);
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether `pid` looks like a Caravan router (Linux: /proc cmdline; elsewhere: alive). */
+async function looksLikeRouter(pid: number): Promise<boolean> {
+  if (!processAlive(pid)) return false;
+  try {
+    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    return cmd.includes('caravan-router');
+  } catch {
+    return true;
+  }
+}
+
+/** The pid recorded in runtime/router.pid, when that process is still a live router. */
+export async function readPid(dir: string): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await readFile(pidFile(dir), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pid = Number(text.trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  return (await looksLikeRouter(pid)) ? pid : undefined;
+}
+
+export async function writePid(dir: string, pid: number): Promise<void> {
+  await writeFileAtomic(pidFile(dir), `${pid}\n`);
+}
+
+export async function removePid(dir: string, pid?: number): Promise<void> {
+  if (pid !== undefined) {
+    const text = await readFile(pidFile(dir), 'utf8').catch(() => '');
+    if (text.trim() !== String(pid)) return;
+  }
+  await unlink(pidFile(dir)).catch(() => undefined);
+}
+
+export interface RouterState {
+  running: boolean;
+  /** The router's status when its admin socket answers. */
+  status?: StatusSnapshot;
+  /** The router's pid (from its status or the pid file). */
+  pid?: number;
+  /** Alive per pid file, but its admin socket does not answer (starting, or hung). */
+  unresponsive?: boolean;
+}
+
+/** Asks the site's admin socket; falls back to the pid file. */
+export async function routerState(dir: string, timeoutMs = 3000): Promise<RouterState> {
+  const client = await adminClient(dir, timeoutMs);
+  try {
+    const status = await client.status();
+    return { running: true, status, pid: status.router.pid };
+  } catch {
+    const pid = await readPid(dir);
+    if (pid !== undefined) return { running: true, pid, unresponsive: true };
+    return { running: false };
+  }
+}
+
+/** The status of a running site's router, or SITE_NOT_RUNNING. */
+export async function requireRunning(site: SiteRef): Promise<StatusSnapshot> {
+  const st = await routerState(site.dir);
+  if (st.status) return st.status;
+  if (st.unresponsive) {
+    throw new CaravanError(
+      ErrorCodes.SITE_NOT_RUNNING,
+      `the router of site ${site.name} (pid ${st.pid}) does not answer on its admin socket; see ${routerLogFile(site.dir)}`,
+    );
+  }
+  throw new CaravanError(
+    ErrorCodes.SITE_NOT_RUNNING,
+    `site ${site.name} is not running: start it with 'caravan site start --site ${site.name}'`,
+  );
+}
+
+export function routerArgs(dir: string, logLevel?: string): string[] {
+  return [ROUTER_BIN, '--dir', dir, ...(logLevel ? ['--log-level', logLevel] : [])];
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function tail(path: string, lines: number): Promise<string> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/**
+ * Starts the router in the background: logs to logs/router.log, pid in runtime/router.pid. Resolves once the
+ * admin socket answers; rejects (with the end of the log) if the router exits or does not answer in time.
+ */
+export async function startDetached(
+  site: SiteRef,
+  opts: { logLevel?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<StatusSnapshot> {
+  const log = routerLogFile(site.dir);
+  const fd = openSync(log, 'a', 0o600);
+  let exited: { code: number | null; signal: string | null } | undefined;
+  let child;
+  try {
+    child = spawn(process.execPath, routerArgs(site.dir, opts.logLevel), {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: opts.env ?? process.env,
+    });
+  } finally {
+    closeSync(fd);
+  }
+  child.on('exit', (code, signal) => (exited = { code, signal }));
+  child.on('error', (e) => (exited = { code: null, signal: errorMessage(e) }));
+  const pid = child.pid;
+  if (pid === undefined) throw new CaravanError(ErrorCodes.CONFIG_IO, `cannot start ${ROUTER_BIN}`);
+  await writePid(site.dir, pid);
+  const client = await adminClient(site.dir, 2000);
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  try {
+    for (;;) {
+      if (exited) {
+        await removePid(site.dir, pid);
+        const end = await tail(log, 5);
+        const err = /^error: (.*)$/m.exec(end)?.[1];
+        throw new CaravanError(
+          ErrorCodes.SITE_NOT_RUNNING,
+          `the router of site ${site.name} exited (${exited.signal ?? `code ${exited.code}`})${err ? `: ${err}` : ''}; see ${log}`,
+        );
+      }
+      const st = await client.status().catch(() => undefined);
+      if (st && st.router.pid === pid) return st;
+      if (Date.now() > deadline) {
+        throw new CaravanError(
+          ErrorCodes.SITE_NOT_RUNNING,
+          `the router of site ${site.name} (pid ${pid}) did not answer within ${Math.round((opts.timeoutMs ?? 30_000) / 1000)} s; see ${log}`,
+        );
+      }
+      await sleep(100);
+    }
+  } finally {
+    child.unref();
+  }
+}
+
+/** Sends SIGTERM and waits until the process is gone (SIGKILL after `timeoutMs`). Returns how it ended. */
+export async function stopProcess(pid: number, timeoutMs = 15_000): Promise<'stopped' | 'killed' | 'gone'> {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return 'gone';
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (processAlive(pid)) {
+    if (Date.now() > deadline) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+      while (processAlive(pid)) await sleep(50);
+      return 'killed';
+    }
+    await sleep(50);
+  }
+  return 'stopped';
+}

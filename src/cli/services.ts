@@ -1,0 +1,105 @@
+/** Listeners and connectors of a site as the CLI shows them: resources merged with the router's view. */
+import type { StatusSnapshot } from '../admin/types.js';
+import type { ConnectorResource, ListenerResource } from '../api/index.js';
+import { siteOfRouter } from './names.js';
+
+export interface Destination {
+  site: string;
+  router: string;
+  cost: number;
+  connectors: number;
+}
+
+export interface ListenerRow {
+  name: string;
+  type: string;
+  routingKey: string;
+  address: string;
+  distribution: string;
+  /** some connector for the key is reachable somewhere in the network; undefined when the router is stopped */
+  matched?: boolean;
+  /** sites with connectors for the key */
+  destinations?: Destination[];
+  error?: string;
+  stats?: Record<string, number>;
+}
+
+export interface ConnectorRow {
+  name: string;
+  type: string;
+  routingKey: string;
+  target: string;
+  healthy?: boolean;
+  /** this router advertises the key to the network */
+  advertised?: boolean;
+  /** other sites with connectors for the same key */
+  otherSites?: Destination[];
+  /** listeners at this site for the key */
+  localListeners?: string[];
+  stats?: Record<string, number>;
+}
+
+function destinations(status: StatusSnapshot, key: string): Destination[] {
+  const a = status.addresses.find((x) => x.key === key);
+  return (a?.destinations ?? []).map((d) => ({
+    site: siteOfRouter(d.router),
+    router: d.router,
+    cost: d.cost,
+    connectors: d.count,
+  }));
+}
+
+export function listenerRows(
+  resources: ListenerResource[],
+  status: StatusSnapshot | undefined,
+): ListenerRow[] {
+  return resources.map((r) => {
+    const v = status?.listeners.find((l) => l.name === r.metadata.name);
+    const row: ListenerRow = {
+      name: r.metadata.name,
+      type: r.spec.type,
+      routingKey: r.spec.routingKey,
+      address: `${r.spec.host}:${v?.port ?? r.spec.port}`,
+      distribution: r.spec.distribution,
+    };
+    if (status) {
+      row.matched = v?.matched ?? destinations(status, r.spec.routingKey).length > 0;
+      row.destinations = destinations(status, r.spec.routingKey);
+      if (v?.error) row.error = v.error;
+      if (v) row.stats = v.stats;
+    }
+    return row;
+  });
+}
+
+export function connectorRows(
+  resources: ConnectorResource[],
+  status: StatusSnapshot | undefined,
+): ConnectorRow[] {
+  return resources.map((r) => {
+    const v = status?.connectors.find((c) => c.name === r.metadata.name);
+    const targets = r.spec.targets?.length ? r.spec.targets : [{ host: r.spec.host, port: r.spec.port }];
+    const row: ConnectorRow = {
+      name: r.metadata.name,
+      type: r.spec.type,
+      routingKey: r.spec.routingKey,
+      target: v?.target ?? targets.map((t) => `${t.host}:${t.port}`).join(','),
+    };
+    if (status) {
+      const self = status.router.id;
+      const own = status.topology.routers.find((x) => x.id === self);
+      row.healthy = v?.healthy ?? false;
+      row.advertised = own ? (own.addresses[r.spec.routingKey] ?? 0) > 0 : row.healthy;
+      row.otherSites = destinations(status, r.spec.routingKey).filter((d) => d.router !== self);
+      row.localListeners = status.listeners
+        .filter((l) => l.routingKey === r.spec.routingKey)
+        .map((l) => l.name);
+      if (v) row.stats = v.stats;
+    }
+    return row;
+  });
+}
+
+export function yesNo(v: boolean | undefined): string {
+  return v === undefined ? '-' : v ? 'yes' : 'no';
+}

@@ -1,0 +1,144 @@
+/**
+ * The HTTPS client side of the grant protocol: JSON POSTs to a grant server, trusting only the accepting site's
+ * CA (never the system CAs). Connection problems become GRANT_UNREACHABLE naming host:port; a server whose
+ * certificate the CA did not sign becomes TOKEN_INVALID; error answers keep the server's stable code.
+ */
+import https from 'node:https';
+import { CaravanError, ErrorCodes, errorMessage, type ErrorCode } from '../../errors.js';
+import { hostPort } from './logic.js';
+
+const KNOWN_CODES = new Set<string>(Object.values(ErrorCodes));
+
+const TLS_TRUST_ERRORS = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'INVALID_PURPOSE',
+]);
+
+export interface PostOptions {
+  /** PEM CA certificate: the only trust anchor. */
+  ca: string;
+  /** Client certificate and key (mutual TLS, for renewal). */
+  cert?: string;
+  key?: string;
+  timeoutMs?: number;
+}
+
+/** POSTs JSON; resolves with the parsed JSON answer of a 2xx; rejects with CaravanError otherwise. */
+export function postJson<T>(url: string, body: unknown, opts: PostOptions): Promise<T> {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return Promise.reject(
+      new CaravanError(ErrorCodes.TOKEN_INVALID, `invalid grant URL ${JSON.stringify(url)}`),
+    );
+  }
+  if (u.protocol !== 'https:') {
+    return Promise.reject(new CaravanError(ErrorCodes.TOKEN_INVALID, `grant URL ${url} is not https`));
+  }
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(u.port || 443);
+  const where = hostPort(host, port);
+  const data = JSON.stringify(body);
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  return new Promise<T>((resolve, reject) => {
+    const req = https.request(
+      {
+        host,
+        port,
+        path: u.pathname + u.search,
+        method: 'POST',
+        ca: opts.ca,
+        ...(opts.cert !== undefined ? { cert: opts.cert } : {}),
+        ...(opts.key !== undefined ? { key: opts.key } : {}),
+        // Trust is pinned to the site's CA; sites are often reached by an address that is not in the certificate.
+        checkServerIdentity: () => undefined,
+        minVersion: 'TLSv1.3',
+        agent: false,
+        timeout: timeoutMs,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > 1024 * 1024) req.destroy(new Error('answer too large'));
+          else chunks.push(c);
+        });
+        res.on('error', (e) =>
+          reject(new CaravanError(ErrorCodes.GRANT_UNREACHABLE, `grant server at ${where}: ${e.message}`)),
+        );
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            return reject(
+              new CaravanError(
+                ErrorCodes.PROTOCOL,
+                `grant server at ${where} answered HTTP ${res.statusCode} without JSON`,
+              ),
+            );
+          }
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) return resolve(parsed as T);
+          const err = (parsed as { error?: { code?: string; message?: string } }).error;
+          const code = err?.code && KNOWN_CODES.has(err.code) ? (err.code as ErrorCode) : ErrorCodes.PROTOCOL;
+          reject(new CaravanError(code, err?.message ?? `grant server at ${where} answered HTTP ${status}`));
+        });
+      },
+    );
+    req.on('timeout', () =>
+      req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+    );
+    req.on('error', (e: Error & { code?: string }) => {
+      if (e.code && TLS_TRUST_ERRORS.has(e.code)) {
+        return reject(
+          new CaravanError(
+            ErrorCodes.TOKEN_INVALID,
+            `the grant server at ${where} is not the site that issued this token: its certificate is not signed by the token's CA (${e.code})`,
+            { cause: e },
+          ),
+        );
+      }
+      reject(
+        new CaravanError(
+          ErrorCodes.GRANT_UNREACHABLE,
+          `cannot reach the grant server at ${where}: ${describe(e)}`,
+          {
+            cause: e,
+          },
+        ),
+      );
+    });
+    req.end(data);
+  });
+}
+
+function describe(e: Error & { code?: string }): string {
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused (is the site running and the grant port open?)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host name not found';
+    case 'ETIMEDOUT':
+      return 'timed out';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'no route to host';
+    case 'ECONNRESET':
+      return 'connection reset';
+    default:
+      return errorMessage(e);
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * Redeeming an access token at the dialing site (`caravan token redeem`): a new key and CSR, the CSR signed by the
+ * accepting site's CA through its grant server, then the link's certificates and its Link resource written —
+ * all or nothing.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import {
+  API_VERSION,
+  DEFAULTS,
+  NAME_PATTERN,
+  ResourceError,
+  defaultLinkTls,
+  validateResourceOf,
+  type AccessTokenResource,
+  type HostPort,
+  type LinkResource,
+} from '../../api/index.js';
+import { CaravanError, ErrorCodes, errorMessage } from '../../errors.js';
+import { certificateInfo, createKeyAndCsr, verifyIssuedBy } from '../certs/index.js';
+import { readSiteResources, writeResource } from '../site-dir.js';
+import { postJson } from './client.js';
+import { readSite } from './issue.js';
+import { renewUrlFor } from './logic.js';
+import { sitePaths, type LinkGrantInfo } from './state.js';
+
+export interface RedeemOptions {
+  /** Link cost; default the token's, else the grant's. */
+  cost?: number;
+  /** Link name; default the accepting site's name (made unique). An existing link of this name is replaced. */
+  linkName?: string;
+}
+
+/** What the grant server answers to a redemption. */
+export interface RedeemAnswer {
+  certificate: string;
+  ca: string;
+  endpoints: HostPort[];
+  linkName?: string;
+  site?: string;
+  cost?: number;
+  lifetimeMs?: number;
+}
+
+function invalid(message: string, cause?: unknown): CaravanError {
+  return new CaravanError(ErrorCodes.TOKEN_INVALID, message, cause === undefined ? undefined : { cause });
+}
+
+function checkToken(token: AccessTokenResource): AccessTokenResource {
+  try {
+    return validateResourceOf('AccessToken', token, 'token');
+  } catch (e) {
+    const first = e instanceof ResourceError ? e.issues[0] : undefined;
+    throw invalid(
+      `the token is not valid: ${first ? [first.path, first.message].filter(Boolean).join(': ') : errorMessage(e)}`,
+      e,
+    );
+  }
+}
+
+function checkAnswer(a: unknown, where: string): RedeemAnswer {
+  const x = a as Partial<RedeemAnswer> | null;
+  const ok =
+    x !== null &&
+    typeof x === 'object' &&
+    typeof x.certificate === 'string' &&
+    typeof x.ca === 'string' &&
+    Array.isArray(x.endpoints) &&
+    x.endpoints.length > 0 &&
+    x.endpoints.every((e) => typeof e?.host === 'string' && Number.isInteger(e?.port));
+  if (!ok)
+    throw new CaravanError(ErrorCodes.PROTOCOL, `the grant server at ${where} sent a malformed answer`);
+  return x as RedeemAnswer;
+}
+
+/** A link name not used by another Link of the site: `base`, `base-2`, `base-3`, ... */
+function uniqueName(base: string, taken: Set<string>): string {
+  const b = NAME_PATTERN.test(base) ? base.slice(0, 56).replace(/-+$/, '') : 'link';
+  if (!taken.has(b)) return b;
+  for (let i = 2; ; i++) if (!taken.has(`${b}-${i}`)) return `${b}-${i}`;
+}
+
+/**
+ * Redeems `token` for the site in `siteDir` and writes runtime/links/<name>/{ca.crt,client.crt,client.key,
+ * grant.json} and the Link resource. Rejects with TOKEN_INVALID, GRANT_UNKNOWN, GRANT_EXPIRED, GRANT_USED_UP,
+ * GRANT_BAD_CODE or GRANT_UNREACHABLE (one line naming the cause); on any failure nothing is written.
+ */
+export async function redeemToken(
+  siteDir: string,
+  token: AccessTokenResource,
+  opts: RedeemOptions = {},
+): Promise<LinkResource> {
+  const dir = resolve(siteDir);
+  const t = checkToken(token);
+  try {
+    certificateInfo(t.spec.ca);
+  } catch (e) {
+    throw invalid(`the token's CA certificate cannot be read: ${errorMessage(e)}`, e);
+  }
+  if (opts.linkName !== undefined && !NAME_PATTERN.test(opts.linkName)) {
+    throw new CaravanError(
+      ErrorCodes.USAGE,
+      `invalid link name ${JSON.stringify(opts.linkName)}: must be a DNS label`,
+    );
+  }
+  const site = await readSite(dir);
+  const siteName = site.metadata.name;
+  const { keyPem, csrPem } = await createKeyAndCsr({ commonName: siteName });
+  const where = new URL(t.spec.url).host;
+  const answer = checkAnswer(
+    await postJson<unknown>(
+      t.spec.url,
+      { code: t.spec.code, csr: csrPem, site: siteName, ...(opts.linkName ? { link: opts.linkName } : {}) },
+      { ca: t.spec.ca },
+    ),
+    where,
+  );
+  if (!(await verifyIssuedBy(answer.certificate, t.spec.ca))) {
+    throw invalid(`the certificate from the grant server at ${where} is not issued by the token's CA`);
+  }
+  const info = certificateInfo(answer.certificate);
+
+  const existing = (await readSiteResources(dir))
+    .filter((s) => s.resource.kind === 'Link')
+    .map((s) => s.resource.metadata.name);
+  const name = opts.linkName ?? uniqueName(answer.linkName ?? answer.site ?? 'link', new Set(existing));
+  const link = validateResourceOf(
+    'Link',
+    {
+      apiVersion: API_VERSION,
+      kind: 'Link',
+      metadata: { name },
+      spec: {
+        endpoints: answer.endpoints.map((e) => ({ host: e.host, port: e.port })),
+        cost: opts.cost ?? t.spec.cost ?? answer.cost ?? DEFAULTS.linkCost,
+        tls: defaultLinkTls(name),
+      },
+    },
+    'token redeem',
+  );
+  const grantInfo: LinkGrantInfo = {
+    grantUrl: t.spec.url,
+    renewUrl: renewUrlFor(t.spec.url),
+    ...(answer.site ? { site: answer.site } : {}),
+    commonName: info.commonName || siteName,
+    lifetimeMs: answer.lifetimeMs ?? info.notAfter.getTime() - Date.now(),
+  };
+
+  // All or nothing: the files go to a temporary directory that is renamed into place, then the Link is written.
+  const final = sitePaths(dir).linkDir(name);
+  const parent = dirname(final);
+  await mkdir(parent, { recursive: true });
+  const tag = randomBytes(6).toString('hex');
+  const tmp = join(parent, `.${name}.tmp-${tag}`);
+  const old = join(parent, `.${name}.old-${tag}`);
+  let movedOld = false;
+  try {
+    await mkdir(tmp, { mode: 0o700 });
+    await writeFile(join(tmp, 'ca.crt'), answer.ca.includes('BEGIN CERTIFICATE') ? answer.ca : t.spec.ca);
+    await writeFile(join(tmp, 'client.crt'), answer.certificate);
+    await writeFile(join(tmp, 'client.key'), keyPem, { mode: 0o600 });
+    await writeFile(join(tmp, 'grant.json'), JSON.stringify(grantInfo, null, 2) + '\n', { mode: 0o600 });
+    try {
+      await rename(final, old);
+      movedOld = true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    await rename(tmp, final);
+    try {
+      await writeResource(dir, link);
+    } catch (e) {
+      await rm(final, { recursive: true, force: true });
+      if (movedOld) await rename(old, final).catch(() => undefined);
+      movedOld = false;
+      throw e;
+    }
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    if (movedOld) await rename(old, final).catch(() => undefined);
+    if (e instanceof CaravanError) throw e;
+    throw new CaravanError(ErrorCodes.CONFIG_IO, `cannot write link ${name}: ${errorMessage(e)}`, {
+      cause: e,
+    });
+  }
+  if (movedOld) await rm(old, { recursive: true, force: true }).catch(() => undefined);
+  return link;
+}

@@ -1,0 +1,428 @@
+/**
+ * The grant server (runs inside the router of a site that accepts links): HTTPS on the link access host and
+ * `grantPort`, with the site's server certificate.
+ *
+ * - `POST /v1/grants/<name>` `{code, csr, site, link?}` → `{certificate, ca, endpoints, linkName, site, cost,
+ *   lifetimeMs}`: redeems a grant — checks the code (only its hash is stored), expiry and redemptions, signs the
+ *   CSR with the site CA as a link client certificate, counts the redemption and records the certificate.
+ * - `POST /v1/renew` `{csr}` over mutual TLS with the current link certificate → `{certificate, ca, lifetimeMs}`:
+ *   a new certificate for the same identity, unless the link was revoked.
+ *
+ * Errors are `{error: {code, message}}` with a stable code (CARAVAN_GRANT_*, CARAVAN_LINK_REVOKED, ...) and a 4xx.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import type { TLSSocket } from 'node:tls';
+import { join } from 'node:path';
+import { tryParseDuration, type AccessGrantResource } from '../../api/index.js';
+import { CaravanError, ErrorCodes, errorMessage, type ErrorCode } from '../../errors.js';
+import type { Logger } from '../../observe/log.js';
+import { certificateInfo, readCsr, signCsr } from '../certs/index.js';
+import { readSiteResources } from '../site-dir.js';
+import {
+  DEFAULT_LINK_CERT_LIFETIME_MS,
+  codeMatches,
+  decideRedemption,
+  grantNameFromPath,
+  hashCode,
+  normalizeSerial,
+  tokenHosts,
+} from './logic.js';
+import {
+  RevocationSet,
+  readIssued,
+  readJson,
+  sitePaths,
+  writeJson,
+  type IssuedCert,
+  type RedemptionState,
+} from './state.js';
+
+export interface GrantServerOptions {
+  /** absolute site directory */
+  dir: string;
+  siteName: string;
+  /** bind address and port (0 = any free port) */
+  host: string;
+  port: number;
+  /** the site's link access (for the endpoints handed to redeemers) */
+  linkAccess: { host: string; hosts?: string[] };
+  /** the port links are accepted on, once known */
+  linkPort: () => number | undefined;
+  /** absolute paths of the site's CA certificate and server certificate/key */
+  tls: { ca: string; cert: string; key: string };
+  logger: Logger;
+  /** lifetime of issued link certificates when the grant does not say; default 30 days */
+  defaultLifetimeMs?: number;
+  /** called after the issued or revoked records changed */
+  onChange?: () => void;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode | 'CARAVAN_BAD_REQUEST' | 'CARAVAN_NOT_FOUND',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_BODY = 64 * 1024;
+/** Issued-certificate records are kept this long after the certificate expired. */
+const KEEP_EXPIRED_MS = 24 * 3600 * 1000;
+
+/** A promise chain: one state change at a time. */
+export class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.tail.then(fn, fn);
+    this.tail = p.catch(() => undefined);
+    return p;
+  }
+}
+
+export class GrantServer {
+  private server: https.Server | undefined;
+  private readonly log: Logger;
+  readonly lock = new Mutex();
+
+  constructor(private readonly opts: GrantServerOptions) {
+    this.log = opts.logger.child({ subsystem: 'grants' });
+  }
+
+  get port(): number | undefined {
+    return (this.server?.address() as AddressInfo | null | undefined)?.port;
+  }
+
+  async start(): Promise<void> {
+    const [ca, cert, key] = await Promise.all([
+      readFile(this.opts.tls.ca),
+      readFile(this.opts.tls.cert),
+      readFile(this.opts.tls.key),
+    ]);
+    const server = https.createServer(
+      { ca, cert, key, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' },
+      (req, res) => void this.handle(req, res),
+    );
+    server.headersTimeout = 15_000;
+    server.requestTimeout = 30_000;
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        this.server = undefined;
+        const code = err.code === 'EADDRINUSE' ? ErrorCodes.PORT_IN_USE : ErrorCodes.CONFIG_IO;
+        const what = err.code === 'EADDRINUSE' ? 'is already in use' : `cannot be used: ${err.message}`;
+        reject(
+          new CaravanError(code, `grant port ${this.opts.host}:${this.opts.port} ${what}`, { cause: err }),
+        );
+      };
+      server.once('error', onError);
+      server.listen({ host: this.opts.host, port: this.opts.port }, () => {
+        server.removeListener('error', onError);
+        server.on('error', (err) => this.log.error('grant server error', { error: err.message }));
+        resolve();
+      });
+    });
+    await writeJson(sitePaths(this.opts.dir).grantServer, {
+      host: this.opts.host,
+      port: this.port,
+      pid: process.pid,
+    }).catch((e: unknown) => this.log.warn('cannot record the grant port', { error: errorMessage(e) }));
+    this.log.info('grant server listening', { address: `${this.opts.host}:${this.port}` });
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    if (!s) return;
+    await new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      s.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const peer = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    const send = (status: number, body: unknown): void => {
+      const data = JSON.stringify(body);
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(data),
+      });
+      res.end(data);
+    };
+    try {
+      const path = (req.url ?? '/').split('?')[0] as string;
+      if (req.method !== 'POST') throw new HttpError(405, 'CARAVAN_BAD_REQUEST', `use POST for ${path}`);
+      const body = await readBody(req);
+      if (path === '/v1/renew') return send(200, await this.renew(req, body, peer));
+      const name = grantNameFromPath(path);
+      if (name === undefined) throw new HttpError(404, 'CARAVAN_NOT_FOUND', `no route POST ${path}`);
+      send(200, await this.redeem(name, body, req, peer));
+    } catch (e) {
+      const he =
+        e instanceof HttpError
+          ? e
+          : e instanceof CaravanError && e.code === ErrorCodes.CERT
+            ? new HttpError(400, e.code, e.message)
+            : undefined;
+      if (he) {
+        send(he.status, { error: { code: he.code, message: he.message } });
+      } else {
+        this.log.error('grant request failed', { peer, url: req.url, error: errorMessage(e) });
+        send(500, { error: { code: 'CARAVAN_INTERNAL', message: errorMessage(e) } });
+      }
+    }
+  }
+
+  private async ca(): Promise<{ certPem: string; keyPem: string }> {
+    const p = sitePaths(this.opts.dir);
+    try {
+      return { certPem: await readFile(this.opts.tls.ca, 'utf8'), keyPem: await readFile(p.caKey, 'utf8') };
+    } catch (e) {
+      throw new HttpError(503, ErrorCodes.CERT, `site cannot issue certificates: ${errorMessage(e)}`);
+    }
+  }
+
+  private endpoints(req: IncomingMessage): { host: string; port: number }[] {
+    const port = this.opts.linkPort();
+    if (!port)
+      throw new HttpError(503, ErrorCodes.NO_LINK_ACCESS, 'the site is not accepting links right now');
+    const hosts: string[] = [];
+    const hostHeader = req.headers.host;
+    if (hostHeader) {
+      const h = /^\[([^\]]+)\]/.exec(hostHeader)?.[1] ?? hostHeader.replace(/:\d+$/, '');
+      if (h) hosts.push(h);
+    }
+    for (const h of tokenHosts(this.opts.linkAccess, networkInterfaces()))
+      if (!hosts.includes(h)) hosts.push(h);
+    return hosts.map((host) => ({ host, port }));
+  }
+
+  private lifetimeOf(grant: AccessGrantResource): number {
+    const l = grant.spec.certLifetime !== undefined ? tryParseDuration(grant.spec.certLifetime) : undefined;
+    return l ?? this.opts.defaultLifetimeMs ?? DEFAULT_LINK_CERT_LIFETIME_MS;
+  }
+
+  private async redeem(name: string, body: unknown, req: IncomingMessage, peer: string): Promise<unknown> {
+    const b = body as { code?: unknown; csr?: unknown; site?: unknown; link?: unknown } | null;
+    if (!b || typeof b.code !== 'string' || typeof b.csr !== 'string') {
+      throw new HttpError(400, 'CARAVAN_BAD_REQUEST', 'a redemption needs {code, csr}');
+    }
+    const code = b.code;
+    const csr = b.csr;
+    const link = typeof b.link === 'string' ? b.link.slice(0, 63) : undefined;
+    return this.lock.run(async () => {
+      const { grant, source } = await this.findGrant(name);
+      const state = grant ? await this.redemptionState(grant, source) : undefined;
+      const decision = decideRedemption(
+        name,
+        {
+          exists: grant !== undefined,
+          codeOk: grant ? codeMatches(code, grant.spec) : false,
+          expiresAt: state ? Date.parse(state.expiresAt) : 0,
+          redemptions: grant?.spec.redemptions ?? 0,
+          redeemed: state?.redeemed ?? 0,
+        },
+        Date.now(),
+      );
+      if (!decision.ok || !grant || !state) {
+        this.log.warn('grant redemption refused', {
+          grant: name,
+          peer,
+          code: decision.code,
+          reason: decision.message,
+        });
+        throw new HttpError(
+          decision.status,
+          decision.code ?? ErrorCodes.GRANT_UNKNOWN,
+          decision.message ?? 'refused',
+        );
+      }
+      const { commonName } = await readCsr(csr);
+      const ca = await this.ca();
+      const lifetimeMs = this.lifetimeOf(grant);
+      const certificate = await signCsr(ca, csr, { usage: 'client', validityMs: lifetimeMs });
+      const info = certificateInfo(certificate);
+      state.redeemed += 1;
+      await writeJson(sitePaths(this.opts.dir).redemption(name), state);
+      const record: IssuedCert = {
+        serial: normalizeSerial(info.serialNumber),
+        id: randomUUID(),
+        site: commonName,
+        ...(link ? { link } : {}),
+        grant: name,
+        issuedAt: new Date().toISOString(),
+        notAfter: info.notAfter.toISOString(),
+        lifetimeMs,
+      };
+      await this.addIssued(record);
+      this.log.info('access grant redeemed', {
+        grant: name,
+        site: commonName,
+        peer,
+        serial: record.serial,
+        redeemed: state.redeemed,
+        redemptions: grant.spec.redemptions,
+        certLifetimeMs: lifetimeMs,
+      });
+      return {
+        certificate,
+        ca: ca.certPem,
+        endpoints: this.endpoints(req),
+        linkName: this.opts.siteName,
+        site: this.opts.siteName,
+        cost: grant.spec.cost,
+        lifetimeMs,
+      };
+    });
+  }
+
+  private async renew(req: IncomingMessage, body: unknown, peer: string): Promise<unknown> {
+    const socket = req.socket as TLSSocket;
+    const b = body as { csr?: unknown } | null;
+    if (!b || typeof b.csr !== 'string')
+      throw new HttpError(400, 'CARAVAN_BAD_REQUEST', 'a renewal needs {csr}');
+    const csr = b.csr;
+    const peerCert = socket.getPeerCertificate?.();
+    if (!socket.authorized || !peerCert?.serialNumber) {
+      const why = socket.authorizationError ? `: ${String(socket.authorizationError)}` : '';
+      this.log.warn('certificate renewal refused', { peer, reason: `no valid link certificate${why}` });
+      throw new HttpError(
+        401,
+        ErrorCodes.CERT,
+        `renewal needs a valid link certificate issued by this site${why}`,
+      );
+    }
+    const serial = normalizeSerial(peerCert.serialNumber);
+    return this.lock.run(async () => {
+      const revocations = await RevocationSet.load(this.opts.dir);
+      const refusal = revocations.refusal(serial);
+      if (refusal) {
+        this.log.warn('certificate renewal refused', { peer, serial, reason: refusal });
+        throw new HttpError(403, ErrorCodes.LINK_REVOKED, `the link was revoked: ${refusal}`);
+      }
+      const record = revocations.record(serial);
+      if (!record) {
+        this.log.warn('certificate renewal refused', {
+          peer,
+          serial,
+          reason: 'certificate not issued by a grant',
+        });
+        throw new HttpError(
+          403,
+          ErrorCodes.CERT,
+          `certificate ${serial} was not issued through an access grant of this site`,
+        );
+      }
+      const { commonName } = await readCsr(csr);
+      if (commonName !== record.site) {
+        throw new HttpError(
+          400,
+          ErrorCodes.CERT,
+          `the request names "${commonName}", the certificate "${record.site}"`,
+        );
+      }
+      const ca = await this.ca();
+      const certificate = await signCsr(ca, csr, { usage: 'client', validityMs: record.lifetimeMs });
+      const info = certificateInfo(certificate);
+      const next: IssuedCert = {
+        ...record,
+        serial: normalizeSerial(info.serialNumber),
+        issuedAt: new Date().toISOString(),
+        notAfter: info.notAfter.toISOString(),
+      };
+      await this.addIssued(next);
+      this.log.info('link certificate renewed', {
+        site: record.site,
+        id: record.id,
+        peer,
+        serial: next.serial,
+        previous: serial,
+        notAfter: next.notAfter,
+      });
+      return { certificate, ca: ca.certPem, lifetimeMs: record.lifetimeMs };
+    });
+  }
+
+  private async addIssued(record: IssuedCert): Promise<void> {
+    const now = Date.now();
+    const certs = (await readIssued(this.opts.dir)).filter(
+      (c) => Date.parse(c.notAfter) + KEEP_EXPIRED_MS > now,
+    );
+    certs.push(record);
+    await writeJson(sitePaths(this.opts.dir).issued, { certs });
+    this.opts.onChange?.();
+  }
+
+  private async findGrant(name: string): Promise<{ grant?: AccessGrantResource; source?: string }> {
+    const all = await readSiteResources(this.opts.dir).catch((e: unknown) => {
+      throw new HttpError(
+        503,
+        ErrorCodes.CONFIG_IO,
+        `the site's resources cannot be read: ${errorMessage(e)}`,
+      );
+    });
+    const s = all.find((x) => x.resource.kind === 'AccessGrant' && x.resource.metadata.name === name);
+    return s ? { grant: s.resource as AccessGrantResource, source: s.source } : {};
+  }
+
+  /**
+   * The grant's redemption state; made afresh when missing or when the grant was re-issued with a new code
+   * (expiry then counts from status.expiresAt, else from when the grant file was written).
+   */
+  private async redemptionState(
+    grant: AccessGrantResource,
+    source: string | undefined,
+  ): Promise<RedemptionState> {
+    const name = grant.metadata.name;
+    const codeHash = grant.spec.codeHash ?? (grant.spec.code ? hashCode(grant.spec.code) : '');
+    const cur = await readJson<RedemptionState>(sitePaths(this.opts.dir).redemption(name)).catch(
+      () => undefined,
+    );
+    if (cur && cur.codeHash === codeHash && typeof cur.redeemed === 'number') return cur;
+    let created = Date.now();
+    if (source) {
+      created = await stat(join(this.opts.dir, source)).then(
+        (s) => s.mtimeMs,
+        () => created,
+      );
+    }
+    const expiryMs = tryParseDuration(grant.spec.expiry) ?? 0;
+    const statusExpiry = grant.status?.expiresAt ? Date.parse(grant.status.expiresAt) : NaN;
+    const expiresAt = Number.isFinite(statusExpiry) ? statusExpiry : created + expiryMs;
+    return {
+      codeHash,
+      createdAt: new Date(created).toISOString(),
+      expiresAt: new Date(expiresAt).toISOString(),
+      redeemed: 0,
+    };
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new HttpError(413, 'CARAVAN_BAD_REQUEST', `request body larger than ${MAX_BODY} bytes`));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('error', reject);
+    req.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch {
+        reject(new HttpError(400, 'CARAVAN_BAD_REQUEST', 'the request body is not JSON'));
+      }
+    });
+  });
+}

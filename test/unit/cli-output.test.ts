@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parse } from 'yaml';
+import type { StatusSnapshot } from '../../src/admin/types.js';
+import { newRouterId, siteOfRouter } from '../../src/cli/names.js';
+import { networkView } from '../../src/cli/network.js';
+import { Output, renderTable, visibleWidth } from '../../src/cli/output.js';
+import { tempHome } from '../support/cli.js';
+
+function capture(format: 'table' | 'json' | 'yaml', color = false): { out: Output; text: () => string } {
+  let s = '';
+  const w = { write: (t: string) => void (s += t) };
+  return { out: new Output(w, w, format, color), text: () => s };
+}
+
+test('renderTable: aligned columns, no trailing spaces, colour codes do not count', () => {
+  const t = renderTable(
+    ['NAME', 'STATE'],
+    [
+      ['a', '\u001b[32mup\u001b[39m'],
+      ['longer-name', 'down'],
+    ],
+  );
+  assert.equal(t, 'NAME         STATE\na            \u001b[32mup\u001b[39m\nlonger-name  down\n');
+  assert.equal(visibleWidth('\u001b[1mNAME\u001b[22m'), 4);
+  for (const line of renderTable(['A', 'B', 'C'], [['1', '', '']]).split('\n'))
+    assert.equal(line, line.trimEnd());
+});
+
+test('Output.emit: table calls the renderer; json and yaml print the data', () => {
+  const data = { site: 'west', links: [{ name: 'hub', cost: 1 }] };
+  const t = capture('table');
+  t.out.emit(data, () => t.out.table(['NAME'], [['hub']]));
+  assert.equal(t.text(), 'NAME\nhub\n');
+  const j = capture('json');
+  j.out.emit(data, () => assert.fail('no table'));
+  assert.deepEqual(JSON.parse(j.text()), data);
+  const y = capture('yaml');
+  y.out.emit(data, () => assert.fail('no table'));
+  assert.deepEqual(parse(y.text()), data);
+  const e = capture('table');
+  e.out.table(['NAME'], [], 'nothing here');
+  assert.equal(e.text(), 'nothing here\n');
+});
+
+test('colour only when asked for: headers bold and states coloured on a TTY, plain otherwise', async (t) => {
+  const { run } = await tempHome(t);
+  assert.equal((await run(['site', 'create', 'west'])).code, 0);
+  assert.equal((await run(['listener', 'create', 'db', '5432'])).code, 0);
+  const plain = await run(['listener', 'list']);
+  assert.equal(plain.code, 0);
+  assert.doesNotMatch(plain.stdout, /\u001b\[/);
+  assert.match(plain.stdout, /^NAME +TYPE +ROUTING KEY +ADDRESS +MATCHED/);
+  const tty = await run(['listener', 'list'], { isTTY: true });
+  assert.match(tty.stdout, /\u001b\[1mNAME\u001b\[22m/);
+  const noColor = await run(['listener', 'list'], { isTTY: true, env: { NO_COLOR: '1' } });
+  assert.doesNotMatch(noColor.stdout, /\u001b\[/);
+  const flag = await run(['listener', 'list', '--no-color'], { isTTY: true });
+  assert.doesNotMatch(flag.stdout, /\u001b\[/);
+});
+
+test('-o json and -o yaml on a read command give the same data', async (t) => {
+  const { run } = await tempHome(t);
+  await run(['site', 'create', 'west']);
+  await run(['connector', 'create', 'db', '5432', '--host', '10.0.0.7']);
+  const j = await run(['connector', 'list', '-o', 'json']);
+  const y = await run(['connector', 'list', '-o', 'yaml']);
+  assert.equal(j.code, 0);
+  assert.deepEqual(JSON.parse(j.stdout), parse(y.stdout));
+  assert.deepEqual(JSON.parse(j.stdout), [
+    { name: 'db', type: 'tcp', routingKey: 'db', target: '10.0.0.7:5432' },
+  ]);
+  const st = JSON.parse((await run(['status', '-o', 'json'])).stdout) as { running: boolean; site: string };
+  assert.equal(st.site, 'west');
+  assert.equal(st.running, false);
+});
+
+test('router ids carry the site name', () => {
+  const id = newRouterId('west');
+  assert.match(id, /^west-[0-9a-f]{6}$/);
+  assert.equal(siteOfRouter(id), 'west');
+  assert.equal(siteOfRouter('plain'), 'plain');
+  assert.ok(newRouterId('a'.repeat(63)).length <= 63);
+});
+
+test('networkView: sites from the topology, with links, services and edges attached here', () => {
+  const status = {
+    router: { id: 'hub-aaaaaa', site: 'hub', mode: 'interior', pid: 1, version: 'x', startedAt: '' },
+    links: [
+      {
+        id: 'in-1',
+        name: 'in-1',
+        direction: 'in',
+        state: 'up',
+        neighbor: 'laptop-cccccc',
+        neighborMode: 'edge',
+        cost: 1,
+        bytesIn: 0,
+        bytesOut: 0,
+        activeFlows: 0,
+      },
+    ],
+    routes: [],
+    addresses: [],
+    listeners: [],
+    connectors: [],
+    flows: { byKey: {}, failuresByCode: {} },
+    routing: { version: 1, messagesIn: 0, messagesOut: 0, spfRuns: 0, malformed: 0 },
+    topology: {
+      routers: [
+        {
+          id: 'east-bbbbbb',
+          mode: 'interior',
+          seq: 3,
+          reachable: true,
+          links: [{ neighbor: 'hub-aaaaaa', cost: 2 }],
+          addresses: { redis: 1, db: 2 },
+        },
+        {
+          id: 'hub-aaaaaa',
+          mode: 'interior',
+          seq: 5,
+          reachable: true,
+          links: [{ neighbor: 'east-bbbbbb', cost: 2 }],
+          addresses: {},
+        },
+        { id: 'gone-dddddd', mode: 'interior', seq: 1, reachable: false, links: [], addresses: {} },
+      ],
+    },
+  } as unknown as StatusSnapshot;
+  const v = networkView(status);
+  assert.deepEqual(
+    v.map((s) => [s.site, s.self, s.reachable, s.mode]),
+    [
+      ['hub', true, true, 'interior'],
+      ['east', false, true, 'interior'],
+      ['gone', false, false, 'interior'],
+      ['laptop', false, true, 'edge'],
+    ],
+  );
+  assert.deepEqual(v[1]!.services, [
+    { key: 'db', connectors: 2 },
+    { key: 'redis', connectors: 1 },
+  ]);
+  assert.deepEqual(v[0]!.links, [{ site: 'east', router: 'east-bbbbbb', cost: 2 }]);
+});

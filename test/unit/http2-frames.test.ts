@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, test } from 'node:test';
+import {
+  decodeHeaders,
+  encodeData,
+  encodeFrame,
+  encodeHeaders,
+  Flags,
+  FrameDecoder,
+  FrameError,
+  FrameType,
+  h2CodeOf,
+  MAX_DATA_PAYLOAD,
+  MAX_FRAME_PAYLOAD,
+  parseGrpcTimeout,
+  resetReason,
+  type Frame,
+} from '../../src/adapters/http2/frames.js';
+import { H2Metrics } from '../../src/adapters/http2/metrics.js';
+
+function feed(bytes: Buffer, cut: (i: number) => number): Frame[] {
+  const d = new FrameDecoder();
+  const out: Frame[] = [];
+  let off = 0;
+  for (let i = 0; off < bytes.length; i++) {
+    const n = Math.max(1, cut(i));
+    out.push(...d.push(bytes.subarray(off, off + n)));
+    off += n;
+  }
+  assert.equal(d.pending, 0);
+  return out;
+}
+
+describe('http2 flow framing', () => {
+  test('a message round-trips whatever the chunking, and wire lengths add up', () => {
+    const head = { ':method': 'POST', ':path': '/x', 'set-cookie': ['a=1', 'b=2'], ':status': 200 };
+    const body = randomBytes(MAX_DATA_PAYLOAD * 2 + 17);
+    const wire = Buffer.concat([
+      encodeHeaders(FrameType.HEAD, 0, head),
+      ...encodeData(body),
+      encodeHeaders(FrameType.TRAILERS, 0, { 'grpc-status': '0' }),
+    ]);
+    for (const cut of [() => 1, () => 7, (i: number) => (i * 131) % 9000, () => wire.length]) {
+      const frames = feed(wire, cut);
+      assert.deepEqual(
+        frames.map((f) => f.type),
+        [FrameType.HEAD, FrameType.DATA, FrameType.DATA, FrameType.DATA, FrameType.TRAILERS],
+      );
+      assert.deepEqual(decodeHeaders(frames[0]!.payload), head);
+      assert.ok(Buffer.concat(frames.slice(1, 4).map((f) => f.payload)).equals(body));
+      assert.deepEqual(decodeHeaders(frames[4]!.payload), { 'grpc-status': '0' });
+      assert.equal(
+        frames.reduce((n, f) => n + f.wireLength, 0),
+        wire.length,
+      );
+    }
+  });
+
+  test('END_STREAM travels in the flags; symbol keys and odd values are dropped', () => {
+    const h: Record<string | symbol, unknown> = { ':path': '/', [Symbol('s')]: 'x', junk: { a: 1 } };
+    const [f] = new FrameDecoder().push(encodeHeaders(FrameType.HEAD, Flags.END_STREAM, h));
+    assert.equal(f!.flags & Flags.END_STREAM, Flags.END_STREAM);
+    assert.deepEqual(decodeHeaders(f!.payload), { ':path': '/' });
+  });
+
+  test('unknown types, oversized frames and bad header blocks are refused', () => {
+    assert.throws(() => new FrameDecoder().push(encodeFrame(9 as never, 0, Buffer.alloc(1))), FrameError);
+    const big = Buffer.alloc(6);
+    big[0] = FrameType.DATA;
+    big.writeUInt32BE(MAX_FRAME_PAYLOAD + 1, 2);
+    assert.throws(() => new FrameDecoder().push(big), FrameError);
+    assert.throws(() => decodeHeaders(Buffer.from('[1]')), FrameError);
+    assert.throws(() => decodeHeaders(Buffer.from('{"a":{"b":1}}')), FrameError);
+    assert.throws(() => decodeHeaders(Buffer.from('not json')), FrameError);
+  });
+
+  test('RST_STREAM codes ride in reset reasons', () => {
+    assert.equal(h2CodeOf(resetReason(8, 'client stream closed')), 8);
+    assert.equal(h2CodeOf('path lost'), undefined);
+  });
+
+  test('grpc-timeout values', () => {
+    assert.equal(parseGrpcTimeout('1S'), 1000);
+    assert.equal(parseGrpcTimeout('250m'), 250);
+    assert.equal(parseGrpcTimeout('2M'), 120_000);
+    assert.equal(parseGrpcTimeout('1H'), 3_600_000);
+    assert.equal(parseGrpcTimeout('5000u'), 5);
+    assert.equal(parseGrpcTimeout('100n'), 0.0001);
+    assert.equal(parseGrpcTimeout('123456789S'), undefined, 'at most 8 digits');
+    assert.equal(parseGrpcTimeout('1s'), undefined);
+    assert.equal(parseGrpcTimeout(undefined), undefined);
+  });
+
+  test('metrics: status classes, grpc statuses and a cumulative latency histogram', () => {
+    const m = new H2Metrics();
+    m.status(200);
+    m.status('204');
+    m.status(503);
+    m.status('bogus');
+    m.grpcStatus({ 'grpc-status': '0' });
+    m.grpcStatus({ 'grpc-status': '14' });
+    m.grpcStatus({});
+    m.latency(3);
+    m.latency(40);
+    m.latency(60_000);
+    const s = m.snapshot();
+    assert.equal(s['status2xx'], 2);
+    assert.equal(s['status5xx'], 1);
+    assert.equal(s['grpcStatus0'], 1);
+    assert.equal(s['grpcStatus14'], 1);
+    assert.equal(s['latencyLe1ms'], 0);
+    assert.equal(s['latencyLe5ms'], 1);
+    assert.equal(s['latencyLe50ms'], 2);
+    assert.equal(s['latencyLe10000ms'], 2);
+    assert.equal(s['latencyLeInf'], 3);
+    assert.equal(s['latencyCount'], 3);
+  });
+});
