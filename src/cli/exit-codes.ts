@@ -11,7 +11,7 @@ export const ExitCodes = {
   USAGE: 2,
   /** no such site, several sites and none chosen, or the site already exists */
   SITE: 3,
-  /** a resource (file or command-line values) is invalid; nothing was written */
+  /** a resource (file or command-line values) is invalid, or names something that does not exist; nothing was written */
   INVALID: 4,
   /** the site's router is not running (or is running when it must not be) */
   STATE: 5,
@@ -28,6 +28,7 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.SITE_EXISTS]: ExitCodes.SITE,
   [ErrorCodes.INVALID_RESOURCE]: ExitCodes.INVALID,
   [ErrorCodes.PORT_IN_USE]: ExitCodes.INVALID,
+  [ErrorCodes.LINK_NOT_FOUND]: ExitCodes.INVALID,
   [ErrorCodes.SITE_RUNNING]: ExitCodes.STATE,
   [ErrorCodes.SITE_NOT_RUNNING]: ExitCodes.STATE,
   [ErrorCodes.CERT]: ExitCodes.ACCESS,

@@ -75,8 +75,9 @@ export async function run(argv: readonly string[], partial: Partial<Io> = {}): P
         (parsed.help ? io.stdout : io.stderr).write(help);
         return parsed.help ? ExitCodes.OK : ExitCodes.USAGE;
       }
-      io.stderr.write(help);
-      return ExitCodes.USAGE;
+      // plain `caravan`: the command list
+      io.stdout.write(help);
+      return ExitCodes.OK;
     }
     const parsed = parseCommandLine(cmd, rest, io.env, io.isTTY);
     debug = parsed.global.debug;

@@ -61,7 +61,6 @@ export class Output {
   }
 }
 
-// eslint-disable-next-line no-control-regex
 const ANSI_RE = /\u001b\[[0-9;]*m/g;
 
 /** Visible width of a string (ANSI colour codes excluded). */

@@ -31,7 +31,11 @@ async function freePort(): Promise<number> {
 }
 
 const same = (b: Buffer): Buffer => b;
-function method(name: string, requestStream: boolean, responseStream: boolean): grpc.MethodDefinition<Buffer, Buffer> {
+function method(
+  name: string,
+  requestStream: boolean,
+  responseStream: boolean,
+): grpc.MethodDefinition<Buffer, Buffer> {
   return {
     path: `/caravan.test.Echo/${name}`,
     requestStream,
@@ -131,21 +135,23 @@ function unary(
   opts: grpc.CallOptions = {},
   md = new grpc.Metadata(),
 ) {
-  return new Promise<{ err: grpc.ServiceError | null; res?: Buffer; status?: grpc.StatusObject }>((resolve) => {
-    let out: { err: grpc.ServiceError | null; res?: Buffer } | undefined;
-    let status: grpc.StatusObject | undefined;
-    const done = (): void => {
-      if (out && status) resolve({ ...out, status });
-    };
-    const call = c[m](req, md, opts, (err, res) => {
-      out = res ? { err, res } : { err };
-      done();
-    });
-    call.on('status', (s: grpc.StatusObject) => {
-      status = s;
-      done();
-    });
-  });
+  return new Promise<{ err: grpc.ServiceError | null; res?: Buffer; status?: grpc.StatusObject }>(
+    (resolve) => {
+      let out: { err: grpc.ServiceError | null; res?: Buffer } | undefined;
+      let status: grpc.StatusObject | undefined;
+      const done = (): void => {
+        if (out && status) resolve({ ...out, status });
+      };
+      const call = c[m](req, md, opts, (err, res) => {
+        out = res ? { err, res } : { err };
+        done();
+      });
+      call.on('status', (s: grpc.StatusObject) => {
+        status = s;
+        done();
+      });
+    },
+  );
 }
 
 describe('gRPC through two routers', () => {
@@ -188,7 +194,11 @@ describe('gRPC through two routers', () => {
       ...TIMERS,
     });
     await hub.writeResource('Connector', 'echo', { type: 'http2', host: '127.0.0.1', port: backendPort });
-    await hub.writeResource('Connector', 'down', { type: 'http2', host: '127.0.0.1', port: await freePort() });
+    await hub.writeResource('Connector', 'down', {
+      type: 'http2',
+      host: '127.0.0.1',
+      port: await freePort(),
+    });
     hub.start();
     const hs = await hub.ready();
     const linkPort = hs.router.linkAccess?.port;
@@ -233,7 +243,9 @@ describe('gRPC through two routers', () => {
     assert.deepEqual(r.status?.metadata.get('x-got-header'), ['hi'], 'request metadata reached the server');
 
     // many concurrent calls on one channel (one HTTP/2 connection, one flow per call)
-    const calls = await Promise.all(Array.from({ length: 50 }, (_, i) => unary(c, 'unary', Buffer.from(`m${i}`))));
+    const calls = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => unary(c, 'unary', Buffer.from(`m${i}`))),
+    );
     calls.forEach((x, i) => assert.equal(x.res?.toString(), `echo:m${i}`));
   });
 
@@ -266,7 +278,8 @@ describe('gRPC through two routers', () => {
   test('bidirectional streaming: answers interleave with requests', async () => {
     const c = client(port);
     const call = c.bidi();
-    const next = (): Promise<string> => new Promise((resolve) => call.once('data', (d: Buffer) => resolve(d.toString())));
+    const next = (): Promise<string> =>
+      new Promise((resolve) => call.once('data', (d: Buffer) => resolve(d.toString())));
     for (const w of ['one', 'two', 'three']) {
       const p = next();
       call.write(Buffer.from(w));
@@ -285,7 +298,10 @@ describe('gRPC through two routers', () => {
     const call = c.slow(Buffer.from(id), new grpc.Metadata(), {}, (e) => (err = e));
     await waitFor(() => slowCalls.get(id), { what: 'the server to receive the call', timeoutMs: 10_000 });
     call.cancel();
-    await waitFor(() => slowCalls.get(id)?.cancelled, { what: 'the server to see the cancellation', timeoutMs: 10_000 });
+    await waitFor(() => slowCalls.get(id)?.cancelled, {
+      what: 'the server to see the cancellation',
+      timeoutMs: 10_000,
+    });
     await waitFor(() => err, { what: 'the client call to fail' });
     assert.equal((err as grpc.ServiceError | null)?.code, grpc.status.CANCELLED);
   });
@@ -297,7 +313,10 @@ describe('gRPC through two routers', () => {
     const r = await unary(c, 'slow', Buffer.from(id), { deadline: Date.now() + 500 });
     assert.equal(r.err?.code, grpc.status.DEADLINE_EXCEEDED);
     assert.ok(Date.now() - started < 5000);
-    await waitFor(() => slowCalls.get(id)?.cancelled, { what: 'the server call to be cancelled', timeoutMs: 10_000 });
+    await waitFor(() => slowCalls.get(id)?.cancelled, {
+      what: 'the server call to be cancelled',
+      timeoutMs: 10_000,
+    });
   });
 
   test('an error status crosses with its message and trailing metadata', async () => {

@@ -117,12 +117,16 @@ async function backend(name: string, tls?: { cert: string; key: string }): Promi
       stream.respond({ ':status': 200 }, { waitForTrailers: true });
       stream.write('partial', () => setTimeout(() => stream.close(NGHTTP2_ENHANCE_YOUR_CALM), 50));
     } else if (route === '/trailers-only') {
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '5' }, { endStream: true });
+      stream.respond(
+        { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '5' },
+        { endStream: true },
+      );
     } else if (route === '/big') {
       stream.respond({ ':status': 200 });
       const chunk = randomBytes(64 * 1024);
       const pump = (): void => {
-        while (!stream.closed && b.bigWritten < 256 * 1024 * 1024 && stream.write(chunk)) b.bigWritten += chunk.length;
+        while (!stream.closed && b.bigWritten < 256 * 1024 * 1024 && stream.write(chunk))
+          b.bigWritten += chunk.length;
       };
       stream.on('drain', () => {
         b.bigWritten += chunk.length;
@@ -162,7 +166,14 @@ function request(
       endStream: body === null,
       ...(trailers ? { waitForTrailers: true } : {}),
     });
-    const out: Reply = { status: 0, headers: {}, responseFlags: 0, body: Buffer.alloc(0), trailers: {}, rstCode: 0 };
+    const out: Reply = {
+      status: 0,
+      headers: {},
+      responseFlags: 0,
+      body: Buffer.alloc(0),
+      trailers: {},
+      rstCode: 0,
+    };
     const chunks: Buffer[] = [];
     req.on('response', (h, flags) => {
       out.headers = h;
@@ -284,12 +295,9 @@ describe('http2 adapter between two routers', () => {
   test('request and response cross with headers, body and trailers both ways', async () => {
     const s = connect(`http://127.0.0.1:${port}`);
     const body = randomBytes(200_000);
-    const r = await request(
-      s,
-      { ':method': 'POST', ':path': '/echo', 'x-request-header': 'hello' },
-      body,
-      { 'x-client-trailer': 'from-client' },
-    );
+    const r = await request(s, { ':method': 'POST', ':path': '/echo', 'x-request-header': 'hello' }, body, {
+      'x-client-trailer': 'from-client',
+    });
     assert.equal(r.status, 200);
     assert.equal(r.rstCode, 0);
     assert.equal(r.headers['x-backend'], 'plain');
@@ -380,7 +388,11 @@ describe('http2 adapter between two routers', () => {
     const path = `/hang?deadline=${randomBytes(4).toString('hex')}`;
     const started = Date.now();
     // a client that never cancels by itself: the listener enforces the deadline
-    const r = await request(s, { ':method': 'POST', ':path': path, 'grpc-timeout': '300m' }, Buffer.from('x'));
+    const r = await request(
+      s,
+      { ':method': 'POST', ':path': path, 'grpc-timeout': '300m' },
+      Buffer.from('x'),
+    );
     assert.equal(r.rstCode, NGHTTP2_CANCEL, 'the client stream was cancelled');
     assert.ok(Date.now() - started >= 250, 'not before the deadline');
     const c = await waitFor(() => be.closed.find((x) => x.path === path), {
@@ -439,10 +451,13 @@ describe('http2 adapter between two routers', () => {
   test('streams of one connection are balanced across connectors', async () => {
     const s = connect(`http://127.0.0.1:${poolPort}`);
     const rs = await Promise.all(
-      Array.from({ length: 20 }, () => request(s, { ':method': 'POST', ':path': '/echo' }, randomBytes(1000))),
+      Array.from({ length: 20 }, () =>
+        request(s, { ':method': 'POST', ':path': '/echo' }, randomBytes(1000)),
+      ),
     );
     const by = new Map<string, number>();
-    for (const r of rs) by.set(String(r.headers['x-backend']), (by.get(String(r.headers['x-backend'])) ?? 0) + 1);
+    for (const r of rs)
+      by.set(String(r.headers['x-backend']), (by.get(String(r.headers['x-backend'])) ?? 0) + 1);
     assert.ok((by.get('pool-a') ?? 0) > 0 && (by.get('pool-b') ?? 0) > 0, `both backends served: ${[...by]}`);
   });
 
@@ -490,14 +505,13 @@ describe('http2 adapter between two routers', () => {
   });
 
   test('h2load: 2000 requests over 4 connections all succeed', async () => {
-    const r = await run(
-      'h2load',
-      ['-n', '2000', '-c', '4', '-m', '10', `http://127.0.0.1:${port}/echo`],
-      { timeoutMs: 120_000 },
-    );
-    const m = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(
-      r.stdout,
-    );
+    const r = await run('h2load', ['-n', '2000', '-c', '4', '-m', '10', `http://127.0.0.1:${port}/echo`], {
+      timeoutMs: 120_000,
+    });
+    const m =
+      /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(
+        r.stdout,
+      );
     assert.ok(m, `h2load output:\n${r.stdout}\n${r.stderr}`);
     assert.equal(Number(m[4]), 2000, `all succeeded:\n${r.stdout}`);
     assert.match(r.stdout, /status codes: 2000 2xx/);

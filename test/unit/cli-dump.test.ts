@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
@@ -23,7 +23,7 @@ test('tar: what tarArchive writes, readTar and tar(1) read back', async (t) => {
   );
   assert.equal(back[0]!.data.toString(), 'hello\n');
   const file = join(home, 'x.tar');
-  await (await import('node:fs/promises')).writeFile(file, buf);
+  await writeFile(file, buf);
   assert.deepEqual(execFileSync('tar', ['tf', file], { encoding: 'utf8' }).trim().split('\n'), [
     'd/a.txt',
     long,

@@ -369,7 +369,7 @@ test('idle timeout closes a silent link with LINK_TIMEOUT; keepalive keeps a lin
   } finally {
     await p.close();
   }
-  const q = await tcpPair({ idleTimeoutMs: 150, keepaliveIntervalMs: 20 }, { keepaliveIntervalMs: 20 });
+  const q = await tcpPair({ idleTimeoutMs: 300, keepaliveIntervalMs: 20 }, { keepaliveIntervalMs: 20 });
   try {
     let rtts = 0;
     q.a.on('rtt', () => rtts++);

@@ -79,7 +79,7 @@ test('Listener: every error of a document is collected, each naming its field', 
   assert.equal(e.issues.length, 5);
   assert.match(issue(e, 'spec.port').message, /1-65535 \(got 70000\)/);
   assert.match(issue(e, 'spec.host').message, /host name or IP/);
-  assert.match(issue(e, 'spec.type').message, /must be one of: tcp \(got "http"\)/);
+  assert.match(issue(e, 'spec.type').message, /must be one of: tcp, http1, http2, udp \(got "http"\)/);
   assert.match(issue(e, 'spec.distribution').message, /balanced, closest/);
   assert.match(issue(e, 'spec.routingKey').message, /routing key/);
   for (const line of e.message.split('\n')) assert.match(line, /^stdin: Listener "db": spec\.\w+: /);

@@ -147,7 +147,9 @@ export class Http2Connector implements ConnectorAdapter {
         return;
       }
       flow.accept(
-        Buffer.from(JSON.stringify({ router: this.host.routerId, connector: this.spec.name, target: target.url })),
+        Buffer.from(
+          JSON.stringify({ router: this.host.routerId, connector: this.spec.name, target: target.url }),
+        ),
       );
       this.log.debug('flow delivered', { flow: header.fid, client: header.client, src: header.src });
       this.relay(flow, header, session, target);
@@ -155,7 +157,12 @@ export class Http2Connector implements ConnectorAdapter {
   }
 
   /** Carry one flow as one stream on `session`. */
-  private relay(flow: FlowStream, header: FlowHeader, session: http2.ClientHttp2Session, target: Http2Target): void {
+  private relay(
+    flow: FlowStream,
+    header: FlowHeader,
+    session: http2.ClientHttp2Session,
+    target: Http2Target,
+  ): void {
     const m = this.metrics;
     const started = performance.now();
     const decoder = new FrameDecoder();

@@ -82,7 +82,8 @@ export function decodeHeaders(payload: Buffer): HeaderBlock {
   } catch {
     throw new FrameError('header block is not valid JSON');
   }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new FrameError('header block is not an object');
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new FrameError('header block is not an object');
   const out: HeaderBlock = {};
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
     if (typeof x === 'string' || typeof x === 'number') out[k] = x;
@@ -117,7 +118,12 @@ export class FrameDecoder {
       const wireLength = FRAME_HEADER_BYTES + len;
       if (this.total < wireLength) break;
       const whole = this.take(wireLength);
-      frames.push({ type: type as FrameTypeValue, flags, payload: whole.subarray(FRAME_HEADER_BYTES), wireLength });
+      frames.push({
+        type: type as FrameTypeValue,
+        flags,
+        payload: whole.subarray(FRAME_HEADER_BYTES),
+        wireLength,
+      });
     }
     return frames;
   }
@@ -133,14 +139,16 @@ export class FrameDecoder {
     }
     const out = Buffer.allocUnsafe(n);
     let off = 0;
+    let i = 0;
     while (off < n) {
-      const c = this.chunks[0] as Buffer;
+      const c = this.chunks[i] as Buffer;
       const k = Math.min(c.length, n - off);
       c.copy(out, off, 0, k);
       off += k;
-      if (k === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
+      if (k === c.length) i++;
+      else this.chunks[i] = c.subarray(k);
     }
+    this.chunks = this.chunks.slice(i);
     return out;
   }
 

@@ -27,6 +27,9 @@ import {
   pumpToFlow,
 } from './relay.js';
 
+/** The listener enforces a gRPC deadline this long after it passed, so that clients cancel first themselves. */
+export const DEADLINE_GRACE_MS = 100;
+
 export interface Http2ListenerSpec {
   name: string;
   routingKey: string;
@@ -101,9 +104,13 @@ export class Http2Listener implements ListenerAdapter {
         const where = `${this.spec.host}:${this.spec.port}`;
         reject(
           err.code === 'EADDRINUSE'
-            ? new CaravanError(ErrorCodes.PORT_IN_USE, `listener ${this.spec.name}: ${where} is already in use`, {
-                cause: err,
-              })
+            ? new CaravanError(
+                ErrorCodes.PORT_IN_USE,
+                `listener ${this.spec.name}: ${where} is already in use`,
+                {
+                  cause: err,
+                },
+              )
             : new CaravanError(
                 ErrorCodes.CONFIG_IO,
                 `listener ${this.spec.name}: cannot listen on ${where}: ${err.message}`,
@@ -137,7 +144,8 @@ export class Http2Listener implements ListenerAdapter {
     let responseDone = false;
     stream.on('error', (err) => this.log.debug('client stream error', { client, error: err.message }));
 
-    // gRPC deadline: when it passes, cancel upstream even if the client does not.
+    // gRPC deadline: shortly after it passed (the client's own cancellation normally comes first), cancel upstream
+    // even if the client did not, and tell the client DEADLINE_EXCEEDED.
     let deadline: NodeJS.Timeout | undefined;
     const timeoutMs = parseGrpcTimeout(headers['grpc-timeout']);
     if (timeoutMs !== undefined) {
@@ -146,8 +154,20 @@ export class Http2Listener implements ListenerAdapter {
         m.deadlineExceeded++;
         this.log.debug('deadline exceeded: stream cancelled', { client, path: headers[':path'], timeoutMs });
         flow?.reset(wireCode(ErrorCodes.FLOW_RESET), resetReason(NGHTTP2_CANCEL, 'deadline exceeded'));
-        stream.close(NGHTTP2_CANCEL);
-      }, timeoutMs);
+        if (grpc && !stream.headersSent) {
+          m.status(200);
+          m.grpcStatus({ 'grpc-status': '4' });
+          stream.respond(
+            {
+              ':status': 200,
+              'content-type': 'application/grpc',
+              'grpc-status': '4',
+              'grpc-message': 'Deadline Exceeded',
+            },
+            { endStream: true },
+          );
+        } else stream.close(NGHTTP2_CANCEL);
+      }, timeoutMs + DEADLINE_GRACE_MS);
       deadline.unref();
     }
     stream.once('close', () => {
@@ -210,7 +230,11 @@ export class Http2Listener implements ListenerAdapter {
           );
         } else {
           m.status(503);
-          stream.respond({ ':status': 503, 'content-type': 'text/plain; charset=utf-8', 'x-caravan-error': code });
+          stream.respond({
+            ':status': 503,
+            'content-type': 'text/plain; charset=utf-8',
+            'x-caravan-error': code,
+          });
           stream.end(`caravan: ${reason}\n`);
         }
         responseDone = true;
@@ -264,7 +288,7 @@ export class Http2Listener implements ListenerAdapter {
           responded = true;
           m.status(h[':status']);
           if (end) m.grpcStatus(h);
-          if (!stream.closed) {
+          if (!stream.closed && !stream.headersSent) {
             if (end) {
               stream.respond(h, { endStream: true });
               finishResponse();
@@ -339,7 +363,10 @@ export class Http2Listener implements ListenerAdapter {
 function grpcMessage(text: string): string {
   let out = '';
   for (const b of Buffer.from(text, 'utf8')) {
-    out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    out +=
+      b >= 0x20 && b <= 0x7e && b !== 0x25
+        ? String.fromCharCode(b)
+        : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
 }

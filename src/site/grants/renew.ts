@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { CaravanError, ErrorCodes, errorMessage } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import { writeFileAtomic } from '../atomic.js';
-import { certificateInfo, createCsrForKey, verifyIssuedBy } from '../certs/index.js';
+import { loadCerts } from '../certs/lazy.js';
 import { postJson } from './client.js';
 import { renewalDueAt, renewalRetryMs } from './logic.js';
 import { readJson, writeJson, type LinkGrantInfo } from './state.js';
@@ -75,7 +75,7 @@ export class LinkRenewer {
   /** When the current certificate is due; re-read every time (the files may have been replaced). */
   private async dueAt(): Promise<{ dueAt: number; lifetimeMs: number; notAfter: number }> {
     const info = await readJson<LinkGrantInfo>(this.grantFile);
-    const cert = certificateInfo(await readFile(this.opts.tls.cert, 'utf8'));
+    const cert = (await loadCerts()).certificateInfo(await readFile(this.opts.tls.cert, 'utf8'));
     const notAfter = cert.notAfter.getTime();
     const lifetimeMs =
       info?.lifetimeMs && info.lifetimeMs > 0 ? info.lifetimeMs : notAfter - cert.notBefore.getTime();
@@ -139,8 +139,10 @@ export class LinkRenewer {
         readFile(this.opts.tls.cert, 'utf8'),
         readFile(this.opts.tls.key, 'utf8'),
       ]);
-      const current = certificateInfo(cert);
-      const csr = await createCsrForKey({ keyPem: key, commonName: info.commonName || current.commonName });
+      const current = (await loadCerts()).certificateInfo(cert);
+      const csr = await (
+        await loadCerts()
+      ).createCsrForKey({ keyPem: key, commonName: info.commonName || current.commonName });
       const answer = await postJson<{ certificate?: unknown; lifetimeMs?: unknown }>(
         info.renewUrl,
         { csr },
@@ -149,10 +151,10 @@ export class LinkRenewer {
       if (typeof answer.certificate !== 'string') {
         throw new CaravanError(ErrorCodes.PROTOCOL, 'the grant server sent no certificate');
       }
-      if (!(await verifyIssuedBy(answer.certificate, ca))) {
+      if (!(await (await loadCerts()).verifyIssuedBy(answer.certificate, ca))) {
         throw new CaravanError(ErrorCodes.CERT, "the renewed certificate is not issued by the link's CA");
       }
-      const next = certificateInfo(answer.certificate);
+      const next = (await loadCerts()).certificateInfo(answer.certificate);
       await writeFileAtomic(this.opts.tls.cert, answer.certificate);
       if (
         typeof answer.lifetimeMs === 'number' &&

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { tryParseDuration, type AccessGrantResource } from '../../api/index.js';
 import { CaravanError, ErrorCodes, errorMessage, type ErrorCode } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
-import { certificateInfo, readCsr, signCsr } from '../certs/index.js';
+import { loadCerts } from '../certs/lazy.js';
 import { readSiteResources } from '../site-dir.js';
 import {
   DEFAULT_LINK_CERT_LIFETIME_MS,
@@ -244,11 +244,13 @@ export class GrantServer {
           decision.message ?? 'refused',
         );
       }
-      const { commonName } = await readCsr(csr);
+      const { commonName } = await (await loadCerts()).readCsr(csr);
       const ca = await this.ca();
       const lifetimeMs = this.lifetimeOf(grant);
-      const certificate = await signCsr(ca, csr, { usage: 'client', validityMs: lifetimeMs });
-      const info = certificateInfo(certificate);
+      const certificate = await (
+        await loadCerts()
+      ).signCsr(ca, csr, { usage: 'client', validityMs: lifetimeMs });
+      const info = (await loadCerts()).certificateInfo(certificate);
       state.redeemed += 1;
       await writeJson(sitePaths(this.opts.dir).redemption(name), state);
       const record: IssuedCert = {
@@ -320,7 +322,7 @@ export class GrantServer {
           `certificate ${serial} was not issued through an access grant of this site`,
         );
       }
-      const { commonName } = await readCsr(csr);
+      const { commonName } = await (await loadCerts()).readCsr(csr);
       if (commonName !== record.site) {
         throw new HttpError(
           400,
@@ -329,8 +331,10 @@ export class GrantServer {
         );
       }
       const ca = await this.ca();
-      const certificate = await signCsr(ca, csr, { usage: 'client', validityMs: record.lifetimeMs });
-      const info = certificateInfo(certificate);
+      const certificate = await (
+        await loadCerts()
+      ).signCsr(ca, csr, { usage: 'client', validityMs: record.lifetimeMs });
+      const info = (await loadCerts()).certificateInfo(certificate);
       const next: IssuedCert = {
         ...record,
         serial: normalizeSerial(info.serialNumber),
