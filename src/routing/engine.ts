@@ -159,7 +159,7 @@ export class RoutingEngine {
     const boot = cfg.incarnation ?? this.now;
     if (!Number.isFinite(boot)) throw new RangeError('routing: incarnation must be a finite number');
     this.boot = boot;
-    this.lsdb.install({ t: 'ra', id: this.id, mode: this.mode, seq: 1, boot, links: [], addresses: {} });
+    this.lsdb.install({ t: 'ra', id: this.id, mode: this.mode, seq: 1, boot, links: [], addresses: {} }, this.now);
     this.counters.originations = 1;
     this.dirtySince = this.now;
   }
@@ -505,7 +505,7 @@ export class RoutingEngine {
   /** `raw` is checked but not normalised; a normalised copy is stored. */
   private installForeign(from: LinkState, raw: RouterAdvertisement): void {
     const ad = normalizeAdvertisement(raw);
-    const old = this.lsdb.install(ad);
+    const old = this.lsdb.install(ad, this.now);
     this.counters.adsAccepted++;
     this.noteChange(old?.ad, ad);
     this.pending.get(from.id)?.delete(ad.id);
@@ -534,7 +534,7 @@ export class RoutingEngine {
       links,
       addresses: { ...this.localAddresses },
     };
-    const old = this.lsdb.install(ad);
+    const old = this.lsdb.install(ad, this.now);
     this.noteChange(old?.ad, ad);
     this.ownForce = false;
     this.lastOriginatedAt = this.now;

@@ -37,13 +37,17 @@ export class Lsdb {
     return this.entries.get(id);
   }
 
-  /** Installs `ad`, keeping the reachability bookkeeping of the previous copy; returns the previous entry. */
-  install(ad: RouterAdvertisement): LsdbEntry | undefined {
+  /**
+   * Installs `ad` at `now` and returns the previous entry. Reachability carries over from the previous copy (the
+   * next SPF corrects it), but the purge clock restarts: a copy is purged only after being held unreachable for
+   * the whole purge period, so a live originator has always refreshed past a purged copy.
+   */
+  install(ad: RouterAdvertisement, now: number): LsdbEntry | undefined {
     const old = this.entries.get(ad.id);
     const entry = new LsdbEntry(ad);
     if (old !== undefined) {
       entry.reachable = old.reachable;
-      entry.unreachableSince = old.unreachableSince;
+      entry.unreachableSince = old.reachable ? undefined : now;
     }
     this.entries.set(ad.id, entry);
     this.tombstones.delete(ad.id);

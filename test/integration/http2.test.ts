@@ -49,7 +49,7 @@ interface Backend {
 }
 
 /** A target with one behaviour per path. */
-async function backend(name: string, tls?: { cert: string; key: string }): Promise<Backend> {
+async function backend(name: string, tls?: { cert: string; key: string }, port = 0): Promise<Backend> {
   const b: Backend = {
     server: tls ? http2.createSecureServer({ ...tls, allowHTTP1: false }) : http2.createServer(),
     port: 0,
@@ -109,6 +109,8 @@ async function backend(name: string, tls?: { cert: string; key: string }): Promi
       stream.respond({ ':status': 200 });
       stream.on('data', (d: Buffer) => stream.write(d.toString().toUpperCase()));
       stream.on('end', () => stream.end('BYE'));
+    } else if (route === '/silent') {
+      stream.resume(); // never answers
     } else if (route === '/hang') {
       stream.respond({ ':status': 200 });
       stream.resume();
@@ -141,7 +143,7 @@ async function backend(name: string, tls?: { cert: string; key: string }): Promi
       stream.end();
     }
   });
-  await new Promise<void>((r) => b.server.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => b.server.listen(port, '127.0.0.1', () => r()));
   b.port = (b.server.address() as net.AddressInfo).port;
   return b;
 }
@@ -209,6 +211,7 @@ describe('http2 adapter between two routers', () => {
   let securePort: number; // h2c listener → connector speaking TLS to its target
   let poolPort: number;
   let nothingPort: number;
+  let deadPort: number;
   let caPem: string;
   const sessions: http2.ClientHttp2Session[] = [];
 
@@ -250,7 +253,8 @@ describe('http2 adapter between two routers', () => {
     });
     await hub.writeResource('Connector', 'pool-a', { type: 'http2', routingKey: 'pool', port: poolA.port });
     await hub.writeResource('Connector', 'pool-b', { type: 'http2', routingKey: 'pool', port: poolB.port });
-    await hub.writeResource('Connector', 'nothing', { type: 'http2', port: await freePort() });
+    deadPort = await freePort(); // nothing listens here (until a test starts a server there)
+    await hub.writeResource('Connector', 'nothing', { type: 'http2', port: deadPort });
     hubProc = hub.start();
     const hs = await hub.ready();
     const linkPort = hs.router.linkAccess?.port;
@@ -401,6 +405,20 @@ describe('http2 adapter between two routers', () => {
     });
     assert.equal(c.rstCode, NGHTTP2_CANCEL);
     assert.equal(be.seen.get(path)?.['grpc-timeout'], '300m', 'the deadline reached the server');
+
+    // a gRPC request whose server has not answered yet gets DEADLINE_EXCEEDED from the listener
+    const path2 = `/silent?deadline=${randomBytes(4).toString('hex')}`;
+    const g = await request(
+      s,
+      { ':method': 'POST', ':path': path2, 'content-type': 'application/grpc', 'grpc-timeout': '200m' },
+      Buffer.from('x'),
+    );
+    assert.equal(g.headers['grpc-status'], '4');
+    const c2 = await waitFor(() => be.closed.find((x) => x.path === path2), {
+      what: 'the server to see the gRPC stream cancelled',
+      timeoutMs: 10_000,
+    });
+    assert.equal(c2.rstCode, NGHTTP2_CANCEL);
   });
 
   test('a client that does not read makes nobody buffer without bound (download)', async (t) => {
@@ -486,6 +504,25 @@ describe('http2 adapter between two routers', () => {
       async () => (await hub.status()).connectors.find((c) => c.name === 'nothing')?.healthy === false,
       { what: 'the dead connector to be marked unhealthy' },
     );
+    await waitFor(
+      async () => (await west.status()).listeners.find((l) => l.name === 'nothing')?.matched === false,
+      { what: 'the listener to be unmatched once the connector is withdrawn' },
+    );
+
+    // the target comes up: a probe session connects, the connector is advertised again and serves
+    const late = await backend('late', undefined, deadPort);
+    try {
+      await waitFor(
+        async () => (await hub.status()).connectors.find((c) => c.name === 'nothing')?.healthy === true,
+        { what: 'the connector to be healthy again', timeoutMs: 15_000 },
+      );
+      await west.seesKey('nothing');
+      const ok = await request(s, { ':method': 'GET', ':path': '/echo' }, null);
+      assert.equal(ok.status, 200);
+      assert.equal(ok.headers['x-backend'], 'late');
+    } finally {
+      late.server.close();
+    }
   });
 
   test('request metrics are reported per listener and connector', async () => {

@@ -290,3 +290,53 @@ test('request metrics: methods, status classes, cumulative latency buckets', () 
   assert.equal(f['latency_ms_le_inf'], 2);
   assert.equal(f['requestsActive'], 0);
 });
+
+test('resources: types, targets, affinity and protocol options validate', async () => {
+  const { validateResource } = await import('../../src/api/index.js');
+  const v = (kind: string, spec: Record<string, unknown>): unknown =>
+    validateResource({ apiVersion: 'caravan.dev/v1alpha1', kind, metadata: { name: 'x' }, spec }, 't').spec;
+  assert.deepEqual(
+    v('Connector', {
+      type: 'http1',
+      targets: [
+        { host: 'a', port: 1 },
+        { host: 'b', port: 2 },
+      ],
+    }),
+    {
+      routingKey: 'x',
+      host: 'a',
+      port: 1,
+      type: 'http1',
+      targets: [
+        { host: 'a', port: 1 },
+        { host: 'b', port: 2 },
+      ],
+    },
+  );
+  assert.throws(
+    () => v('Connector', { targets: [{ host: 'a', port: 1 }], port: 5 }),
+    /either host\/port or targets/,
+  );
+  assert.throws(
+    () => v('Connector', { type: 'tcp', port: 5, idleTimeoutMs: 1000 }),
+    /applies only to type udp/,
+  );
+  assert.throws(
+    () => v('Listener', { type: 'http1', port: 5, affinity: 'sticky' }),
+    /affinity: must be one of: client/,
+  );
+  assert.deepEqual(
+    v('Listener', { type: 'udp', port: 5, affinity: 'client', idleTimeoutMs: 500, maxSessions: 9 }),
+    {
+      routingKey: 'x',
+      host: '0.0.0.0',
+      port: 5,
+      type: 'udp',
+      distribution: 'balanced',
+      affinity: 'client',
+      idleTimeoutMs: 500,
+      maxSessions: 9,
+    },
+  );
+});
