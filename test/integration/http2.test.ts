@@ -201,7 +201,6 @@ describe('http2 adapter between two routers', () => {
   let hub: TestSite;
   let west: TestSite;
   let hubProc: ManagedProcess;
-  let westProc: ManagedProcess;
   let be: Backend;
   let beTls: Backend;
   let poolA: Backend;
@@ -212,6 +211,7 @@ describe('http2 adapter between two routers', () => {
   let poolPort: number;
   let nothingPort: number;
   let deadPort: number;
+  let multiPort: number;
   let caPem: string;
   const sessions: http2.ClientHttp2Session[] = [];
 
@@ -251,6 +251,13 @@ describe('http2 adapter between two routers', () => {
       port: beTls.port,
       tls: { ca: 'certs/ca.crt', servername: 'localhost' },
     });
+    await hub.writeResource('Connector', 'multi', {
+      type: 'http2',
+      targets: [
+        { host: '127.0.0.1', port: await freePort() }, // refuses
+        { host: '127.0.0.1', port: be.port },
+      ],
+    });
     await hub.writeResource('Connector', 'pool-a', { type: 'http2', routingKey: 'pool', port: poolA.port });
     await hub.writeResource('Connector', 'pool-b', { type: 'http2', routingKey: 'pool', port: poolB.port });
     deadPort = await freePort(); // nothing listens here (until a test starts a server there)
@@ -265,7 +272,8 @@ describe('http2 adapter between two routers', () => {
     await mkdir(join(west.dir, 'certs'), { recursive: true });
     await writeFile(join(west.dir, 'certs', 'listener.crt'), leaf.certPem);
     await writeFile(join(west.dir, 'certs', 'listener.key'), leaf.keyPem, { mode: 0o600 });
-    [port, tlsPort, securePort, poolPort, nothingPort] = await Promise.all([
+    [port, tlsPort, securePort, poolPort, nothingPort, multiPort] = await Promise.all([
+      freePort(),
       freePort(),
       freePort(),
       freePort(),
@@ -282,7 +290,8 @@ describe('http2 adapter between two routers', () => {
     await lis('secure', securePort);
     await lis('pool', poolPort);
     await lis('nothing', nothingPort);
-    westProc = west.start();
+    await lis('multi', multiPort);
+    west.start();
     await west.ready();
     await west.seesKey('echo');
     await west.seesKey('secure');
@@ -479,6 +488,16 @@ describe('http2 adapter between two routers', () => {
     assert.ok((by.get('pool-a') ?? 0) > 0 && (by.get('pool-b') ?? 0) > 0, `both backends served: ${[...by]}`);
   });
 
+  test('a connector with several targets skips one that refuses', async () => {
+    const s = connect(`http://127.0.0.1:${multiPort}`);
+    const rs = await Promise.all(
+      Array.from({ length: 10 }, () => request(s, { ':method': 'GET', ':path': '/echo' }, null)),
+    );
+    for (const r of rs) assert.equal(r.status, 200);
+    const c = (await hub.status()).connectors.find((x) => x.name === 'multi');
+    assert.equal(c?.healthy, true, 'still healthy: one target answers');
+  });
+
   test('TLS with ALPN h2 on the listener, and TLS from the connector to its target', async () => {
     const s = connect(`https://localhost:${tlsPort}`, { ca: caPem });
     const body = randomBytes(50_000);
@@ -558,7 +577,6 @@ describe('http2 adapter between two routers', () => {
     });
     assert.match(t.stdout, /200 succeeded/, `h2load over TLS:\n${t.stdout}\n${t.stderr}`);
     assert.match(t.stdout, /Application protocol: h2/);
-    void westProc;
   });
 });
 

@@ -18,6 +18,7 @@ import {
   type Frame,
 } from '../../src/adapters/http2/frames.js';
 import { H2Metrics } from '../../src/adapters/http2/metrics.js';
+import { API_VERSION, checkResource, validateResourceOf } from '../../src/api/index.js';
 
 function feed(bytes: Buffer, cut: (i: number) => number): Frame[] {
   const d = new FrameDecoder();
@@ -115,5 +116,56 @@ describe('http2 flow framing', () => {
     assert.equal(s['latencyLe10000ms'], 2);
     assert.equal(s['latencyLeInf'], 3);
     assert.equal(s['latencyCount'], 3);
+  });
+});
+
+describe('http2 resources', () => {
+  const doc = (kind: string, spec: Record<string, unknown>) => ({
+    apiVersion: API_VERSION,
+    kind,
+    metadata: { name: 'h2' },
+    spec,
+  });
+
+  test('listener and connector TLS options', () => {
+    const l = validateResourceOf(
+      'Listener',
+      doc('Listener', { type: 'http2', port: 8443, tls: { cert: 'c.pem', key: 'k.pem' } }),
+      's',
+    );
+    assert.equal(l.spec.type, 'http2');
+    assert.deepEqual(l.spec.tls, { cert: 'c.pem', key: 'k.pem' });
+    const c = validateResourceOf(
+      'Connector',
+      doc('Connector', {
+        type: 'http2',
+        port: 50051,
+        tls: { ca: 'ca.pem', insecure: false, servername: 'x.internal' },
+      }),
+      's',
+    );
+    assert.deepEqual(c.spec.tls, { ca: 'ca.pem', insecure: false, servername: 'x.internal' });
+    const plain = validateResourceOf('Connector', doc('Connector', { type: 'http2', port: 1, tls: {} }), 's');
+    assert.deepEqual(plain.spec.tls, {}, 'tls: {} means TLS with the built-in roots');
+  });
+
+  test('bad TLS options name their field', () => {
+    const paths = (d: unknown) => checkResource(d).issues.map((i) => `${i.path}: ${i.message}`);
+    assert.match(
+      paths(doc('Listener', { type: 'http2', port: 1, tls: { cert: 'c' } })).join('\n'),
+      /spec\.tls\.key: is required/,
+    );
+    assert.match(
+      paths(doc('Listener', { type: 'tcp', port: 1, tls: { cert: 'c', key: 'k' } })).join('\n'),
+      /spec\.tls: applies only to type http2/,
+    );
+    assert.match(
+      paths(doc('Connector', { type: 'http2', port: 1, tls: { insecure: 'yes' } })).join('\n'),
+      /spec\.tls\.insecure: must be true or false/,
+    );
+    assert.match(
+      paths(doc('Connector', { type: 'http2', port: 1, tls: { cafile: 'x' } })).join('\n'),
+      /spec\.tls\.cafile: unknown field/,
+    );
   });
 });

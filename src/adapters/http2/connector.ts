@@ -95,14 +95,14 @@ export class Http2Connector implements ConnectorAdapter {
     return { ...this.metrics.snapshot(), sessions, sessionsOpened };
   }
 
-  /** the healthy target with the fewest active flows (the first one if none is healthy) */
-  private pick(): Http2Target {
+  /** the healthy target with the fewest active flows, not in `tried` (any untried one if none is healthy) */
+  private pick(tried: ReadonlySet<Http2Target>): Http2Target | undefined {
     let best: Http2Target | undefined;
     for (const t of this.targets) {
-      if (!t.healthy) continue;
+      if (tried.has(t) || !t.healthy) continue;
       if (!best || t.active < best.active) best = t;
     }
-    return best ?? (this.targets[0] as Http2Target);
+    return best ?? (tried.size === 0 ? this.targets[0] : undefined);
   }
 
   deliver(flow: FlowStream, header: FlowHeader): void {
@@ -121,39 +121,48 @@ export class Http2Connector implements ConnectorAdapter {
       aborted = true;
     };
     flow.once('reset', onEarlyReset);
-    const target = this.pick();
-    target.active++;
-    target.withSession((err, session) => {
-      flow.removeListener('reset', onEarlyReset);
-      if (aborted) {
-        m.active--;
-        target.active--;
-        return;
-      }
-      if (err || !session) {
-        m.active--;
-        target.active--;
-        m.refused++;
-        const code = err?.code === 'ECONNREFUSED' ? ErrorCodes.TARGET_REFUSED : ErrorCodes.TARGET_UNREACHABLE;
-        const reason = err?.message ?? 'no session';
-        this.log.warn('target connection failed', {
-          flow: header.fid,
-          client: header.client,
-          target: target.url,
-          code,
-          reason,
-        });
-        flow.reset(wireCode(code), `connector ${this.spec.name} at ${this.host.routerId}: ${reason}`);
-        return;
-      }
-      flow.accept(
-        Buffer.from(
-          JSON.stringify({ router: this.host.routerId, connector: this.spec.name, target: target.url }),
-        ),
-      );
-      this.log.debug('flow delivered', { flow: header.fid, client: header.client, src: header.src });
-      this.relay(flow, header, session, target);
-    });
+    const tried = new Set<Http2Target>();
+    const attempt = (target: Http2Target): void => {
+      tried.add(target);
+      target.active++;
+      target.withSession((err, session) => {
+        if (aborted) {
+          m.active--;
+          target.active--;
+          return;
+        }
+        if (err || !session) {
+          target.active--;
+          const code =
+            err?.code === 'ECONNREFUSED' ? ErrorCodes.TARGET_REFUSED : ErrorCodes.TARGET_UNREACHABLE;
+          const reason = err?.message ?? 'no session';
+          this.log.warn('target connection failed', {
+            flow: header.fid,
+            client: header.client,
+            target: target.url,
+            code,
+            reason,
+          });
+          // another healthy target of this connector first; else the ingress router tries elsewhere
+          const next = this.pick(tried);
+          if (next && err?.code !== 'ESTOPPED') return attempt(next);
+          flow.removeListener('reset', onEarlyReset);
+          m.active--;
+          m.refused++;
+          flow.reset(wireCode(code), `connector ${this.spec.name} at ${this.host.routerId}: ${reason}`);
+          return;
+        }
+        flow.removeListener('reset', onEarlyReset);
+        flow.accept(
+          Buffer.from(
+            JSON.stringify({ router: this.host.routerId, connector: this.spec.name, target: target.url }),
+          ),
+        );
+        this.log.debug('flow delivered', { flow: header.fid, client: header.client, src: header.src });
+        this.relay(flow, header, session, target);
+      });
+    };
+    attempt(this.pick(tried) as Http2Target);
   }
 
   /** Carry one flow as one stream on `session`. */
