@@ -77,6 +77,8 @@ export interface TopologyView {
     reachable: boolean;
     links: Array<{ neighbor: string; cost: number }>;
     addresses: Record<string, number>;
+    /** what the router advertises about itself: site, version, platform, listeners (routing key -> count) */
+    info?: Record<string, unknown>;
   }>;
 }
 

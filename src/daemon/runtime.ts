@@ -126,6 +126,7 @@ export class SiteRuntime {
     for (const l of this.config.listeners) await this.startListener(l);
     for (const link of this.config.links) await this.startLink(link);
     this.watchResources();
+    this.publishInfo();
     this.log.info('router ready', {
       router: this.router.id,
       mode: this.router.mode,
@@ -398,6 +399,7 @@ export class SiteRuntime {
         }
       }
       this.config = next;
+      this.publishInfo();
       if (changes.length) this.log.info('resources applied', { changes });
       return { applied: true, changes };
     };
@@ -432,6 +434,23 @@ export class SiteRuntime {
         changes.push(`${kind}/${name} added`);
       }
     }
+  }
+
+  /** Tell the network who we are and which listeners we have (flooded with our routing advertisement). */
+  private publishInfo(): void {
+    const listeners: Record<string, number> = {};
+    for (const { r } of this.listeners.values())
+      listeners[r.spec.routingKey] = (listeners[r.spec.routingKey] ?? 0) + 1;
+    const protocols: Record<string, string> = {};
+    for (const { r } of this.connectors.values()) protocols[r.spec.routingKey] = r.spec.type;
+    for (const { r } of this.listeners.values()) protocols[r.spec.routingKey] = r.spec.type;
+    this.router.setInfo({
+      site: this.config.site.metadata.name,
+      version: VERSION,
+      platform: `${process.platform}/${process.arch} node ${process.version}`,
+      listeners,
+      protocols,
+    });
   }
 
   status(): StatusSnapshot {

@@ -59,6 +59,7 @@ interface LinkEntry extends LinkInfo {
   registered: boolean;
   twoWay: boolean;
   since: number;
+  lastBytesIn: number;
 }
 
 export interface LinkStatus {
@@ -153,6 +154,7 @@ export class Router extends EventEmitter implements AdapterHost {
       registered: false,
       twoWay: false,
       since: this.now(),
+      lastBytesIn: 0,
     };
     this.links.set(info.id, entry);
     const log = this.log.child({ link: info.id });
@@ -249,6 +251,14 @@ export class Router extends EventEmitter implements AdapterHost {
   private pump(): void {
     if (this.stopped) return;
     const now = this.now();
+    // Any bytes received prove the neighbor alive, even when its HELLOs queue behind bulk data.
+    for (const l of this.links.values()) {
+      const n = l.session.stats.bytesIn;
+      if (n !== l.lastBytesIn) {
+        l.lastBytesIn = n;
+        if (l.registered) this.engine.heard(l.id, now);
+      }
+    }
     this.engine.tick(now);
     for (const { linkId, msg } of this.engine.drainOutbox()) {
       const l = this.links.get(linkId);
@@ -298,6 +308,12 @@ export class Router extends EventEmitter implements AdapterHost {
       };
       this.versionWaiters.push(done);
     });
+  }
+
+  /** What this router tells the network about itself (flooded with its advertisement). */
+  setInfo(info: Record<string, unknown>): void {
+    this.engine.setLocalInfo(info, this.now());
+    this.pump();
   }
 
   // ---------------------------------------------------------------- connectors

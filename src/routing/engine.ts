@@ -18,6 +18,7 @@ import { shortestPaths, type SpfResult } from './spf.js';
 import {
   DEFAULT_DEAD_FACTOR,
   DEFAULT_PURGE_AFTER_MS,
+  MAX_INFO_BYTES,
   DEFAULT_REFRESH_INTERVAL_MS,
   type AddressDestination,
   type EngineConfig,
@@ -92,6 +93,9 @@ export class RoutingEngine {
   private readonly links = new Map<LinkId, LinkState>();
   private readonly lsdb = new Lsdb();
   private localAddresses: Record<string, number> = {};
+  private localInfo: Record<string, unknown> | undefined;
+  /** bumps when any router's `info` changes (not part of `version`, which tracks routes and addresses) */
+  private infoCounter = 0;
 
   // Origination of the own advertisement is lazy: changes set ownDirty, and the advertisement is (re)built once
   // per batch, when the caller drains the outbox or reads routes. Several adjacencies coming up together thus
@@ -159,7 +163,10 @@ export class RoutingEngine {
     const boot = cfg.incarnation ?? this.now;
     if (!Number.isFinite(boot)) throw new RangeError('routing: incarnation must be a finite number');
     this.boot = boot;
-    this.lsdb.install({ t: 'ra', id: this.id, mode: this.mode, seq: 1, boot, links: [], addresses: {} }, this.now);
+    this.lsdb.install(
+      { t: 'ra', id: this.id, mode: this.mode, seq: 1, boot, links: [], addresses: {} },
+      this.now,
+    );
     this.counters.originations = 1;
     this.dirtySince = this.now;
   }
@@ -217,6 +224,36 @@ export class RoutingEngine {
     this.localAddresses = normalized;
     this.ownDirty = true;
     this.markDirty();
+  }
+
+  /**
+   * Opaque facts about this router flooded with its advertisement (site name, version, listener keys...).
+   * Throws on input that is not a plain JSON object of at most MAX_INFO_BYTES.
+   */
+  setLocalInfo(info: Record<string, unknown>, now: number): void {
+    this.advance(now);
+    const text = JSON.stringify(info);
+    if (text.length > MAX_INFO_BYTES) throw new RangeError(`routing: info exceeds ${MAX_INFO_BYTES} bytes`);
+    if (this.localInfo !== undefined && JSON.stringify(this.localInfo) === text) return;
+    this.localInfo = JSON.parse(text) as Record<string, unknown>;
+    this.ownDirty = true;
+    this.markDirty();
+  }
+
+  /**
+   * Any traffic at all was received on `linkId`: the neighbor is alive even if its HELLOs are delayed behind
+   * bulk data on a busy link. Refreshes liveness only; adjacency still needs HELLOs.
+   */
+  heard(linkId: LinkId, now: number): void {
+    this.advance(now);
+    const link = this.links.get(linkId);
+    if (link === undefined || link.dead || link.neighbor === undefined) return;
+    if (now > link.lastHeardAt) link.lastHeardAt = now;
+  }
+
+  /** Increments whenever some router's advertised `info` changes. */
+  get infoVersion(): number {
+    return this.infoCounter;
   }
 
   /** A message from the peer on `linkId`. Never throws: malformed input is counted and dropped. */
@@ -344,6 +381,7 @@ export class RoutingEngine {
           reachable: e.reachable,
           links: e.ad.links.map((l) => ({ neighbor: l.neighbor, cost: l.cost })),
           addresses: { ...e.ad.addresses },
+          ...(e.ad.info !== undefined ? { info: e.ad.info } : {}),
         };
       }),
     };
@@ -523,7 +561,13 @@ export class RoutingEngine {
     const links = [...this.bestLinks()]
       .map(([neighbor, l]) => ({ neighbor, cost: l.cost }))
       .sort((a, b) => (a.neighbor < b.neighbor ? -1 : a.neighbor > b.neighbor ? 1 : 0));
-    const content = { mode: this.mode, boot: this.boot, links, addresses: this.localAddresses };
+    const content = {
+      mode: this.mode,
+      boot: this.boot,
+      links,
+      addresses: this.localAddresses,
+      ...(this.localInfo !== undefined ? { info: this.localInfo } : {}),
+    };
     if (!this.ownForce && sameContent(content, own)) return;
     const ad: RouterAdvertisement = {
       t: 'ra',
@@ -533,6 +577,7 @@ export class RoutingEngine {
       boot: this.boot,
       links,
       addresses: { ...this.localAddresses },
+      ...(this.localInfo !== undefined ? { info: this.localInfo } : {}),
     };
     const old = this.lsdb.install(ad, this.now);
     this.noteChange(old?.ad, ad);
@@ -543,6 +588,7 @@ export class RoutingEngine {
   }
 
   private noteChange(old: RouterAdvertisement | undefined, ad: RouterAdvertisement): void {
+    if (JSON.stringify(old?.info ?? null) !== JSON.stringify(ad.info ?? null)) this.infoCounter++;
     if (old === undefined || !sameTopology(old, ad)) this.spfDirty = true;
     else if (!sameAddresses(old.addresses, ad.addresses)) this.addrDirty = true;
     else return;

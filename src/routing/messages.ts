@@ -3,6 +3,7 @@
 // (links sorted by neighbor, address keys sorted, zero counts dropped) so no reference to peer input is kept.
 
 import {
+  MAX_INFO_BYTES,
   MAX_LINK_COST,
   MAX_ROUTER_ID_LENGTH,
   MAX_ROUTING_KEY_LENGTH,
@@ -89,7 +90,18 @@ function checkAd(m: Record<string, unknown>): boolean {
     if (neighbor <= prev || neighbor === id) return false;
     prev = neighbor;
   }
+  if (m.info !== undefined && !checkInfo(m.info)) return false;
   return checkAddresses(m.addresses);
+}
+
+/** `info` is a plain JSON object of bounded size. */
+function checkInfo(info: unknown): boolean {
+  if (!isRecord(info) || Array.isArray(info)) return false;
+  try {
+    return JSON.stringify(info).length <= MAX_INFO_BYTES;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -124,6 +136,9 @@ export function normalizeAdvertisement(ad: RouterAdvertisement): RouterAdvertise
     boot: ad.boot,
     links: ad.links.map((l) => ({ neighbor: l.neighbor, cost: l.cost })),
     addresses: normalizeAddresses(ad.addresses) as Record<string, number>,
+    ...(ad.info !== undefined
+      ? { info: JSON.parse(JSON.stringify(ad.info)) as Record<string, unknown> }
+      : {}),
   };
 }
 
@@ -166,11 +181,16 @@ export function sameAddresses(a: Record<string, number>, b: Record<string, numbe
   return n === 0;
 }
 
-type AdContent = Pick<RouterAdvertisement, 'mode' | 'links' | 'addresses' | 'boot'>;
+type AdContent = Pick<RouterAdvertisement, 'mode' | 'links' | 'addresses' | 'boot' | 'info'>;
 
 /** Same content apart from seq (both must be normalised). */
 export function sameContent(a: AdContent, b: AdContent): boolean {
-  return a.boot === b.boot && sameTopology(a, b) && sameAddresses(a.addresses, b.addresses);
+  return (
+    a.boot === b.boot &&
+    sameTopology(a, b) &&
+    sameAddresses(a.addresses, b.addresses) &&
+    JSON.stringify(a.info ?? null) === JSON.stringify(b.info ?? null)
+  );
 }
 
 /** A canonical string of an advertisement's content, used to order two different copies with the same seq. */
@@ -181,6 +201,7 @@ export function canonicalContent(a: AdContent): string {
     a.mode,
     a.links.map((l) => [l.neighbor, l.cost]),
     Object.entries(addresses),
+    a.info ?? null,
   ]);
 }
 

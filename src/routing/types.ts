@@ -37,6 +37,9 @@ export const MAX_ROUTING_KEY_LENGTH = 1024;
 /** Largest link cost (local or from a peer). */
 export const MAX_LINK_COST = 1_000_000_000;
 
+/** Upper bound on an advertisement's `info`, serialised as JSON. */
+export const MAX_INFO_BYTES = 16 * 1024;
+
 /** A config with the defaults filled in. */
 export function defaultEngineConfig(id: RouterId, mode: RouterMode = 'interior'): EngineConfig {
   return {
@@ -78,6 +81,11 @@ export interface RouterAdvertisement {
   links: AdvertisedLink[];
   /** Routing key -> local connector count (> 0), keys sorted. */
   addresses: Record<string, number>;
+  /**
+   * Opaque facts about the originating router (site name, version, platform, listener keys...), flooded with the
+   * advertisement for network-wide status. Plain JSON, at most MAX_INFO_BYTES when serialised; never used by SPF.
+   */
+  info?: Record<string, unknown>;
 }
 
 export type RoutingMessage = Hello | RouterAdvertisement;
@@ -105,6 +113,7 @@ export interface TopologySnapshot {
     reachable: boolean;
     links: Array<{ neighbor: RouterId; cost: number }>;
     addresses: Record<string, number>;
+    info?: Record<string, unknown>;
   }>;
 }
 
