@@ -14,60 +14,37 @@ import type { ConnectorResource, ListenerResource } from '../api/index.js';
 import type { Logger } from '../observe/log.js';
 import type { AdapterHost, ConnectorAdapter, ListenerAdapter } from '../router/contract.js';
 
+/** Copy the optional fields that are set (adapter specs use optional properties, not `undefined` values). */
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 export function createListener(host: AdapterHost, r: ListenerResource, logger: Logger): ListenerAdapter {
-  switch (r.spec.type) {
+  const s = r.spec;
+  const base = {
+    name: r.metadata.name,
+    routingKey: s.routingKey,
+    host: s.host,
+    port: s.port,
+    distribution: s.distribution,
+  };
+  switch (s.type) {
+    case 'tcp':
+      return new TcpListener(host, { ...base, ...defined({ affinity: s.affinity }) }, logger);
     case 'http1':
       return new Http1Listener(
         host,
-        {
-          name: r.metadata.name,
-          routingKey: r.spec.routingKey,
-          host: r.spec.host,
-          port: r.spec.port,
-          distribution: r.spec.distribution,
-          ...(r.spec.affinity ? { affinity: r.spec.affinity } : {}),
-          ...(r.spec.forwardedFor !== undefined ? { forwardedFor: r.spec.forwardedFor } : {}),
-        },
+        { ...base, ...defined({ affinity: s.affinity, forwardedFor: s.forwardedFor }) },
         logger,
       );
+    case 'http2':
+      return new Http2Listener(host, { ...base, ...defined({ tls: s.tls }) }, logger);
     case 'udp':
       return new UdpListener(
         host,
         {
-          name: r.metadata.name,
-          routingKey: r.spec.routingKey,
-          host: r.spec.host,
-          port: r.spec.port,
-          distribution: r.spec.distribution,
-          ...(r.spec.affinity ? { affinity: r.spec.affinity } : {}),
-          ...(r.spec.idleTimeoutMs !== undefined ? { idleTimeoutMs: r.spec.idleTimeoutMs } : {}),
-          ...(r.spec.maxSessions !== undefined ? { maxSessions: r.spec.maxSessions } : {}),
-        },
-        logger,
-      );
-    case 'http2':
-      return new Http2Listener(
-        host,
-        {
-          name: r.metadata.name,
-          routingKey: r.spec.routingKey,
-          host: r.spec.host,
-          port: r.spec.port,
-          distribution: r.spec.distribution,
-          ...(r.spec.tls ? { tls: r.spec.tls } : {}),
-        },
-        logger,
-      );
-    case 'tcp':
-      return new TcpListener(
-        host,
-        {
-          name: r.metadata.name,
-          routingKey: r.spec.routingKey,
-          host: r.spec.host,
-          port: r.spec.port,
-          distribution: r.spec.distribution,
-          ...(r.spec.affinity ? { affinity: r.spec.affinity } : {}),
+          ...base,
+          ...defined({ affinity: s.affinity, idleTimeoutMs: s.idleTimeoutMs, maxSessions: s.maxSessions }),
         },
         logger,
       );
@@ -75,51 +52,23 @@ export function createListener(host: AdapterHost, r: ListenerResource, logger: L
 }
 
 export function createConnector(host: AdapterHost, r: ConnectorResource, logger: Logger): ConnectorAdapter {
-  switch (r.spec.type) {
+  const s = r.spec;
+  const base = {
+    name: r.metadata.name,
+    routingKey: s.routingKey,
+    targets: s.targets ?? [{ host: s.host, port: s.port }],
+  };
+  switch (s.type) {
+    case 'tcp':
+      return new TcpConnector(host, { ...base, host: s.host, port: s.port }, logger);
     case 'http1':
-      return new Http1Connector(
-        host,
-        {
-          name: r.metadata.name,
-          routingKey: r.spec.routingKey,
-          targets: r.spec.targets ?? [{ host: r.spec.host, port: r.spec.port }],
-          ...(r.spec.forwardedFor !== undefined ? { forwardedFor: r.spec.forwardedFor } : {}),
-        },
-        logger,
-      );
+      return new Http1Connector(host, { ...base, ...defined({ forwardedFor: s.forwardedFor }) }, logger);
+    case 'http2':
+      return new Http2Connector(host, { ...base, ...defined({ tls: s.tls }) }, logger);
     case 'udp':
       return new UdpConnector(
         host,
-        {
-          name: r.metadata.name,
-          routingKey: r.spec.routingKey,
-          targets: r.spec.targets ?? [{ host: r.spec.host, port: r.spec.port }],
-          ...(r.spec.idleTimeoutMs !== undefined ? { idleTimeoutMs: r.spec.idleTimeoutMs } : {}),
-          ...(r.spec.maxSessions !== undefined ? { maxSessions: r.spec.maxSessions } : {}),
-        },
-        logger,
-      );
-    case 'http2':
-      return new Http2Connector(
-        host,
-        {
-          name: r.metadata.name,
-          routingKey: r.spec.routingKey,
-          targets: r.spec.targets ?? [{ host: r.spec.host, port: r.spec.port }],
-          ...(r.spec.tls ? { tls: r.spec.tls } : {}),
-        },
-        logger,
-      );
-    case 'tcp':
-      return new TcpConnector(
-        host,
-        {
-          name: r.metadata.name,
-          routingKey: r.spec.routingKey,
-          host: r.spec.host,
-          port: r.spec.port,
-          ...(r.spec.targets ? { targets: r.spec.targets } : {}),
-        },
+        { ...base, ...defined({ idleTimeoutMs: s.idleTimeoutMs, maxSessions: s.maxSessions }) },
         logger,
       );
   }

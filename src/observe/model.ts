@@ -72,6 +72,8 @@ export interface NetworkModel {
   links: LinkModel[];
   services: ServiceModel[];
   traffic: SitePairTraffic[];
+  /** routers that were asked for their traffic and did not answer (their rates are missing, not zero) */
+  unanswered?: Array<{ router: string; error: string }>;
 }
 
 export type FlowOutcome = 'active' | 'ok' | ErrorCode;

@@ -26,6 +26,16 @@ import {
   type ControlMessage,
 } from './messages.js';
 import { FlowStats } from './flow-stats.js';
+import { FlowRecorder, type FlowHandle } from '../observe/flows.js';
+
+/** Routing key of management requests (network-wide status): answered by the destination router itself. */
+export const MANAGEMENT_KEY = '$management';
+/** Largest management request / response body. */
+export const MANAGEMENT_MAX_REQUEST = 1024 * 1024;
+export const MANAGEMENT_MAX_RESPONSE = 16 * 1024 * 1024;
+
+/** Answers management requests addressed to this router (`from` is the asking router's id). */
+export type ManagementHandler = (payload: Buffer, from: string) => Promise<Buffer>;
 
 export interface RouterOptions {
   id: string;
@@ -38,6 +48,8 @@ export interface RouterOptions {
   logger: Logger;
   /** injectable clock (ms) */
   now?: () => number;
+  /** flow records kept by this router (ring size; default 10,000) */
+  flowRecords?: number;
 }
 
 export type LinkDirection = 'in' | 'out';
@@ -101,6 +113,10 @@ export class Router extends EventEmitter implements AdapterHost {
   readonly site: string;
   readonly engine: RoutingEngine;
   readonly flows = new FlowStats();
+  /** a record of every flow started here (bounded ring), traffic counters and samples */
+  readonly records: FlowRecorder;
+  private management: ManagementHandler | undefined;
+  private managementCounter = 0;
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly links = new Map<string, LinkEntry>();
@@ -128,6 +144,9 @@ export class Router extends EventEmitter implements AdapterHost {
     this.log = opts.logger.child({ subsystem: 'router', router: opts.id });
     this.now = opts.now ?? (() => performance.timeOrigin + performance.now());
     this.setupTimeoutMs = opts.flowSetupTimeoutMs ?? 10_000;
+    this.records = new FlowRecorder(opts.id, {
+      ...(opts.flowRecords !== undefined ? { capacity: opts.flowRecords } : {}),
+    });
     this.engine = new RoutingEngine(
       {
         id: opts.id,
@@ -406,7 +425,8 @@ export class Router extends EventEmitter implements AdapterHost {
       return;
     }
     if (header.dst === this.id) {
-      this.deliverLocally(stream, header);
+      if (header.key === MANAGEMENT_KEY) this.serveManagement(stream, header);
+      else this.deliverLocally(stream, header);
       return;
     }
     // transit
@@ -497,6 +517,18 @@ export class Router extends EventEmitter implements AdapterHost {
     let pathFailures = 0;
     const affKey = req.affinityKey !== undefined ? `${req.routingKey}\0${req.affinityKey}` : undefined;
     this.flows.opening(req.routingKey);
+    const record = this.records.start({
+      id: fid,
+      routingKey: req.routingKey,
+      protocol: req.proto,
+      sourceSite: this.id,
+      listener: req.listener,
+      clientAddress: req.client,
+    });
+    const tracked = (flow: OpenedFlow): void => {
+      trackFlow(record, flow);
+      established(flow);
+    };
     for (;;) {
       if (this.stopped) {
         lastErr = new CaravanError(ErrorCodes.LINK_CLOSED, 'router is stopping');
@@ -531,7 +563,7 @@ export class Router extends EventEmitter implements AdapterHost {
       const attemptVersion = this.engine.version;
       const attemptLink = cand.connector ? undefined : this.linkToward(cand.router)?.id;
       try {
-        await this.attempt(header, cand, deadline, established);
+        await this.attempt(header, cand, deadline, tracked);
         if (affKey !== undefined) {
           this.affinity.set(affKey, {
             router: cand.router,
@@ -563,6 +595,7 @@ export class Router extends EventEmitter implements AdapterHost {
       lastErr ??
       new CaravanError(ErrorCodes.NO_CONNECTOR, `no reachable connector for routing key '${req.routingKey}'`);
     this.flows.failed(req.routingKey, err.code);
+    record.finish(err.code);
     throw err;
   }
 
@@ -639,6 +672,127 @@ export class Router extends EventEmitter implements AdapterHost {
     });
   }
 
+  // ---------------------------------------------------------------- management requests
+
+  /** Answer management requests addressed to this router (one handler; the site runtime sets it). */
+  setManagementHandler(fn: ManagementHandler | undefined): void {
+    this.management = fn;
+  }
+
+  /**
+   * Ask router `routerId` a management question over the network itself: a flow with routing key `$management`
+   * whose destination is that router, carrying one request body and answered with one response body (bounded in
+   * size, bounded in time). Asking ourselves calls the handler directly.
+   */
+  request(
+    routerId: string,
+    payload: Buffer,
+    opts: { timeoutMs?: number; maxResponseBytes?: number } = {},
+  ): Promise<Buffer> {
+    const timeoutMs = opts.timeoutMs ?? 5000;
+    const max = opts.maxResponseBytes ?? MANAGEMENT_MAX_RESPONSE;
+    if (payload.length > MANAGEMENT_MAX_REQUEST)
+      return Promise.reject(new CaravanError(ErrorCodes.PROTOCOL, 'management request too large'));
+    if (routerId === this.id) {
+      const h = this.management;
+      if (!h) return Promise.reject(new CaravanError(ErrorCodes.NO_CONNECTOR, 'no management handler'));
+      return h(payload, this.id);
+    }
+    const link = this.linkToward(routerId);
+    if (!link) return Promise.reject(new CaravanError(ErrorCodes.NO_ROUTE, `no route to router ${routerId}`));
+    const header: FlowHeader = {
+      v: 1,
+      fid: `${this.id}/m${++this.managementCounter}`,
+      key: MANAGEMENT_KEY,
+      dst: routerId,
+      src: this.id,
+      lis: MANAGEMENT_KEY,
+      client: this.id,
+      proto: 'tcp',
+      hops: 0,
+    };
+    let stream: FlowStream;
+    try {
+      stream = link.session.openStream(encodeFlowHeader(header));
+    } catch (e) {
+      return Promise.reject(new CaravanError(ErrorCodes.PATH_LOST, errorMessage(e)));
+    }
+    return new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let settled = false;
+      const settle = (err: Error | undefined, value?: Buffer): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(value as Buffer);
+      };
+      const timer = setTimeout(() => {
+        stream.reset(wireCode(ErrorCodes.PATH_LOST), 'management request timed out');
+        settle(new CaravanError(ErrorCodes.PATH_LOST, `router ${routerId} did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      stream.on('data', (chunk) => {
+        size += chunk.length;
+        if (size > max) {
+          stream.reset(wireCode(ErrorCodes.PROTOCOL), 'management response too large');
+          settle(new CaravanError(ErrorCodes.PROTOCOL, `router ${routerId}: response larger than ${max} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+        stream.consumed(chunk.length);
+      });
+      stream.on('end', () => {
+        settle(undefined, Buffer.concat(chunks));
+        stream.end();
+      });
+      stream.once('reset', (code, reason) =>
+        settle(new CaravanError(errorCodeOf(code), reason || `router ${routerId} refused the request`)),
+      );
+      stream.once('close', () =>
+        settle(new CaravanError(ErrorCodes.PATH_LOST, `management flow to ${routerId} closed without an answer`)),
+      );
+      stream.write(payload);
+      stream.end();
+    });
+  }
+
+  private serveManagement(stream: FlowStream, header: FlowHeader): void {
+    const h = this.management;
+    if (!h) {
+      stream.reset(wireCode(ErrorCodes.NO_CONNECTOR), `router ${this.id} answers no management requests`);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    stream.on('data', (chunk) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > MANAGEMENT_MAX_REQUEST) {
+        failed = true;
+        stream.reset(wireCode(ErrorCodes.PROTOCOL), 'management request too large');
+        return;
+      }
+      chunks.push(chunk);
+      stream.consumed(chunk.length);
+    });
+    stream.on('end', () => {
+      if (failed) return;
+      h(Buffer.concat(chunks), header.src).then(
+        (answer) => {
+          stream.accept(Buffer.from(JSON.stringify({ router: this.id, connector: MANAGEMENT_KEY, target: '' })));
+          stream.write(answer);
+          stream.end();
+        },
+        (e: unknown) => {
+          this.log.warn('management request failed', { from: header.src, error: errorMessage(e) });
+          stream.reset(wireCode(ErrorCodes.PROTOCOL), errorMessage(e).slice(0, 200));
+        },
+      );
+    });
+  }
+
   // ---------------------------------------------------------------- lifecycle
 
   stop(): void {
@@ -654,4 +808,31 @@ export class Router extends EventEmitter implements AdapterHost {
     for (const l of this.links.values())
       l.session.destroy(new CaravanError(ErrorCodes.LINK_CLOSED, 'router stopped'));
   }
+}
+
+/**
+ * Follow an established flow to its end for its record: the destination from the ACCEPT, the outcome (a reset
+ * either way gives its error code; a clean close is `ok`) and the bytes each way from the stream's counters.
+ * A local `reset()` emits no event, so the stream's `reset` is wrapped to see its code.
+ */
+function trackFlow(record: FlowHandle, flow: OpenedFlow): void {
+  const { stream, accept } = flow;
+  let outcome: 'ok' | ErrorCode = 'ok';
+  const bytes = (): { bytesOut: number; bytesIn: number } => ({
+    bytesOut: stream.bytesOut,
+    bytesIn: stream.bytesIn,
+  });
+  record.established(
+    { destSite: accept.router, connector: accept.connector, targetAddress: accept.target },
+    bytes,
+  );
+  const reset = stream.reset.bind(stream);
+  stream.reset = (code: number, reason?: string): void => {
+    if (outcome === 'ok') outcome = errorCodeOf(code);
+    reset(code, reason);
+  };
+  stream.once('reset', (code) => {
+    if (outcome === 'ok') outcome = errorCodeOf(code);
+  });
+  stream.once('close', () => record.finish(outcome, bytes()));
 }

@@ -12,6 +12,7 @@ import {
   normalizeAdvertisement,
   sameAddresses,
   sameContent,
+  sameInfo,
   sameTopology,
 } from './messages.js';
 import { shortestPaths, type SpfResult } from './spf.js';
@@ -588,7 +589,7 @@ export class RoutingEngine {
   }
 
   private noteChange(old: RouterAdvertisement | undefined, ad: RouterAdvertisement): void {
-    if (JSON.stringify(old?.info ?? null) !== JSON.stringify(ad.info ?? null)) this.infoCounter++;
+    if (!sameInfo(old?.info, ad.info)) this.infoCounter++;
     if (old === undefined || !sameTopology(old, ad)) this.spfDirty = true;
     else if (!sameAddresses(old.addresses, ad.addresses)) this.addrDirty = true;
     else return;

@@ -181,6 +181,16 @@ export function sameAddresses(a: Record<string, number>, b: Record<string, numbe
   return n === 0;
 }
 
+/** Same `info` (cheap when both are absent, the common case). */
+export function sameInfo(
+  a: Record<string, unknown> | undefined,
+  b: Record<string, unknown> | undefined,
+): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
 type AdContent = Pick<RouterAdvertisement, 'mode' | 'links' | 'addresses' | 'boot' | 'info'>;
 
 /** Same content apart from seq (both must be normalised). */
@@ -189,7 +199,7 @@ export function sameContent(a: AdContent, b: AdContent): boolean {
     a.boot === b.boot &&
     sameTopology(a, b) &&
     sameAddresses(a.addresses, b.addresses) &&
-    JSON.stringify(a.info ?? null) === JSON.stringify(b.info ?? null)
+    sameInfo(a.info, b.info)
   );
 }
 

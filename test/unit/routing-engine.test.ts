@@ -428,3 +428,54 @@ test('src/routing is pure: no clocks, timers, randomness, I/O or imports from ot
     }
   }
 });
+
+test('router info: flooded with the advertisement, shown in topology, validated, bumps infoVersion only', () => {
+  const net = new Net({ a: engine('a'), b: engine('b'), c: engine('c') }, [
+    ['L1', 'a', 'b'],
+    ['L2', 'b', 'c'],
+  ]);
+  net.up(0);
+  net.pump(0);
+  const c = net.node('c');
+  const v = c.version;
+  const iv = c.infoVersion;
+  net.node('a').setLocalInfo({ site: 'west', version: '0.1.0', listeners: ['db'] }, 1);
+  net.pump(1);
+  const snapA = c.topology().routers.find((r) => r.id === 'a');
+  assert.deepEqual(snapA?.info, { site: 'west', version: '0.1.0', listeners: ['db'] });
+  assert.equal(c.infoVersion, iv + 1);
+  assert.equal(c.version, v); // routes and addresses unchanged
+  // Same info again: no new advertisement.
+  const seq = net.node('a').seq;
+  net.node('a').setLocalInfo({ site: 'west', version: '0.1.0', listeners: ['db'] }, 2);
+  net.pump(2);
+  assert.equal(net.node('a').seq, seq);
+  assert.throws(() => net.node('a').setLocalInfo({ big: 'x'.repeat(20_000) }, 3), RangeError);
+  // Malformed info from a peer is counted, not installed.
+  const before = c.stats().malformed;
+  const bad = { t: 'ra', id: 'z', mode: 'interior', seq: 1, boot: 0, links: [], addresses: {} };
+  c.receive('L2', { ...bad, info: 'x' }, 4);
+  c.receive('L2', { ...bad, info: [1] }, 4);
+  c.receive('L2', { ...bad, info: { big: 'x'.repeat(20_000) } }, 4);
+  assert.equal(c.stats().malformed - before, 3);
+});
+
+test('heard(): any traffic on a link keeps it alive without HELLOs', () => {
+  const net = new Net({ a: engine('a'), b: engine('b') }, [['L', 'a', 'b']]);
+  net.up(0);
+  net.pump(0);
+  const a = net.node('a');
+  a.drainLinkEvents();
+  // No HELLOs from b, but data keeps arriving: never dead.
+  for (let t = HELLO; t <= 10 * DEAD; t += HELLO) {
+    a.heard('L', t - 1);
+    a.tick(t);
+    a.drainOutbox();
+  }
+  assert.deepEqual(a.drainLinkEvents(), []);
+  assert.equal(a.routes().size, 1);
+  // Silence (no HELLO, no data): dead after the dead interval.
+  a.tick(11 * DEAD);
+  assert.deepEqual(a.drainLinkEvents(), [{ linkId: 'L', event: 'dead', neighbor: 'b' }]);
+  a.heard('unknown', 11 * DEAD); // unknown link: no-op
+});

@@ -8,7 +8,7 @@ import type { AdapterHost, ConnectorAdapter, FlowHeader, FlowStream } from '../.
 import { HeadReader, encodeHead, parseRequestHead, type RequestHead, type ResponseHead } from './framing.js';
 import { appendHeader, clientAddress, filterHeaders, hasHeader, viaValue } from './headers.js';
 import { RequestMetrics } from './metrics.js';
-import { TargetPool, targetName, type Target } from './targets.js';
+import { TargetPool, targetName, type Target } from '../common/targets.js';
 
 export interface Http1ConnectorSpec {
   name: string;

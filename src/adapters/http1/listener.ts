@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { CaravanError, ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
+import { ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import { wireCode } from '../../router/codes.js';
 import type { AdapterHost, FlowStream, ListenerAdapter, OpenedFlow } from '../../router/contract.js';
@@ -14,6 +14,7 @@ import {
 } from './framing.js';
 import { appendHeader, clientAddress, filterHeaders, viaValue } from './headers.js';
 import { RequestMetrics } from './metrics.js';
+import { listenServer } from '../common/listen.js';
 
 export interface Http1ListenerSpec {
   name: string;
@@ -102,33 +103,9 @@ export class Http1Listener implements ListenerAdapter {
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
     this.server = server;
-    return new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        this.server = undefined;
-        const where = `${this.spec.host}:${this.spec.port}`;
-        reject(
-          err.code === 'EADDRINUSE'
-            ? new CaravanError(
-                ErrorCodes.PORT_IN_USE,
-                `listener ${this.spec.name}: ${where} is already in use`,
-                {
-                  cause: err,
-                },
-              )
-            : new CaravanError(
-                ErrorCodes.CONFIG_IO,
-                `listener ${this.spec.name}: cannot listen on ${where}: ${err.message}`,
-                { cause: err },
-              ),
-        );
-      };
-      server.once('error', onError);
-      server.listen({ host: this.spec.host, port: this.spec.port }, () => {
-        server.removeListener('error', onError);
-        server.on('error', (err) => this.log.error('listener error', { error: err.message }));
-        this.log.info('listening', { address: `${this.spec.host}:${this.port}`, protocol: 'http1' });
-        resolve();
-      });
+    return listenServer(server, this.spec, this.log, { protocol: 'http1' }).catch((e: unknown) => {
+      this.server = undefined;
+      throw e;
     });
   }
 

@@ -26,6 +26,7 @@ import {
   peerOf,
   pumpToFlow,
 } from './relay.js';
+import { listenServer } from '../common/listen.js';
 
 /** The listener enforces a gRPC deadline this long after it passed, so that clients cancel first themselves. */
 export const DEADLINE_GRACE_MS = 100;
@@ -98,37 +99,12 @@ export class Http2Listener implements ListenerAdapter {
       s.once('close', () => this.sessions.delete(s));
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        this.server = undefined;
-        const where = `${this.spec.host}:${this.spec.port}`;
-        reject(
-          err.code === 'EADDRINUSE'
-            ? new CaravanError(
-                ErrorCodes.PORT_IN_USE,
-                `listener ${this.spec.name}: ${where} is already in use`,
-                {
-                  cause: err,
-                },
-              )
-            : new CaravanError(
-                ErrorCodes.CONFIG_IO,
-                `listener ${this.spec.name}: cannot listen on ${where}: ${err.message}`,
-                { cause: err },
-              ),
-        );
-      };
-      server.once('error', onError);
-      server.listen({ host: this.spec.host, port: this.spec.port }, () => {
-        server.removeListener('error', onError);
-        server.on('error', (err) => this.log.error('listener error', { error: err.message }));
-        this.log.info('listening', {
-          address: `${this.spec.host}:${this.port}`,
-          protocol: this.spec.tls ? 'h2' : 'h2c',
-        });
-        resolve();
-      });
-    });
+    try {
+      await listenServer(server, this.spec, this.log, { protocol: this.spec.tls ? 'h2' : 'h2c' });
+    } catch (e) {
+      this.server = undefined;
+      throw e;
+    }
   }
 
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number): void {

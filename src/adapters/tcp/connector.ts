@@ -4,7 +4,7 @@ import type { Logger } from '../../observe/log.js';
 import { wireCode } from '../../router/codes.js';
 import type { AdapterHost, ConnectorAdapter, FlowHeader, FlowStream } from '../../router/contract.js';
 import { pipeSocketFlow } from './pipe.js';
-import { TargetPool, targetName, type Target } from './targets.js';
+import { TargetPool, targetName, type Target } from '../common/targets.js';
 
 export interface TcpConnectorSpec {
   name: string;

@@ -1,9 +1,10 @@
 import net from 'node:net';
-import { CaravanError, ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
+import { ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import { wireCode } from '../../router/codes.js';
 import type { AdapterHost, ListenerAdapter, OpenedFlow } from '../../router/contract.js';
 import { pipeSocketFlow } from './pipe.js';
+import { listenServer } from '../common/listen.js';
 
 export interface TcpListenerSpec {
   name: string;
@@ -58,34 +59,9 @@ export class TcpListener implements ListenerAdapter {
       this.onConnection(s),
     );
     this.server = server;
-    return new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        this.server = undefined;
-        if (err.code === 'EADDRINUSE') {
-          reject(
-            new CaravanError(
-              ErrorCodes.PORT_IN_USE,
-              `listener ${this.spec.name}: ${this.spec.host}:${this.spec.port} is already in use`,
-              { cause: err },
-            ),
-          );
-        } else {
-          reject(
-            new CaravanError(
-              ErrorCodes.CONFIG_IO,
-              `listener ${this.spec.name}: cannot listen on ${this.spec.host}:${this.spec.port}: ${err.message}`,
-              { cause: err },
-            ),
-          );
-        }
-      };
-      server.once('error', onError);
-      server.listen({ host: this.spec.host, port: this.spec.port }, () => {
-        server.removeListener('error', onError);
-        server.on('error', (err) => this.log.error('listener error', { error: err.message }));
-        this.log.info('listening', { address: `${this.spec.host}:${this.port}` });
-        resolve();
-      });
+    return listenServer(server, this.spec, this.log, { protocol: 'tcp' }).catch((e: unknown) => {
+      this.server = undefined;
+      throw e;
     });
   }
 

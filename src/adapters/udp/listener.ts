@@ -1,9 +1,10 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { CaravanError, ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
+import { ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import type { AdapterHost, ListenerAdapter, OpenedFlow } from '../../router/contract.js';
 import { DatagramPump, QueueBudget, newUdpCounters, type UdpCounters } from './session.js';
+import { listenError } from '../common/listen.js';
 
 export interface UdpListenerSpec {
   name: string;
@@ -90,20 +91,7 @@ export class UdpListener implements ListenerAdapter {
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         this.socket = undefined;
-        const where = `${this.spec.host}:${this.spec.port}`;
-        reject(
-          err.code === 'EADDRINUSE'
-            ? new CaravanError(
-                ErrorCodes.PORT_IN_USE,
-                `listener ${this.spec.name}: udp ${where} is already in use`,
-                { cause: err },
-              )
-            : new CaravanError(
-                ErrorCodes.CONFIG_IO,
-                `listener ${this.spec.name}: cannot bind udp ${where}: ${err.message}`,
-                { cause: err },
-              ),
-        );
+        reject(listenError(this.spec.name, `udp ${this.spec.host}:${this.spec.port}`, err));
       };
       socket.once('error', onError);
       socket.bind({ address: this.spec.host, port: this.spec.port, exclusive: true }, () => {

@@ -3,7 +3,6 @@ import net from 'node:net';
 /**
  * The targets of a connector (one or several host:port): flows go to the healthy target with the fewest active
  * flows; a target that refused or could not be reached is skipped until a probe connection succeeds again.
- * (http1 keeps its own copy of this helper: adapters never import each other.)
  */
 export interface Target {
   host: string;
