@@ -23,17 +23,7 @@ import type { ManagedProcess } from '../support/proc.js';
 import { stopAllProcesses } from '../support/proc.js';
 import { makeTempRoot, TestSite } from '../support/sites.js';
 import { waitFor } from '../support/wait.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address() as net.AddressInfo;
-      s.close(() => resolve(a.port));
-    });
-  });
-}
+import { freePort } from '../support/ports.js';
 
 function echoServer(): Promise<{ server: net.Server; port: number }> {
   return new Promise((resolve) => {

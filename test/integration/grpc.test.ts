@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -15,20 +14,10 @@ import { stopAllProcesses } from '../support/proc.js';
 import { makeTempRoot, TestSite } from '../support/sites.js';
 import { waitFor } from '../support/wait.js';
 import { createCa, issueCertificate } from '../../src/site/certs/index.js';
+import { freePort } from '../support/ports.js';
 
 /** Links are not under test here: generous liveness timers keep a busy shared machine from dropping them. */
 const TIMERS = { helloIntervalMs: 500, deadIntervalMs: 5000 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address() as net.AddressInfo;
-      s.close(() => resolve(a.port));
-    });
-  });
-}
 
 const same = (b: Buffer): Buffer => b;
 function method(

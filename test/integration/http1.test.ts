@@ -20,6 +20,7 @@ import type { ManagedProcess } from '../support/proc.js';
 import { stopAllProcesses } from '../support/proc.js';
 import { makeTempRoot, TestSite } from '../support/sites.js';
 import { waitFor } from '../support/wait.js';
+import { freePort } from '../support/ports.js';
 
 const execFileP = promisify(execFile);
 /** generous liveness timers: bulk transfers on a shared, busy machine must not look like dead links */
@@ -28,17 +29,6 @@ const BIG = process.env['CARAVAN_HTTP_BIG'] === '1';
 const BULK_BYTES = BIG ? 1024 * 1024 * 1024 : 200 * 1024 * 1024;
 /** peak RSS allowed for a router process while it streams BULK_BYTES (it must not buffer bodies) */
 const RSS_LIMIT = 400 * 1024 * 1024;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address() as net.AddressInfo;
-      s.close(() => resolve(a.port));
-    });
-  });
-}
 
 /** A deterministic byte pattern: 1 MiB blocks of random bytes, each stamped with its index. */
 const BLOCK = randomBytes(1024 * 1024);

@@ -16,22 +16,12 @@ import { run, stopAllProcesses } from '../support/proc.js';
 import { makeTempRoot, TestSite } from '../support/sites.js';
 import { waitFor } from '../support/wait.js';
 import { createCa, issueCertificate } from '../../src/site/certs/index.js';
+import { freePort } from '../support/ports.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
 /** Links are not under test here: generous liveness timers keep a busy shared machine from dropping them. */
 const TIMERS = { helloIntervalMs: 500, deadIntervalMs: 5000 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address() as net.AddressInfo;
-      s.close(() => resolve(a.port));
-    });
-  });
-}
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 

@@ -11,17 +11,7 @@ import { stopAllProcesses } from '../support/proc.js';
 import { makeTempRoot, TestSite } from '../support/sites.js';
 import { waitFor } from '../support/wait.js';
 import { createCa } from '../../src/site/certs/index.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address() as net.AddressInfo;
-      s.close(() => resolve(a.port));
-    });
-  });
-}
+import { freePort } from '../support/ports.js';
 
 /** A server that hashes what it receives until FIN, then answers with that hash and `replyBytes` of data. */
 function hashingServer(
