@@ -353,7 +353,7 @@ export class FrameDecoder {
 
   /** Bytes of an incomplete frame currently held. */
   get buffered(): number {
-    return this.headerHave + this.payloadHave;
+    return this.headerHave + (this.payload !== undefined ? this.payloadHave : 0);
   }
 
   push(chunk: Uint8Array, onFrame: (f: Frame) => void): void {
@@ -398,10 +398,30 @@ export class FrameDecoder {
       // Collecting the payload of a frame with a parsed header.
       const len = this.length;
       if (this.payload === undefined) {
-        if (n - pos >= len) {
+        if (n - pos >= len - this.payloadHave && this.payloadHave === 0) {
           const p = data.subarray(pos, pos + len);
           pos += len;
           this.finish(p, onFrame);
+          continue;
+        }
+        if (this.type === FrameType.DATA) {
+          // Bulk data is never copied: a DATA frame split across reads is delivered as consecutive DATA
+          // frames of the same stream, each a view of the read it arrived in (flow control counts bytes, not
+          // frames, so this is invisible to the session).
+          const take = Math.min(len - this.payloadHave, n - pos);
+          const piece = data.subarray(pos, pos + take);
+          pos += take;
+          this.payloadHave += take;
+          const done = this.payloadHave === len;
+          const streamId = this.streamId;
+          const flags = this.flags;
+          if (done) {
+            this.headerHave = 0;
+            this.length = -1;
+            this.payloadHave = 0;
+          }
+          onFrame(decodePayload(FrameType.DATA, flags, streamId, piece));
+          if (!done) return;
           continue;
         }
         this.payload = Buffer.allocUnsafe(len);
