@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, watch, type FSWatcher } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConsoleServer } from '../admin/console-server.js';
 import { AdminServer } from '../admin/server.js';
+import type { FlowsResult } from '../admin/types.js';
+import type { MetricsRegistry } from '../observe/metrics.js';
+import type { NetworkModel } from '../observe/model.js';
+import { NetworkObserver } from '../observe/network.js';
+import { createRouterMetrics } from '../observe/router-metrics.js';
+import { TRAFFIC_SAMPLE_MS } from '../observe/flows.js';
 import type { StatusSnapshot } from '../admin/types.js';
 import { errorMessage } from '../errors.js';
 import { LinkAcceptor } from '../links/acceptor.js';
@@ -15,10 +23,15 @@ import { createConnector, createListener } from './adapters.js';
 import type { ConnectorResource, LinkResource, ListenerResource } from '../api/index.js';
 import { loadSiteDir, type SiteConfig } from '../site/site-dir.js';
 import type { ReloadResult, RevokeResult } from '../admin/types.js';
-import { GrantServer, LinkRenewer, RevocationSet, revokeLink, sitePaths } from '../site/grants/index.js';
-import { fileExists } from '../site/grants/state.js';
+// Import the router-side grant modules directly (not the index): the token/redeem side would load the X.509
+// library at start-up, which costs ~22 MB of heap a router only needs when it signs or renews a certificate.
+import { LinkRenewer } from '../site/grants/renew.js';
+import { revokeLink } from '../site/grants/revoke.js';
+import { GrantServer } from '../site/grants/server.js';
+import { RevocationSet, fileExists, sitePaths } from '../site/grants/state.js';
 
 export const VERSION = '0.1.0';
+const PLATFORM = `${process.platform}/${process.arch} node ${process.version}`;
 
 export interface RuntimeOptions {
   logger: Logger;
@@ -26,6 +39,15 @@ export interface RuntimeOptions {
   adminSocket?: string;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
+  /** enable the console HTTP server on this port (overrides Site spec.console.port; 0 = ephemeral) */
+  consolePort?: number;
+  /** where the built web console lives (default: dist/console of this package) */
+  consoleStaticDir?: string;
+}
+
+/** dist/console next to dist/src (this file is dist/src/daemon/runtime.js). */
+function defaultConsoleDir(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'console');
 }
 
 /**
@@ -52,6 +74,10 @@ export class SiteRuntime {
   private readonly renewers = new Map<string, LinkRenewer>();
   private grantsWatcher: FSWatcher | undefined;
   private revocationTimer: NodeJS.Timeout | undefined;
+  readonly metrics: MetricsRegistry;
+  readonly observer: NetworkObserver;
+  private console: ConsoleServer | undefined;
+  private sampleTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private config: SiteConfig,
@@ -67,7 +93,135 @@ export class SiteRuntime {
       helloIntervalMs: site.spec.routing.helloIntervalMs,
       deadIntervalMs: site.spec.routing.deadIntervalMs,
       logger: opts.logger,
+      ...(site.spec.observe?.flowRecords !== undefined ? { flowRecords: site.spec.observe.flowRecords } : {}),
     });
+    const router = this.router;
+    this.metrics = createRouterMetrics({
+      routerId: id,
+      records: router.records,
+      links: () => router.linkStatuses(),
+      routing: () => ({
+        ...router.engine.stats(),
+        version: router.engine.version,
+        routers: router.engine.topology().routers.length,
+      }),
+      listeners: () =>
+        [...this.listeners.values()].map(({ l, r }) => ({
+          name: r.metadata.name,
+          routingKey: r.spec.routingKey,
+          type: r.spec.type,
+          stats: l.stats(),
+        })),
+      connectors: () =>
+        [...this.connectors.values()].map(({ c, r }) => ({
+          name: r.metadata.name,
+          routingKey: r.spec.routingKey,
+          type: r.spec.type,
+          stats: c.stats(),
+        })),
+    });
+    this.observer = new NetworkObserver({
+      selfId: id,
+      records: router.records,
+      localReport: () => this.localReport(),
+      modelInput: () => ({
+        self: {
+          id,
+          site: this.config.site.metadata.name,
+          mode: router.mode,
+          version: VERSION,
+          platform: PLATFORM,
+        },
+        topology: router.engine.topology(),
+        localLinks: router.linkStatuses(),
+      }),
+      routers: () => this.knownRouters(),
+      request: (routerId, payload, timeoutMs) => router.request(routerId, payload, { timeoutMs }),
+    });
+    router.setManagementHandler((payload) => this.observer.handle(payload));
+  }
+
+  /** What this router tells a network-wide query about itself (besides its traffic). */
+  private localReport(): {
+    linkRtt: Record<string, number>;
+    listeners: Record<string, string[]>;
+    connectors: Record<string, string[]>;
+  } {
+    const linkRtt: Record<string, number> = {};
+    for (const l of this.router.linkStatuses())
+      if (l.neighbor !== undefined && l.rttMs !== undefined && l.state === 'up') linkRtt[l.neighbor] = l.rttMs;
+    const listeners: Record<string, string[]> = {};
+    for (const { r } of this.listeners.values()) (listeners[r.spec.routingKey] ??= []).push(r.metadata.name);
+    const connectors: Record<string, string[]> = {};
+    for (const { c, r } of this.connectors.values())
+      if (c.healthy) (connectors[r.spec.routingKey] ??= []).push(r.metadata.name);
+    return { linkRtt, listeners, connectors };
+  }
+
+  /** Routers a network-wide query asks: reachable ones in the link-state database, edges linked here, self. */
+  private knownRouters(): string[] {
+    const ids = new Set<string>([this.router.id]);
+    for (const r of this.router.engine.topology().routers) if (r.reachable) ids.add(r.id);
+    for (const l of this.router.linkStatuses()) if (l.state === 'up' && l.neighbor) ids.add(l.neighbor);
+    return [...ids].sort();
+  }
+
+  /** The network model, built network-wide (GET /v1/network, /api/network). */
+  network(): Promise<NetworkModel> {
+    return this.observer.network();
+  }
+
+  /** Flow records network-wide; `site` may name a site or a router id. */
+  flows(q: { service?: string; site?: string; limit?: number }): Promise<FlowsResult> {
+    const query = { ...q };
+    if (query.site !== undefined) {
+      const r = this.router.engine
+        .topology()
+        .routers.find((x) => x.id === query.site || x.info?.['site'] === query.site);
+      if (r) query.site = r.id;
+      else if (query.site === this.config.site.metadata.name) query.site = this.router.id;
+    }
+    return this.observer.flows(query);
+  }
+
+  /** Take a traffic sample every TRAFFIC_SAMPLE_MS, aligned to its multiples. */
+  private startSampling(): void {
+    const tick = (): void => {
+      this.router.records.sample();
+      const now = Date.now();
+      const next = TRAFFIC_SAMPLE_MS - (now % TRAFFIC_SAMPLE_MS);
+      this.sampleTimer = setTimeout(tick, next < 200 ? next + TRAFFIC_SAMPLE_MS : next);
+      this.sampleTimer.unref?.();
+    };
+    tick();
+  }
+
+  private async startConsole(): Promise<void> {
+    const spec = this.config.site.spec.console;
+    const port = this.opts.consolePort ?? spec?.port ?? 0;
+    if (this.opts.consolePort === undefined && !(port > 0)) return;
+    const router = this.router;
+    this.console = new ConsoleServer({
+      host: spec?.host ?? '127.0.0.1',
+      port,
+      ...(spec?.username !== undefined ? { username: spec.username } : {}),
+      ...(spec?.password !== undefined ? { password: spec.password } : {}),
+      staticDir: this.opts.consoleStaticDir ?? defaultConsoleDir(),
+      credentialsFile: join(this.config.dir, 'runtime', 'console-credentials'),
+      logger: this.opts.logger,
+      data: {
+        network: () => this.network(),
+        flows: (q) => this.flows(q),
+        traffic: (since) => this.observer.traffic(since),
+        metrics: () => this.metrics.expose(),
+        watchFlows: (fn) => router.records.watch(fn),
+        watchNetwork: (fn) => {
+          router.on('routes-changed', fn);
+          return () => router.removeListener('routes-changed', fn);
+        },
+      },
+    });
+    await this.console.start();
   }
 
   static async start(dir: string, opts: RuntimeOptions): Promise<SiteRuntime> {
@@ -103,6 +257,9 @@ export class SiteRuntime {
         status: () => this.status(),
         reload: () => this.reload(),
         revokeLink: (target: string) => this.revokeLink(target),
+        network: () => this.network(),
+        flows: (q) => this.flows(q),
+        metrics: () => this.metrics.expose(),
       },
       this.opts.logger,
     );
@@ -127,6 +284,8 @@ export class SiteRuntime {
     for (const link of this.config.links) await this.startLink(link);
     this.watchResources();
     this.publishInfo();
+    this.startSampling();
+    await this.startConsole();
     this.log.info('router ready', {
       router: this.router.id,
       mode: this.router.mode,
@@ -447,7 +606,7 @@ export class SiteRuntime {
     this.router.setInfo({
       site: this.config.site.metadata.name,
       version: VERSION,
-      platform: `${process.platform}/${process.arch} node ${process.version}`,
+      platform: PLATFORM,
       listeners,
       protocols,
     });
@@ -512,6 +671,9 @@ export class SiteRuntime {
         ...(this.grants?.port !== undefined && this.config.site.spec.linkAccess
           ? { grantServer: { host: this.config.site.spec.linkAccess.host, port: this.grants.port } }
           : {}),
+        ...(this.console?.url !== undefined
+          ? { console: { url: this.console.url, auth: this.console.requiresAuth } }
+          : {}),
       },
       links,
       routes,
@@ -549,6 +711,8 @@ export class SiteRuntime {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.sampleTimer) clearTimeout(this.sampleTimer);
+    await this.console?.stop();
     this.watcher?.close();
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
     await this.reloading?.catch(() => undefined);
