@@ -45,7 +45,9 @@ export class LinkAcceptor {
     this.server = server;
     server.on('tlsClientError', (err: Error & { code?: string }, socket) => {
       this.log.warn('link refused', {
-        peer: `${socket.remoteAddress}:${socket.remotePort}`,
+        peer: socket.remoteAddress
+          ? `${socket.remoteAddress}:${socket.remotePort}`
+          : 'unknown (connection already closed)',
         reason: describeTlsError(err),
       });
     });
@@ -101,7 +103,12 @@ export class LinkAcceptor {
       const reason = match(socket.getPeerCertificate());
       if (!reason) continue;
       n++;
-      this.log.warn('link cut', { peer: `${socket.remoteAddress}:${socket.remotePort}`, reason });
+      this.log.warn('link cut', {
+        peer: socket.remoteAddress
+          ? `${socket.remoteAddress}:${socket.remotePort}`
+          : 'unknown (connection already closed)',
+        reason,
+      });
       socket.destroy();
     }
     return n;

@@ -311,7 +311,10 @@ export class Router extends EventEmitter implements AdapterHost {
   private scheduleTick(): void {
     if (this.timer) clearTimeout(this.timer);
     const delay = Math.max(0, Math.min(this.engine.nextTimerAt() - this.now(), 60_000));
-    this.timer = setTimeout(() => this.pump(), delay);
+    // Run the routing tick after the poll phase (setImmediate): when the event loop was blocked, data that
+    // arrived meanwhile is read first and counts as proof of life, instead of a timer declaring the link dead
+    // while that data still sits in the socket.
+    this.timer = setTimeout(() => setImmediate(() => this.pump()), delay);
     this.timer.unref?.();
   }
 
@@ -730,13 +733,17 @@ export class Router extends EventEmitter implements AdapterHost {
       };
       const timer = setTimeout(() => {
         stream.reset(wireCode(ErrorCodes.PATH_LOST), 'management request timed out');
-        settle(new CaravanError(ErrorCodes.PATH_LOST, `router ${routerId} did not answer within ${timeoutMs} ms`));
+        settle(
+          new CaravanError(ErrorCodes.PATH_LOST, `router ${routerId} did not answer within ${timeoutMs} ms`),
+        );
       }, timeoutMs);
       stream.on('data', (chunk) => {
         size += chunk.length;
         if (size > max) {
           stream.reset(wireCode(ErrorCodes.PROTOCOL), 'management response too large');
-          settle(new CaravanError(ErrorCodes.PROTOCOL, `router ${routerId}: response larger than ${max} bytes`));
+          settle(
+            new CaravanError(ErrorCodes.PROTOCOL, `router ${routerId}: response larger than ${max} bytes`),
+          );
           return;
         }
         chunks.push(chunk);
@@ -750,7 +757,9 @@ export class Router extends EventEmitter implements AdapterHost {
         settle(new CaravanError(errorCodeOf(code), reason || `router ${routerId} refused the request`)),
       );
       stream.once('close', () =>
-        settle(new CaravanError(ErrorCodes.PATH_LOST, `management flow to ${routerId} closed without an answer`)),
+        settle(
+          new CaravanError(ErrorCodes.PATH_LOST, `management flow to ${routerId} closed without an answer`),
+        ),
       );
       stream.write(payload);
       stream.end();
@@ -781,7 +790,9 @@ export class Router extends EventEmitter implements AdapterHost {
       if (failed) return;
       h(Buffer.concat(chunks), header.src).then(
         (answer) => {
-          stream.accept(Buffer.from(JSON.stringify({ router: this.id, connector: MANAGEMENT_KEY, target: '' })));
+          stream.accept(
+            Buffer.from(JSON.stringify({ router: this.id, connector: MANAGEMENT_KEY, target: '' })),
+          );
           stream.write(answer);
           stream.end();
         },

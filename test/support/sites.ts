@@ -60,7 +60,8 @@ export class TestSite {
     const hello = def.helloIntervalMs ?? 100;
     const spec: Record<string, unknown> = {
       mode: def.mode ?? 'interior',
-      routing: { helloIntervalMs: hello, deadIntervalMs: def.deadIntervalMs ?? hello * 3 },
+      // a dead interval of at least 1 s keeps links up when a loaded test machine stalls a router briefly
+      routing: { helloIntervalMs: hello, deadIntervalMs: def.deadIntervalMs ?? Math.max(1000, hello * 3) },
     };
     if (def.linkAccess) {
       spec.linkAccess = { grantPort: 0, ...def.linkAccess };
