@@ -16,9 +16,10 @@ import {
 } from '../support/netns.js';
 import { ManagedProcess, run, runOk } from '../support/proc.js';
 import { waitFor } from '../support/wait.js';
+import { skipUnless } from '../support/skip.js';
 
 const isRoot = process.getuid?.() === 0;
-const skip = isRoot ? false : 'needs root (network namespaces)';
+const skip = skipUnless(isRoot, 'needs root (network namespaces)');
 
 /** Pids of live (non-zombie) processes whose parent is this test process. */
 function childPids(): number[] {

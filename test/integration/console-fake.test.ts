@@ -8,17 +8,20 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { chromiumAvailable, chromiumPath, launchConsoleBrowser, type ConsoleBrowser } from '../support/browser.js';
+import {
+  chromiumAvailable,
+  chromiumPath,
+  launchConsoleBrowser,
+  type ConsoleBrowser,
+} from '../support/browser.js';
 import { consoleDistDir, FakeConsoleApi, makeNetwork, trafficSample } from '../support/fake-console-api.js';
 import { testOutputDir } from '../support/proc.js';
 import type { FlowRecord } from '../../src/observe/model.js';
+import { skipUnless } from '../support/skip.js';
 
 const built = existsSync(join(consoleDistDir, 'index.html'));
-const skip = !chromiumAvailable()
-  ? `no Chromium at ${chromiumPath} (apt-get install chromium)`
-  : !built
-    ? false // fail loudly below: the console must be built by `npm run build`
-    : false;
+// a console that was not built fails loudly below: `npm run build` builds it
+const skip = skipUnless(chromiumAvailable(), `no Chromium at ${chromiumPath} (apt-get install chromium)`);
 
 const shots = testOutputDir('console');
 
@@ -75,7 +78,7 @@ describe('web console with the fake API (300 sites)', { skip, timeout: 180_000 }
     );
     assert.equal(await page.getByTestId('site-count').textContent(), '300');
     // interiors are circles, edges are diamonds (rects)
-    assert.equal(await page.locator('[data-testid="site-hub-00"] > circle').count() >= 1, true);
+    assert.equal((await page.locator('[data-testid="site-hub-00"] > circle').count()) >= 1, true);
     assert.equal(await page.locator('[data-testid="site-edge-000"] > rect').count(), 1);
     assert.equal(await page.locator('[data-testid="site-edge-000"]').getAttribute('data-mode'), 'edge');
     await page.getByTestId('conn-status').and(page.locator('[data-state="live"]')).waitFor();
@@ -90,7 +93,11 @@ describe('web console with the fake API (300 sites)', { skip, timeout: 180_000 }
     }
     // neighbour links show their cost labels when focused
     const someLink = data.network.links.find((l) => l.from === 'edge-007' || l.to === 'edge-007')!;
-    assert.equal(await page.locator(`[data-testid="link-${someLink.id}"] text.cost`).textContent(), String(someLink.cost));
+    assert.equal(
+      await page.locator(`[data-testid="link-${someLink.id}"] text.cost`).textContent(),
+      String(someLink.cost),
+    );
+    await screenshot(page, 'topology-details');
     await page.mouse.move(5, 5);
     await screenshot(page, 'topology');
   });
@@ -119,14 +126,25 @@ describe('web console with the fake API (300 sites)', { skip, timeout: 180_000 }
   test('services list routing keys, where listeners and connectors are, matched badges and rates', async () => {
     await page.goto(`${api.url}#/services`);
     await page.getByTestId('services-table').waitFor();
-    assert.equal(await page.locator('[data-testid^="service-"][data-matched]').count(), data.network.services.length);
+    assert.equal(
+      await page.locator('[data-testid^="service-"][data-matched]').count(),
+      data.network.services.length,
+    );
     const db = data.network.services.find((s) => s.routingKey === 'db')!;
     const row = page.getByTestId('service-db');
     assert.equal(await row.getAttribute('data-matched'), String(db.matched));
-    for (const l of db.listeners) assert.equal(await row.locator(`[data-testid="service-listeners"] [data-site="${l.site}"]`).count(), 1);
-    for (const c of db.connectors) assert.equal(await row.locator(`[data-testid="service-connectors"] [data-site="${c.site}"]`).count(), 1);
+    for (const l of db.listeners)
+      assert.equal(await row.locator(`[data-testid="service-listeners"] [data-site="${l.site}"]`).count(), 1);
+    for (const c of db.connectors)
+      assert.equal(
+        await row.locator(`[data-testid="service-connectors"] [data-site="${c.site}"]`).count(),
+        1,
+      );
     const unmatched = data.network.services.find((s) => !s.matched)!;
-    assert.equal(await page.getByTestId(`service-${unmatched.routingKey}`).getByTestId('service-status').textContent(), 'unmatched');
+    assert.equal(
+      await page.getByTestId(`service-${unmatched.routingKey}`).getByTestId('service-status').textContent(),
+      'unmatched',
+    );
     assert.match((await row.getByTestId('service-bytes-rate').textContent()) ?? '', /\/s$/);
     await screenshot(page, 'services');
   });
@@ -155,13 +173,21 @@ describe('web console with the fake API (300 sites)', { skip, timeout: 180_000 }
 
     await page.getByTestId('flow-filter-service').selectOption('db');
     await page.waitForFunction(`location.hash.includes('service=db')`);
-    const services = await page.getByTestId('flow-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-service')));
-    assert.ok(services.length > 0 && services.every((s) => s === 'db'), `only db flows: ${services.join(',')}`);
+    const services = await page
+      .getByTestId('flow-row')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-service')));
+    assert.ok(
+      services.length > 0 && services.every((s) => s === 'db'),
+      `only db flows: ${services.join(',')}`,
+    );
     const dbFlow = data.flows.find((f) => f.routingKey === 'db')!;
     await page.getByTestId('flow-filter-site').selectOption(dbFlow.sourceSite);
     await page.waitForFunction(`location.hash.includes('site=')`);
     assert.ok((await page.locator(`[data-flow-id="${dbFlow.id}"]`).count()) === 1);
-    assert.ok(api.requests.some((r) => r.startsWith('GET /api/flows?') && r.includes('service=db')), 'asked the router for filtered flows');
+    assert.ok(
+      api.requests.some((r) => r.startsWith('GET /api/flows?') && r.includes('service=db')),
+      'asked the router for filtered flows',
+    );
 
     const now = Date.now();
     const fresh: FlowRecord = {
@@ -182,7 +208,11 @@ describe('web console with the fake API (300 sites)', { skip, timeout: 180_000 }
     api.pushFlows([fresh]);
     const row = page.locator('[data-flow-id="fresh-flow-1"]');
     await row.waitFor({ timeout: 10_000 });
-    assert.equal(await page.getByTestId('flow-row').first().getAttribute('data-flow-id'), 'fresh-flow-1', 'newest first');
+    assert.equal(
+      await page.getByTestId('flow-row').first().getAttribute('data-flow-id'),
+      'fresh-flow-1',
+      'newest first',
+    );
     assert.equal(await row.getAttribute('data-outcome'), 'active');
     api.pushFlows([{ ...fresh, endedAt: new Date(now + 1500).toISOString(), outcome: 'ok', bytesOut: 2000 }]);
     await page.locator('[data-flow-id="fresh-flow-1"][data-outcome="ok"]').waitFor({ timeout: 10_000 });
@@ -232,7 +262,9 @@ describe('web console behind HTTP Basic auth', { skip, timeout: 120_000 }, () =>
       await browser.page.locator('[data-testid="conn-status"][data-state="live"]').waitFor();
       assert.equal(await browser.page.locator('[data-testid="topology"] [data-testid^="site-"]').count(), 5);
       api.setLinkState(api.network.links[0]!.id, 'down');
-      await browser.page.locator(`[data-testid="link-${api.network.links[0]!.id}"][data-state="down"]`).waitFor();
+      await browser.page
+        .locator(`[data-testid="link-${api.network.links[0]!.id}"][data-state="down"]`)
+        .waitFor();
     } finally {
       await browser.close();
       await api.close();
