@@ -1,8 +1,9 @@
 // Builds the web console (console/) into dist/console/, which the router serves. Relative asset URLs
 // (`base: './'`), everything bundled: the console works without internet access.
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
-const here = new URL('.', import.meta.url).pathname;
+const here = fileURLToPath(new URL('.', import.meta.url));
 
 export default defineConfig({
   root: here,
@@ -10,7 +11,7 @@ export default defineConfig({
   publicDir: false,
   esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
   build: {
-    outDir: `${here}../dist/console`,
+    outDir: fileURLToPath(new URL('../dist/console', import.meta.url)),
     emptyOutDir: true,
     assetsInlineLimit: 8192,
     sourcemap: false,

@@ -53,7 +53,10 @@ export function App() {
         </nav>
         <div class="spacer" />
         {network && (
-          <div class="observer" title={`model built by router ${network.observedBy} at ${network.generatedAt}`}>
+          <div
+            class="observer"
+            title={`model built by router ${network.observedBy} at ${network.generatedAt}`}
+          >
             via <strong>{name(network.observedBy)}</strong>
           </div>
         )}

@@ -45,7 +45,11 @@ export function TimeChart({
       height,
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(max, 1) * 1.1] } },
+      scales: {
+        // at least a two-minute window, so a fresh router's few samples do not stretch across the chart
+        x: { time: true, range: (_u, min, max) => [Math.min(min, max - 120), max] },
+        y: { range: (_u, _min, max) => [0, Math.max(max, 1) * 1.1] },
+      },
       axes: [
         { stroke: '#64748b', grid: { stroke: '#e2e8f0' } },
         {

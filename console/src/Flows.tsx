@@ -59,7 +59,11 @@ export function FlowsPage({ state, params }: { state: ConsoleState; params: URLS
         </label>
         <label>
           site{' '}
-          <select value={site} onChange={(e) => setFilter({ site: e.currentTarget.value })} data-testid="flow-filter-site">
+          <select
+            value={site}
+            onChange={(e) => setFilter({ site: e.currentTarget.value })}
+            data-testid="flow-filter-site"
+          >
             <option value="">all</option>
             {sites.map((s) => (
               <option key={s.id} value={s.id}>

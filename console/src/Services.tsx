@@ -22,7 +22,8 @@ export function ServicesPage({ state }: { state: ConsoleState }) {
       <div class="toolbar">
         <h2>Services</h2>
         <span class="muted">
-          {network.services.length} routing keys · {matched} matched · {network.services.length - matched} unmatched
+          {network.services.length} routing keys · {matched} matched · {network.services.length - matched}{' '}
+          unmatched
         </span>
         <div class="spacer" />
         <input
@@ -34,7 +35,9 @@ export function ServicesPage({ state }: { state: ConsoleState }) {
         />
       </div>
       {services.length === 0 ? (
-        <div class="empty">No services{needle ? ' match the filter' : ' yet: create a listener and a connector'}.</div>
+        <div class="empty">
+          No services{needle ? ' match the filter' : ' yet: create a listener and a connector'}.
+        </div>
       ) : (
         <table class="grid" data-testid="services-table">
           <thead>
@@ -125,7 +128,10 @@ function Sparkline({ samples, keyName }: { samples: TrafficSample[]; keyName: st
   const t0 = samples[0]!.t;
   const span = Math.max(samples[samples.length - 1]!.t - t0, 1);
   const pts = samples
-    .map((s, i) => `${(((s.t - t0) / span) * w).toFixed(1)},${(h - 1 - (values[i]! / max) * (h - 2)).toFixed(1)}`)
+    .map(
+      (s, i) =>
+        `${(((s.t - t0) / span) * w).toFixed(1)},${(h - 1 - (values[i]! / max) * (h - 2)).toFixed(1)}`,
+    )
     .join(' ');
   return (
     <svg class="spark" width={w} height={h} viewBox={`0 0 ${w} ${h}`} aria-hidden="true">

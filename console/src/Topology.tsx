@@ -1,4 +1,4 @@
-import { useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { JSX } from 'preact';
 import { layoutGraph, type Layout } from './layout.js';
 import type { ConsoleState } from './store.js';
@@ -14,6 +14,7 @@ interface View {
 
 const IDENTITY: View = { k: 1, tx: 0, ty: 0 };
 const PAD = 40;
+const MIN_VIEW = 320;
 
 function useLayout(network: NetworkModel | null): Layout {
   // re-layout only when the set of sites or links changes, never on state or cost changes
@@ -39,6 +40,16 @@ export function TopologyPage({ state }: { state: ConsoleState }) {
   const [view, setView] = useState<View>(IDENTITY);
   const svgRef = useRef<SVGSVGElement>(null);
   const drag = useRef<{ x: number; y: number; moved: boolean; view: View } | null>(null);
+  const [box, setBox] = useState({ w: 1000, h: 760 });
+  useEffect(() => {
+    const svg = svgRef.current;
+    if (!svg) return;
+    const ro = new ResizeObserver(() => {
+      if (svg.clientWidth > 0 && svg.clientHeight > 0) setBox({ w: svg.clientWidth, h: svg.clientHeight });
+    });
+    ro.observe(svg);
+    return () => ro.disconnect();
+  }, [network === null]);
 
   if (!network) return <div class="empty">Loading the network model…</div>;
 
@@ -57,11 +68,16 @@ export function TopologyPage({ state }: { state: ConsoleState }) {
   const big = sites.length > 60;
   const zoomed = view.k >= 2.5;
   const showCosts = links.length <= 120 || zoomed;
-  const r = big ? 8 : 12;
 
-  const vbW = layout.maxX - layout.minX + 2 * PAD;
-  const vbH = layout.maxY - layout.minY + 2 * PAD;
-  const viewBox = `${layout.minX - PAD} ${layout.minY - PAD} ${vbW} ${vbH}`;
+  // small graphs are not blown up: the view box is at least MIN_VIEW user units
+  const cx = (layout.minX + layout.maxX) / 2;
+  const cy = (layout.minY + layout.maxY) / 2;
+  const vbW = Math.max(layout.maxX - layout.minX + 2 * PAD, MIN_VIEW);
+  const vbH = Math.max(layout.maxY - layout.minY + 2 * PAD, MIN_VIEW * 0.75);
+  const viewBox = `${cx - vbW / 2} ${cy - vbH / 2} ${vbW} ${vbH}`;
+  // user units per screen pixel, so nodes and labels keep a readable size at any graph extent and zoom
+  const unit = Math.max(vbW / box.w, vbH / box.h) / Math.sqrt(view.k);
+  const r = (big ? 5 : 9) * unit;
 
   const toSvg = (clientX: number, clientY: number): { x: number; y: number; scale: number } | null => {
     const svg = svgRef.current;
@@ -106,7 +122,7 @@ export function TopologyPage({ state }: { state: ConsoleState }) {
     drag.current = null;
     if (d && !d.moved && e.target === svgRef.current) setSelected(null);
   };
-  const center = { x: layout.minX + (layout.maxX - layout.minX) / 2, y: layout.minY + (layout.maxY - layout.minY) / 2 };
+  const center = { x: cx, y: cy };
 
   const upLinks = links.filter((l) => l.state === 'up').length;
   const edges = sites.filter((s) => s.mode === 'edge').length;
@@ -127,6 +143,7 @@ export function TopologyPage({ state }: { state: ConsoleState }) {
           onPointerUp={onPointerUp}
           onPointerLeave={() => (drag.current = null)}
           class={focus ? 'has-focus' : ''}
+          style={{ '--u': unit.toFixed(4) }}
         >
           <g transform={`translate(${view.tx} ${view.ty}) scale(${view.k})`}>
             <g class="links">
@@ -148,7 +165,13 @@ export function TopologyPage({ state }: { state: ConsoleState }) {
                     }`}</title>
                     <line x1={a.x} y1={a.y} x2={b.x} y2={b.y} />
                     {(showCosts || near) && (
-                      <text class="cost" x={(a.x + b.x) / 2} y={(a.y + b.y) / 2} dy="-3" text-anchor="middle">
+                      <text
+                        class="cost"
+                        x={(a.x + b.x) / 2}
+                        y={(a.y + b.y) / 2}
+                        dy={-3 * unit}
+                        text-anchor="middle"
+                      >
                         {l.cost}
                       </text>
                     )}
@@ -181,14 +204,20 @@ export function TopologyPage({ state }: { state: ConsoleState }) {
                     onMouseLeave={() => setHovered(null)}
                     onClick={() => setSelected(s.id === selected ? null : s.id)}
                   >
-                    {s.id === network.observedBy && <circle class="observer-ring" r={r + 5} />}
+                    {s.id === network.observedBy && <circle class="observer-ring" r={r + 4 * unit} />}
                     {s.mode === 'edge' ? (
-                      <rect x={-r * 0.7} y={-r * 0.7} width={r * 1.4} height={r * 1.4} transform="rotate(45)" />
+                      <rect
+                        x={-r * 0.7}
+                        y={-r * 0.7}
+                        width={r * 1.4}
+                        height={r * 1.4}
+                        transform="rotate(45)"
+                      />
                     ) : (
                       <circle r={r} />
                     )}
                     {showLabel && (
-                      <text y={r + 12} text-anchor="middle">
+                      <text y={r + 12 * unit} text-anchor="middle">
                         {s.name}
                       </text>
                     )}
@@ -259,7 +288,9 @@ export function TopologyPage({ state }: { state: ConsoleState }) {
         {detail ? (
           <SiteDetails site={detail} network={network} pinned={detail.id === selected} />
         ) : (
-          <section class="card hint">Hover over a site for details; click to pin it. Scroll to zoom, drag to pan.</section>
+          <section class="card hint">
+            Hover over a site for details; click to pin it. Scroll to zoom, drag to pan.
+          </section>
         )}
       </aside>
     </div>
@@ -302,8 +333,8 @@ function SiteDetails({ site, network, pinned }: { site: SiteModel; network: Netw
       <ul class="plain">
         {links.map((l) => (
           <li key={l.id}>
-            <span class={`state state-${l.state}`}>{l.state}</span> {name(l.from === site.id ? l.to : l.from)} · cost{' '}
-            {l.cost}
+            <span class={`state state-${l.state}`}>{l.state}</span> {name(l.from === site.id ? l.to : l.from)}{' '}
+            · cost {l.cost}
             {l.rttMs !== undefined && ` · ${l.rttMs.toFixed(1)} ms`}
           </li>
         ))}
@@ -314,12 +345,14 @@ function SiteDetails({ site, network, pinned }: { site: SiteModel; network: Netw
           <ul class="plain">
             {listeners.map((s) => (
               <li key={`l-${s.routingKey}`}>
-                listener <a href={routeHref('flows', { service: s.routingKey, site: site.id })}>{s.routingKey}</a>
+                listener{' '}
+                <a href={routeHref('flows', { service: s.routingKey, site: site.id })}>{s.routingKey}</a>
               </li>
             ))}
             {connectors.map((s) => (
               <li key={`c-${s.routingKey}`}>
-                connector <a href={routeHref('flows', { service: s.routingKey, site: site.id })}>{s.routingKey}</a>
+                connector{' '}
+                <a href={routeHref('flows', { service: s.routingKey, site: site.id })}>{s.routingKey}</a>
               </li>
             ))}
           </ul>

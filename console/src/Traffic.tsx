@@ -19,11 +19,15 @@ function buildSeries(
   label: (key: string) => string,
 ): { series: ChartSeries[]; current: CurrentRow[] } {
   const totals = new Map<string, number>();
-  for (const s of samples) for (const [k, v] of Object.entries(pick(s))) totals.set(k, (totals.get(k) ?? 0) + v);
+  for (const s of samples)
+    for (const [k, v] of Object.entries(pick(s))) totals.set(k, (totals.get(k) ?? 0) + v);
   const ranked = [...totals.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([k]) => k);
   const top = ranked.slice(0, TOP);
   const rest = ranked.slice(TOP);
-  const series: ChartSeries[] = top.map((k) => ({ label: label(k), values: samples.map((s) => pick(s)[k] ?? 0) }));
+  const series: ChartSeries[] = top.map((k) => ({
+    label: label(k),
+    values: samples.map((s) => pick(s)[k] ?? 0),
+  }));
   if (rest.length > 0) {
     series.push({
       label: `other (${rest.length})`,
@@ -49,7 +53,11 @@ export function TrafficPage({ state }: { state: ConsoleState }) {
     const [from = k, to = ''] = k.split('->');
     return `${name(from)} → ${name(to)}`;
   };
-  const svc = buildSeries(traffic, (s) => s.services, (k) => k);
+  const svc = buildSeries(
+    traffic,
+    (s) => s.services,
+    (k) => k,
+  );
   const pairs = buildSeries(traffic, (s) => s.sitePairs, pairLabel);
   const spanMin = traffic.length > 1 ? (traffic[traffic.length - 1]!.t - traffic[0]!.t) / 60_000 : 0;
 
@@ -67,13 +75,17 @@ export function TrafficPage({ state }: { state: ConsoleState }) {
         <>
           <section class="card">
             <h3>Bytes/s per service</h3>
-            <TimeChart times={times} series={svc.series} testid="traffic-services-chart" />
-            <CurrentTable rows={svc.current} testid="traffic-services-table" what="service" />
+            <div class="chart-row">
+              <TimeChart times={times} series={svc.series} testid="traffic-services-chart" />
+              <CurrentTable rows={svc.current} testid="traffic-services-table" what="service" />
+            </div>
           </section>
           <section class="card">
             <h3>Bytes/s per site pair (listener site → connector site)</h3>
-            <TimeChart times={times} series={pairs.series} testid="traffic-pairs-chart" />
-            <CurrentTable rows={pairs.current} testid="traffic-pairs-table" what="site pair" />
+            <div class="chart-row">
+              <TimeChart times={times} series={pairs.series} testid="traffic-pairs-chart" />
+              <CurrentTable rows={pairs.current} testid="traffic-pairs-table" what="site pair" />
+            </div>
           </section>
         </>
       )}
@@ -81,42 +93,36 @@ export function TrafficPage({ state }: { state: ConsoleState }) {
   );
 }
 
-function CurrentTable({
-  rows,
-  testid,
-  what,
-}: {
-  rows: CurrentRow[];
-  testid: string;
-  what: string;
-}) {
-  const shown = rows.slice(0, 20);
+function CurrentTable({ rows, testid, what }: { rows: CurrentRow[]; testid: string; what: string }) {
+  const shown = rows.slice(0, 50);
   return (
-    <table class="grid compact" data-testid={testid}>
-      <thead>
-        <tr>
-          <th>{what}</th>
-          <th class="num">now</th>
-        </tr>
-      </thead>
-      <tbody>
-        {shown.map((r) => (
-          <tr key={r.key} data-key={r.key}>
-            <td>
-              <span class="swatch" style={{ background: r.color ?? 'transparent' }} />
-              {r.label}
-            </td>
-            <td class="num">{formatRate(r.value)}</td>
-          </tr>
-        ))}
-        {rows.length > shown.length && (
+    <div class="now-table">
+      <table class="grid compact" data-testid={testid}>
+        <thead>
           <tr>
-            <td colSpan={2} class="muted">
-              … and {rows.length - shown.length} more
-            </td>
+            <th>{what}</th>
+            <th class="num">now</th>
           </tr>
-        )}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {shown.map((r) => (
+            <tr key={r.key} data-key={r.key}>
+              <td>
+                <span class="swatch" style={{ background: r.color ?? 'transparent' }} />
+                {r.label}
+              </td>
+              <td class="num">{formatRate(r.value)}</td>
+            </tr>
+          ))}
+          {rows.length > shown.length && (
+            <tr>
+              <td colSpan={2} class="muted">
+                … and {rows.length - shown.length} more
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+    </div>
   );
 }

@@ -40,7 +40,9 @@ export function formatTime(iso: string | number): string {
 }
 
 /** A site's display name from its router id (falls back to the id). */
-export function siteNamer(sites: ReadonlyArray<{ id: string; name: string }> | undefined): (id: string) => string {
+export function siteNamer(
+  sites: ReadonlyArray<{ id: string; name: string }> | undefined,
+): (id: string) => string {
   const names = new Map((sites ?? []).map((s) => [s.id, s.name]));
   return (id) => names.get(id) ?? id;
 }

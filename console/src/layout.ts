@@ -48,7 +48,9 @@ export function layoutGraph(nodes: LayoutNode[], edges: LayoutEdge[]): Layout {
   }
 
   // initial placement: interiors (and unattached edges) on a circle, edges around their first interior
-  const hubs = sorted.map((node, i) => i).filter((i) => !sorted[i]!.edge || !adj[i]!.some((j) => !sorted[j]!.edge));
+  const hubs = sorted
+    .map((node, i) => i)
+    .filter((i) => !sorted[i]!.edge || !adj[i]!.some((j) => !sorted[j]!.edge));
   const ring = Math.max(K, (K * hubs.length) / (2 * Math.PI)) * 1.2;
   hubs.forEach((i, k) => {
     const a = (2 * Math.PI * k) / Math.max(hubs.length, 1);

@@ -43,6 +43,7 @@ export class Store {
   private retryMs = 1000;
   private notifyQueued = false;
   private stopped = false;
+  private opened = false;
 
   subscribe(fn: Listener): () => void {
     this.listeners.add(fn);
@@ -108,11 +109,12 @@ export class Store {
     const es = new EventSource(`${API}/events`);
     this.source = es;
     es.onopen = () => {
-      const wasDown = this.state.conn !== 'live' && this.state.lastUpdate !== null;
+      const reopened = this.opened;
+      this.opened = true;
       this.retryMs = 1000;
       this.set({ conn: 'live', error: null });
       // events may have been missed while disconnected
-      if (wasDown) void this.resync();
+      if (reopened) void this.resync();
     };
     es.onerror = () => {
       if (es.readyState === EventSource.CLOSED) {

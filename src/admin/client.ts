@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { CaravanError, ErrorCodes, type ErrorCode } from '../errors.js';
-import type { ReloadResult, RevokeResult, StatusSnapshot } from './types.js';
+import type { NetworkModel } from '../observe/model.js';
+import type { FlowsResult, ReloadResult, RevokeResult, StatusSnapshot } from './types.js';
 
 /** Typed client of the admin API; the only door the CLI, console and tests use to reach a router. */
 export class AdminClient {
@@ -26,7 +27,33 @@ export class AdminClient {
     return this.request<RevokeResult>('POST', '/v1/links/revoke', [200], { target });
   }
 
-  private request<T>(method: string, path: string, okCodes: number[] = [200], payload?: unknown): Promise<T> {
+  /** The network model, built by the router network-wide (it asks every reachable router). */
+  network(): Promise<NetworkModel> {
+    return this.request<NetworkModel>('GET', '/v1/network');
+  }
+
+  /** Flow records network-wide, newest first. */
+  flows(q: { service?: string; site?: string; limit?: number } = {}): Promise<FlowsResult> {
+    const p = new URLSearchParams();
+    if (q.service !== undefined) p.set('service', q.service);
+    if (q.site !== undefined) p.set('site', q.site);
+    if (q.limit !== undefined) p.set('limit', String(q.limit));
+    const qs = p.toString();
+    return this.request<FlowsResult>('GET', `/v1/flows${qs ? `?${qs}` : ''}`);
+  }
+
+  /** This router's metrics in the Prometheus text format. */
+  metrics(): Promise<string> {
+    return this.request<string>('GET', '/v1/metrics', [200], undefined, true);
+  }
+
+  private request<T>(
+    method: string,
+    path: string,
+    okCodes: number[] = [200],
+    payload?: unknown,
+    text = false,
+  ): Promise<T> {
     return new Promise((resolve, reject) => {
       const data = payload === undefined ? undefined : JSON.stringify(payload);
       const req = http.request(
@@ -43,10 +70,11 @@ export class AdminClient {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
+            const raw = Buffer.concat(chunks).toString('utf8');
+            if (text && okCodes.includes(res.statusCode ?? 0)) return resolve(raw as T);
             let body: unknown;
             try {
-              body = JSON.parse(text);
+              body = JSON.parse(raw);
             } catch {
               return reject(
                 new CaravanError(ErrorCodes.PROTOCOL, `admin API returned non-JSON (${res.statusCode})`),

@@ -2,19 +2,29 @@ import { chmod, unlink } from 'node:fs/promises';
 import http from 'node:http';
 import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
 import type { Logger } from '../observe/log.js';
-import type { ReloadResult, RevokeResult, StatusSnapshot } from './types.js';
+import type { NetworkModel } from '../observe/model.js';
+import { flowParams } from './console-server.js';
+import type { FlowsResult, ReloadResult, RevokeResult, StatusSnapshot } from './types.js';
 
 export interface AdminHandlers {
   status(): StatusSnapshot;
   reload(): Promise<ReloadResult>;
   /** cut and refuse the links issued to a site (or link/grant name) */
   revokeLink?(target: string): Promise<RevokeResult>;
+  /** the network model, built network-wide */
+  network?(): Promise<NetworkModel>;
+  /** flow records network-wide, newest first */
+  flows?(q: { service?: string; site?: string; limit?: number }): Promise<FlowsResult>;
+  /** Prometheus text exposition of this router's metrics */
+  metrics?(): string;
 }
 
 /**
  * The admin API: HTTP/1.1 with JSON bodies on a Unix socket that only the site's owner can open (mode 0600).
  * Routes: GET /v1/status, POST /v1/reload (re-read the site directory now), POST /v1/links/revoke {target}
- * (cut and refuse the links issued to a site; 404 CARAVAN_LINK_NOT_FOUND when it has none).
+ * (cut and refuse the links issued to a site; 404 CARAVAN_LINK_NOT_FOUND when it has none), GET /v1/network (the
+ * network model), GET /v1/flows?service=&site=&limit= (flow records network-wide, newest first), GET /v1/metrics
+ * (Prometheus text).
  */
 export class AdminServer {
   private server: http.Server | undefined;
@@ -54,6 +64,27 @@ export class AdminServer {
     };
     try {
       if (req.method === 'GET' && req.url === '/v1/status') return send(200, this.handlers.status());
+      const url = new URL(req.url ?? '/', 'http://admin');
+      const fail = (e: unknown): void =>
+        send(500, { error: { code: 'CARAVAN_INTERNAL', message: errorMessage(e) } });
+      const h = this.handlers;
+      if (req.method === 'GET' && url.pathname === '/v1/network' && h.network) {
+        h.network().then((m) => send(200, m), fail);
+        return;
+      }
+      if (req.method === 'GET' && url.pathname === '/v1/flows' && h.flows) {
+        h.flows(flowParams(url)).then((f) => send(200, f), fail);
+        return;
+      }
+      if (req.method === 'GET' && url.pathname === '/v1/metrics' && h.metrics) {
+        const text = h.metrics();
+        res.writeHead(200, {
+          'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+          'content-length': Buffer.byteLength(text),
+        });
+        res.end(text);
+        return;
+      }
       if (req.method === 'POST' && req.url === '/v1/reload') {
         this.handlers.reload().then(
           (r) => send(r.applied ? 200 : 422, r),

@@ -1,4 +1,11 @@
 /** The admin API's data model (JSON over HTTP on the site's Unix socket). Shared by server and client. */
+import type { FlowRecord } from '../observe/model.js';
+
+/** GET /v1/flows: records network-wide, newest first; routers that did not answer are listed, not fatal. */
+export interface FlowsResult {
+  flows: FlowRecord[];
+  unanswered: Array<{ router: string; error: string }>;
+}
 
 export interface RouterStatus {
   id: string;
@@ -10,6 +17,8 @@ export interface RouterStatus {
   linkAccess?: { host: string; port: number };
   /** where the grant server (token redemption, certificate renewal) listens */
   grantServer?: { host: string; port: number };
+  /** the console HTTP server (console, /api, /metrics), when enabled */
+  console?: { url: string; auth: boolean };
 }
 
 export interface LinkStatusView {

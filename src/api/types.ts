@@ -128,6 +128,13 @@ export interface SiteSpec {
   linkAccess?: LinkAccess;
   routing: RoutingTimers;
   admin?: { socket?: string };
+  /**
+   * The console HTTP server (web console, /api, /metrics). Port 0 (default) disables it. Host defaults to
+   * 127.0.0.1; binding any non-loopback address requires HTTP Basic credentials (generated when not given).
+   */
+  console?: { host: string; port: number; username?: string; password?: string };
+  /** Observability: flow records kept by the router (ring size, default 10,000). */
+  observe?: { flowRecords?: number };
   /** Server TLS files for linkAccess; filled with defaults when linkAccess is set. */
   tls?: TlsFiles;
 }

@@ -333,7 +333,16 @@ function checkEndpoint(c: Checker, value: unknown, path: string): HostPort | und
 // --- kinds ----------------------------------------------------------------------------------------------------
 
 function checkSite(c: Checker, meta: ObjectMeta, specValue: unknown, statusValue: unknown): SiteResource {
-  const s = c.object(specValue, 'spec', ['mode', 'routerId', 'linkAccess', 'routing', 'admin', 'tls']);
+  const s = c.object(specValue, 'spec', [
+    'mode',
+    'routerId',
+    'linkAccess',
+    'routing',
+    'admin',
+    'tls',
+    'console',
+    'observe',
+  ]);
   const mode = c.oneOf(s, 'mode', 'spec', SITE_MODES, 'interior');
   const routerId = c.string(s, 'routerId', 'spec', {
     pattern: ROUTER_ID_PATTERN,
@@ -412,6 +421,26 @@ function checkSite(c: Checker, meta: ObjectMeta, specValue: unknown, statusValue
     spec.admin = {};
     const socket = c.string(admin, 'socket', 'spec.admin');
     if (socket !== undefined) spec.admin.socket = socket;
+  }
+
+  const con = c.object(s?.['console'], 'spec.console', ['host', 'port', 'username', 'password']);
+  if (con) {
+    spec.console = {
+      host: c.host(con, 'host', 'spec.console', '127.0.0.1') ?? '127.0.0.1',
+      port: c.integer(con, 'port', 'spec.console', { min: 0, max: 65535, default: 0 }) ?? 0,
+    };
+    const username = c.string(con, 'username', 'spec.console');
+    const password = c.string(con, 'password', 'spec.console');
+    if (username !== undefined) spec.console.username = username;
+    if (password !== undefined) spec.console.password = password;
+    if (username !== undefined && password === undefined)
+      c.add('spec.console.password', 'is required when spec.console.username is set');
+  }
+  const obs = c.object(s?.['observe'], 'spec.observe', ['flowRecords']);
+  if (obs) {
+    spec.observe = {};
+    const n = c.integer(obs, 'flowRecords', 'spec.observe', { min: 1, max: 10_000_000 });
+    if (n !== undefined) spec.observe.flowRecords = n;
   }
 
   const tls = s?.['tls'];

@@ -3,9 +3,11 @@
  * Runs in the foreground, logs to stderr, stops cleanly on SIGINT/SIGTERM. Changes under resources/ apply
  * while it runs (also on SIGHUP).
  */
+import { fstatSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errorMessage, isCaravanError } from '../errors.js';
-import { createLogger, parseLogLevel } from '../observe/log.js';
+import { createLogger, parseLogLevel, rotatingFileSink } from '../observe/log.js';
 import { SiteRuntime, VERSION } from './runtime.js';
 
 const USAGE = `Usage: caravan-router --dir SITE_DIR [options]
@@ -18,11 +20,16 @@ Options:
   --dir DIR            site directory (or CARAVAN_SITE_DIR)
   --log-level LEVEL    debug | info | warn | error (default info, or CARAVAN_LOG_LEVEL)
   --log-format FORMAT  text | json (default text)
+  --console-port PORT  serve the web console, /api and /metrics on this port
+                       (host from the Site's spec.console, default 127.0.0.1; 0 = any free port)
   --version            print the version
   -h, --help           show this help
 
+The console's files come from dist/console (or CARAVAN_CONSOLE_DIR).
+Logs go to stderr and to SITE_DIR/logs/router.log (rotated at 10 MiB, 3 files kept).
+
 Example:
-  caravan-router --dir ./sites/west --log-level debug
+  caravan-router --dir ./sites/west --log-level debug --console-port 8080
 `;
 
 async function main(): Promise<number> {
@@ -33,6 +40,7 @@ async function main(): Promise<number> {
         dir: { type: 'string' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
+        'console-port': { type: 'string' },
         version: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -67,13 +75,33 @@ async function main(): Promise<number> {
     process.stderr.write(`error: ${errorMessage(e)}\n`);
     return 2;
   }
-  const logger = createLogger({ level, format });
+  let consolePort: number | undefined;
+  if (args['console-port'] !== undefined) {
+    consolePort = Number(args['console-port']);
+    if (!Number.isInteger(consolePort) || consolePort < 0 || consolePort > 65535) {
+      process.stderr.write(
+        `error: --console-port must be a port number 0-65535 (got '${args['console-port']}')\n`,
+      );
+      return 2;
+    }
+  }
+  const logPath = join(dir, 'logs', 'router.log');
+  const file = rotatingFileSink(logPath);
+  // `caravan site start` points stderr at logs/router.log itself: then the file sink alone writes (and rotates) it
+  const stderrSink = { write: (l: string) => process.stderr.write(l) };
+  const logger = createLogger({
+    level,
+    format,
+    sinks: stderrIsFile(logPath) ? [file] : [stderrSink, file],
+  });
   const backoffMax = process.env.CARAVAN_LINK_BACKOFF_MAX_MS;
   let rt: SiteRuntime;
   try {
     rt = await SiteRuntime.start(dir, {
       logger,
       ...(backoffMax ? { backoffMaxMs: Number(backoffMax) } : {}),
+      ...(consolePort !== undefined ? { consolePort } : {}),
+      ...(process.env.CARAVAN_CONSOLE_DIR ? { consoleStaticDir: process.env.CARAVAN_CONSOLE_DIR } : {}),
     });
   } catch (e) {
     const code = isCaravanError(e) ? ` [${e.code}]` : '';
@@ -97,7 +125,18 @@ async function main(): Promise<number> {
   force.unref();
   await rt.stop();
   logger.info('stopped');
+  file.close();
   return 0;
+}
+
+function stderrIsFile(path: string): boolean {
+  try {
+    const a = fstatSync(2);
+    const b = statSync(path);
+    return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
+  }
 }
 
 main().then(

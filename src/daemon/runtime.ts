@@ -149,7 +149,8 @@ export class SiteRuntime {
   } {
     const linkRtt: Record<string, number> = {};
     for (const l of this.router.linkStatuses())
-      if (l.neighbor !== undefined && l.rttMs !== undefined && l.state === 'up') linkRtt[l.neighbor] = l.rttMs;
+      if (l.neighbor !== undefined && l.rttMs !== undefined && l.state === 'up')
+        linkRtt[l.neighbor] = l.rttMs;
     const listeners: Record<string, string[]> = {};
     for (const { r } of this.listeners.values()) (listeners[r.spec.routingKey] ??= []).push(r.metadata.name);
     const connectors: Record<string, string[]> = {};

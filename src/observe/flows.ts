@@ -31,7 +31,10 @@ export interface FlowBytes {
 export interface FlowHandle {
   readonly record: FlowRecord;
   /** the egress router accepted: destination known; `bytes` reads the live counters while the flow is open */
-  established(dest: { destSite: string; connector: string; targetAddress: string }, bytes: () => FlowBytes): void;
+  established(
+    dest: { destSite: string; connector: string; targetAddress: string },
+    bytes: () => FlowBytes,
+  ): void;
   /** the flow ended (`ok`) or failed (an error code); bytes are final */
   finish(outcome: 'ok' | ErrorCode, bytes?: FlowBytes): void;
 }
@@ -80,7 +83,10 @@ class Handle implements FlowHandle {
     readonly record: FlowRecord,
     private readonly owner: FlowRecorder,
   ) {}
-  established(dest: { destSite: string; connector: string; targetAddress: string }, bytes: () => FlowBytes): void {
+  established(
+    dest: { destSite: string; connector: string; targetAddress: string },
+    bytes: () => FlowBytes,
+  ): void {
     this.record.destSite = dest.destSite;
     this.record.connector = dest.connector;
     this.record.targetAddress = dest.targetAddress;

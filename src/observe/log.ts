@@ -3,6 +3,9 @@
  * Every line names its subsystem and, where there is one, the entity id (link id, flow id, ...).
  * Library code logs through a Logger handed to it; it never writes to the console itself.
  */
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, unknown>;
 
@@ -106,4 +109,73 @@ export function memoryLogger(level: LogLevel = 'debug'): Logger & { lines: strin
   const lines: string[] = [];
   const l = createLogger({ level, sinks: [{ write: (s) => lines.push(s.trimEnd()) }] });
   return Object.assign(l, { lines });
+}
+
+export interface FileSinkOptions {
+  /** rotate when the file would grow past this many bytes (default 10 MiB) */
+  maxBytes?: number;
+  /** rotated files kept: `router.log.1` (newest) … `router.log.N` (default 3) */
+  keep?: number;
+}
+
+/**
+ * A sink appending to a log file (created 0600 with its directory), rotated by size: `f` → `f.1` → … → `f.keep`.
+ * Writes are synchronous so that the last lines before a crash are on disk; a write failure disables the sink
+ * instead of breaking the logger (stderr still gets every line).
+ */
+export function rotatingFileSink(path: string, opts: FileSinkOptions = {}): LogSink & { close(): void } {
+  const maxBytes = opts.maxBytes ?? 10 * 1024 * 1024;
+  const keep = Math.max(0, opts.keep ?? 3);
+  let fd: number | undefined;
+  let size = 0;
+  let broken = false;
+  const open = (): void => {
+    try {
+      mkdirSync(dirname(path), { mode: 0o700 }); // logs/ only: the site directory itself must exist
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    fd = openSync(path, 'a', 0o600);
+    try {
+      size = statSync(path).size;
+    } catch {
+      size = 0;
+    }
+  };
+  const rotate = (): void => {
+    if (fd !== undefined) closeSync(fd);
+    fd = undefined;
+    if (keep === 0) rmSync(path, { force: true });
+    else {
+      rmSync(`${path}.${keep}`, { force: true });
+      for (let i = keep - 1; i >= 1; i--) {
+        try {
+          renameSync(`${path}.${i}`, `${path}.${i + 1}`);
+        } catch {
+          // that generation does not exist yet
+        }
+      }
+      renameSync(path, `${path}.1`);
+    }
+    open();
+  };
+  return {
+    write(line: string): void {
+      if (broken) return;
+      try {
+        if (fd === undefined) open();
+        const buf = Buffer.from(line, 'utf8');
+        if (size > 0 && size + buf.length > maxBytes) rotate();
+        writeSync(fd as number, buf);
+        size += buf.length;
+      } catch (e) {
+        broken = true;
+        process.stderr.write(`log file ${path} disabled: ${e instanceof Error ? e.message : String(e)}\n`);
+      }
+    },
+    close(): void {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    },
+  };
 }

@@ -191,7 +191,9 @@ export class Histogram extends Metric {
       let cum = 0;
       this.buckets.forEach((b, i) => {
         cum += s.counts[i]!;
-        out.push(`${this.name}_bucket${formatLabels(this.labelNames, s.labels, ['le', formatValue(b)])} ${cum}`);
+        out.push(
+          `${this.name}_bucket${formatLabels(this.labelNames, s.labels, ['le', formatValue(b)])} ${cum}`,
+        );
       });
       out.push(`${this.name}_bucket${formatLabels(this.labelNames, s.labels, ['le', '+Inf'])} ${s.count}`);
       out.push(`${this.name}_sum${formatLabels(this.labelNames, s.labels)} ${formatValue(s.sum)}`);
@@ -222,7 +224,12 @@ export class MetricsRegistry {
   gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge {
     return this.add(new Gauge(name, help, labelNames));
   }
-  histogram(name: string, help: string, labelNames: readonly string[], buckets: readonly number[]): Histogram {
+  histogram(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    buckets: readonly number[],
+  ): Histogram {
     return this.add(new Histogram(name, help, labelNames, buckets));
   }
 

@@ -64,7 +64,8 @@ const str = (v: unknown, fallback: string): string => (typeof v === 'string' && 
 function countMap(v: unknown): Record<string, number> {
   const out: Record<string, number> = {};
   if (typeof v !== 'object' || v === null) return out;
-  for (const [k, n] of Object.entries(v as Record<string, unknown>)) if (typeof n === 'number' && n > 0) out[k] = n;
+  for (const [k, n] of Object.entries(v as Record<string, unknown>))
+    if (typeof n === 'number' && n > 0) out[k] = n;
   return out;
 }
 
@@ -252,7 +253,17 @@ export function buildNetworkModel(input: ModelInput): NetworkModel {
   }
 
   const siteModels = [...sites.values()].sort((a, b) =>
-    a.id === selfId ? -1 : b.id === selfId ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1,
+    a.id === selfId
+      ? -1
+      : b.id === selfId
+        ? 1
+        : a.name < b.name
+          ? -1
+          : a.name > b.name
+            ? 1
+            : a.id < b.id
+              ? -1
+              : 1,
   );
   return {
     generatedAt: input.now.toISOString(),

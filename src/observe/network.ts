@@ -85,7 +85,11 @@ export class NetworkObserver {
   }
 
   report(): RouterReport {
-    return { ...this.opts.localReport(), routerId: this.opts.selfId, traffic: this.opts.records.localTraffic() };
+    return {
+      ...this.opts.localReport(),
+      routerId: this.opts.selfId,
+      traffic: this.opts.records.localTraffic(),
+    };
   }
 
   /** Ask every router; answers by router id and the routers that did not answer. */
@@ -122,7 +126,7 @@ export class NetworkObserver {
   }
 
   async flows(q: FlowQuery = {}): Promise<NetworkFlows> {
-    const query = flowQuery({ op: 'flows', ...q });
+    const query = flowQuery(q);
     const { answers, unanswered } = await this.askAll<FlowRecord[]>({ op: 'flows', ...query });
     const lists = [...answers.values()].filter((v) => Array.isArray(v));
     return { flows: mergeFlowRecords(lists, query.limit ?? 100), unanswered };

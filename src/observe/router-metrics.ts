@@ -39,7 +39,11 @@ export function createRouterMetrics(src: RouterMetricsSource): MetricsRegistry {
   const reg = new MetricsRegistry();
   const kl = ['routing_key', 'listener'];
   const opened = reg.counter('caravan_flows_opened_total', 'Flows started at this router (ingress)', kl);
-  const closed = reg.counter('caravan_flows_closed_total', 'Flows started here that ended (ok or failed)', kl);
+  const closed = reg.counter(
+    'caravan_flows_closed_total',
+    'Flows started here that ended (ok or failed)',
+    kl,
+  );
   const active = reg.gauge('caravan_flows_active', 'Flows started here that are open now', kl);
   const bytesOut = reg.counter(
     'caravan_flow_bytes_out_total',
@@ -105,11 +109,27 @@ export function createRouterMetrics(src: RouterMetricsSource): MetricsRegistry {
       if (k.startsWith('status_')) httpReq.set({ ...labels, status_class: k.slice(7) }, v);
     }
     const cumulative = LATENCY_BUCKETS_MS.map((ms) => s[`latency_ms_le_${ms}`] ?? 0);
-    httpLatency.setCumulative(labels, cumulative, s['latency_ms_count'] ?? 0, (s['latency_ms_sum'] ?? 0) / 1000);
+    httpLatency.setCumulative(
+      labels,
+      cumulative,
+      s['latency_ms_count'] ?? 0,
+      (s['latency_ms_sum'] ?? 0) / 1000,
+    );
   };
 
   reg.onCollect(() => {
-    for (const m of [active, linkUp, linkCost, linkRtt, linkIn, linkOut, delivered, connFailed, connIn, connOut])
+    for (const m of [
+      active,
+      linkUp,
+      linkCost,
+      linkRtt,
+      linkIn,
+      linkOut,
+      delivered,
+      connFailed,
+      connIn,
+      connOut,
+    ])
       m.reset();
     httpReq.reset();
     httpLatency.reset();

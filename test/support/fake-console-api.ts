@@ -87,7 +87,9 @@ export function makeNetwork(opts: MakeNetworkOptions = {}): CannedData {
   const sites: SiteModel[] = [];
   for (let i = 0; i < n; i++) {
     const interior = i < interiors;
-    const id = interior ? `hub-${String(i).padStart(2, '0')}` : `edge-${String(i - interiors).padStart(3, '0')}`;
+    const id = interior
+      ? `hub-${String(i).padStart(2, '0')}`
+      : `edge-${String(i - interiors).padStart(3, '0')}`;
     sites.push({
       id,
       name: interior ? `hub ${i}` : `site ${i - interiors}`,
@@ -130,7 +132,11 @@ export function makeNetwork(opts: MakeNetworkOptions = {}): CannedData {
       routingKey: key,
       protocol: pick(['tcp', 'tcp', 'http1', 'http2']),
       listeners: [...listenerSites].map((site) => ({ site, names: [key], count: 1 })),
-      connectors: [...connectorSites].map((site) => ({ site, names: [key], count: 1 + Math.floor(rand() * 2) })),
+      connectors: [...connectorSites].map((site) => ({
+        site,
+        names: [key],
+        count: 1 + Math.floor(rand() * 2),
+      })),
       matched: nc > 0,
       bytesPerSec: nc > 0 ? Math.round(rand() * 5_000_000) : 0,
       flowsPerSec: nc > 0 ? Math.round(rand() * 500) / 10 : 0,
@@ -201,7 +207,8 @@ export function trafficSample(network: NetworkModel, t: number): TrafficSample {
     return 0.6 + 0.4 * Math.sin(t / 40_000 + (h % 628) / 100);
   };
   const services: Record<string, number> = {};
-  for (const s of network.services) if (s.matched) services[s.routingKey] = Math.round((s.bytesPerSec ?? 0) * wobble(s.routingKey));
+  for (const s of network.services)
+    if (s.matched) services[s.routingKey] = Math.round((s.bytesPerSec ?? 0) * wobble(s.routingKey));
   const sitePairs: Record<string, number> = {};
   for (const p of network.traffic) {
     const k = `${p.from}->${p.to}`;
@@ -248,15 +255,15 @@ export class FakeConsoleApi {
 
   static async start(opts: FakeConsoleApiOptions = {}): Promise<FakeConsoleApi> {
     const data = opts.data ?? makeNetwork();
-    let api: FakeConsoleApi | undefined;
-    const server = http.createServer((req, res) => api!.handle(req, res));
-    api = new FakeConsoleApi(server, opts, data);
+    const server = http.createServer();
+    const api = new FakeConsoleApi(server, opts, data);
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => api.handle(req, res));
     await new Promise<void>((ok, fail) => {
       server.once('error', fail);
       server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => ok());
     });
     const keepalive = setInterval(() => {
-      for (const c of api!.clients) c.write(': keepalive\n\n');
+      for (const c of api.clients) c.write(': keepalive\n\n');
     }, 15_000);
     keepalive.unref();
     api.timers.push(keepalive);
@@ -385,7 +392,11 @@ export class FakeConsoleApi {
         const site = url.searchParams.get('site');
         const limit = Number(url.searchParams.get('limit') ?? 500) || 500;
         const out = this.flows
-          .filter((f) => (!service || f.routingKey === service) && (!site || f.sourceSite === site || f.destSite === site))
+          .filter(
+            (f) =>
+              (!service || f.routingKey === service) &&
+              (!site || f.sourceSite === site || f.destSite === site),
+          )
           .slice(0, limit);
         return json(res, out);
       }
