@@ -1,8 +1,6 @@
-import { API_VERSION, DEFAULTS, SERVICE_TYPES, validateResourceOf } from '../../api/index.js';
-import { optString, usageError, type CommandSpec } from '../command.js';
-import { contextSite } from '../sites.js';
-import { appliedNote, createResource, printResource, printsResource } from './common.js';
-import { portArg } from './listener-create.js';
+import { DEFAULTS, SERVICE_TYPES } from '../../api/index.js';
+import type { CommandSpec } from '../command.js';
+import { createService } from './service-common.js';
 
 export const connectorCreate: CommandSpec = {
   name: 'connector create',
@@ -19,31 +17,15 @@ export const connectorCreate: CommandSpec = {
     'caravan connector create db 5432 --host 10.0.0.7',
     'caravan connector create redis 6379 -o yaml',
   ],
-  async run(ctx) {
-    const [name, port] = ctx.args as [string, string];
-    if (!/^\d+$/.test(port)) throw usageError(`port must be an integer 1-65535 (got '${port}')`);
-    const spec: Record<string, unknown> = { port: portArg(port) };
-    for (const [opt, field] of [
-      ['routing-key', 'routingKey'],
-      ['host', 'host'],
-      ['type', 'type'],
-    ] as const) {
-      const v = optString(ctx, opt);
-      if (v !== undefined) spec[field] = v;
-    }
-    const r = validateResourceOf(
+  run: (ctx) =>
+    createService(
+      ctx,
       'Connector',
-      { apiVersion: API_VERSION, kind: 'Connector', metadata: { name }, spec },
-      'connector create',
-    );
-    if (printsResource(ctx)) return printResource(ctx, r);
-    const site = await contextSite(ctx);
-    const res = await createResource(ctx, site, r);
-    const note = await appliedNote(site);
-    ctx.out.emit({ ...res, site: site.name }, () =>
-      ctx.out.line(
-        `Connector ${name} created: routing key ${r.spec.routingKey} -> ${r.spec.host}:${r.spec.port} (${res.file}); ${note}`,
-      ),
-    );
-  },
+      [
+        ['routing-key', 'routingKey'],
+        ['host', 'host'],
+        ['type', 'type'],
+      ],
+      (r) => `routing key ${r.spec.routingKey} -> ${r.spec.host}:${r.spec.port}`,
+    ),
 };

@@ -6,7 +6,49 @@ import { deleteResources, resourcesOfKind } from '../resources.js';
 import { routerState } from '../router.js';
 import { connectorRows, listenerRows, yesNo, type ConnectorRow, type ListenerRow } from '../services.js';
 import { contextSite } from '../sites.js';
-import { appliedNote } from './common.js';
+import {
+  API_VERSION,
+  validateResourceOf,
+  type ConnectorResource,
+  type ListenerResource,
+} from '../../api/index.js';
+import { optString, usageError } from '../command.js';
+import { appliedNote, createResource, printResource, printsResource } from './common.js';
+
+export function portArg(text: string): number | string {
+  return /^\d+$/.test(text) ? Number(text) : text;
+}
+
+/**
+ * `listener create` / `connector create`: build the resource from `<name> <port>` and the options named in
+ * `fields` (CLI option -> spec field), validate it, then print it (`-o yaml|json`) or write it to the site.
+ */
+export async function createService<K extends 'Listener' | 'Connector'>(
+  ctx: Context,
+  kind: K,
+  fields: ReadonlyArray<readonly [string, string]>,
+  describe: (r: K extends 'Listener' ? ListenerResource : ConnectorResource) => string,
+): Promise<void> {
+  const [name, port] = ctx.args as [string, string];
+  if (!/^\d+$/.test(port)) throw usageError(`port must be an integer 1-65535 (got '${port}')`);
+  const spec: Record<string, unknown> = { port: portArg(port) };
+  for (const [opt, field] of fields) {
+    const v = optString(ctx, opt);
+    if (v !== undefined) spec[field] = v;
+  }
+  const r = validateResourceOf(
+    kind,
+    { apiVersion: API_VERSION, kind, metadata: { name }, spec },
+    `${kind.toLowerCase()} create`,
+  ) as K extends 'Listener' ? ListenerResource : ConnectorResource;
+  if (printsResource(ctx)) return printResource(ctx, r);
+  const site = await contextSite(ctx);
+  const res = await createResource(ctx, site, r);
+  const note = await appliedNote(site);
+  ctx.out.emit({ ...res, site: site.name }, () =>
+    ctx.out.line(`${kind} ${name} created: ${describe(r)} (${res.file}); ${note}`),
+  );
+}
 
 export async function listenerData(
   ctx: Context,
