@@ -95,12 +95,13 @@ export const demo: CommandSpec = {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
-      const [linkPort, grantPort, appPort, listenPort] = [
+      const [linkPort, grantPort, appPort, listenPort, consolePort] = [
         await freePort(),
         await freePort(),
         await freePort(),
         await freePort(),
-      ] as [number, number, number, number];
+        await freePort(),
+      ] as [number, number, number, number, number];
       out.note(`demo: creating sites hub, west and east in ${home}`);
       const sites: Record<string, SiteRef> = {};
       for (const name of ['hub', 'west', 'east']) {
@@ -112,6 +113,7 @@ export const demo: CommandSpec = {
                 port: linkPort,
                 grantPort,
                 hosts: ['127.0.0.1'],
+                consolePort,
               })
             : buildSite(name, {});
         await createSite(home, site);
@@ -192,6 +194,8 @@ export const demo: CommandSpec = {
           '',
           'Try:',
           `  curl http://127.0.0.1:${listenPort}/`,
+          `  open http://127.0.0.1:${consolePort}/ in a browser: the web console (topology, services, traffic, flows)`,
+          `  curl -s http://127.0.0.1:${consolePort}/metrics | grep caravan_flows`,
           `  node ${bin} network status --home ${home} --site west`,
           `  node ${bin} status --home ${home} --site hub`,
           `  node ${bin} link list --home ${home} --site hub`,

@@ -38,6 +38,8 @@ export function buildSite(
     port?: number;
     grantPort?: number;
     hosts?: string[];
+    /** serve the web console on 127.0.0.1:N */
+    consolePort?: number;
   },
 ): SiteResource {
   if (!NAME_PATTERN.test(name)) {
@@ -64,6 +66,7 @@ export function buildSite(
       ...(o.hosts?.length ? { hosts: o.hosts } : {}),
     };
   }
+  if (o.consolePort !== undefined) spec.console = { host: '127.0.0.1', port: o.consolePort };
   return validateResourceOf(
     'Site',
     { apiVersion: API_VERSION, kind: 'Site', metadata: { name }, spec },
@@ -164,10 +167,15 @@ export const siteCreate: CommandSpec = {
       value: 'H',
       help: 'name or address other sites reach this site at (put into tokens)',
     },
+    'console-port': {
+      type: 'string',
+      value: 'N',
+      help: 'serve the read-only web console and /metrics on 127.0.0.1:N (default: off)',
+    },
   },
   examples: [
     'caravan site create hub --link-access --host hub.example.net',
-    'caravan site create west',
+    'caravan site create west --console-port 8080',
     'caravan site create laptop --edge -o yaml',
   ],
   async run(ctx: Context) {
@@ -180,6 +188,7 @@ export const siteCreate: CommandSpec = {
       port: parseInteger(optString(ctx, 'port'), '--port', 0, 65535),
       grantPort: parseInteger(optString(ctx, 'grant-port'), '--grant-port', 0, 65535),
       hosts,
+      consolePort: parseInteger(optString(ctx, 'console-port'), '--console-port', 1, 65535),
     });
     if (printsResource(ctx)) return printResource(ctx, site);
     const home = caravanHome(ctx.global.home, ctx.env, ctx.cwd);

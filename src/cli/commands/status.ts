@@ -30,6 +30,7 @@ export const status: CommandSpec = {
         ...(st.pid !== undefined ? { pid: st.pid } : {}),
         ...(s ? { startedAt: s.router.startedAt, version: s.router.version } : {}),
         linkAccess: la ? { host: la.host, port: la.port } : null,
+        console: s?.router.console ?? null,
       },
       links,
       listeners,
@@ -45,6 +46,10 @@ export const status: CommandSpec = {
         `${ctx.out.style('bold', `Site ${site.name}`)}: router ${data.router.id} (${data.router.mode}), ${state}`,
       );
       ctx.out.line(`Link access: ${la ? `${la.host}:${la.port}` : 'no (this site only dials out)'}`);
+      if (data.router.console) {
+        const c = data.router.console;
+        ctx.out.line(`Web console: ${c.url}${c.auth ? ' (credentials in runtime/console-credentials)' : ''}`);
+      }
       ctx.out.line();
       ctx.out.line(ctx.out.style('bold', 'Links'));
       printLinks(ctx, links, '  (none)');
