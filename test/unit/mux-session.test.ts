@@ -262,6 +262,44 @@ test(
   },
 );
 
+test(
+  'window auto-tuning: a bulk flow limited by the window gets a larger one, bounded by maxStreamWindow',
+  T,
+  async () => {
+    const window = 64 * 1024;
+    const max = 256 * 1024;
+    const p = await tcpPair({}, { initialWindow: window, maxStreamWindow: max });
+    try {
+      const incoming = once(p.b, 'stream') as Promise<[MuxStream]>;
+      const s = p.a.openStream(Buffer.alloc(0));
+      const data = randomBytes(4 * 1024 * 1024);
+      const sent = sendAll(s, data);
+      const [r] = await incoming;
+      r.accept();
+      let received = 0;
+      const parts: Buffer[] = [];
+      // A consumer that hands data on in batches, each time the sender has used up its credit: the flow is
+      // limited by the window alone, as a bulk flow over a link with some delay is.
+      let unconsumed = 0;
+      r.on('data', (c: Buffer) => {
+        parts.push(Buffer.from(c));
+        received += c.length;
+        unconsumed += c.length;
+        if (r._recvWindow === 0 || received === data.length) {
+          r.consumed(unconsumed);
+          unconsumed = 0;
+        }
+      });
+      await sent;
+      await waitFor(() => received === data.length, { what: 'all data' });
+      assert.equal(sha(Buffer.concat(parts)), sha(data));
+      assert.equal(r._window, max, 'the window grew to the bound and no further');
+    } finally {
+      await p.close();
+    }
+  },
+);
+
 test('flow-control violation by the peer resets the stream with FLOW_CONTROL and is logged', T, async () => {
   const raw = await tcpSockets();
   const log = memoryLogger('warn');

@@ -44,7 +44,19 @@ export function pipeSocketFlow(socket: Socket, stream: FlowStream, onDone: (o: P
     stream.end();
   });
 
+  // Chunks that arrive in one turn of the event loop (DATA frames, or pieces of one frame split across TLS
+  // records) go to the socket in one writev instead of one syscall each.
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    socket.uncork();
+  };
   stream.on('data', (chunk) => {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      setImmediate(uncork);
+    }
     socket.write(chunk, (err) => {
       if (err) return;
       toSocket += chunk.length;

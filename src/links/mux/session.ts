@@ -31,6 +31,8 @@ export interface MuxSessionOptions {
   initiator: boolean;
   /** our receive window per stream, announced in the preface; default 256 KiB */
   initialWindow?: number;
+  /** a stream's receive window may grow to this for bulk flows; default 1 MiB (set it to initialWindow to disable growth) */
+  maxStreamWindow?: number;
   /** max DATA payload per frame we send; default 64 KiB */
   maxFrameSize?: number;
   /** stop writing into the socket while socket.writableLength > this; default 128 KiB */
@@ -53,6 +55,8 @@ export interface MuxStats {
 }
 
 export const DEFAULT_INITIAL_WINDOW = 256 * 1024;
+/** A stream's receive window grows up to this for bulk flows (auto-tuning); memory per stream stays bounded by it. */
+export const MAX_STREAM_WINDOW = 1024 * 1024;
 export const DEFAULT_MAX_FRAME_SIZE = 64 * 1024;
 export const DEFAULT_MAX_SOCKET_QUEUE = 128 * 1024;
 /** Keepalive does not stack more than this many unanswered PINGs. */
@@ -115,6 +119,8 @@ export class MuxStream extends EventEmitter {
   _recvWindow: number;
   /** @internal delivered bytes not yet granted back */
   _pendingCredit = 0;
+  /** @internal this stream's receive window; starts at the session's and grows for bulk flows */
+  _window: number;
   /** @internal end() was called */
   _finQueued = false;
   /** @internal a FIN frame is in the priority queue */
@@ -146,6 +152,7 @@ export class MuxStream extends EventEmitter {
     this.id = id;
     this._local = local;
     this._recvWindow = recvWindow;
+    this._window = recvWindow;
     this._credit = credit;
     this.on('newListener', (event: string | symbol) => {
       if (event === 'data' && this._inbox.length > 0) process.nextTick(() => this._drainInbox());
@@ -231,11 +238,21 @@ export class MuxStream extends EventEmitter {
   /** The application delivered n received bytes: return credit to the peer (in batches). */
   consumed(n: number): void {
     if (this._closed || this._finRecv || !(n > 0)) return;
-    const outstanding = this.session._localWindow - this._recvWindow - this._pendingCredit;
+    const outstanding = this._window - this._recvWindow - this._pendingCredit;
     this._pendingCredit += Math.min(Math.floor(n), outstanding);
     if (this._pendingCredit > 0 && this._pendingCredit >= this.session._windowUpdateThreshold) {
-      const inc = this._pendingCredit;
+      let inc = this._pendingCredit;
       this._pendingCredit = 0;
+      // Window auto-tuning: if the peer had almost no credit left when we return some, it was waiting on us
+      // (a bulk flow limited by the window, not by the application): double this stream's window, up to
+      // MAX_STREAM_WINDOW. Interactive flows never get there and keep the small window that bounds
+      // head-of-line delay on slow links (docs/design/wire.md, flow control).
+      const max = this.session._maxStreamWindow;
+      if (this._window < max && this._recvWindow < this._window / 8) {
+        const extra = Math.min(this._window, max - this._window);
+        this._window += extra;
+        inc += extra;
+      }
       this._recvWindow += inc;
       this.session._queuePrio({ type: FrameType.WINDOW, flags: 0, streamId: this.id, increment: inc }, this);
     }
@@ -349,6 +366,8 @@ export class MuxSession extends EventEmitter {
   readonly _localWindow: number;
   /** @internal */
   readonly _windowUpdateThreshold: number;
+  /** @internal */
+  readonly _maxStreamWindow: number;
 
   private peer: MuxSettings | undefined;
   private readonly prefaceDecoder = new PrefaceDecoder();
@@ -396,6 +415,7 @@ export class MuxSession extends EventEmitter {
     this.maxSocketQueue = opts.maxSocketQueue ?? DEFAULT_MAX_SOCKET_QUEUE;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 0;
     this._windowUpdateThreshold = Math.max(1, Math.floor(this._localWindow / 4));
+    this._maxStreamWindow = Math.max(this._localWindow, opts.maxStreamWindow ?? MAX_STREAM_WINDOW);
     const preface = encodePreface({ initialWindow: this._localWindow, maxFrameSize: this.maxFrameSize });
 
     const ns = socket as Duplex & { setNoDelay?: (v: boolean) => unknown };
