@@ -36,7 +36,24 @@ export interface ConnectorRow {
   otherSites?: Destination[];
   /** listeners at this site for the key */
   localListeners?: string[];
+  /** sites anywhere in the network (this one included) that have a listener for the key */
+  listenerSites?: string[];
   stats?: Record<string, number>;
+}
+
+/** Sites whose routers advertise a listener for `key` (routers flood their listener keys in their `info`). */
+function listenerSites(status: StatusSnapshot, key: string): string[] {
+  const out: string[] = [];
+  for (const r of status.topology.routers) {
+    if (!r.reachable && r.id !== status.router.id) continue;
+    const listeners = r.info?.['listeners'];
+    if (typeof listeners !== 'object' || listeners === null) continue;
+    if (((listeners as Record<string, number>)[key] ?? 0) > 0) {
+      const site = r.info?.['site'];
+      out.push(typeof site === 'string' ? site : siteOfRouter(r.id));
+    }
+  }
+  return out.sort();
 }
 
 function destinations(status: StatusSnapshot, key: string): Destination[] {
@@ -94,6 +111,7 @@ export function connectorRows(
       row.localListeners = status.listeners
         .filter((l) => l.routingKey === r.spec.routingKey)
         .map((l) => l.name);
+      row.listenerSites = listenerSites(status, r.spec.routingKey);
       if (v) row.stats = v.stats;
     }
     return row;

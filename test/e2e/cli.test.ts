@@ -179,6 +179,15 @@ describe('caravan CLI: a hub and two private sites, linked with tokens', () => {
     ]);
     assert.equal(conn.healthy, true);
     assert.equal(conn.advertised, true);
+    // the connector's site knows where its clients are: listeners are flooded with the routing advertisements
+    await waitFor(
+      async () =>
+        (
+          await json<{ listenerSites?: string[] }>('east', ['connector', 'status', 'redis'])
+        ).listenerSites?.includes('west'),
+      { what: 'east to see the listener at west', timeoutMs: 20_000, intervalMs: 300 },
+    );
+    assert.match(await cvOk('east', ['connector', 'status', 'redis']), /Listeners in the network: +at west/);
 
     const get = await redisThroughWest(['get', 'whoami']);
     assert.equal(get.stdout.trim(), 'redis-at-east');

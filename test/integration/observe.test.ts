@@ -276,7 +276,14 @@ describe(
         console: { host: '100.64.77.1', port: 8089 },
       });
       const proc = lab.spawn(srv, process.execPath, site.routerArgs(), { label: 'router-solo' });
-      const st = await site.ready();
+      await site.ready();
+      const st = await waitFor(
+        async () => {
+          const x = await site.status();
+          return x.router.console ? x : undefined;
+        },
+        { what: 'the console server to be up' },
+      );
       assert.equal(st.router.console?.url, 'http://100.64.77.1:8089/');
       assert.equal(st.router.console?.auth, true);
       const credFile = join(site.dir, 'runtime', 'console-credentials');

@@ -156,6 +156,12 @@ export function connectorDetail(ctx: Context, r: ConnectorRow, running: boolean)
     ]);
     pairs.push(['Listeners here', r.localListeners?.length ? r.localListeners.join(', ') : 'none']);
     pairs.push([
+      'Listeners in the network',
+      r.listenerSites?.length
+        ? `at ${r.listenerSites.join(', ')}`
+        : 'none anywhere: no client can reach this connector yet',
+    ]);
+    pairs.push([
       'Also at',
       r.otherSites?.length
         ? r.otherSites.map((d) => `${d.site} (cost ${d.cost})`).join(', ')
