@@ -179,24 +179,26 @@ export function connectorDetail(ctx: Context, r: ConnectorRow, running: boolean)
 }
 
 export async function statusOf(ctx: Context, kind: 'Listener' | 'Connector'): Promise<void> {
-  const name = ctx.args[0];
   if (kind === 'Listener') {
     const d = await listenerData(ctx);
-    if (name === undefined)
-      return ctx.out.emit(d.rows, () => printListeners(ctx, d.rows, `Site ${d.site} has no listeners.`));
-    const r = d.rows.find((x) => x.name === name);
-    if (!r)
-      throw notFound(
-        kind,
-        name,
-        d.site,
-        d.rows.map((x) => x.name),
-      );
-    return ctx.out.emit(r, () => listenerDetail(ctx, r, d.running));
+    return showStatus(ctx, kind, d, printListeners, listenerDetail);
   }
   const d = await connectorData(ctx);
-  if (name === undefined)
-    return ctx.out.emit(d.rows, () => printConnectors(ctx, d.rows, `Site ${d.site} has no connectors.`));
+  return showStatus(ctx, kind, d, printConnectors, connectorDetail);
+}
+
+/** `<kind> status [name]`: the list, or one row in detail (not found: an error naming the ones there are). */
+function showStatus<R extends { name: string }>(
+  ctx: Context,
+  kind: 'Listener' | 'Connector',
+  d: { site: string; running: boolean; rows: R[] },
+  list: (ctx: Context, rows: R[], empty: string) => void,
+  detail: (ctx: Context, r: R, running: boolean) => void,
+): void {
+  const name = ctx.args[0];
+  if (name === undefined) {
+    return ctx.out.emit(d.rows, () => list(ctx, d.rows, `Site ${d.site} has no ${kind.toLowerCase()}s.`));
+  }
   const r = d.rows.find((x) => x.name === name);
   if (!r)
     throw notFound(
@@ -205,7 +207,7 @@ export async function statusOf(ctx: Context, kind: 'Listener' | 'Connector'): Pr
       d.site,
       d.rows.map((x) => x.name),
     );
-  return ctx.out.emit(r, () => connectorDetail(ctx, r, d.running));
+  return ctx.out.emit(r, () => detail(ctx, r, d.running));
 }
 
 export function deleteCommand(kind: 'Listener' | 'Connector'): CommandSpec {
