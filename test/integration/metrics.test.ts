@@ -11,17 +11,7 @@ import { parseExposition } from '../../src/observe/metrics.js';
 import { spawnManaged, stopAllProcesses } from '../support/proc.js';
 import { makeTempRoot, TestSite } from '../support/sites.js';
 import { waitFor } from '../support/wait.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address() as net.AddressInfo;
-      s.close(() => resolve(a.port));
-    });
-  });
-}
+import { freePort } from '../support/ports.js';
 
 /** Reads the request until FIN, then answers with twice as many bytes and closes. */
 function doublingServer(): Promise<{ server: net.Server; port: number }> {

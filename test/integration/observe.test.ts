@@ -16,17 +16,7 @@ import { spawnManaged, stopAllProcesses } from '../support/proc.js';
 import { makeTempRoot, TestSite } from '../support/sites.js';
 import { waitFor } from '../support/wait.js';
 import { skipUnless } from '../support/skip.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address() as net.AddressInfo;
-      s.close(() => resolve(a.port));
-    });
-  });
-}
+import { freePort } from '../support/ports.js';
 
 function get(url: string, path = ''): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {

@@ -72,7 +72,7 @@ describe('two routers over mTLS', () => {
     echo = await hashingServer(8 * 1024 * 1024);
     hub = await TestSite.create(root.dir, {
       name: 'hub',
-      linkAccess: { host: '127.0.0.1', port: await freePort() },
+      linkAccess: { host: '127.0.0.1', port: 0 },
     });
     await hub.addConnector({ name: 'echo', port: echo.port });
     const deadPort = await freePort(); // nothing listens here
