@@ -3,11 +3,22 @@ import { FLOW_PROTOCOLS, type FlowHeader, type FlowProtocol } from './contract.j
 
 /**
  * Router-level control messages carried in link CONTROL frames, JSON-encoded:
- * - `hi`: sent once by each end when a link session starts (router id, mode, site, link cost);
+ * - `hi`: sent once by each end when a link session starts (router id, mode, site, link cost, and its HELLO
+ *   timers so mismatched configurations are reported);
  * - `rt`: a routing-protocol message for the link-state engine.
  */
-export type ControlMessage =
-  { k: 'hi'; id: string; mode: 'interior' | 'edge'; site: string; cost: number } | { k: 'rt'; m: unknown };
+export interface HiMessage {
+  k: 'hi';
+  id: string;
+  mode: 'interior' | 'edge';
+  site: string;
+  cost: number;
+  /** the sender's HELLO interval and dead interval (ms); absent from older routers */
+  hello?: number;
+  dead?: number;
+}
+
+export type ControlMessage = HiMessage | { k: 'rt'; m: unknown };
 
 export function encodeControl(m: ControlMessage): Buffer {
   return Buffer.from(JSON.stringify(m), 'utf8');
@@ -32,7 +43,14 @@ export function decodeControl(buf: Buffer): ControlMessage {
     if (typeof o.site !== 'string') bad('hi: site must be a string');
     if (typeof o.cost !== 'number' || !Number.isInteger(o.cost) || o.cost < 1)
       bad('hi: cost must be an integer >= 1');
-    return { k: 'hi', id: o.id, mode: o.mode, site: o.site, cost: o.cost };
+    const hi: HiMessage = { k: 'hi', id: o.id, mode: o.mode, site: o.site, cost: o.cost };
+    for (const f of ['hello', 'dead'] as const) {
+      const t = o[f];
+      if (t === undefined) continue;
+      if (typeof t !== 'number' || !Number.isInteger(t) || t < 1) bad(`hi: ${f} must be a positive integer`);
+      hi[f] = t;
+    }
+    return hi;
   }
   if (o.k === 'rt') return { k: 'rt', m: o.m };
   bad(`unknown control message kind ${JSON.stringify(o.k)}`);

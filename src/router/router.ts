@@ -135,6 +135,7 @@ export class Router extends EventEmitter implements AdapterHost {
   private versionWaiters: Array<() => void> = [];
   private stopped = false;
   private readonly setupTimeoutMs: number;
+  private readonly timers: { hello: number; dead: number };
 
   constructor(opts: RouterOptions) {
     super();
@@ -144,6 +145,7 @@ export class Router extends EventEmitter implements AdapterHost {
     this.log = opts.logger.child({ subsystem: 'router', router: opts.id });
     this.now = opts.now ?? (() => performance.timeOrigin + performance.now());
     this.setupTimeoutMs = opts.flowSetupTimeoutMs ?? 10_000;
+    this.timers = { hello: opts.helloIntervalMs, dead: opts.deadIntervalMs };
     this.records = new FlowRecorder(opts.id, {
       ...(opts.flowRecords !== undefined ? { capacity: opts.flowRecords } : {}),
     });
@@ -191,7 +193,15 @@ export class Router extends EventEmitter implements AdapterHost {
       });
       this.emit('link-closed', info.id);
     });
-    const hi: ControlMessage = { k: 'hi', id: this.id, mode: this.mode, site: this.site, cost: entry.cost };
+    const hi: ControlMessage = {
+      k: 'hi',
+      id: this.id,
+      mode: this.mode,
+      site: this.site,
+      cost: entry.cost,
+      hello: this.timers.hello,
+      dead: this.timers.dead,
+    };
     session.sendControl(encodeControl(hi));
   }
 
@@ -247,6 +257,21 @@ export class Router extends EventEmitter implements AdapterHost {
         });
         link.session.destroy(new CaravanError(ErrorCodes.PROTOCOL, 'edge-to-edge links are not allowed'));
         return;
+      }
+      if (
+        (msg.hello !== undefined && msg.hello !== this.timers.hello) ||
+        (msg.dead !== undefined && msg.dead !== this.timers.dead)
+      ) {
+        // Timers are not negotiated: a neighbour that says HELLO less often than our dead interval allows would
+        // be declared dead again and again. Say so where an operator looks.
+        this.log.warn('neighbor uses different routing timers; use the same on every site', {
+          link: link.id,
+          neighbor: msg.id,
+          theirHelloMs: msg.hello,
+          theirDeadMs: msg.dead,
+          ourHelloMs: this.timers.hello,
+          ourDeadMs: this.timers.dead,
+        });
       }
       link.registered = true;
       this.engine.linkUp(link.id, link.cost, this.now());

@@ -93,6 +93,11 @@ test('flow headers and control messages round-trip; malformed ones are refused w
   assert.deepEqual(decodeFlowHeader(encodeFlowHeader(h)), h);
   const hi = { k: 'hi', id: 'a', mode: 'interior', site: 'a', cost: 3 } as const;
   assert.deepEqual(decodeControl(encodeControl(hi)), hi);
+  const timed = { ...hi, hello: 1000, dead: 3000 };
+  assert.deepEqual(decodeControl(encodeControl(timed)), timed, 'HELLO timers travel in hi');
+  assert.throws(() => decodeControl(Buffer.from(JSON.stringify({ ...hi, hello: 0 }))), {
+    code: ErrorCodes.PROTOCOL,
+  });
   for (const bad of ['', 'null', '{"v":2}', '{"v":1,"fid":1}', '{'])
     assert.throws(() => decodeFlowHeader(Buffer.from(bad)), { code: ErrorCodes.PROTOCOL });
   for (const bad of [
