@@ -5,13 +5,14 @@ import type { ManagedProcess } from '../test/support/proc.js';
 import { spawnManaged } from '../test/support/proc.js';
 import { TestSite } from '../test/support/sites.js';
 import { waitFor } from '../test/support/wait.js';
+import { ROUTER_NODE_FLAGS } from '../src/site/node-flags.js';
 import { routerMain } from './env.js';
 import type { BenchPath, PathName } from './paths.js';
 import { freePort, HOST } from './ports.js';
 import type { Servers } from './servers.js';
 
 export interface CaravanPathOptions {
-  /** Extra node flags for every router (e.g. --cpu-prof). */
+  /** Extra node flags for every router (e.g. --cpu-prof), after ROUTER_NODE_FLAGS (so they can override them). */
   nodeArgs?: string[];
   logLevel?: string;
   helloIntervalMs?: number;
@@ -28,7 +29,15 @@ const KEYS = { redis: 'bench-redis', iperf: 'bench-iperf' } as const;
 function startRouter(site: TestSite, logDir: string, opts: CaravanPathOptions): ManagedProcess {
   return spawnManaged(
     process.execPath,
-    [...(opts.nodeArgs ?? []), routerMain, '--dir', site.dir, '--log-level', opts.logLevel ?? 'warn'],
+    [
+      ...ROUTER_NODE_FLAGS,
+      ...(opts.nodeArgs ?? []),
+      routerMain,
+      '--dir',
+      site.dir,
+      '--log-level',
+      opts.logLevel ?? 'warn',
+    ],
     { label: `router-${site.name}`, logDir },
   );
 }

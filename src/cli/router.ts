@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { AdminClient } from '../admin/client.js';
 import type { StatusSnapshot } from '../admin/types.js';
 import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
+import { ROUTER_NODE_FLAGS } from '../site/node-flags.js';
 import { writeFileAtomic } from '../site/atomic.js';
 import { readSiteResource, type SiteRef } from './sites.js';
 
@@ -127,7 +128,7 @@ export async function requireRunning(site: SiteRef): Promise<StatusSnapshot> {
 }
 
 export function routerArgs(dir: string, logLevel?: string): string[] {
-  return [ROUTER_BIN, '--dir', dir, ...(logLevel ? ['--log-level', logLevel] : [])];
+  return [...ROUTER_NODE_FLAGS, ROUTER_BIN, '--dir', dir, ...(logLevel ? ['--log-level', logLevel] : [])];
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

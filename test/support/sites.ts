@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { AdminClient } from '../../src/admin/client.js';
 import type { StatusSnapshot } from '../../src/admin/types.js';
+import { ROUTER_NODE_FLAGS } from '../../src/site/node-flags.js';
 import { createCa, issueCertificate, type CertAndKey } from '../../src/site/certs/index.js';
 import { repoRoot, spawnManaged, type ManagedProcess, type ManagedProcessOptions } from './proc.js';
 import { waitFor } from './wait.js';
@@ -145,7 +146,14 @@ export class TestSite {
   }
 
   routerArgs(): string[] {
-    return [join(repoRoot, 'bin', 'caravan-router.js'), '--dir', this.dir, '--log-level', 'debug'];
+    return [
+      ...ROUTER_NODE_FLAGS,
+      join(repoRoot, 'bin', 'caravan-router.js'),
+      '--dir',
+      this.dir,
+      '--log-level',
+      'debug',
+    ];
   }
 
   /** Start the router as a real process on this machine (integration tests). */

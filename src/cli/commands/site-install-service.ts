@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { optBool, optString, usageError, type CommandSpec } from '../command.js';
+import { ROUTER_NODE_FLAGS } from '../../site/node-flags.js';
 import { ROUTER_BIN } from '../router.js';
 import { contextSite, type SiteRef } from '../sites.js';
 
@@ -20,7 +21,7 @@ export function renderUnit(site: SiteRef, scope: 'user' | 'system', nodePath = p
     '',
     '[Service]',
     'Type=simple',
-    `ExecStart=${nodePath} ${ROUTER_BIN} --dir ${site.dir}`,
+    `ExecStart=${[nodePath, ...ROUTER_NODE_FLAGS, ROUTER_BIN].join(' ')} --dir ${site.dir}`,
     'ExecReload=/bin/kill -HUP $MAINPID',
     'Restart=on-failure',
     'RestartSec=2',
