@@ -851,6 +851,8 @@ export class MuxSession extends EventEmitter {
       this._wake(s);
     }
     this.log.debug('mux peer preface', { ...this.peer });
+    // With keepalive on, measure the RTT at once rather than one interval later (status shows it from the start).
+    if (this.keepaliveTimer) this.ping().catch(() => undefined);
     this.emit('ready');
   }
 
