@@ -112,6 +112,12 @@ function notFound(kind: string, name: string, site: string, names: string[]): Ca
   );
 }
 
+function formatStats(stats: Record<string, number>): string {
+  return Object.entries(stats)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+}
+
 export function listenerDetail(ctx: Context, r: ListenerRow, running: boolean): void {
   const pairs: Array<[string, string]> = [
     ['Listener', r.name],
@@ -130,13 +136,7 @@ export function listenerDetail(ctx: Context, r: ListenerRow, running: boolean): 
     ]);
   }
   if (r.error) pairs.push(['Error', r.error]);
-  if (r.stats)
-    pairs.push([
-      'Stats',
-      Object.entries(r.stats)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(' '),
-    ]);
+  if (r.stats) pairs.push(['Stats', formatStats(r.stats)]);
   ctx.out.stdout.write(renderPairs(pairs));
 }
 
@@ -168,13 +168,7 @@ export function connectorDetail(ctx: Context, r: ConnectorRow, running: boolean)
         : 'no other site',
     ]);
   }
-  if (r.stats)
-    pairs.push([
-      'Stats',
-      Object.entries(r.stats)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(' '),
-    ]);
+  if (r.stats) pairs.push(['Stats', formatStats(r.stats)]);
   ctx.out.stdout.write(renderPairs(pairs));
 }
 
