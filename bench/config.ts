@@ -61,7 +61,7 @@ export function parseConfig(argv: string[]): BenchConfig | undefined {
       warmup: 1_000,
       rounds: quick ? 1 : 2,
       clients: 16,
-      settleMs: quick ? 1_500 : 3_000,
+      settleMs: 3_000,
     },
     scale: [100, 1000],
     spfSamples: quick ? 30 : 200,

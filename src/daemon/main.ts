@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errorMessage, isCaravanError } from '../errors.js';
 import { createLogger, parseLogLevel, rotatingFileSink } from '../observe/log.js';
+import { IdleCompactor } from './idle-compactor.js';
 import { SiteRuntime, VERSION } from './runtime.js';
 
 const USAGE = `Usage: caravan-router --dir SITE_DIR [options]
@@ -109,6 +110,8 @@ async function main(): Promise<number> {
     if (process.env.CARAVAN_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     return 1;
   }
+  const compactor = new IdleCompactor({ logger });
+  compactor.start();
   await new Promise<void>((resolve) => {
     const stop = (sig: string): void => {
       logger.info('stopping', { signal: sig });
@@ -123,6 +126,7 @@ async function main(): Promise<number> {
   });
   const force = setTimeout(() => process.exit(0), 3000);
   force.unref();
+  compactor.stop();
   await rt.stop();
   logger.info('stopped');
   file.close();

@@ -45,23 +45,24 @@ export function pipeSocketFlow(socket: Socket, stream: FlowStream, onDone: (o: P
   });
 
   // Chunks that arrive in one turn of the event loop (DATA frames, or pieces of one frame split across TLS
-  // records) go to the socket in one writev instead of one syscall each.
-  let corked = false;
-  const uncork = (): void => {
-    corked = false;
-    socket.uncork();
+  // records) go to the socket in one writev instead of one syscall each (see corkForTurn). Write callbacks fire in
+  // order, so one callback and a FIFO of chunk sizes return the credit, instead of a closure per chunk.
+  const pending: number[] = [];
+  let pendingHead = 0;
+  const onWritten = (err?: Error | null): void => {
+    const n = pending[pendingHead++] as number;
+    if (pendingHead === pending.length) {
+      pending.length = 0;
+      pendingHead = 0;
+    }
+    if (err) return;
+    toSocket += n;
+    stream.consumed(n);
   };
   stream.on('data', (chunk) => {
-    if (!corked) {
-      corked = true;
-      socket.cork();
-      setImmediate(uncork);
-    }
-    socket.write(chunk, (err) => {
-      if (err) return;
-      toSocket += chunk.length;
-      stream.consumed(chunk.length);
-    });
+    corkForTurn(socket);
+    pending.push(chunk.length);
+    socket.write(chunk, onWritten);
   });
   stream.on('end', () => {
     flowEnded = true;
@@ -96,4 +97,19 @@ export function pipeSocketFlow(socket: Socket, stream: FlowStream, onDone: (o: P
     }
     finish();
   });
+}
+
+/** Sockets corked during this turn of the event loop; one setImmediate uncorks them all. */
+const corked = new Set<Socket>();
+
+function uncorkAll(): void {
+  for (const s of corked) s.uncork();
+  corked.clear();
+}
+
+function corkForTurn(socket: Socket): void {
+  if (corked.has(socket)) return;
+  socket.cork();
+  corked.add(socket);
+  if (corked.size === 1) setImmediate(uncorkAll);
 }

@@ -13,6 +13,11 @@ import type { Frame } from './frame.js';
 
 /** Payloads up to this size are copied into the scratch buffer instead of being written separately. */
 export const COPY_LIMIT = 2048;
+/**
+ * The first scratch buffer of a batch is small enough to come from Node's shared allocation pool (a slice, no new
+ * ArrayBuffer): most flushes carry a few small frames or the headers of a few DATA frames. Later ones are larger.
+ */
+const FIRST_SCRATCH_SIZE = 1024;
 const SCRATCH_SIZE = 16 * 1024;
 
 export class WriteBatch {
@@ -83,7 +88,8 @@ export class WriteBatch {
   private reserve(n: number): number {
     if (this.scratch === undefined || this.scratch.length - this.pos < n) {
       this.seal();
-      this.scratch = Buffer.allocUnsafe(Math.max(SCRATCH_SIZE, n));
+      const size = this.scratch === undefined && this.parts.length === 0 ? FIRST_SCRATCH_SIZE : SCRATCH_SIZE;
+      this.scratch = Buffer.allocUnsafe(Math.max(size, n));
       this.start = 0;
       this.pos = 0;
     }
