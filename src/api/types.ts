@@ -188,6 +188,11 @@ export interface ListenerSpec {
   maxSessions?: number;
   /** http1: append the client address to `X-Forwarded-For` (default false). */
   forwardedFor?: boolean;
+  /**
+   * tcp: send the client's first bytes (up to 64 KiB) with the flow's OPEN instead of after the far end accepted,
+   * saving one round trip per connection; a flow whose path breaks after that is not retried (default false).
+   */
+  earlyData?: boolean;
   /** http2: serve TLS (ALPN h2) with these PEM files; without it, h2c with prior knowledge. */
   tls?: ListenerTls;
 }

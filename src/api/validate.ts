@@ -503,6 +503,7 @@ function checkListener(
       'type',
       'distribution',
       'affinity',
+      'earlyData',
       ...ADAPTER_OPTIONS.filter((o) => o !== 'targets'),
     ],
     true,
@@ -525,6 +526,13 @@ function checkListener(
   };
   const affinity = s?.['affinity'] == null ? undefined : c.oneOf(s, 'affinity', 'spec', AFFINITIES);
   if (affinity !== undefined) res.spec.affinity = affinity;
+  const early = s?.['earlyData'];
+  if (early !== undefined && early !== null) {
+    if (type !== 'tcp') c.add('spec.earlyData', `applies only to type tcp (this one is ${type})`);
+    else if (typeof early !== 'boolean')
+      c.add('spec.earlyData', `must be true or false (got ${describeValue(early)})`);
+    else res.spec.earlyData = early;
+  }
   Object.assign(res.spec, checkAdapterOptions(c, s, type));
   const ltls = checkListenerTls(c, s, type);
   if (ltls) res.spec.tls = ltls;

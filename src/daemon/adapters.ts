@@ -30,7 +30,11 @@ export function createListener(host: AdapterHost, r: ListenerResource, logger: L
   };
   switch (s.type) {
     case 'tcp':
-      return new TcpListener(host, { ...base, ...defined({ affinity: s.affinity }) }, logger);
+      return new TcpListener(
+        host,
+        { ...base, ...defined({ affinity: s.affinity, earlyData: s.earlyData }) },
+        logger,
+      );
     case 'http1':
       return new Http1Listener(
         host,

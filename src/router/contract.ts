@@ -114,12 +114,30 @@ export interface OpenFlowRequest {
    * (HTTP requests on one keep-alive connection) spread across connectors. Absent: deterministic (tcp).
    */
   rotateTies?: boolean;
+  /**
+   * Early data (opt-in per listener, docs/adr/0004-early-data.md): bytes the client sent before the flow was
+   * established travel right behind OPEN instead of after ACCEPT, saving one round trip between the routers.
+   */
+  early?: EarlyData;
+}
+
+/**
+ * The client's bytes read before the flow is established. The adapter appends to `chunks` (bounded) and calls
+ * `onChunk` for each new chunk while the router has set it. The router writes every chunk to each attempt's stream.
+ * A destination whose target refused is retried with the same bytes; after a path failure the bytes may already
+ * have reached the target, so the flow is not retried then.
+ */
+export interface EarlyData {
+  readonly chunks: Buffer[];
+  onChunk: ((chunk: Buffer) => void) | undefined;
 }
 
 export interface OpenedFlow {
   stream: FlowStream;
   header: FlowHeader;
   accept: FlowAccept;
+  /** every chunk of `early.chunks` was already written to `stream` (else the adapter writes them first) */
+  earlySent?: boolean;
 }
 
 /** The core as adapters see it. */

@@ -7,6 +7,7 @@ import {
   MAX_HOPS,
   type AdapterHost,
   type ConnectorHandler,
+  type EarlyData,
   type FlowAccept,
   type FlowHeader,
   type FlowStream,
@@ -590,8 +591,9 @@ export class Router extends EventEmitter implements AdapterHost {
       };
       const attemptVersion = this.engine.version;
       const attemptLink = cand.connector ? undefined : this.linkToward(cand.router)?.id;
+      const sent = { early: false };
       try {
-        await this.attempt(header, cand, deadline, tracked);
+        await this.attempt(header, cand, deadline, tracked, req.early, sent);
         if (affKey !== undefined) {
           this.affinity.set(affKey, {
             router: cand.router,
@@ -611,6 +613,16 @@ export class Router extends EventEmitter implements AdapterHost {
           reason: err.message,
         });
         if (!isRetryable(err.code)) break;
+        // A refused target or a transit's NO_ROUTE refusal forwarded nothing: the early bytes can be replayed.
+        if (sent.early && !isTargetFailure(err.code) && err.code !== ErrorCodes.NO_ROUTE) {
+          // The path broke after early data went out: the far connector may have delivered it. Replaying it to
+          // another target could duplicate a request, so the flow fails instead (docs/adr/0004-early-data.md).
+          lastErr = new CaravanError(
+            err.code,
+            `${err.message}; not retried: early data was sent and may have reached the target`,
+          );
+          break;
+        }
         if (isTargetFailure(err.code)) excluded.set(cand.router, 'target');
         else {
           pathFailures++;
@@ -636,8 +648,13 @@ export class Router extends EventEmitter implements AdapterHost {
     cand: Candidate,
     deadline: number,
     established: (flow: OpenedFlow) => void,
+    early: EarlyData | undefined,
+    sent: { early: boolean },
   ): Promise<void> {
     let stream: FlowStream;
+    // Early data goes over link streams only; a local pair delivers nothing before the connector listens, so the
+    // adapter writes it after ACCEPT there.
+    let earlyOn = false;
     const key = `${cand.router}\0${header.key}`;
     if (cand.connector) {
       const [near, far] = createLocalPair();
@@ -665,6 +682,16 @@ export class Router extends EventEmitter implements AdapterHost {
         if (n <= 0) this.inFlight.delete(key);
         else this.inFlight.set(key, n);
       });
+      if (early) {
+        earlyOn = true;
+        const s = stream;
+        for (const c of early.chunks) s.write(c);
+        if (early.chunks.length > 0) sent.early = true;
+        early.onChunk = (c) => {
+          sent.early = true;
+          s.write(c);
+        };
+      }
     }
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
@@ -683,7 +710,7 @@ export class Router extends EventEmitter implements AdapterHost {
         } catch {
           accept = { router: cand.router, connector: '?', target: '?' };
         }
-        established({ stream, header, accept });
+        established({ stream, header, accept, earlySent: earlyOn });
         resolve();
       };
       const onReset = (code: number, reason: string): void => {
@@ -692,6 +719,7 @@ export class Router extends EventEmitter implements AdapterHost {
       };
       const cleanup = (): void => {
         clearTimeout(timer);
+        if (earlyOn && early) early.onChunk = undefined;
         stream.removeListener('accept', onAccept);
         stream.removeListener('reset', onReset);
       };

@@ -31,6 +31,7 @@ export interface ListenerDef {
   host?: string;
   routingKey?: string;
   distribution?: 'balanced' | 'closest';
+  earlyData?: boolean;
 }
 
 export interface ConnectorDef {
@@ -134,6 +135,7 @@ export class TestSite {
       host: l.host ?? '127.0.0.1',
       routingKey: l.routingKey ?? l.name,
       distribution: l.distribution ?? 'balanced',
+      ...(l.earlyData !== undefined ? { earlyData: l.earlyData } : {}),
     });
   }
 

@@ -89,6 +89,29 @@ test('Listener: every error of a document is collected, each naming its field', 
   assert.equal(missing.message, 's: Listener "x": spec.port: is required');
 });
 
+test('Listener: earlyData is a tcp-only boolean', () => {
+  const [l] = parseResources(`${head('Listener', 'db')}spec:\n  port: 5432\n  earlyData: true\n`, 'f.yaml');
+  assert.equal((l as { spec: { earlyData?: boolean } }).spec.earlyData, true);
+  const http = rejects(() =>
+    parseResources(
+      `${head('Listener', 'web')}spec:\n  port: 80\n  type: http1\n  earlyData: true\n`,
+      'f.yaml',
+    ),
+  );
+  assert.match(issue(http, 'spec.earlyData').message, /applies only to type tcp \(this one is http1\)/);
+  const notBool = rejects(() =>
+    parseResources(`${head('Listener', 'db')}spec:\n  port: 5432\n  earlyData: "yes"\n`, 'f.yaml'),
+  );
+  assert.match(issue(notBool, 'spec.earlyData').message, /must be true or false \(got "yes"\)/);
+  const onConnector = rejects(() =>
+    parseResources(`${head('Connector', 'db')}spec:\n  port: 5432\n  earlyData: true\n`, 'f.yaml'),
+  );
+  assert.ok(
+    onConnector.issues.some((i) => i.path.startsWith('spec')),
+    JSON.stringify(onConnector.issues),
+  );
+});
+
 test('Connector: defaults and routing key', () => {
   const c = validateResourceOf(
     'Connector',

@@ -2,8 +2,8 @@ import net from 'node:net';
 import { ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import { wireCode } from '../../router/codes.js';
-import type { AdapterHost, ListenerAdapter, OpenedFlow } from '../../router/contract.js';
-import { pipeSocketFlow } from './pipe.js';
+import type { AdapterHost, EarlyData, ListenerAdapter, OpenedFlow } from '../../router/contract.js';
+import { pipeSocketFlow, type EarlyRead } from './pipe.js';
 import { listenServer } from '../common/listen.js';
 
 export interface TcpListenerSpec {
@@ -14,7 +14,12 @@ export interface TcpListenerSpec {
   distribution: 'balanced' | 'closest';
   /** `client`: connections from one client address keep going to the same connector while it stays reachable */
   affinity?: 'client';
+  /** send the client's first bytes right behind OPEN, before the far end accepted (docs/adr/0004-early-data.md) */
+  earlyData?: boolean;
 }
+
+/** At most this much early data per connection; the socket is paused beyond it until the flow is established. */
+export const EARLY_DATA_LIMIT = 64 * 1024;
 
 export interface TcpListenerStats {
   accepted: number;
@@ -80,8 +85,10 @@ export class TcpListener implements ListenerAdapter {
       this.counters.active--;
       this.sockets.delete(socket);
     });
-    const established = ({ stream, header, accept }: OpenedFlow): void => {
+    const early = this.spec.earlyData ? this.readEarly(socket) : undefined;
+    const established = ({ stream, header, accept, earlySent }: OpenedFlow): void => {
       socket.removeListener('close', onEarlyClose);
+      const read = early?.stop(earlySent === true);
       if (clientGone || socket.destroyed) {
         stream.reset(wireCode(ErrorCodes.FLOW_RESET), 'client closed before the flow was established');
         return;
@@ -93,14 +100,18 @@ export class TcpListener implements ListenerAdapter {
         connector: accept.connector,
         target: accept.target,
       });
-      pipeSocketFlow(socket, stream, (o) => {
-        this.counters.bytesIn += o.bytesFromSocket;
-        this.counters.bytesOut += o.bytesToSocket;
-        const fields = { flow: header.fid, client, in: o.bytesFromSocket, out: o.bytesToSocket };
-        if (o.outcome === 'ok') this.log.debug('flow closed', fields);
-        else this.log.info('flow ended abnormally', { ...fields, outcome: o.outcome, reason: o.reason });
-      });
-      socket.resume();
+      pipeSocketFlow(
+        socket,
+        stream,
+        (o) => {
+          this.counters.bytesIn += o.bytesFromSocket;
+          this.counters.bytesOut += o.bytesToSocket;
+          const fields = { flow: header.fid, client, in: o.bytesFromSocket, out: o.bytesToSocket };
+          if (o.outcome === 'ok') this.log.debug('flow closed', fields);
+          else this.log.info('flow ended abnormally', { ...fields, outcome: o.outcome, reason: o.reason });
+        },
+        read,
+      );
     };
     this.host
       .openFlow(
@@ -113,6 +124,7 @@ export class TcpListener implements ListenerAdapter {
           ...(this.spec.affinity === 'client' && socket.remoteAddress
             ? { affinityKey: socket.remoteAddress }
             : {}),
+          ...(early ? { early: early.data } : {}),
         },
         established,
       )
@@ -126,6 +138,37 @@ export class TcpListener implements ListenerAdapter {
         });
         if (!socket.destroyed) socket.resetAndDestroy();
       });
+  }
+
+  /**
+   * Early data: read the client while the flow is being set up, up to EARLY_DATA_LIMIT, handing each chunk to the
+   * router. `stop` ends this when the flow is established and says what the pipe still has to do.
+   */
+  private readEarly(socket: net.Socket): { data: EarlyData; stop: (sent: boolean) => EarlyRead } {
+    const data: EarlyData = { chunks: [], onChunk: undefined };
+    let bytes = 0;
+    let ended = false;
+    const onData = (chunk: Buffer): void => {
+      data.chunks.push(chunk);
+      bytes += chunk.length;
+      data.onChunk?.(chunk);
+      if (bytes >= EARLY_DATA_LIMIT) socket.pause();
+    };
+    const onEnd = (): void => {
+      ended = true;
+    };
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.resume();
+    return {
+      data,
+      stop: (sent) => {
+        socket.pause();
+        socket.removeListener('data', onData);
+        socket.removeListener('end', onEnd);
+        return { unsent: sent ? [] : data.chunks, bytes, ended };
+      },
+    };
   }
 
   async stop(): Promise<void> {

@@ -17,11 +17,26 @@ export interface PipeOutcome {
  * the socket is paused while the flow has no credit, and credit is returned to the flow only when the socket
  * took the bytes (its write callback). The socket must have been created with `allowHalfOpen: true`.
  */
-export function pipeSocketFlow(socket: Socket, stream: FlowStream, onDone: (o: PipeOutcome) => void): void {
+/** What the listener read from the client before the flow was established (early data). */
+export interface EarlyRead {
+  /** chunks not yet written to the flow (empty when the router already sent them) */
+  unsent: Buffer[];
+  /** bytes read from the socket before the pipe started, sent or not */
+  bytes: number;
+  /** the client had already half-closed */
+  ended: boolean;
+}
+
+export function pipeSocketFlow(
+  socket: Socket,
+  stream: FlowStream,
+  onDone: (o: PipeOutcome) => void,
+  early?: EarlyRead,
+): void {
   let socketEnded = false; // got FIN from the socket
   let flowEnded = false; // got FIN from the flow
   let finished = false;
-  let fromSocket = 0;
+  let fromSocket = early?.bytes ?? 0;
   let toSocket = 0;
   let outcome: PipeOutcome['outcome'] = 'ok';
   let reason: string | undefined;
@@ -34,15 +49,25 @@ export function pipeSocketFlow(socket: Socket, stream: FlowStream, onDone: (o: P
     onDone({ outcome, reason, bytesFromSocket: fromSocket, bytesToSocket: toSocket });
   };
 
+  let blocked = false;
+  for (const chunk of early?.unsent ?? []) if (!stream.write(chunk)) blocked = true;
   socket.on('data', (chunk: Buffer) => {
     fromSocket += chunk.length;
     if (!stream.write(chunk)) socket.pause();
   });
   stream.on('drain', () => socket.resume());
-  socket.on('end', () => {
+  if (early?.ended) {
     socketEnded = true;
     stream.end();
-  });
+  } else {
+    socket.on('end', () => {
+      socketEnded = true;
+      stream.end();
+    });
+  }
+  // Start reading (a listener's socket is paused until its flow is established) unless the flow is already full.
+  if (blocked) socket.pause();
+  else socket.resume();
 
   // Chunks that arrive in one turn of the event loop (DATA frames, or pieces of one frame split across TLS
   // records) go to the socket in one writev instead of one syscall each (see corkForTurn). Write callbacks fire in

@@ -15,10 +15,15 @@ export const listenerCreate: CommandSpec = {
     host: { type: 'string', value: 'HOST', help: `address to listen on (default ${DEFAULTS.listenerHost})` },
     type: { type: 'string', value: 'TYPE', help: `${SERVICE_TYPES.join(' | ')} (default tcp)` },
     distribution: { type: 'string', value: 'D', help: `${DISTRIBUTIONS.join(' | ')} (default balanced)` },
+    'early-data': {
+      type: 'boolean',
+      help: "tcp: send the client's first bytes with the flow setup (one round trip less; docs/adr/0004)",
+    },
   },
   examples: [
     'caravan listener create db 5432',
     'caravan listener create web 8080 --routing-key frontend -o yaml',
+    'caravan listener create cache 6379 --early-data',
   ],
   run: (ctx) =>
     createService(
@@ -31,5 +36,6 @@ export const listenerCreate: CommandSpec = {
         ['distribution', 'distribution'],
       ],
       (r) => `${r.spec.host}:${r.spec.port} -> routing key ${r.spec.routingKey}`,
+      [['early-data', 'earlyData']],
     ),
 };

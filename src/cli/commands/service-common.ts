@@ -12,7 +12,7 @@ import {
   type ConnectorResource,
   type ListenerResource,
 } from '../../api/index.js';
-import { optString, usageError } from '../command.js';
+import { optBool, optString, usageError } from '../command.js';
 import { appliedNote, createResource, printResource, printsResource } from './common.js';
 
 export function portArg(text: string): number | string {
@@ -28,6 +28,7 @@ export async function createService<K extends 'Listener' | 'Connector'>(
   kind: K,
   fields: ReadonlyArray<readonly [string, string]>,
   describe: (r: K extends 'Listener' ? ListenerResource : ConnectorResource) => string,
+  flags: ReadonlyArray<readonly [string, string]> = [],
 ): Promise<void> {
   const [name, port] = ctx.args as [string, string];
   if (!/^\d+$/.test(port)) throw usageError(`port must be an integer 1-65535 (got '${port}')`);
@@ -36,6 +37,7 @@ export async function createService<K extends 'Listener' | 'Connector'>(
     const v = optString(ctx, opt);
     if (v !== undefined) spec[field] = v;
   }
+  for (const [opt, field] of flags) if (optBool(ctx, opt)) spec[field] = true;
   const r = validateResourceOf(
     kind,
     { apiVersion: API_VERSION, kind, metadata: { name }, spec },
