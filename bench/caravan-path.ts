@@ -16,6 +16,8 @@ export interface CaravanPathOptions {
   nodeArgs?: string[];
   logLevel?: string;
   helloIntervalMs?: number;
+  /** the listeners send the client's first bytes with the flow setup (docs/adr/0004-early-data.md) */
+  earlyData?: boolean;
 }
 
 export interface CaravanPath extends BenchPath {
@@ -80,8 +82,9 @@ export async function caravanPath(
   const listener = await TestSite.create(root, { name: `${prefix}-lsnr`, helloIntervalMs: hello });
   const redisPort = await freePort();
   const iperfPort = await freePort();
-  await listener.addListener({ name: 'redis', port: redisPort, routingKey: KEYS.redis });
-  await listener.addListener({ name: 'iperf', port: iperfPort, routingKey: KEYS.iperf });
+  const early = opts.earlyData ? { earlyData: true } : {};
+  await listener.addListener({ name: 'redis', port: redisPort, routingKey: KEYS.redis, ...early });
+  await listener.addListener({ name: 'iperf', port: iperfPort, routingKey: KEYS.iperf, ...early });
 
   const sites = [listener];
   let hub = connector;

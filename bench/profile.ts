@@ -1,4 +1,5 @@
-// `node dist/bench/profile.js --workload iperf|ping|get50|conns|churn [--hops 1|2] [--node-args "..."]`:
+// `node dist/bench/profile.js --workload iperf|ping|get50|conns|churn [--hops 1|2] [--node-args "..."]
+// [--early-data] [--no-prof]`:
 // runs one workload through a Caravan path whose routers run with --cpu-prof (or other node flags), then prints
 // each router's CPU, RSS and (with profiling) where its CPU time went. Used for docs/design/performance.md.
 import { readdirSync, rmSync } from 'node:fs';
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '5' },
       'node-args': { type: 'string', default: '' },
       'no-prof': { type: 'boolean' },
+      'early-data': { type: 'boolean' },
     },
   });
   const tools = findTools();
@@ -72,7 +74,10 @@ async function main(): Promise<void> {
   if (!values['no-prof']) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profDir}`);
   try {
     const servers = await startServers(tools, join(root.dir, 'logs'));
-    const p = await caravanPath(root.dir, servers, values.hops === '2' ? 2 : 1, { nodeArgs });
+    const p = await caravanPath(root.dir, servers, values.hops === '2' ? 2 : 1, {
+      nodeArgs,
+      earlyData: values['early-data'] === true,
+    });
     await sleep(1000);
     const idle = p.procs.map((x) => `${x.role} ${(rssBytes(x.pid) / MB).toFixed(1)} MB`).join(', ');
     const cpu0 = p.procs.map((x) => cpuSeconds(x.pid));
