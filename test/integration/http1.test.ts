@@ -179,6 +179,37 @@ function rawExchange(port: number, data: string | Buffer): Promise<string> {
   });
 }
 
+/**
+ * A keep-alive HTTP/1.1 target that drops a connection instead of answering its second request: what a server
+ * whose idle timeout closed a pooled connection just as a request was sent on it looks like to the connector.
+ */
+function droppingServer(): Promise<{ server: net.Server; port: number; connections: () => number }> {
+  let connections = 0;
+  return new Promise((resolve) => {
+    const server = net.createServer((s) => {
+      connections++;
+      let seen = '';
+      let requests = 0;
+      s.on('data', (d) => {
+        seen += d.toString('latin1');
+        while (seen.includes('\r\n\r\n')) {
+          seen = seen.slice(seen.indexOf('\r\n\r\n') + 4);
+          requests++;
+          if (requests > 1) {
+            s.resetAndDestroy();
+            return;
+          }
+          s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok');
+        }
+      });
+      s.on('error', () => undefined);
+    });
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, port: (server.address() as net.AddressInfo).port, connections: () => connections }),
+    );
+  });
+}
+
 describe('http1 adapter through three routers', () => {
   let root: { dir: string; remove: () => Promise<void> };
   let hub: TestSite;
@@ -189,6 +220,8 @@ describe('http1 adapter through three routers', () => {
   let b: Awaited<ReturnType<typeof backend>>;
   let webPort: number;
   let nothingPort: number;
+  let stalePort: number;
+  let dropping: Awaited<ReturnType<typeof droppingServer>>;
 
   before(async () => {
     root = await makeTempRoot('http1');
@@ -206,6 +239,12 @@ describe('http1 adapter through three routers', () => {
     });
     await hub.writeResource('Connector', 'web', { type: 'http1', routingKey: 'web', port: a.port });
     await east.writeResource('Connector', 'web', { type: 'http1', routingKey: 'web', port: b.port });
+    dropping = await droppingServer();
+    await hub.writeResource('Connector', 'stale', {
+      type: 'http1',
+      routingKey: 'stale',
+      port: dropping.port,
+    });
     procs['hub'] = hub.start();
     procs['east'] = east.start();
     const hs = await hub.ready();
@@ -215,6 +254,13 @@ describe('http1 adapter through three routers', () => {
     await west.linkTo(east, { endpoints: [{ host: '127.0.0.1', port: es.router.linkAccess!.port }] });
     webPort = await freePort();
     nothingPort = await freePort();
+    stalePort = await freePort();
+    await west.writeResource('Listener', 'stale', {
+      type: 'http1',
+      routingKey: 'stale',
+      host: '127.0.0.1',
+      port: stalePort,
+    });
     await west.writeResource('Listener', 'web', {
       type: 'http1',
       routingKey: 'web',
@@ -231,12 +277,14 @@ describe('http1 adapter through three routers', () => {
     procs['west'] = west.start();
     await west.ready();
     await west.seesKey('web', 2);
+    await west.seesKey('stale');
   });
 
   after(async () => {
     await stopAllProcesses();
     a?.server.close();
     b?.server.close();
+    dropping?.server.close();
     await root?.remove();
   });
 
@@ -395,6 +443,28 @@ describe('http1 adapter through three routers', () => {
       );
     },
   );
+
+  test('a pooled connection the target dropped: the request is sent again on a new one, not answered 502', async () => {
+    const get = (): Promise<{ status: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port: stalePort, path: '/', agent: false }, (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += d.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          })
+          .on('error', reject);
+      });
+    assert.deepEqual(await get(), { status: 200, body: 'ok' });
+    // the connector reuses its pooled connection; the target drops it; the connector retries on a new one
+    assert.deepEqual(await get(), { status: 200, body: 'ok' });
+    assert.equal(
+      dropping.connections(),
+      2,
+      'the second request went out on the pooled connection, then a new one',
+    );
+    await procs['hub']!.waitForOutput(/pooled connection closed by the target; request sent again/);
+  });
 
   test('a WebSocket upgrade continues as a byte stream to the same backend', async () => {
     const key = randomBytes(16).toString('base64');

@@ -60,7 +60,16 @@ class TargetAgent extends http.Agent {
  * target makes the ingress router try another connector. The response streams back with backpressure.
  */
 export class Http1Connector implements ConnectorAdapter {
-  readonly counters = { delivered: 0, failed: 0, badGateway: 0, upgrades: 0, bytesIn: 0, bytesOut: 0 };
+  readonly counters = {
+    delivered: 0,
+    failed: 0,
+    badGateway: 0,
+    upgrades: 0,
+    /** requests sent again on a new connection because the pooled one had been closed by the target */
+    staleRetries: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+  };
   readonly metrics = new RequestMetrics();
   readonly pool: TargetPool;
   private readonly agent: TargetAgent;
@@ -238,75 +247,11 @@ export class Http1Connector implements ConnectorAdapter {
         const head = parseRequestHead(json);
         started = true;
         this.metrics.start(head.method);
-        req = this.startRequest(head, header, t, pre);
         if (head.upgrade !== undefined) held = [];
-        req.on('response', (res: http.IncomingMessage) => {
-          responded = true;
-          status = res.statusCode ?? 0;
-          const f = filterHeaders(res.rawHeaders, false);
-          appendHeader(f.headers, 'Via', viaValue(res.httpVersion));
-          const rh: ResponseHead = {
-            v: 1,
-            status: res.statusCode ?? 502,
-            message: res.statusMessage ?? '',
-            headers: f.headers,
-            body: f.contentLength ? 'length' : 'chunked',
-          };
-          stream.write(encodeHead(rh));
-          res.on('data', (chunk: Buffer) => {
-            this.counters.bytesOut += chunk.length;
-            if (!stream.write(chunk)) res.pause();
-          });
-          stream.on('drain', () => res.resume());
-          res.on('end', () => stream.end());
-          res.on('error', () => undefined);
-          res.on('aborted', () =>
-            stream.reset(wireCode(ErrorCodes.FLOW_RESET), 'target aborted the response'),
-          );
-          // an upgrade answered without 101: the held bytes are not for anybody
-          if (held) {
-            for (const c of held) stream.consumed(c.length);
-            held = undefined;
-          }
+        this.send(head, header, t, pre, (r) => {
+          req = r;
+          return wire(r);
         });
-        req.on('upgrade', (res: http.IncomingMessage, socket: Duplex, early: Buffer) => {
-          responded = true;
-          status = 101;
-          this.counters.upgrades++;
-          upgradedSocket = socket;
-          this.upgraded.add(socket);
-          const f = filterHeaders(res.rawHeaders, true);
-          appendHeader(f.headers, 'Via', viaValue(res.httpVersion));
-          stream.write(
-            encodeHead({
-              v: 1,
-              status: 101,
-              message: res.statusMessage ?? 'Switching Protocols',
-              headers: f.headers,
-              body: 'none',
-            }),
-          );
-          if (early.length > 0) stream.write(early);
-          socket.on('data', (chunk: Buffer) => {
-            this.counters.bytesOut += chunk.length;
-            if (!stream.write(chunk)) socket.pause();
-          });
-          stream.on('drain', () => socket.resume());
-          socket.on('end', () => stream.end());
-          socket.on('error', () => undefined);
-          socket.once('close', () => {
-            this.upgraded.delete(socket);
-            stream.reset(wireCode(ErrorCodes.FLOW_RESET), 'target closed the upgraded connection');
-          });
-          for (const c of held ?? []) socket.write(c, () => stream.consumed(c.length));
-          held = undefined;
-        });
-        req.on('error', (err: NodeJS.ErrnoException) => {
-          this.log.info('request to target failed', { flow: header.fid, target, reason: err.message });
-          if (err.code !== undefined && UNHEALTHY_ERRORS.has(err.code) && !responded) this.pool.markFailed(t);
-          badGateway(err.message);
-        });
-        if (head.upgrade !== undefined || head.body === 'none') req.end();
       },
       (chunk) => {
         this.counters.bytesIn += chunk.length;
@@ -321,6 +266,74 @@ export class Http1Connector implements ConnectorAdapter {
         }
       },
     );
+
+    /** Attach the response handlers to one request; returns its error handler. */
+    const wire = (r: http.ClientRequest): ((err: NodeJS.ErrnoException) => void) => {
+      r.on('response', (res: http.IncomingMessage) => {
+        responded = true;
+        status = res.statusCode ?? 0;
+        const f = filterHeaders(res.rawHeaders, false);
+        appendHeader(f.headers, 'Via', viaValue(res.httpVersion));
+        const rh: ResponseHead = {
+          v: 1,
+          status: res.statusCode ?? 502,
+          message: res.statusMessage ?? '',
+          headers: f.headers,
+          body: f.contentLength ? 'length' : 'chunked',
+        };
+        stream.write(encodeHead(rh));
+        res.on('data', (chunk: Buffer) => {
+          this.counters.bytesOut += chunk.length;
+          if (!stream.write(chunk)) res.pause();
+        });
+        stream.on('drain', () => res.resume());
+        res.on('end', () => stream.end());
+        res.on('error', () => undefined);
+        res.on('aborted', () => stream.reset(wireCode(ErrorCodes.FLOW_RESET), 'target aborted the response'));
+        // an upgrade answered without 101: the held bytes are not for anybody
+        if (held) {
+          for (const c of held) stream.consumed(c.length);
+          held = undefined;
+        }
+      });
+      r.on('upgrade', (res: http.IncomingMessage, socket: Duplex, early: Buffer) => {
+        responded = true;
+        status = 101;
+        this.counters.upgrades++;
+        upgradedSocket = socket;
+        this.upgraded.add(socket);
+        const f = filterHeaders(res.rawHeaders, true);
+        appendHeader(f.headers, 'Via', viaValue(res.httpVersion));
+        stream.write(
+          encodeHead({
+            v: 1,
+            status: 101,
+            message: res.statusMessage ?? 'Switching Protocols',
+            headers: f.headers,
+            body: 'none',
+          }),
+        );
+        if (early.length > 0) stream.write(early);
+        socket.on('data', (chunk: Buffer) => {
+          this.counters.bytesOut += chunk.length;
+          if (!stream.write(chunk)) socket.pause();
+        });
+        stream.on('drain', () => socket.resume());
+        socket.on('end', () => stream.end());
+        socket.on('error', () => undefined);
+        socket.once('close', () => {
+          this.upgraded.delete(socket);
+          stream.reset(wireCode(ErrorCodes.FLOW_RESET), 'target closed the upgraded connection');
+        });
+        for (const c of held ?? []) socket.write(c, () => stream.consumed(c.length));
+        held = undefined;
+      });
+      return (err: NodeJS.ErrnoException) => {
+        this.log.info('request to target failed', { flow: header.fid, target, reason: err.message });
+        if (err.code !== undefined && UNHEALTHY_ERRORS.has(err.code) && !responded) this.pool.markFailed(t);
+        badGateway(err.message);
+      };
+    };
     stream.on('data', (chunk: Buffer) => {
       try {
         reader.feed(chunk);
@@ -337,6 +350,45 @@ export class Http1Connector implements ConnectorAdapter {
       req?.destroy();
       upgradedSocket?.destroy();
     });
+  }
+
+  /**
+   * Start the request; `wire` attaches the handlers and returns the error handler. A keep-alive connection the
+   * target closed while it sat in the pool fails the request at once (ECONNRESET/EPIPE on a reused socket, nothing
+   * answered): a request without a body is then sent once more on a new connection instead of answering 502.
+   * Requests with a body are not: their bytes are already streaming from the client.
+   */
+  private send(
+    head: RequestHead,
+    header: FlowHeader,
+    t: Target,
+    pre: net.Socket | undefined,
+    wire: (r: http.ClientRequest) => (err: NodeJS.ErrnoException) => void,
+    retried = false,
+  ): void {
+    const r = this.startRequest(head, header, t, retried ? undefined : pre);
+    let answered = false;
+    r.once('response', () => (answered = true));
+    r.once('upgrade', () => (answered = true));
+    const onError = wire(r);
+    r.on('error', (err: NodeJS.ErrnoException) => {
+      const stale =
+        !retried &&
+        !answered &&
+        r.reusedSocket &&
+        head.body === 'none' &&
+        head.upgrade === undefined &&
+        (err.code === 'ECONNRESET' || err.code === 'EPIPE');
+      if (!stale) return onError(err);
+      this.counters.staleRetries++;
+      this.log.debug('pooled connection closed by the target; request sent again on a new connection', {
+        flow: header.fid,
+        target: targetName(t),
+        reason: err.message,
+      });
+      this.send(head, header, t, undefined, wire, true);
+    });
+    if (head.upgrade !== undefined || head.body === 'none') r.end();
   }
 
   private startRequest(
