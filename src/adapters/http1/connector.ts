@@ -9,6 +9,7 @@ import { HeadReader, encodeHead, parseRequestHead, type RequestHead, type Respon
 import { appendHeader, clientAddress, filterHeaders, hasHeader, viaValue } from './headers.js';
 import { RequestMetrics } from './metrics.js';
 import { TargetPool, targetName, type Target } from '../common/targets.js';
+import { SpecAdapter } from '../common/spec-adapter.js';
 
 export interface Http1ConnectorSpec {
   name: string;
@@ -59,7 +60,7 @@ class TargetAgent extends http.Agent {
  * a flow is accepted once a connection is at hand (an idle pooled one, or a new one that connected), so a refused
  * target makes the ingress router try another connector. The response streams back with backpressure.
  */
-export class Http1Connector implements ConnectorAdapter {
+export class Http1Connector extends SpecAdapter<Http1ConnectorSpec> implements ConnectorAdapter {
   readonly counters = {
     delivered: 0,
     failed: 0,
@@ -79,9 +80,10 @@ export class Http1Connector implements ConnectorAdapter {
 
   constructor(
     private readonly host: AdapterHost,
-    readonly spec: Http1ConnectorSpec,
+    spec: Http1ConnectorSpec,
     logger: Logger,
   ) {
+    super(spec);
     this.log = logger.child({ subsystem: 'http1', connector: spec.name, key: spec.routingKey });
     this.agent = new TargetAgent({
       keepAlive: true,
@@ -102,12 +104,6 @@ export class Http1Connector implements ConnectorAdapter {
     });
   }
 
-  get name(): string {
-    return this.spec.name;
-  }
-  get routingKey(): string {
-    return this.spec.routingKey;
-  }
   get healthy(): boolean {
     return this.pool.healthy;
   }

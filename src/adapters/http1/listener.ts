@@ -15,6 +15,7 @@ import {
 import { appendHeader, clientAddress, filterHeaders, viaValue } from './headers.js';
 import { RequestMetrics } from './metrics.js';
 import { listenServer } from '../common/listen.js';
+import { SpecAdapter } from '../common/spec-adapter.js';
 
 export interface Http1ListenerSpec {
   name: string;
@@ -35,7 +36,7 @@ export interface Http1ListenerSpec {
  * flow, so each request picks a connector. Request and response bodies stream both ways with backpressure;
  * `Upgrade` requests (WebSocket) continue as a byte stream to the same target.
  */
-export class Http1Listener implements ListenerAdapter {
+export class Http1Listener extends SpecAdapter<Http1ListenerSpec> implements ListenerAdapter {
   readonly counters = {
     connections: 0,
     connectionsActive: 0,
@@ -55,18 +56,13 @@ export class Http1Listener implements ListenerAdapter {
 
   constructor(
     private readonly host: AdapterHost,
-    readonly spec: Http1ListenerSpec,
+    spec: Http1ListenerSpec,
     logger: Logger,
   ) {
+    super(spec);
     this.log = logger.child({ subsystem: 'http1', listener: spec.name, key: spec.routingKey });
   }
 
-  get name(): string {
-    return this.spec.name;
-  }
-  get routingKey(): string {
-    return this.spec.routingKey;
-  }
   get port(): number | undefined {
     const a = this.server?.address();
     return a && typeof a === 'object' ? a.port : undefined;

@@ -25,6 +25,7 @@ import {
   pumpToFlow,
 } from './relay.js';
 import { Http2Target, type Http2ConnectorTls } from './target.js';
+import { SpecAdapter } from '../common/spec-adapter.js';
 
 export type { Http2ConnectorTls } from './target.js';
 
@@ -47,16 +48,17 @@ export interface Http2ConnectorSpec {
  * ingress router retries elsewhere) and the target is skipped until a probe session connects; the connector
  * withdraws itself while no target is healthy.
  */
-export class Http2Connector implements ConnectorAdapter {
+export class Http2Connector extends SpecAdapter<Http2ConnectorSpec> implements ConnectorAdapter {
   readonly metrics = new H2Metrics();
   private readonly targets: Http2Target[];
   private readonly log: Logger;
 
   constructor(
     private readonly host: AdapterHost,
-    readonly spec: Http2ConnectorSpec,
+    spec: Http2ConnectorSpec,
     logger: Logger,
   ) {
+    super(spec);
     this.log = logger.child({ subsystem: 'http2', connector: spec.name, key: spec.routingKey });
     if (spec.targets.length === 0) throw new Error(`connector ${spec.name}: no targets`);
     this.targets = spec.targets.map(
@@ -73,12 +75,6 @@ export class Http2Connector implements ConnectorAdapter {
     );
   }
 
-  get name(): string {
-    return this.spec.name;
-  }
-  get routingKey(): string {
-    return this.spec.routingKey;
-  }
   get healthy(): boolean {
     return this.targets.some((t) => t.healthy);
   }

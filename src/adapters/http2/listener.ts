@@ -27,6 +27,7 @@ import {
   pumpToFlow,
 } from './relay.js';
 import { listenServer } from '../common/listen.js';
+import { SpecAdapter } from '../common/spec-adapter.js';
 
 /** The listener enforces a gRPC deadline this long after it passed, so that clients cancel first themselves. */
 export const DEADLINE_GRACE_MS = 100;
@@ -46,7 +47,7 @@ export interface Http2ListenerSpec {
  * listener's routing key, so streams of one client connection are balanced independently. Request and response
  * travel as typed frames (frames.ts); RST_STREAM codes cross as flow resets both ways.
  */
-export class Http2Listener implements ListenerAdapter {
+export class Http2Listener extends SpecAdapter<Http2ListenerSpec> implements ListenerAdapter {
   readonly metrics = new H2Metrics();
   private server: http2.Http2Server | http2.Http2SecureServer | undefined;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
@@ -54,18 +55,13 @@ export class Http2Listener implements ListenerAdapter {
 
   constructor(
     private readonly host: AdapterHost,
-    readonly spec: Http2ListenerSpec,
+    spec: Http2ListenerSpec,
     logger: Logger,
   ) {
+    super(spec);
     this.log = logger.child({ subsystem: 'http2', listener: spec.name, key: spec.routingKey });
   }
 
-  get name(): string {
-    return this.spec.name;
-  }
-  get routingKey(): string {
-    return this.spec.routingKey;
-  }
   get port(): number | undefined {
     const a = this.server?.address();
     return a && typeof a === 'object' ? a.port : undefined;

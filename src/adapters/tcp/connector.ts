@@ -5,6 +5,7 @@ import { wireCode } from '../../router/codes.js';
 import type { AdapterHost, ConnectorAdapter, FlowHeader, FlowStream } from '../../router/contract.js';
 import { pipeSocketFlow } from './pipe.js';
 import { TargetPool, targetName, type Target } from '../common/targets.js';
+import { SpecAdapter } from '../common/spec-adapter.js';
 
 export interface TcpConnectorSpec {
   name: string;
@@ -41,7 +42,7 @@ const UNHEALTHY_ERRORS = new Set([
  * the flow is reset with the reason (the ingress router then tries another connector) and the connector withdraws
  * itself from the network until a probe connection succeeds again.
  */
-export class TcpConnector implements ConnectorAdapter {
+export class TcpConnector extends SpecAdapter<TcpConnectorSpec> implements ConnectorAdapter {
   readonly counters: TcpConnectorStats = { delivered: 0, active: 0, failed: 0, bytesIn: 0, bytesOut: 0 };
   private stopped = false;
   private readonly sockets = new Set<net.Socket>();
@@ -50,9 +51,10 @@ export class TcpConnector implements ConnectorAdapter {
 
   constructor(
     private readonly host: AdapterHost,
-    readonly spec: TcpConnectorSpec,
+    spec: TcpConnectorSpec,
     logger: Logger,
   ) {
+    super(spec);
     this.log = logger.child({ subsystem: 'tcp', connector: spec.name, key: spec.routingKey });
     this.pool = new TargetPool(spec.targets ?? [{ host: spec.host, port: spec.port }], {
       probeIntervalMs: spec.probeIntervalMs ?? 2000,
@@ -73,12 +75,6 @@ export class TcpConnector implements ConnectorAdapter {
     });
   }
 
-  get name(): string {
-    return this.spec.name;
-  }
-  get routingKey(): string {
-    return this.spec.routingKey;
-  }
   get healthy(): boolean {
     return this.pool.healthy;
   }

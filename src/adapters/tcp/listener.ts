@@ -5,6 +5,7 @@ import { wireCode } from '../../router/codes.js';
 import type { AdapterHost, EarlyData, ListenerAdapter, OpenedFlow } from '../../router/contract.js';
 import { pipeSocketFlow, type EarlyRead } from './pipe.js';
 import { listenServer } from '../common/listen.js';
+import { SpecAdapter } from '../common/spec-adapter.js';
 
 export interface TcpListenerSpec {
   name: string;
@@ -30,7 +31,7 @@ export interface TcpListenerStats {
 }
 
 /** A TCP listener: every accepted connection becomes a flow to the listener's routing key. */
-export class TcpListener implements ListenerAdapter {
+export class TcpListener extends SpecAdapter<TcpListenerSpec> implements ListenerAdapter {
   readonly counters: TcpListenerStats = { accepted: 0, active: 0, refused: 0, bytesIn: 0, bytesOut: 0 };
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
@@ -38,18 +39,13 @@ export class TcpListener implements ListenerAdapter {
 
   constructor(
     private readonly host: AdapterHost,
-    readonly spec: TcpListenerSpec,
+    spec: TcpListenerSpec,
     logger: Logger,
   ) {
+    super(spec);
     this.log = logger.child({ subsystem: 'tcp', listener: spec.name, key: spec.routingKey });
   }
 
-  get name(): string {
-    return this.spec.name;
-  }
-  get routingKey(): string {
-    return this.spec.routingKey;
-  }
   stats(): Record<string, number> {
     return { ...this.counters };
   }

@@ -5,6 +5,7 @@ import type { Logger } from '../../observe/log.js';
 import { wireCode } from '../../router/codes.js';
 import type { AdapterHost, ConnectorAdapter, FlowHeader, FlowStream } from '../../router/contract.js';
 import { DatagramPump, QueueBudget, newUdpCounters, type UdpCounters } from './session.js';
+import { SpecAdapter } from '../common/spec-adapter.js';
 
 export interface UdpConnectorSpec {
   name: string;
@@ -41,7 +42,7 @@ interface Session {
  * from the target go back to that session only. Sessions close after the idle timeout or when the listener side
  * ends them.
  */
-export class UdpConnector implements ConnectorAdapter {
+export class UdpConnector extends SpecAdapter<UdpConnectorSpec> implements ConnectorAdapter {
   readonly counters: UdpCounters & { refused: number; failed: number } = {
     ...newUdpCounters(),
     refused: 0,
@@ -56,9 +57,10 @@ export class UdpConnector implements ConnectorAdapter {
 
   constructor(
     private readonly host: AdapterHost,
-    readonly spec: UdpConnectorSpec,
+    spec: UdpConnectorSpec,
     logger: Logger,
   ) {
+    super(spec);
     if (spec.targets.length === 0) throw new Error(`connector ${spec.name}: no targets`);
     this.log = logger.child({ subsystem: 'udp', connector: spec.name, key: spec.routingKey });
     this.active = spec.targets.map(() => 0);
@@ -71,12 +73,6 @@ export class UdpConnector implements ConnectorAdapter {
     this.sweepTimer.unref();
   }
 
-  get name(): string {
-    return this.spec.name;
-  }
-  get routingKey(): string {
-    return this.spec.routingKey;
-  }
   /** UDP is connectionless: the target cannot be probed, so the connector stays advertised. */
   get healthy(): boolean {
     return true;

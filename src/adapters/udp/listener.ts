@@ -5,6 +5,7 @@ import type { Logger } from '../../observe/log.js';
 import type { AdapterHost, ListenerAdapter, OpenedFlow } from '../../router/contract.js';
 import { DatagramPump, QueueBudget, newUdpCounters, type UdpCounters } from './session.js';
 import { listenError } from '../common/listen.js';
+import { SpecAdapter } from '../common/spec-adapter.js';
 
 export interface UdpListenerSpec {
   name: string;
@@ -49,7 +50,7 @@ interface Session {
  * A UDP listener: binds a UDP port; every client address:port is a session carried as one flow (datagram
  * boundaries preserved), closed after an idle timeout.
  */
-export class UdpListener implements ListenerAdapter {
+export class UdpListener extends SpecAdapter<UdpListenerSpec> implements ListenerAdapter {
   readonly counters: UdpCounters & { refused: number } = { ...newUdpCounters(), refused: 0 };
   private socket: dgram.Socket | undefined;
   private readonly sessions = new Map<string, Session>();
@@ -60,20 +61,15 @@ export class UdpListener implements ListenerAdapter {
 
   constructor(
     private readonly host: AdapterHost,
-    readonly spec: UdpListenerSpec,
+    spec: UdpListenerSpec,
     logger: Logger,
   ) {
+    super(spec);
     this.log = logger.child({ subsystem: 'udp', listener: spec.name, key: spec.routingKey });
     this.budget = new QueueBudget(spec.maxTotalQueueBytes ?? UDP_DEFAULTS.maxTotalQueueBytes);
     this.idleMs = spec.idleTimeoutMs ?? UDP_DEFAULTS.idleTimeoutMs;
   }
 
-  get name(): string {
-    return this.spec.name;
-  }
-  get routingKey(): string {
-    return this.spec.routingKey;
-  }
   get port(): number | undefined {
     try {
       return this.socket?.address().port;
