@@ -34,10 +34,15 @@ export function listenServer(
     server.listen({ host: spec.host, port: spec.port }, () => {
       server.removeListener('error', onError);
       server.on('error', (err) => log.error('listener error', { error: err.message }));
-      const a = server.address();
-      const port = a && typeof a === 'object' ? a.port : spec.port;
+      const port = boundPort(server) ?? spec.port;
       log.info('listening', { address: `${spec.host}:${port}`, ...fields });
       resolve();
     });
   });
+}
+
+/** The port a listening server is bound to; undefined before it listens. */
+export function boundPort(server: net.Server | undefined): number | undefined {
+  const a = server?.address();
+  return a && typeof a === 'object' ? a.port : undefined;
 }

@@ -1,4 +1,6 @@
 import net from 'node:net';
+import type { Logger } from '../../observe/log.js';
+import type { AdapterHost } from '../../router/contract.js';
 
 /**
  * The targets of a connector (one or several host:port): flows go to the healthy target with the fewest active
@@ -18,6 +20,24 @@ export interface TargetPoolOptions {
   onHealthChange: (healthy: boolean) => void;
   /** called when one target changes state */
   onTargetChange?: (t: Target) => void;
+}
+
+/**
+ * The usual `onHealthChange` of a connector: log the change and have the router re-advertise (withdraw the
+ * connector while no target answers).
+ */
+export function withdrawWhileDown(
+  log: Logger,
+  host: Pick<AdapterHost, 'refreshAddresses'>,
+  target: () => string,
+  stopped: () => boolean,
+): (healthy: boolean) => void {
+  return (healthy) => {
+    if (stopped()) return;
+    if (healthy) log.info('target answers again: connector advertised', { target: target() });
+    else log.warn('target down: connector withdrawn until it answers again', { target: target() });
+    host.refreshAddresses();
+  };
 }
 
 export function targetName(t: { host: string; port: number }): string {

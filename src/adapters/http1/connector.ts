@@ -8,7 +8,7 @@ import type { AdapterHost, ConnectorAdapter, FlowHeader, FlowStream } from '../.
 import { HeadReader, encodeHead, parseRequestHead, type RequestHead, type ResponseHead } from './framing.js';
 import { appendHeader, clientAddress, filterHeaders, hasHeader, viaValue } from './headers.js';
 import { RequestMetrics } from './metrics.js';
-import { TargetPool, targetName, type Target } from '../common/targets.js';
+import { type Target, TargetPool, targetName, withdrawWhileDown } from '../common/targets.js';
 import { SpecAdapter } from '../common/spec-adapter.js';
 
 export interface Http1ConnectorSpec {
@@ -94,13 +94,12 @@ export class Http1Connector extends SpecAdapter<Http1ConnectorSpec> implements C
     this.pool = new TargetPool(spec.targets, {
       probeIntervalMs: spec.probeIntervalMs ?? 2000,
       connectTimeoutMs: spec.connectTimeoutMs ?? 5000,
-      onHealthChange: (healthy) => {
-        if (this.stopped) return;
-        if (healthy) this.log.info('target answers again: connector advertised', { target: this.target });
-        else
-          this.log.warn('target down: connector withdrawn until it answers again', { target: this.target });
-        this.host.refreshAddresses();
-      },
+      onHealthChange: withdrawWhileDown(
+        this.log,
+        this.host,
+        () => this.target,
+        () => this.stopped,
+      ),
     });
   }
 

@@ -14,7 +14,7 @@ import {
 } from './framing.js';
 import { appendHeader, clientAddress, filterHeaders, viaValue } from './headers.js';
 import { RequestMetrics } from './metrics.js';
-import { listenServer } from '../common/listen.js';
+import { boundPort, listenServer } from '../common/listen.js';
 import { SpecAdapter } from '../common/spec-adapter.js';
 
 export interface Http1ListenerSpec {
@@ -64,8 +64,7 @@ export class Http1Listener extends SpecAdapter<Http1ListenerSpec> implements Lis
   }
 
   get port(): number | undefined {
-    const a = this.server?.address();
-    return a && typeof a === 'object' ? a.port : undefined;
+    return boundPort(this.server);
   }
   stats(): Record<string, number> {
     return { ...this.counters, ...this.metrics.flatten() };

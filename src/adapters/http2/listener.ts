@@ -26,7 +26,7 @@ import {
   peerOf,
   pumpToFlow,
 } from './relay.js';
-import { listenServer } from '../common/listen.js';
+import { boundPort, listenServer } from '../common/listen.js';
 import { SpecAdapter } from '../common/spec-adapter.js';
 
 /** The listener enforces a gRPC deadline this long after it passed, so that clients cancel first themselves. */
@@ -63,8 +63,7 @@ export class Http2Listener extends SpecAdapter<Http2ListenerSpec> implements Lis
   }
 
   get port(): number | undefined {
-    const a = this.server?.address();
-    return a && typeof a === 'object' ? a.port : undefined;
+    return boundPort(this.server);
   }
   stats(): Record<string, number> {
     return { ...this.metrics.snapshot(), sessions: this.sessions.size };

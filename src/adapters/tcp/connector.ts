@@ -4,7 +4,7 @@ import type { Logger } from '../../observe/log.js';
 import { wireCode } from '../../router/codes.js';
 import type { AdapterHost, ConnectorAdapter, FlowHeader, FlowStream } from '../../router/contract.js';
 import { pipeSocketFlow } from './pipe.js';
-import { TargetPool, targetName, type Target } from '../common/targets.js';
+import { type Target, TargetPool, targetName, withdrawWhileDown } from '../common/targets.js';
 import { SpecAdapter } from '../common/spec-adapter.js';
 
 export interface TcpConnectorSpec {
@@ -59,13 +59,12 @@ export class TcpConnector extends SpecAdapter<TcpConnectorSpec> implements Conne
     this.pool = new TargetPool(spec.targets ?? [{ host: spec.host, port: spec.port }], {
       probeIntervalMs: spec.probeIntervalMs ?? 2000,
       connectTimeoutMs: spec.connectTimeoutMs ?? 5000,
-      onHealthChange: (healthy) => {
-        if (this.stopped) return;
-        if (healthy) this.log.info('target answers again: connector advertised', { target: this.target });
-        else
-          this.log.warn('target down: connector withdrawn until it answers again', { target: this.target });
-        this.host.refreshAddresses();
-      },
+      onHealthChange: withdrawWhileDown(
+        this.log,
+        this.host,
+        () => this.target,
+        () => this.stopped,
+      ),
       onTargetChange: (t) => {
         if (this.pool.targets.length > 1)
           this.log.info(t.failed ? 'target down: skipped' : 'target answers again', {

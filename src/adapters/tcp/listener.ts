@@ -4,7 +4,7 @@ import type { Logger } from '../../observe/log.js';
 import { wireCode } from '../../router/codes.js';
 import type { AdapterHost, EarlyData, ListenerAdapter, OpenedFlow } from '../../router/contract.js';
 import { pipeSocketFlow, type EarlyRead } from './pipe.js';
-import { listenServer } from '../common/listen.js';
+import { boundPort, listenServer } from '../common/listen.js';
 import { SpecAdapter } from '../common/spec-adapter.js';
 
 export interface TcpListenerSpec {
@@ -51,8 +51,7 @@ export class TcpListener extends SpecAdapter<TcpListenerSpec> implements Listene
   }
 
   get port(): number | undefined {
-    const a = this.server?.address();
-    return a && typeof a === 'object' ? a.port : undefined;
+    return boundPort(this.server);
   }
 
   start(): Promise<void> {
