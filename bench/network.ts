@@ -24,6 +24,9 @@ import { redisLabel, runRedis, type RedisResult, type RedisSpec } from './worklo
 
 export interface NetworkResults {
   metrics: Metric[];
+  /** RSS 2 s after the warm-up traffic (V8 has not yet given back its young generation) */
+  recentRss: PerPath<Record<string, number>>;
+  /** RSS after IDLE_SETTLE_MS without traffic: the router's steady idle footprint */
   idleRss: PerPath<Record<string, number>>;
   loadRss: PerPath<Record<string, number>>;
   churn: ChurnResult[];
@@ -31,6 +34,14 @@ export interface NetworkResults {
 }
 
 const NEEDS_PATHS = ['iperf', 'redis', 'conns', 'churn'] as const;
+
+/**
+ * How long the routers stay without traffic before "idle" RSS is read. V8's memory reducer shrinks the young
+ * generation (4 MiB committed after any burst, with --max-semi-space-size=2) and the old generation's free pages
+ * 8 s after the last major GC once allocation is low; measured on a 1-hop path it took RSS from 61.8 to 56.8 MB
+ * between 6 and 10 s after the warm-up. Reading it sooner measures "just after traffic", which is kept as well.
+ */
+const IDLE_SETTLE_MS = 12_000;
 
 async function startPaths(
   cfg: BenchConfig,
@@ -206,6 +217,9 @@ export async function measureNetwork(
   if (!NEEDS_PATHS.some((s) => cfg.sections.has(s))) return undefined;
   const { paths, caravan } = await startPaths(cfg, tools, root, progress);
   await sleep(2000);
+  const recent = idleRss(paths);
+  progress(`idle memory: waiting ${IDLE_SETTLE_MS / 1000} s without traffic…`);
+  await sleep(IDLE_SETTLE_MS - 2000);
   const idle = idleRss(paths);
   const metrics: Metric[] = [];
   const samples: Record<string, Array<RunSample<unknown>>> = {};
@@ -251,7 +265,7 @@ export async function measureNetwork(
     ),
   );
   for (const p of paths) await p.stop();
-  return { metrics, idleRss: idle, loadRss: load, churn: churned, samples };
+  return { metrics, recentRss: recent, idleRss: idle, loadRss: load, churn: churned, samples };
 }
 
 function largest(byPath: PerPath<Record<string, number>>): PerPath<number> {

@@ -54,6 +54,7 @@ export function ratioTable(metrics: readonly Metric[]): string {
 }
 
 export function memoryTable(
+  recent: PerPath<Record<string, number>>,
   idle: PerPath<Record<string, number>>,
   load: PerPath<Record<string, number>>,
   churn: readonly ChurnResult[],
@@ -66,6 +67,7 @@ export function memoryTable(
       const mb = (v: number | undefined): string => num(v === undefined ? undefined : v / MB);
       rows.push([
         `${p} ${role}`,
+        mb(recent[p]?.[role]),
         mb(idle[p]?.[role]),
         mb(load[p]?.[role]),
         mb(c?.before[role]),
@@ -73,7 +75,17 @@ export function memoryTable(
       ]);
     }
   }
-  return table(['process RSS (MB)', 'idle', 'peak under load', 'before churn', 'after churn'], rows);
+  return table(
+    [
+      'process RSS (MB)',
+      '2 s after traffic',
+      'idle (12 s quiet)',
+      'peak under load',
+      'before churn',
+      'after churn',
+    ],
+    rows,
+  );
 }
 
 export function churnTable(churn: readonly ChurnResult[]): string {

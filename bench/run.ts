@@ -59,7 +59,7 @@ function print(
       metricsTable(net.metrics),
     );
     text += section('ratios (value of the first path / value of the second)', ratioTable(net.metrics));
-    text += section('memory', memoryTable(net.idleRss, net.loadRss, net.churn));
+    text += section('memory', memoryTable(net.recentRss, net.idleRss, net.loadRss, net.churn));
     if (net.churn.length > 0) text += section('connection churn', churnTable(net.churn));
   }
   if (scale.length > 0) text += section('routing scale', scaleTable(scale));
@@ -97,7 +97,12 @@ async function main(): Promise<number> {
     machine: machineInfo(tools),
     config: { ...cfg, sections: [...cfg.sections] },
     metrics: net?.metrics ?? [],
-    memory: { idleRss: net?.idleRss ?? {}, peakRssUnderLoad: net?.loadRss ?? {}, churn: net?.churn ?? [] },
+    memory: {
+      rssAfterTraffic: net?.recentRss ?? {},
+      idleRss: net?.idleRss ?? {},
+      peakRssUnderLoad: net?.loadRss ?? {},
+      churn: net?.churn ?? [],
+    },
     scale,
     targets,
     samples: net?.samples ?? {},
