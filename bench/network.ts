@@ -5,6 +5,7 @@ import { caravanPath, type CaravanPath } from './caravan-path.js';
 import type { BenchConfig } from './config.js';
 import type { Tools } from './env.js';
 import { interleave, type Progress, type RunSample } from './interleave.js';
+import { nodeTlsPath } from './node-tls-path.js';
 import { directPath, type BenchPath, type PathName } from './paths.js';
 import { sleep } from './ports.js';
 import { rssBytes } from './procfs.js';
@@ -52,16 +53,17 @@ async function startPaths(
   const servers = await startServers(tools, join(root, 'logs'));
   progress(`servers: redis-server :${servers.redisPort}, iperf3 :${servers.iperfPort}`);
   const one = await caravanPath(root, servers, 1);
-  const two = await caravanPath(root, servers, 2);
-  const st = await stunnelPath(root, servers, tools);
-  const paths = [directPath(servers), one, two, st];
+  const caravan: CaravanPath[] = [one];
+  if (cfg.paths.has('caravan-2hop')) caravan.push(await caravanPath(root, servers, 2));
+  const paths: BenchPath[] = [directPath(servers), ...caravan];
+  if (cfg.paths.has('stunnel')) paths.push(await stunnelPath(root, servers, tools));
+  if (cfg.paths.has('node-tls')) paths.push(await nodeTlsPath(root, servers));
   for (const p of paths) {
     // fails early (and warms up) if a path does not carry traffic
     await runRedis(tools.redisBenchmark, p.redisPort, { test: 'SET', clients: 1, requests: 200 });
     progress(`path ${p.name}: ${p.procs.map((x) => `${x.role} pid ${x.pid}`).join(', ') || 'no processes'}`);
   }
-  void cfg;
-  return { paths, caravan: [one, two] };
+  return { paths, caravan };
 }
 
 function idleRss(paths: readonly BenchPath[]): PerPath<Record<string, number>> {

@@ -1,11 +1,13 @@
-// The four ways a client reaches the servers in the benchmark, all on 127.0.0.1:
+// The ways a client reaches the servers in the benchmark, all on 127.0.0.1:
 //   direct        client -> server
 //   caravan-1hop  client -> listener router => connector router -> server (one mTLS link)
 //   caravan-2hop  client -> listener router => transit router => connector router -> server
 //   stunnel       client -> stunnel client => stunnel server -> server (mutual TLS)
+//   node-tls      the same tunnel written the plainest way in Node (reference: what the runtime alone costs;
+//                 full runs, or --paths)
 import type { Servers } from './servers.js';
 
-export const PATH_NAMES = ['direct', 'caravan-1hop', 'caravan-2hop', 'stunnel'] as const;
+export const PATH_NAMES = ['direct', 'caravan-1hop', 'caravan-2hop', 'stunnel', 'node-tls'] as const;
 export type PathName = (typeof PATH_NAMES)[number];
 
 /** A process that carries a path's traffic (a router or a stunnel). */

@@ -49,8 +49,12 @@ export function ratioTable(metrics: readonly Metric[]): string {
     ratioCell(m, 'stunnel', 'direct'),
     ratioCell(m, 'caravan-1hop', 'stunnel'),
     ratioCell(m, 'caravan-2hop', 'caravan-1hop'),
+    ratioCell(m, 'caravan-1hop', 'node-tls'),
   ]);
-  return table(['ratio', '1hop/direct', '2hop/direct', 'stunnel/direct', '1hop/stunnel', '2hop/1hop'], rows);
+  return table(
+    ['ratio', '1hop/direct', '2hop/direct', 'stunnel/direct', '1hop/stunnel', '2hop/1hop', '1hop/node-tls'],
+    rows,
+  );
 }
 
 export function memoryTable(

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick]`: direct vs caravan-1hop vs caravan-2hop vs stunnel on 127.0.0.1 with real peers
+// `npm run bench [-- --quick]`: direct vs caravan-1hop vs caravan-2hop vs stunnel (and node-tls) on 127.0.0.1 with real peers
 // (iperf3, redis-benchmark), router memory under connection churn, and the routing engine at scale. Prints
 // tables, PASS/MISS lines for the targets, and writes JSON under bench/results/.
 import { rmSync } from 'node:fs';

@@ -1,14 +1,14 @@
 // The stunnel path: a Debian stunnel4 client/server pair with mutual TLS (ECDSA P-256 certificates from the same
 // CA code Caravan uses, chain verified on both sides), one service per server. TCP_NODELAY on every socket, as
 // Caravan does, so latency compares like with like. Logging at errors only.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnManaged, type ManagedProcess } from '../test/support/proc.js';
-import { createCa, issueCertificate } from '../src/site/certs/index.js';
 import type { Tools } from './env.js';
 import type { BenchPath } from './paths.js';
 import { freePort, HOST, waitForListening } from './ports.js';
 import type { Servers } from './servers.js';
+import { writeTunnelCerts } from './tunnel-certs.js';
 
 interface Service {
   name: string;
@@ -39,18 +39,7 @@ function config(dir: string, role: 'client' | 'server', services: Service[]): st
 
 export async function stunnelPath(root: string, servers: Servers, tools: Tools): Promise<BenchPath> {
   const dir = join(root, 'stunnel');
-  await mkdir(dir, { recursive: true });
-  const ca = await createCa({ commonName: 'bench stunnel CA' });
-  const server = await issueCertificate(ca, { commonName: 'stunnel-server', usage: 'server' });
-  const client = await issueCertificate(ca, { commonName: 'stunnel-client', usage: 'client' });
-  await writeFile(join(dir, 'ca.crt'), ca.certPem);
-  for (const [role, c] of [
-    ['server', server],
-    ['client', client],
-  ] as const) {
-    await writeFile(join(dir, `${role}.crt`), c.certPem);
-    await writeFile(join(dir, `${role}.key`), c.keyPem, { mode: 0o600 });
-  }
+  await writeTunnelCerts(dir, 'stunnel');
   const tunnel = { redis: await freePort(), iperf: await freePort() };
   const front = { redis: await freePort(), iperf: await freePort() };
   const serverServices = [
