@@ -1,4 +1,4 @@
-// `node dist/bench/profile.js --workload iperf|ping|get50|conns|churn [--hops 1|2] [--node-args "..."]
+// `node dist/bench/profile.js --workload iperf|iperf4|ping|get50|conns|churn [--hops 1|2] [--node-args "..."]
 // [--early-data] [--no-prof]`:
 // runs one workload through a Caravan path whose routers run with --cpu-prof (or other node flags), then prints
 // each router's CPU, RSS and (with profiling) where its CPU time went. Used for docs/design/performance.md.
@@ -20,9 +20,11 @@ const MB = 1024 * 1024;
 
 async function workload(name: string, tools: Tools, p: CaravanPath, seconds: number): Promise<string> {
   switch (name) {
-    case 'iperf': {
-      const r = await runIperf(tools.iperf3, p.iperfPort, { streams: 1, direction: 'up', seconds });
-      return `iperf3 1 stream: ${r.mbps.toFixed(0)} MB/s, ${(r.bytes / 1e9).toFixed(2)} GB`;
+    case 'iperf':
+    case 'iperf4': {
+      const streams = name === 'iperf4' ? 4 : 1;
+      const r = await runIperf(tools.iperf3, p.iperfPort, { streams, direction: 'up', seconds });
+      return `iperf3 ${streams} stream(s): ${r.mbps.toFixed(0)} MB/s, ${(r.bytes / 1e9).toFixed(2)} GB`;
     }
     case 'ping':
     case 'get50': {

@@ -1,13 +1,14 @@
 /**
  * The http2 adapter between two real router processes on 127.0.0.1: each HTTP/2 stream is its own flow. Node
  * http2 clients and servers at both ends: request/response, streaming both ways, trailers, RST_STREAM both
- * ways, large bodies with end-to-end backpressure, per-stream balancing, TLS (ALPN h2) on the listener and to the
- * target, refused targets, and h2load for load.
+ * ways, large bodies with end-to-end backpressure, per-stream balancing, TLS (ALPN h2, and HTTP/1.1 clients by
+ * curl and Node's https) on the listener and to the target, refused targets, and h2load for load.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import http2 from 'node:http2';
+import https from 'node:https';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -501,6 +502,108 @@ describe('http2 adapter between two routers', () => {
     assert.equal(r2.headers['x-backend'], 'tls');
     assert.equal(r2.headers['x-scheme'], 'https');
     assert.equal(r2.trailers['x-sha256'], sha256(body));
+  });
+
+  test('HTTP/1.1 clients on the TLS listener (no ALPN h2) reach the HTTP/2 target', async () => {
+    // curl, forced to HTTP/1.1: request line and headers become HTTP/2 pseudo-headers at the target
+    const caFile = join(root.dir, 'h1-ca.pem');
+    await writeFile(caFile, caPem);
+    const bodyFile = join(root.dir, 'h1-body.bin');
+    const body = randomBytes(300_000);
+    await writeFile(bodyFile, body);
+    const out = join(root.dir, 'h1-out.bin');
+    const c = await run(
+      'curl',
+      [
+        '-sS',
+        '--http1.1',
+        '--cacert',
+        caFile,
+        '-D',
+        '-',
+        '-o',
+        out,
+        '-H',
+        'x-request-header: from-curl',
+        '--data-binary',
+        `@${bodyFile}`,
+        `https://localhost:${tlsPort}/echo`,
+      ],
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(c.code, 0, c.stderr);
+    assert.match(c.stdout, /^HTTP\/1\.1 200/);
+    assert.match(c.stdout, /x-backend: plain/i);
+    assert.match(c.stdout, /x-method: POST/i);
+    assert.match(c.stdout, /x-request-header: from-curl/i);
+    assert.match(
+      c.stdout,
+      /\r\n\r\nx-sha256: [0-9a-f]{64}\r\n/,
+      "the target's trailers after the chunked body",
+    );
+    assert.equal((c.stdout.match(/set-cookie: [ab]=[12]/gi) ?? []).length, 2, 'both set-cookie values');
+    assert.ok((await readFile(out)).equals(body), 'body echoed byte for byte');
+    const seen = be.seen.get('/echo');
+    assert.equal(seen?.[':authority'], `localhost:${tlsPort}`, 'Host became :authority');
+    assert.equal(seen?.['connection'], undefined, 'hop-by-hop headers stop at the listener');
+
+    // Node's https client (HTTP/1.1 without ALPN): a chunked body with request trailers, response trailers back,
+    // several requests over one kept-alive connection
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: caPem });
+    const h1 = (
+      path: string,
+      payload: Buffer | null,
+    ): Promise<{ status: number; body: Buffer; trailers: Record<string, string | undefined> }> =>
+      new Promise((resolve, reject) => {
+        const req = https.request(
+          {
+            host: 'localhost',
+            port: tlsPort,
+            path,
+            method: payload ? 'POST' : 'GET',
+            agent,
+            headers: payload ? { trailer: 'x-client-trailer' } : {},
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (d: Buffer) => chunks.push(d));
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), trailers: res.trailers }),
+            );
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        if (payload) {
+          req.write(payload.subarray(0, 1000));
+          req.write(payload.subarray(1000));
+          req.addTrailers({ 'x-client-trailer': 'yes' });
+        }
+        req.end();
+      });
+    const payload = randomBytes(100_000);
+    const r = await h1('/echo', payload);
+    assert.equal(r.status, 200);
+    assert.ok(r.body.equals(payload));
+    assert.equal(r.trailers['x-sha256'], sha256(payload), 'response trailers reach the HTTP/1.1 client');
+    assert.equal(r.trailers['x-got-trailer'], 'yes', 'request trailers reach the target');
+    const before = (await west.status()).listeners.find((l) => l.name === 'echo-tls')?.stats as Record<
+      string,
+      number
+    >;
+    for (let i = 0; i < 5; i++) {
+      const g = await h1('/stream', null);
+      assert.equal(g.status, 200);
+      assert.equal(g.body.toString(), [0, 1, 2, 3, 4].map((n) => `chunk-${n}\n`).join(''));
+      assert.equal(g.trailers['x-count'], '5');
+    }
+    const stats = (await west.status()).listeners.find((l) => l.name === 'echo-tls')?.stats as Record<
+      string,
+      number
+    >;
+    assert.equal((stats['http1Requests'] ?? 0) - (before['http1Requests'] ?? 0), 5);
+    assert.equal(stats['http1Connections'], 1, 'the five requests shared one kept-alive connection');
+    agent.destroy();
   });
 
   test('a refused target answers 503, logs why and withdraws the connector', async () => {

@@ -1,10 +1,19 @@
 import { readFile } from 'node:fs/promises';
+import http from 'node:http';
 import http2 from 'node:http2';
+import type { Socket } from 'node:net';
+import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { CaravanError, ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import { wireCode } from '../../router/codes.js';
-import type { AdapterHost, FlowStream, ListenerAdapter, OpenedFlow } from '../../router/contract.js';
+import type {
+  AdapterHost,
+  FlowStream,
+  ListenerAdapter,
+  OpenedFlow,
+  OpenFlowRequest,
+} from '../../router/contract.js';
 import {
   decodeHeaders,
   encodeHeaders,
@@ -17,6 +26,7 @@ import {
   type Frame,
   type HeaderBlock,
 } from './frames.js';
+import { serveHttp1 } from './http1-fallback.js';
 import { H2Metrics } from './metrics.js';
 import {
   CreditReturner,
@@ -38,19 +48,26 @@ export interface Http2ListenerSpec {
   host: string;
   port: number;
   distribution: 'balanced' | 'closest';
-  /** serve TLS with ALPN `h2` from these PEM files; without it, h2c with prior knowledge */
+  /**
+   * serve TLS from these PEM files: ALPN `h2`, and HTTP/1.1 for clients that do not offer h2 (each request is
+   * carried as an HTTP/2 stream); without it, h2c with prior knowledge
+   */
   tls?: { cert: string; key: string };
 }
 
 /**
- * An HTTP/2 listener (h2c prior knowledge, or TLS with ALPN h2): every HTTP/2 stream becomes its own flow to the
- * listener's routing key, so streams of one client connection are balanced independently. Request and response
- * travel as typed frames (frames.ts); RST_STREAM codes cross as flow resets both ways.
+ * An HTTP/2 listener (h2c prior knowledge, or TLS with ALPN h2 and an HTTP/1.1 fallback): every HTTP/2 stream
+ * (every HTTP/1.1 request) becomes its own flow to the listener's routing key, so streams of one client connection
+ * are balanced independently. Request and response travel as typed frames (frames.ts); RST_STREAM codes cross as
+ * flow resets both ways.
  */
 export class Http2Listener extends SpecAdapter<Http2ListenerSpec> implements ListenerAdapter {
   readonly metrics = new H2Metrics();
-  private server: http2.Http2Server | http2.Http2SecureServer | undefined;
+  private server: http2.Http2Server | tls.Server | undefined;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
+  /** TLS connections that negotiated HTTP/1.1 */
+  private readonly h1Sockets = new Set<Socket>();
+  private h1Requests = 0;
   private readonly log: Logger;
 
   constructor(
@@ -66,40 +83,86 @@ export class Http2Listener extends SpecAdapter<Http2ListenerSpec> implements Lis
     return boundPort(this.server);
   }
   stats(): Record<string, number> {
-    return { ...this.metrics.snapshot(), sessions: this.sessions.size };
+    return {
+      ...this.metrics.snapshot(),
+      sessions: this.sessions.size,
+      http1Connections: this.h1Sockets.size,
+      http1Requests: this.h1Requests,
+    };
   }
 
   async start(): Promise<void> {
-    let server: http2.Http2Server | http2.Http2SecureServer;
-    if (this.spec.tls) {
-      let cert: Buffer;
-      let key: Buffer;
-      try {
-        [cert, key] = await Promise.all([readFile(this.spec.tls.cert), readFile(this.spec.tls.key)]);
-      } catch (e) {
-        throw new CaravanError(
-          ErrorCodes.CONFIG_IO,
-          `listener ${this.spec.name}: cannot read TLS files: ${errorMessage(e)}`,
-          { cause: e },
-        );
-      }
-      server = http2.createSecureServer({ cert, key, allowHTTP1: false });
-    } else {
-      server = http2.createServer();
-    }
-    server.on('stream', (stream, headers, flags) => this.onStream(stream, headers, flags));
-    server.on('session', (s: http2.ServerHttp2Session) => {
+    const h2 = http2.createServer();
+    h2.on('stream', (stream, headers, flags) => this.onStream(stream, headers, flags));
+    h2.on('session', (s: http2.ServerHttp2Session) => {
       this.sessions.add(s);
       s.on('error', (err) => this.log.debug('client session error', { error: err.message }));
       s.once('close', () => this.sessions.delete(s));
     });
+    const server = this.spec.tls ? await this.tlsFront(h2, this.spec.tls) : h2;
     this.server = server;
     try {
-      await listenServer(server, this.spec, this.log, { protocol: this.spec.tls ? 'h2' : 'h2c' });
+      await listenServer(server, this.spec, this.log, { protocol: this.spec.tls ? 'h2+http/1.1' : 'h2c' });
     } catch (e) {
       this.server = undefined;
       throw e;
     }
+  }
+
+  /**
+   * The TLS port: connections that negotiate `h2` go to the HTTP/2 server, the others (ALPN http/1.1 or none) to
+   * an HTTP/1.1 server whose requests travel as HTTP/2 streams (http1-fallback.ts).
+   */
+  private async tlsFront(h2: http2.Http2Server, files: { cert: string; key: string }): Promise<tls.Server> {
+    let cert: Buffer;
+    let key: Buffer;
+    try {
+      [cert, key] = await Promise.all([readFile(files.cert), readFile(files.key)]);
+    } catch (e) {
+      throw new CaravanError(
+        ErrorCodes.CONFIG_IO,
+        `listener ${this.spec.name}: cannot read TLS files: ${errorMessage(e)}`,
+        { cause: e },
+      );
+    }
+    const h1 = http.createServer((req, res) => {
+      this.h1Requests++;
+      serveHttp1(req, res, {
+        metrics: this.metrics,
+        log: this.log,
+        open: (client, established) => this.host.openFlow(this.flowRequest(client), established),
+      });
+    });
+    h1.on('clientError', (err, socket) => {
+      this.log.debug('http/1.1 client error', { error: err.message });
+      socket.destroy();
+    });
+    const server = tls.createServer({ cert, key, ALPNProtocols: ['h2', 'http/1.1'] });
+    server.on('secureConnection', (socket: tls.TLSSocket) => {
+      if (socket.alpnProtocol === 'h2') {
+        h2.emit('connection', socket);
+        return;
+      }
+      this.h1Sockets.add(socket);
+      socket.once('close', () => this.h1Sockets.delete(socket));
+      h1.emit('connection', socket);
+    });
+    server.on('tlsClientError', (err) =>
+      this.log.debug('TLS handshake with a client failed', { error: err.message }),
+    );
+    return server;
+  }
+
+  private flowRequest(client: string): OpenFlowRequest {
+    return {
+      routingKey: this.spec.routingKey,
+      listener: this.spec.name,
+      client,
+      distribution: this.spec.distribution,
+      proto: 'http2',
+      // every stream is its own flow: spread streams of one connection across equally good connectors
+      rotateTies: true,
+    };
   }
 
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number): void {
@@ -167,49 +230,36 @@ export class Http2Listener extends SpecAdapter<Http2ListenerSpec> implements Lis
       this.relay(stream, opened.stream, headers, endStream, () => (responseDone = true));
     };
 
-    this.host
-      .openFlow(
-        {
-          routingKey: this.spec.routingKey,
-          listener: this.spec.name,
-          client,
-          distribution: this.spec.distribution,
-          proto: 'http2',
-          // every stream is its own flow: spread streams of one connection across equally good connectors
-          rotateTies: true,
-        },
-        established,
-      )
-      .catch((err: unknown) => {
-        m.refused++;
-        const code = isCaravanError(err) ? err.code : ErrorCodes.FLOW_RESET;
-        const reason = errorMessage(err);
-        this.log.warn('stream refused: no flow could be established', { client, code, reason });
-        if (stream.closed || stream.headersSent) return;
-        // Answer rather than reset, so clients see why: gRPC UNAVAILABLE (trailers-only) or 503.
-        if (grpc) {
-          m.status(200);
-          m.grpcStatus({ 'grpc-status': '14' });
-          stream.respond(
-            {
-              ':status': 200,
-              'content-type': 'application/grpc',
-              'grpc-status': '14',
-              'grpc-message': grpcMessage(`caravan: ${reason}`),
-            },
-            { endStream: true },
-          );
-        } else {
-          m.status(503);
-          stream.respond({
-            ':status': 503,
-            'content-type': 'text/plain; charset=utf-8',
-            'x-caravan-error': code,
-          });
-          stream.end(`caravan: ${reason}\n`);
-        }
-        responseDone = true;
-      });
+    this.host.openFlow(this.flowRequest(client), established).catch((err: unknown) => {
+      m.refused++;
+      const code = isCaravanError(err) ? err.code : ErrorCodes.FLOW_RESET;
+      const reason = errorMessage(err);
+      this.log.warn('stream refused: no flow could be established', { client, code, reason });
+      if (stream.closed || stream.headersSent) return;
+      // Answer rather than reset, so clients see why: gRPC UNAVAILABLE (trailers-only) or 503.
+      if (grpc) {
+        m.status(200);
+        m.grpcStatus({ 'grpc-status': '14' });
+        stream.respond(
+          {
+            ':status': 200,
+            'content-type': 'application/grpc',
+            'grpc-status': '14',
+            'grpc-message': grpcMessage(`caravan: ${reason}`),
+          },
+          { endStream: true },
+        );
+      } else {
+        m.status(503);
+        stream.respond({
+          ':status': 503,
+          'content-type': 'text/plain; charset=utf-8',
+          'x-caravan-error': code,
+        });
+        stream.end(`caravan: ${reason}\n`);
+      }
+      responseDone = true;
+    });
   }
 
   /** Pump one established stream: request → flow, flow → response. */
@@ -326,6 +376,7 @@ export class Http2Listener extends SpecAdapter<Http2ListenerSpec> implements Lis
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       for (const s of this.sessions) s.destroy();
+      for (const s of this.h1Sockets) s.destroy();
     });
   }
 }

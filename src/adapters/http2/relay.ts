@@ -58,6 +58,15 @@ export function pumpToFlow(src: http2.Http2Stream, flow: FlowStream, hooks: Pump
   };
 }
 
+/** Where response or request bodies go: an HTTP/2 stream, or an HTTP/1.1 response (the TLS listener's fallback). */
+export interface BodySink {
+  readonly destroyed: boolean;
+  readonly writableEnded: boolean;
+  readonly writableNeedDrain: boolean;
+  write(chunk: Buffer, cb: (err?: Error | null) => void): boolean;
+  once(event: 'drain', listener: () => void): unknown;
+}
+
 /**
  * Writes DATA payloads from a flow into an HTTP/2 stream and returns the flow credit (`consumed`) only after the
  * stream's write callback, and — while the stream is above its high-water mark — not before its 'drain'. So at
@@ -69,7 +78,7 @@ export class CreditReturner {
 
   constructor(
     private readonly flow: FlowStream,
-    private readonly dst: http2.Http2Stream,
+    private readonly dst: BodySink,
   ) {}
 
   write(payload: Buffer, wireLength: number): void {
