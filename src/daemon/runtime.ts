@@ -22,6 +22,7 @@ import { Router } from '../router/router.js';
 import { createConnector, createListener } from './adapters.js';
 import type { ConnectorResource, LinkResource, ListenerResource } from '../api/index.js';
 import { loadSiteDir, type SiteConfig } from '../site/site-dir.js';
+import { diffSite, type SiteDiff } from './site-diff.js';
 import type { ReloadResult, RevokeResult } from '../admin/types.js';
 // Import the router-side grant modules directly (not the index): the token/redeem side would load the X.509
 // library at start-up, which costs ~22 MB of heap a router only needs when it signs or renews a certificate.
@@ -197,10 +198,11 @@ export class SiteRuntime {
     tick();
   }
 
-  private async startConsole(): Promise<void> {
+  /** Starts the console when a port is configured; returns it (undefined when the console is off). */
+  private async startConsole(): Promise<ConsoleServer | undefined> {
     const spec = this.config.site.spec.console;
     const port = this.opts.consolePort ?? spec?.port ?? 0;
-    if (this.opts.consolePort === undefined && !(port > 0)) return;
+    if (this.opts.consolePort === undefined && !(port > 0)) return undefined;
     const router = this.router;
     this.console = new ConsoleServer({
       host: spec?.host ?? '127.0.0.1',
@@ -223,6 +225,7 @@ export class SiteRuntime {
       },
     });
     await this.console.start();
+    return this.console;
   }
 
   static async start(dir: string, opts: RuntimeOptions): Promise<SiteRuntime> {
@@ -243,15 +246,6 @@ export class SiteRuntime {
 
   private async startAll(): Promise<void> {
     const { site } = this.config;
-    const onSession = (
-      session: MuxSession,
-      info: { id: string; name: string; direction: 'in' | 'out'; cost?: number },
-    ) => this.router.addLink(session, info);
-
-    if (site.spec.linkAccess) {
-      await this.loadRevocations();
-      await this.startGrantServer();
-    }
     this.admin = new AdminServer(
       this.opts.adminSocket ?? site.spec.admin?.socket ?? join(this.config.dir, 'runtime', 'admin.sock'),
       {
@@ -266,19 +260,7 @@ export class SiteRuntime {
     );
     await this.admin.start();
 
-    if (site.spec.linkAccess && site.spec.tls) {
-      this.acceptor = new LinkAcceptor({
-        host: site.spec.linkAccess.host,
-        port: site.spec.linkAccess.port,
-        tls: await readTlsFiles(site.spec.tls),
-        onSession,
-        logger: this.opts.logger,
-        mux: this.muxOptions(),
-        refuse: (cert) => this.revocations.refusal(cert.serialNumber ?? ''),
-      });
-      await this.acceptor.start();
-      this.watchRevocations();
-    }
+    await this.startLinkAccess();
 
     for (const c of this.config.connectors) this.startConnector(c);
     for (const l of this.config.listeners) await this.startListener(l);
@@ -295,6 +277,97 @@ export class SiteRuntime {
       listeners: this.listeners.size,
       connectors: this.connectors.size,
     });
+  }
+
+  /**
+   * Link access of an interior site: revocations, the grant server (token redemption) and the link acceptor.
+   * Nothing when the Site has no linkAccess.
+   */
+  private async startLinkAccess(): Promise<void> {
+    if (!this.config.site.spec.linkAccess) return;
+    await this.loadRevocations();
+    await this.startGrantServer();
+    await this.startAcceptor();
+  }
+
+  private async startAcceptor(): Promise<void> {
+    const { site } = this.config;
+    if (!site.spec.linkAccess || !site.spec.tls) return;
+    const acceptor = new LinkAcceptor({
+      host: site.spec.linkAccess.host,
+      port: site.spec.linkAccess.port,
+      tls: await readTlsFiles(site.spec.tls),
+      onSession: (
+        session: MuxSession,
+        info: { id: string; name: string; direction: 'in' | 'out'; cost?: number },
+      ) => this.router.addLink(session, info),
+      logger: this.opts.logger,
+      mux: this.muxOptions(),
+      refuse: (cert) => this.revocations.refusal(cert.serialNumber ?? ''),
+    });
+    await acceptor.start();
+    this.acceptor = acceptor;
+    this.watchRevocations();
+  }
+
+  /** Stops the link acceptor; links accepted by it are cut (their peers redial). */
+  private async stopAcceptor(): Promise<void> {
+    const acceptor = this.acceptor;
+    this.acceptor = undefined;
+    await acceptor?.stop();
+    this.grantsWatcher?.close();
+    this.grantsWatcher = undefined;
+    if (this.revocationTimer) clearTimeout(this.revocationTimer);
+  }
+
+  /**
+   * Applies a changed Site resource (this.config is already the new one): link access and the console restart
+   * in place; anything else is reported as needing a router restart.
+   */
+  private async applySite(d: SiteDiff, changes: string[]): Promise<void> {
+    const spec = this.config.site.spec;
+    if (d.restart.length > 0) {
+      changes.push(`Site: ${d.restart.join(', ')} changed: restart the router to apply`);
+      this.log.warn('Site resource changed; restart the router to apply these fields', { fields: d.restart });
+    }
+    if (d.acceptor) await this.stopAcceptor();
+    if (d.grants) {
+      const grants = this.grants;
+      this.grants = undefined;
+      await grants?.stop();
+    }
+    const la = spec.linkAccess;
+    if (la && (d.acceptor || d.grants)) await this.loadRevocations();
+    if (d.grants) await this.startGrantServer();
+    if (d.acceptor) {
+      try {
+        await this.startAcceptor();
+        changes.push(
+          la ? `Site: link access on ${la.host}:${this.acceptor?.port ?? la.port}` : 'Site: link access off',
+        );
+      } catch (e) {
+        await this.stopAcceptor();
+        changes.push(`Site: link access not started: ${errorMessage(e)}`);
+        this.log.error('link access not started after the Site changed', { reason: errorMessage(e) });
+      }
+    } else if (d.grants && la) changes.push('Site: grant server restarted (link access settings changed)');
+    if (d.console) {
+      const old = this.console;
+      this.console = undefined;
+      await old?.stop();
+      try {
+        const port = (await this.startConsole())?.port;
+        changes.push(
+          port !== undefined
+            ? `Site: console on ${spec.console?.host ?? '127.0.0.1'}:${port}`
+            : 'Site: console off',
+        );
+      } catch (e) {
+        this.console = undefined;
+        changes.push(`Site: console not started: ${errorMessage(e)}`);
+        this.log.error('console not started after the Site changed', { reason: errorMessage(e) });
+      }
+    }
   }
 
   // ------------------------------------------------------------------ grants, revocation, renewal
@@ -507,11 +580,7 @@ export class SiteRuntime {
         return { applied: false, error: errorMessage(e), changes: [] };
       }
       const changes: string[] = [];
-      const cur = this.config.site.spec;
-      if (JSON.stringify(next.site.spec) !== JSON.stringify(cur)) {
-        changes.push('Site changed: restart the router to apply mode, link access or routing timers');
-        this.log.warn('Site resource changed; restart the router to apply it');
-      }
+      const siteDiff = diffSite(this.config.site.spec, next.site.spec);
       await this.reconcileSet(
         next.connectors,
         this.connectorSpecs,
@@ -559,6 +628,7 @@ export class SiteRuntime {
         }
       }
       this.config = next;
+      await this.applySite(siteDiff, changes);
       this.publishInfo();
       if (changes.length) this.log.info('resources applied', { changes });
       return { applied: true, changes };
