@@ -45,6 +45,8 @@ interface LinkState {
   twoWay: boolean;
   /** Last HELLO received (linkUp time until the first one). */
   lastHeardAt: number;
+  /** Dead interval on this link: the larger of ours and the one the neighbor's HELLO carries. */
+  deadMs: number;
   nextHelloAt: number;
   /** Declared dead by tick(); waits for linkDown(). */
   dead: boolean;
@@ -58,6 +60,8 @@ export interface LinkInfo {
   neighborMode: RouterMode | undefined;
   twoWay: boolean;
   dead: boolean;
+  /** the dead interval in force on this link (ours, or the neighbor's when larger) */
+  deadIntervalMs: number;
 }
 
 function byCostThenId(a: LinkState, b: LinkState): number {
@@ -186,6 +190,7 @@ export class RoutingEngine {
       neighborMode: undefined,
       twoWay: false,
       lastHeardAt: this.now,
+      deadMs: this.deadMs,
       nextHelloAt: this.now,
       dead: false,
     };
@@ -280,7 +285,7 @@ export class RoutingEngine {
     this.advance(now);
     for (const link of this.links.values()) {
       if (link.dead) continue;
-      if (this.now - link.lastHeardAt >= this.deadMs) {
+      if (this.now - link.lastHeardAt >= link.deadMs) {
         this.declareDead(link);
         continue;
       }
@@ -327,7 +332,7 @@ export class RoutingEngine {
     let t = this.lastOriginatedAt + this.refreshMs;
     for (const link of this.links.values()) {
       if (link.dead) continue;
-      t = Math.min(t, link.nextHelloAt, link.lastHeardAt + this.deadMs);
+      t = Math.min(t, link.nextHelloAt, link.lastHeardAt + link.deadMs);
     }
     t = Math.min(t, this.minPurgeAt);
     if (this.dirtySince !== undefined) t = Math.min(t, this.dirtySince + this.helloMs);
@@ -396,6 +401,7 @@ export class RoutingEngine {
       neighborMode: l.neighborMode,
       twoWay: l.twoWay,
       dead: l.dead,
+      deadIntervalMs: l.deadMs,
     }));
   }
 
@@ -419,6 +425,7 @@ export class RoutingEngine {
     link.neighbor = h.id;
     link.neighborMode = h.mode;
     link.lastHeardAt = this.now;
+    link.deadMs = h.dead !== undefined ? Math.max(this.deadMs, h.dead) : this.deadMs;
     // Answer a new neighbor at once so it sees itself listed without waiting a hello interval.
     if (first) this.sendHello(link);
     const listed = h.seen.includes(this.id);
@@ -435,7 +442,10 @@ export class RoutingEngine {
 
   private sendHello(link: LinkState): void {
     const seen = link.neighbor === undefined ? [] : [link.neighbor];
-    this.queue.push({ linkId: link.id, msg: { t: 'hello', id: this.id, mode: this.mode, seen } });
+    this.queue.push({
+      linkId: link.id,
+      msg: { t: 'hello', id: this.id, mode: this.mode, seen, dead: this.deadMs },
+    });
     link.nextHelloAt = this.now + this.helloMs;
   }
 

@@ -56,9 +56,16 @@ export function normalizeAddresses(raw: unknown): Record<string, number> | undef
   return Object.fromEntries(entries);
 }
 
+/** Largest dead interval a HELLO may carry: one day. */
+export const MAX_HELLO_DEAD_MS = 24 * 60 * 60 * 1000;
+
 function checkHello(m: Record<string, unknown>): boolean {
   if (!isRouterId(m.id) || !isMode(m.mode) || !Array.isArray(m.seen)) return false;
   for (const s of m.seen as unknown[]) if (!isRouterId(s)) return false;
+  if (m.dead !== undefined) {
+    const d = m.dead;
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d <= 0 || d > MAX_HELLO_DEAD_MS) return false;
+  }
   return true;
 }
 

@@ -60,6 +60,11 @@ export interface Hello {
   mode: RouterMode;
   /** Router ids the sender has heard HELLOs from on this link (two-way check). */
   seen: RouterId[];
+  /**
+   * The sender's dead interval in ms. The receiver declares the link dead only after the larger of its own and
+   * this one (ADR 0005), so sites with different timers do not flap. Absent from older routers.
+   */
+  dead?: number;
 }
 
 export interface AdvertisedLink {

@@ -71,7 +71,9 @@ test('HELLO exchange: neighbor learned, two-way check, events, routes', () => {
   const b = engine('b');
   a.linkUp('L', 1, 0);
   const out = a.drainOutbox();
-  assert.deepEqual(out, [{ linkId: 'L', msg: { t: 'hello', id: 'a', mode: 'interior', seen: [] } }]);
+  assert.deepEqual(out, [
+    { linkId: 'L', msg: { t: 'hello', id: 'a', mode: 'interior', seen: [], dead: DEAD } },
+  ]);
   assert.equal(a.neighborOf('L'), undefined);
   b.linkUp('L', 1, 0);
   b.drainOutbox();
@@ -80,7 +82,9 @@ test('HELLO exchange: neighbor learned, two-way check, events, routes', () => {
   assert.deepEqual(b.drainLinkEvents(), []); // one-way so far
   // b answers at once, listing a.
   const fromB = b.drainOutbox();
-  assert.deepEqual(fromB, [{ linkId: 'L', msg: { t: 'hello', id: 'b', mode: 'interior', seen: ['a'] } }]);
+  assert.deepEqual(fromB, [
+    { linkId: 'L', msg: { t: 'hello', id: 'b', mode: 'interior', seen: ['a'], dead: DEAD } },
+  ]);
   a.receive('L', fromB[0]?.msg, 2);
   assert.deepEqual(a.drainLinkEvents(), [{ linkId: 'L', event: 'two-way', neighbor: 'b' }]);
   const net = new Net({ a, b }, [['L', 'a', 'b']]);
@@ -144,6 +148,32 @@ test('timers: HELLO every interval, dead after deadInterval of silence, nextTime
   assert.ok(Number.isFinite(a.nextTimerAt())); // refresh / purge remain
 });
 
+test("dead interval: the larger of ours and the neighbor's, so sites with different timers do not flap", () => {
+  // b says hello every 1000 ms with a dead interval of 3000; a (HELLO 100, DEAD 300) must not time it out at 300
+  const a = engine('a');
+  a.linkUp('L', 1, 0);
+  a.drainOutbox();
+  a.receive('L', { t: 'hello', id: 'b', mode: 'interior', seen: ['a'], dead: 3000 }, 0);
+  assert.equal(a.linkInfo()[0]?.deadIntervalMs, 3000);
+  a.tick(2999);
+  assert.ok(!a.drainLinkEvents().some((e) => e.event === 'dead'), "alive until the neighbor's dead interval");
+  a.tick(3000);
+  assert.deepEqual(
+    a.drainLinkEvents().filter((e) => e.event === 'dead'),
+    [{ linkId: 'L', event: 'dead', neighbor: 'b' }],
+  );
+
+  // a smaller dead interval from the neighbor never shortens ours; a HELLO without one (an older router) keeps ours
+  const c = engine('c');
+  c.linkUp('L', 1, 0);
+  c.receive('L', { t: 'hello', id: 'd', mode: 'interior', seen: ['c'], dead: 150 }, 0);
+  assert.equal(c.linkInfo()[0]?.deadIntervalMs, DEAD);
+  c.receive('L', { t: 'hello', id: 'd', mode: 'interior', seen: ['c'], dead: 5000 }, 10);
+  assert.equal(c.linkInfo()[0]?.deadIntervalMs, 5000);
+  c.receive('L', { t: 'hello', id: 'd', mode: 'interior', seen: ['c'] }, 20);
+  assert.equal(c.linkInfo()[0]?.deadIntervalMs, DEAD, "follows the neighbor's latest HELLO");
+});
+
 test('tick() after nextTimerAt() always moves nextTimerAt() into the future', () => {
   const net = new Net({ a: engine('a'), b: engine('b'), c: engine('c') }, [
     ['L1', 'a', 'b'],
@@ -196,6 +226,11 @@ test('malformed messages are ignored and counted, never thrown', () => {
     { t: 'hello', id: 'b', mode: 'interior', seen: 'a' },
     { t: 'hello', id: 'b', mode: 'interior', seen: [1] },
     { t: 'hello', id: 'x'.repeat(300), mode: 'interior', seen: [] },
+    { t: 'hello', id: 'b', mode: 'interior', seen: [], dead: 0 },
+    { t: 'hello', id: 'b', mode: 'interior', seen: [], dead: -5 },
+    { t: 'hello', id: 'b', mode: 'interior', seen: [], dead: 1.5 },
+    { t: 'hello', id: 'b', mode: 'interior', seen: [], dead: '3000' },
+    { t: 'hello', id: 'b', mode: 'interior', seen: [], dead: 25 * 60 * 60 * 1000 },
     { ...good, seq: 0 },
     { ...good, seq: -1 },
     { ...good, seq: '2' },

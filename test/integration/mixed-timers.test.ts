@@ -1,0 +1,59 @@
+/**
+ * Two real routers whose Sites configure different routing timers (hello 100 ms / dead 400 ms against hello 1.5 s /
+ * dead 5 s): the HELLO carries the sender's dead interval and each side uses the larger one (ADR 0005), so the
+ * link stays up instead of being declared dead between the slow side's HELLOs.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { ManagedProcess } from '../support/proc.js';
+import { stopAllProcesses } from '../support/proc.js';
+import { makeTempRoot, TestSite } from '../support/sites.js';
+import { freePort } from '../support/ports.js';
+
+const HOST = '127.0.0.1';
+
+describe('routing timers that differ between two sites', () => {
+  let root: Awaited<ReturnType<typeof makeTempRoot>>;
+  let fast: TestSite;
+  let slow: TestSite;
+  let fastProc: ManagedProcess;
+  let slowProc: ManagedProcess;
+
+  before(async () => {
+    root = await makeTempRoot('timers');
+    fast = await TestSite.create(root.dir, {
+      name: 'fast',
+      linkAccess: { host: HOST, port: await freePort() },
+      helloIntervalMs: 100,
+      deadIntervalMs: 400,
+    });
+    slow = await TestSite.create(root.dir, { name: 'slow', helloIntervalMs: 1500, deadIntervalMs: 5000 });
+    fastProc = fast.start();
+    const st = await fast.ready();
+    const port = st.router.linkAccess?.port;
+    assert.ok(port);
+    await slow.linkTo(fast, { endpoints: [{ host: HOST, port }] });
+    slowProc = slow.start();
+    await slow.ready();
+    await slow.routesTo(['fast']);
+    await fast.routesTo(['slow']);
+  });
+
+  after(async () => {
+    await stopAllProcesses();
+    await root?.remove();
+  });
+
+  test("the link stays up across several of the slow side's hello intervals", async () => {
+    await new Promise((r) => setTimeout(r, 5000));
+    for (const [site, proc] of [
+      [fast, fastProc],
+      [slow, slowProc],
+    ] as const) {
+      assert.doesNotMatch(proc.output, /up -> down/, `${site.name} never declared the link down`);
+      const st = await site.status();
+      assert.equal(st.links.filter((l) => l.state === 'up').length, 1, `${site.name}: the link is up`);
+    }
+    await fast.routesTo(['slow'], 1000);
+  });
+});
