@@ -532,6 +532,27 @@ export class SiteRuntime {
     await this.startRenewer(link);
   }
 
+  /**
+   * Links whose resource changed only in cost: the new cost applies to the running link (and the peer takes it
+   * over), so the link and its flows stay up. Any other change restarts the link (reconcileSet).
+   */
+  private applyLinkCosts(links: LinkResource[], changes: string[]): void {
+    for (const link of links) {
+      const e = this.dialers.get(link.metadata.name);
+      if (!e) continue;
+      const cur = JSON.parse(e.spec) as LinkResource['spec'];
+      if (
+        cur.cost === link.spec.cost ||
+        JSON.stringify({ ...cur, cost: link.spec.cost }) !== JSON.stringify(link.spec)
+      )
+        continue;
+      e.d.setCost(link.spec.cost);
+      this.router.setLinkCost(link.metadata.name, link.spec.cost);
+      e.spec = JSON.stringify(link.spec);
+      changes.push(`Link/${link.metadata.name}: cost ${cur.cost} -> ${link.spec.cost}`);
+    }
+  }
+
   private stopLink(name: string): void {
     const e = this.dialers.get(name);
     if (!e) return;
@@ -597,6 +618,7 @@ export class SiteRuntime {
         'Listener',
         changes,
       );
+      this.applyLinkCosts(next.links, changes);
       const linkSpecs = new Map([...this.dialers].map(([k, v]) => [k, v.spec]));
       await this.reconcileSet(
         next.links,

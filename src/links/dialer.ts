@@ -129,6 +129,11 @@ export class LinkDialer {
     });
   }
 
+  /** The cost announced by sessions from now on (the caller updates the current link in the router). */
+  setCost(cost: number): void {
+    this.opts.cost = cost;
+  }
+
   private scheduleRedial(): void {
     if (this.stopped) return;
     this.endpointIndex++;

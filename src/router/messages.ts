@@ -5,7 +5,9 @@ import { FLOW_PROTOCOLS, type FlowHeader, type FlowProtocol } from './contract.j
  * Router-level control messages carried in link CONTROL frames, JSON-encoded:
  * - `hi`: sent once by each end when a link session starts (router id, mode, site, link cost, and its HELLO
  *   timers so mismatched configurations are reported);
- * - `rt`: a routing-protocol message for the link-state engine.
+ * - `rt`: a routing-protocol message for the link-state engine;
+ * - `cost`: the dialing end changed the link's cost (its Link resource) while the link is up; the accepting end
+ *   takes it over, so both ends advertise the same cost without the link going down.
  */
 export interface HiMessage {
   k: 'hi';
@@ -18,7 +20,10 @@ export interface HiMessage {
   dead?: number;
 }
 
-export type ControlMessage = HiMessage | { k: 'rt'; m: unknown };
+export type ControlMessage = HiMessage | { k: 'rt'; m: unknown } | { k: 'cost'; cost: number };
+
+/** Largest link cost (Link resource validation uses the same bound). */
+const MAX_COST = 2 ** 31 - 1;
 
 export function encodeControl(m: ControlMessage): Buffer {
   return Buffer.from(JSON.stringify(m), 'utf8');
@@ -53,6 +58,11 @@ export function decodeControl(buf: Buffer): ControlMessage {
     return hi;
   }
   if (o.k === 'rt') return { k: 'rt', m: o.m };
+  if (o.k === 'cost') {
+    if (typeof o.cost !== 'number' || !Number.isInteger(o.cost) || o.cost < 1 || o.cost > MAX_COST)
+      bad('cost: cost must be an integer 1 .. 2^31-1');
+    return { k: 'cost', cost: o.cost };
+  }
   bad(`unknown control message kind ${JSON.stringify(o.k)}`);
 }
 

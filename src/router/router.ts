@@ -223,12 +223,23 @@ export class Router extends EventEmitter implements AdapterHost {
     }));
   }
 
+  /**
+   * A new cost for a link while it is up. On a link this router dialled (its Link resource changed), the peer is
+   * told with a `cost` control message and takes the cost over, so both ends advertise it; the link stays up.
+   */
   setLinkCost(linkId: string, cost: number): void {
     const l = this.links.get(linkId);
     if (!l) return;
+    this.applyCost(l, cost);
+    if (l.direction === 'out' && !l.session.closed) l.session.sendControl(encodeControl({ k: 'cost', cost }));
+  }
+
+  private applyCost(l: LinkEntry, cost: number): void {
+    if (l.cost === cost) return;
+    this.log.info('link cost changed', { link: l.id, neighbor: l.neighbor, from: l.cost, to: cost });
     l.cost = cost;
     if (l.registered) {
-      this.engine.setLinkCost(linkId, cost, this.now());
+      this.engine.setLinkCost(l.id, cost, this.now());
       this.pump();
     }
   }
@@ -239,6 +250,11 @@ export class Router extends EventEmitter implements AdapterHost {
       msg = decodeControl(payload);
     } catch (e) {
       this.log.warn('malformed control message dropped', { link: link.id, error: errorMessage(e) });
+      return;
+    }
+    if (msg.k === 'cost') {
+      // only the dialing end owns the cost; an accepting end does not send this
+      if (link.direction === 'in') this.applyCost(link, msg.cost);
       return;
     }
     if (msg.k === 'hi') {
@@ -263,15 +279,16 @@ export class Router extends EventEmitter implements AdapterHost {
         (msg.hello !== undefined && msg.hello !== this.timers.hello) ||
         (msg.dead !== undefined && msg.dead !== this.timers.dead)
       ) {
-        // Timers are not negotiated: a neighbour that says HELLO less often than our dead interval allows would
-        // be declared dead again and again. Say so where an operator looks.
-        this.log.warn('neighbor uses different routing timers; use the same on every site', {
+        // Each link uses the larger dead interval of its two ends (ADR 0005): the link holds, and failures on it are
+        // detected after the slower side's interval. Worth a line in the log, not a warning.
+        this.log.info('neighbor uses different routing timers; this link uses the larger dead interval', {
           link: link.id,
           neighbor: msg.id,
           theirHelloMs: msg.hello,
           theirDeadMs: msg.dead,
           ourHelloMs: this.timers.hello,
           ourDeadMs: this.timers.dead,
+          linkDeadMs: Math.max(this.timers.dead, msg.dead ?? 0),
         });
       }
       link.registered = true;

@@ -55,5 +55,6 @@ describe('routing timers that differ between two sites', () => {
       assert.equal(st.links.filter((l) => l.state === 'up').length, 1, `${site.name}: the link is up`);
     }
     await fast.routesTo(['slow'], 1000);
+    await fastProc.waitForOutput(/different routing timers; this link uses the larger dead interval.*5000/);
   });
 });

@@ -98,6 +98,11 @@ test('flow headers and control messages round-trip; malformed ones are refused w
   assert.throws(() => decodeControl(Buffer.from(JSON.stringify({ ...hi, hello: 0 }))), {
     code: ErrorCodes.PROTOCOL,
   });
+  assert.deepEqual(
+    decodeControl(encodeControl({ k: 'cost', cost: 7 })),
+    { k: 'cost', cost: 7 },
+    'a live cost change',
+  );
   for (const bad of ['', 'null', '{"v":2}', '{"v":1,"fid":1}', '{'])
     assert.throws(() => decodeFlowHeader(Buffer.from(bad)), { code: ErrorCodes.PROTOCOL });
   for (const bad of [
@@ -105,6 +110,10 @@ test('flow headers and control messages round-trip; malformed ones are refused w
     '{"k":"hi","id":"","mode":"interior","site":"x","cost":1}',
     '{"k":"zz"}',
     '{"k":"hi","id":"a","mode":"x","site":"a","cost":1}',
+    '{"k":"cost"}',
+    '{"k":"cost","cost":0}',
+    '{"k":"cost","cost":2.5}',
+    '{"k":"cost","cost":2147483648}',
   ])
     assert.throws(() => decodeControl(Buffer.from(bad)), { code: ErrorCodes.PROTOCOL });
 });
