@@ -13,6 +13,8 @@ export const ErrorCodes = {
   LINK_CLOSED: 'CARAVAN_LINK_CLOSED',
   LINK_TIMEOUT: 'CARAVAN_LINK_TIMEOUT',
   TLS_REFUSED: 'CARAVAN_TLS_REFUSED',
+  /** the HTTP proxy a link goes through refused or failed the CONNECT tunnel */
+  LINK_PROXY: 'CARAVAN_LINK_PROXY',
   // flows
   NO_ROUTE: 'CARAVAN_NO_ROUTE',
   NO_CONNECTOR: 'CARAVAN_NO_CONNECTOR',

@@ -37,6 +37,8 @@ export interface LinkStatusView {
   activeFlows: number;
   lastError?: string;
   endpoint?: string;
+  /** outbound links through an HTTP proxy: its URL without the password */
+  proxy?: string;
   /** RFC 3339: when this session came up (unchanged while the link stays up, e.g. across certificate renewals) */
   upSince?: string;
 }

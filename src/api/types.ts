@@ -149,6 +149,11 @@ export interface LinkSpec {
   cost: number;
   /** Client TLS files; default `runtime/links/<name>/{ca.crt,client.crt,client.key}`. */
   tls: TlsFiles;
+  /**
+   * Reach the endpoints through this HTTP proxy (`http://[user:password@]host[:port]`, HTTP CONNECT); the link's
+   * mutual TLS runs end to end through the tunnel. Certificate renewal uses it too.
+   */
+  proxy?: string;
 }
 export type LinkResource = ResourceBase<'Link', LinkSpec>;
 

@@ -454,8 +454,23 @@ function checkSite(c: Checker, meta: ObjectMeta, specValue: unknown, statusValue
   return res;
 }
 
+/** `http://[user[:password]@]host[:port]`, nothing else (the link's own TLS runs through the tunnel). */
+function checkProxyUrl(c: Checker, v: string): void {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    c.add('spec.proxy', `must be a URL like http://proxy.example:3128 (got ${describeValue(v)})`);
+    return;
+  }
+  if (u.protocol !== 'http:') c.add('spec.proxy', `must be an http:// proxy URL (got ${u.protocol}//)`);
+  else if (!u.hostname) c.add('spec.proxy', 'must name the proxy host');
+  else if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash)
+    c.add('spec.proxy', 'must be http://[user:password@]host[:port] without a path');
+}
+
 function checkLink(c: Checker, meta: ObjectMeta, specValue: unknown, statusValue: unknown): LinkResource {
-  const s = c.object(specValue, 'spec', ['endpoints', 'cost', 'tls'], true);
+  const s = c.object(specValue, 'spec', ['endpoints', 'cost', 'tls', 'proxy'], true);
   const endpoints: HostPort[] = [];
   const eps = s?.['endpoints'];
   if (s) {
@@ -473,11 +488,13 @@ function checkLink(c: Checker, meta: ObjectMeta, specValue: unknown, statusValue
     c.integer(s, 'cost', 'spec', { min: 1, max: DEFAULTS.maxCost, default: DEFAULTS.linkCost }) ??
     DEFAULTS.linkCost;
   const tls = checkTls(c, s?.['tls'], 'spec.tls', defaultLinkTls(meta.name));
+  const proxy = c.string(s, 'proxy', 'spec', { maxLength: 2048 });
+  if (proxy !== undefined) checkProxyUrl(c, proxy);
   const res: LinkResource = {
     apiVersion: API_VERSION,
     kind: 'Link',
     metadata: meta,
-    spec: { endpoints, cost, tls },
+    spec: { endpoints, cost, tls, ...(proxy !== undefined ? { proxy } : {}) },
   };
   const { status } = checkStatus(c, statusValue);
   if (status) res.status = status;

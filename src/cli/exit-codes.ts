@@ -41,6 +41,7 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.GRANT_UNREACHABLE]: ExitCodes.ACCESS,
   [ErrorCodes.LINK_REVOKED]: ExitCodes.ACCESS,
   [ErrorCodes.TLS_REFUSED]: ExitCodes.ACCESS,
+  [ErrorCodes.LINK_PROXY]: ExitCodes.ACCESS,
   [ErrorCodes.PROTOCOL]: ExitCodes.ROUTER,
   [ErrorCodes.LINK_CLOSED]: ExitCodes.ROUTER,
   [ErrorCodes.LINK_TIMEOUT]: ExitCodes.ROUTER,

@@ -13,6 +13,8 @@ export interface LinkRow {
   cost?: number;
   rttMs?: number;
   endpoints?: string[];
+  /** the HTTP proxy an outbound link goes through (without its password) */
+  proxy?: string;
   lastError?: string;
   bytesIn?: number;
   bytesOut?: number;
@@ -43,6 +45,7 @@ export function linkRows(resources: LinkResource[], status: StatusSnapshot | und
       state: status ? 'connecting' : 'stopped',
       cost: r.spec.cost,
       endpoints: r.spec.endpoints.map((e) => `${e.host}:${e.port}`),
+      ...(r.spec.proxy !== undefined ? { proxy: withoutPassword(r.spec.proxy) } : {}),
       ...(v ? fromView(v) : {}),
     });
   }
@@ -53,4 +56,15 @@ export function linkRows(resources: LinkResource[], status: StatusSnapshot | und
     }
   }
   return rows;
+}
+
+/** A proxy URL for display: the password never leaves the Link resource. */
+export function withoutPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    u.password = '';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return url;
+  }
 }

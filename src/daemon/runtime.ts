@@ -14,6 +14,7 @@ import type { StatusSnapshot } from '../admin/types.js';
 import { errorMessage } from '../errors.js';
 import { LinkAcceptor } from '../links/acceptor.js';
 import { LinkDialer } from '../links/dialer.js';
+import { parseProxyUrl } from '../http-proxy.js';
 import type { MuxSession } from '../links/mux/session.js';
 import { buildSecureContext, readTlsFiles, type TlsMaterial } from '../links/tls.js';
 import type { Logger } from '../observe/log.js';
@@ -452,6 +453,7 @@ export class SiteRuntime {
     const renewer = await LinkRenewer.create({
       link: name,
       tls: link.spec.tls,
+      ...(link.spec.proxy !== undefined ? { proxy: link.spec.proxy } : {}),
       logger: this.opts.logger,
       onRenewed: () => this.applyLinkTls(name),
     });
@@ -517,6 +519,7 @@ export class SiteRuntime {
       endpoints: link.spec.endpoints,
       cost: link.spec.cost,
       secureContext: buildSecureContext(material),
+      ...(link.spec.proxy !== undefined ? { proxy: parseProxyUrl(link.spec.proxy) } : {}),
       onSession: (session, info) => this.router.addLink(session, info),
       logger: this.opts.logger,
       mux: this.muxOptions(),
@@ -722,6 +725,9 @@ export class SiteRuntime {
       bytesOut: s.bytesOut,
       upSince: new Date(s.upSinceMs).toISOString(),
       activeFlows: s.activeFlows,
+      ...(s.direction === 'out' && this.dialers.get(s.id)?.d.proxy !== undefined
+        ? { proxy: this.dialers.get(s.id)?.d.proxy }
+        : {}),
     }));
     for (const [name, { d }] of this.dialers) {
       if (sessions.some((s) => s.id === name)) continue;
@@ -737,6 +743,7 @@ export class SiteRuntime {
         activeFlows: 0,
         ...(d.lastError !== undefined ? { lastError: d.lastError } : {}),
         ...(ep ? { endpoint: `${ep.host}:${ep.port}` } : {}),
+        ...(d.proxy !== undefined ? { proxy: d.proxy } : {}),
       });
     }
     const routes = [...engine.routes().values()].map((rt) => ({

@@ -1,8 +1,10 @@
+import type net from 'node:net';
 import tls from 'node:tls';
 import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { Backoff } from './backoff.js';
 import { MuxSession, type MuxSessionOptions } from './mux/session.js';
+import { connectViaProxy, type ProxyConfig } from '../http-proxy.js';
 import { LinkStateMachine, type LinkState } from './state.js';
 import { describeTlsError } from './tls.js';
 
@@ -27,6 +29,8 @@ export interface DialerOptions {
   backoffInitialMs?: number;
   backoffMaxMs?: number;
   connectTimeoutMs?: number;
+  /** dial through this HTTP proxy (CONNECT tunnel) */
+  proxy?: ProxyConfig;
 }
 
 /**
@@ -57,6 +61,10 @@ export class LinkDialer {
   get lastError(): string | undefined {
     return this.sm.lastError;
   }
+  /** the proxy the link goes through (its URL without the password), if any */
+  get proxy(): string | undefined {
+    return this.opts.proxy?.display;
+  }
   get endpoint(): Endpoint | undefined {
     return this.opts.endpoints[this.endpointIndex % this.opts.endpoints.length];
   }
@@ -75,9 +83,28 @@ export class LinkDialer {
     const ep = this.opts.endpoints[this.endpointIndex % this.opts.endpoints.length];
     if (!ep) return;
     this.sm.transition('connecting');
+    const proxy = this.opts.proxy;
+    if (!proxy) {
+      this.handshake(ep);
+      return;
+    }
+    connectViaProxy(proxy, ep.host, ep.port, this.opts.connectTimeoutMs ?? 10_000).then(
+      (tunnel) => {
+        if (this.stopped) tunnel.destroy();
+        else this.handshake(ep, tunnel);
+      },
+      (err: unknown) => {
+        if (this.stopped) return;
+        this.sm.transition('down', `${ep.host}:${ep.port} via ${proxy.display}: ${errorMessage(err)}`);
+        this.scheduleRedial();
+      },
+    );
+  }
+
+  /** TLS (mutual, pinned to the link's CA) and the multiplexer, on a new connection or on a proxy tunnel. */
+  private handshake(ep: Endpoint, tunnel?: net.Socket): void {
     const socket = tls.connect({
-      host: ep.host,
-      port: ep.port,
+      ...(tunnel ? { socket: tunnel } : { host: ep.host, port: ep.port }),
       secureContext: this.opts.secureContext,
       // Trust is pinned to the link's CA (the accepting site's own CA); the server's name is not what we verify,
       // since sites are often reached through NAT or by an address that is not in the certificate.
@@ -118,7 +145,11 @@ export class LinkDialer {
       session.once('ready', () => {
         this.connectedAt = Date.now();
         this.sm.transition('up', undefined);
-        this.log.info('link connected', { endpoint: `${ep.host}:${ep.port}`, cost: this.opts.cost });
+        this.log.info('link connected', {
+          endpoint: `${ep.host}:${ep.port}`,
+          cost: this.opts.cost,
+          ...(this.opts.proxy ? { via: this.opts.proxy.display } : {}),
+        });
         this.opts.onSession(session, {
           id: this.opts.name,
           name: this.opts.name,

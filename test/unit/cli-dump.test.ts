@@ -39,6 +39,12 @@ test('redact: private keys and one-time codes never leave', () => {
     'a\n-----BEGIN PRIVATE KEY-----\nAAA\n-----END PRIVATE KEY-----\n  code: s3cret\n{"codeHash": "abc"}\n',
   );
   assert.doesNotMatch(r, /AAA|s3cret|abc/);
+  const p = redact(
+    '  proxy: http://alice:pa55@proxy.corp:3128\n"proxy": "http://bob:w0rd@p:1"\nurl: http://host:80/x\n',
+  );
+  assert.doesNotMatch(p, /pa55|w0rd/, 'proxy passwords never leave');
+  assert.match(p, /http:\/\/alice:<redacted>@proxy\.corp:3128/);
+  assert.match(p, /http:\/\/host:80\/x/, 'URLs without a password stay as they are');
 });
 
 test('debug dump: resources, runtime state and logs, but no private key and no token code', async (t) => {

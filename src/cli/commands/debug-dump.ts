@@ -16,7 +16,7 @@ export function isSecretFile(path: string): boolean {
   return /\.key$/i.test(path) || /\.sock$/i.test(path) || /(^|\/)\.[^/]*\.tmp-[0-9a-f]+$/.test(path);
 }
 
-/** Removes secrets from a text: PEM private keys and one-time codes of grants and tokens. */
+/** Removes secrets from a text: PEM private keys, one-time codes of grants and tokens, passwords in URLs (proxies). */
 export function redact(text: string): string {
   return text
     .replace(
@@ -24,7 +24,8 @@ export function redact(text: string): string {
       '<private key removed>',
     )
     .replace(/^(\s*(?:code|codeHash)\s*:\s*).+$/gm, '$1<redacted>')
-    .replace(/("(?:code|codeHash)"\s*:\s*)"[^"]*"/g, '$1"<redacted>"');
+    .replace(/("(?:code|codeHash)"\s*:\s*)"[^"]*"/g, '$1"<redacted>"')
+    .replace(/(\bhttps?:\/\/[^:@/\s"']+:)[^@/\s"']+@/g, '$1<redacted>@');
 }
 
 async function walk(dir: string, base: string): Promise<string[]> {

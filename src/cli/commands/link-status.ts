@@ -38,6 +38,7 @@ export const linkStatus: CommandSpec = {
         ['Cost', r.cost !== undefined ? String(r.cost) : '-'],
       ];
       if (r.endpoints) pairs.push(['Endpoints', r.endpoints.join(', ')]);
+      if (r.proxy) pairs.push(['Via proxy', r.proxy]);
       if (r.rttMs !== undefined) pairs.push(['RTT', `${r.rttMs.toFixed(2)} ms`]);
       if (r.bytesIn !== undefined)
         pairs.push([

@@ -3,7 +3,9 @@ import type { LinkStatusView } from '../../admin/types.js';
 import { readTokenFile } from '../../site/grants/index.js';
 import { redeemToken } from '../../site/grants/index.js';
 import { optString, parseInteger, type CommandSpec } from '../command.js';
+import { parseProxyUrl } from '../../http-proxy.js';
 import { siteOfRouter } from '../names.js';
+import { withoutPassword } from '../links-view.js';
 import { adminClient, routerState } from '../router.js';
 import { contextSite } from '../sites.js';
 
@@ -21,23 +23,35 @@ export const tokenRedeem: CommandSpec = {
   options: {
     cost: { type: 'string', value: 'N', help: "link cost (default: the token's)" },
     name: { type: 'string', value: 'LINK', help: "link name (default: the other site's name)" },
+    proxy: {
+      type: 'string',
+      value: 'URL',
+      help: 'dial through this HTTP proxy, http://[user:password@]host:port (redemption, link, renewals)',
+    },
     wait: {
       type: 'string',
       value: 'SECONDS',
       help: 'how long to wait for the link to come up (default 15; 0: do not wait)',
     },
   },
-  examples: ['caravan token redeem hub.token', 'caravan token redeem hub.token --cost 5 --name backup-hub'],
+  examples: [
+    'caravan token redeem hub.token',
+    'caravan token redeem hub.token --cost 5 --name backup-hub',
+    'caravan token redeem hub.token --proxy http://proxy.corp.example:3128',
+  ],
   async run(ctx) {
     const site = await contextSite(ctx);
     const file = resolve(ctx.cwd, ctx.args[0] as string);
     const cost = parseInteger(optString(ctx, 'cost'), '--cost', 1, 2 ** 31 - 1);
     const linkName = optString(ctx, 'name');
+    const proxy = optString(ctx, 'proxy');
+    if (proxy !== undefined) parseProxyUrl(proxy); // a bad URL fails here, before anything is redeemed
     const wait = parseInteger(optString(ctx, 'wait'), '--wait', 0, 3600) ?? 15;
     const token = await readTokenFile(file);
     const link = await redeemToken(site.dir, token, {
       ...(cost !== undefined ? { cost } : {}),
       ...(linkName !== undefined ? { linkName } : {}),
+      ...(proxy !== undefined ? { proxy } : {}),
     });
     const name = link.metadata.name;
     const endpoints = link.spec.endpoints.map((e) => `${e.host}:${e.port}`);
@@ -63,7 +77,9 @@ export const tokenRedeem: CommandSpec = {
       ...(view?.lastError ? { lastError: view.lastError } : {}),
     };
     ctx.out.emit(data, () => {
-      ctx.out.line(`Link ${name} created: dials ${endpoints.join(', ')} (cost ${link.spec.cost})`);
+      ctx.out.line(
+        `Link ${name} created: dials ${endpoints.join(', ')}${proxy !== undefined ? ` via ${withoutPassword(proxy)}` : ''} (cost ${link.spec.cost})`,
+      );
       if (!state.running) {
         ctx.out.line(
           `Site ${site.name} is not running: the link comes up when it starts ('caravan site start --detach').`,

@@ -4,7 +4,10 @@
  * certificate the CA did not sign becomes TOKEN_INVALID; error answers keep the server's stable code.
  */
 import https from 'node:https';
+import type net from 'node:net';
+import tls from 'node:tls';
 import { CaravanError, ErrorCodes, errorMessage, type ErrorCode } from '../../errors.js';
+import { connectViaProxy, parseProxyUrl } from '../../http-proxy.js';
 import { hostPort } from './logic.js';
 
 const KNOWN_CODES = new Set<string>(Object.values(ErrorCodes));
@@ -28,6 +31,8 @@ export interface PostOptions {
   cert?: string;
   key?: string;
   timeoutMs?: number;
+  /** reach the grant server through this HTTP proxy (CONNECT), as the link does */
+  proxy?: string;
 }
 
 /** POSTs JSON; resolves with the parsed JSON answer of a 2xx; rejects with CaravanError otherwise. */
@@ -48,19 +53,55 @@ export function postJson<T>(url: string, body: unknown, opts: PostOptions): Prom
   const where = hostPort(host, port);
   const data = JSON.stringify(body);
   const timeoutMs = opts.timeoutMs ?? 15_000;
+  if (opts.proxy === undefined) return send<T>(u, host, port, data, opts, undefined);
+  let proxy;
+  try {
+    proxy = parseProxyUrl(opts.proxy);
+  } catch (e) {
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+  }
+  return connectViaProxy(proxy, host, port, timeoutMs).then(
+    (tunnel) => send<T>(u, host, port, data, opts, tunnel),
+    (e: unknown) =>
+      Promise.reject(
+        new CaravanError(
+          ErrorCodes.GRANT_UNREACHABLE,
+          `cannot reach the grant server at ${where}: ${errorMessage(e)}`,
+          {
+            cause: e,
+          },
+        ),
+      ),
+  );
+}
+
+function send<T>(
+  u: URL,
+  host: string,
+  port: number,
+  data: string,
+  opts: PostOptions,
+  tunnel: net.Socket | undefined,
+): Promise<T> {
+  const where = hostPort(host, port);
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  const tlsOptions = {
+    ca: opts.ca,
+    ...(opts.cert !== undefined ? { cert: opts.cert } : {}),
+    ...(opts.key !== undefined ? { key: opts.key } : {}),
+    // Trust is pinned to the site's CA; sites are often reached by an address that is not in the certificate.
+    checkServerIdentity: () => undefined,
+    minVersion: 'TLSv1.3' as const,
+  };
   return new Promise<T>((resolve, reject) => {
     const req = https.request(
       {
+        ...(tunnel ? { createConnection: () => tls.connect({ ...tlsOptions, socket: tunnel }) } : {}),
         host,
         port,
         path: u.pathname + u.search,
         method: 'POST',
-        ca: opts.ca,
-        ...(opts.cert !== undefined ? { cert: opts.cert } : {}),
-        ...(opts.key !== undefined ? { key: opts.key } : {}),
-        // Trust is pinned to the site's CA; sites are often reached by an address that is not in the certificate.
-        checkServerIdentity: () => undefined,
-        minVersion: 'TLSv1.3',
+        ...tlsOptions,
         agent: false,
         timeout: timeoutMs,
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },

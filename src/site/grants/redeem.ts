@@ -30,6 +30,8 @@ export interface RedeemOptions {
   cost?: number;
   /** Link name; default the accepting site's name (made unique). An existing link of this name is replaced. */
   linkName?: string;
+  /** HTTP proxy (`http://[user:password@]host:port`) for the redemption and, in the Link, for the link itself */
+  proxy?: string;
 }
 
 /** What the grant server answers to a redemption. */
@@ -112,7 +114,7 @@ export async function redeemToken(
     await postJson<unknown>(
       t.spec.url,
       { code: t.spec.code, csr: csrPem, site: siteName, ...(opts.linkName ? { link: opts.linkName } : {}) },
-      { ca: t.spec.ca },
+      { ca: t.spec.ca, ...(opts.proxy !== undefined ? { proxy: opts.proxy } : {}) },
     ),
     where,
   );
@@ -135,6 +137,7 @@ export async function redeemToken(
         endpoints: answer.endpoints.map((e) => ({ host: e.host, port: e.port })),
         cost: opts.cost ?? t.spec.cost ?? answer.cost ?? DEFAULTS.linkCost,
         tls: defaultLinkTls(name),
+        ...(opts.proxy !== undefined ? { proxy: opts.proxy } : {}),
       },
     },
     'token redeem',

@@ -20,6 +20,8 @@ export interface LinkRenewerOptions {
   link: string;
   /** absolute paths of the link's TLS files */
   tls: { ca: string; cert: string; key: string };
+  /** the link's HTTP proxy: renewal reaches the grant server the way the link reaches its peer */
+  proxy?: string;
   logger: Logger;
   /** the certificate file was replaced */
   onRenewed: () => void | Promise<void>;
@@ -146,7 +148,7 @@ export class LinkRenewer {
       const answer = await postJson<{ certificate?: unknown; lifetimeMs?: unknown }>(
         info.renewUrl,
         { csr },
-        { ca, cert, key },
+        { ca, cert, key, ...(this.opts.proxy !== undefined ? { proxy: this.opts.proxy } : {}) },
       );
       if (typeof answer.certificate !== 'string') {
         throw new CaravanError(ErrorCodes.PROTOCOL, 'the grant server sent no certificate');
