@@ -6,9 +6,8 @@ import { join } from 'node:path';
 import { ROUTER_NODE_FLAGS } from '../src/site/node-flags.js';
 import { spawnManaged, type ManagedProcess } from '../test/support/proc.js';
 import type { BenchPath } from './paths.js';
-import { freePort, waitForListening } from './ports.js';
 import type { Servers } from './servers.js';
-import { writeTunnelCerts } from './tunnel-certs.js';
+import { tunnelPath, tunnelPorts, writeTunnelCerts } from './tunnels.js';
 
 const PROGRAM = fileURLToPath(new URL('./node-tunnel.js', import.meta.url));
 
@@ -19,8 +18,8 @@ export async function nodeTlsPath(
 ): Promise<BenchPath> {
   const dir = join(root, 'node-tls');
   await writeTunnelCerts(dir, 'node-tls');
-  const tunnel = { redis: await freePort(), iperf: await freePort() };
-  const front = { redis: await freePort(), iperf: await freePort() };
+  const ports = await tunnelPorts();
+  const { tunnel, front } = ports;
   const logDir = join(root, 'logs');
   const start = (role: 'client' | 'server', maps: Array<[number, number]>): ManagedProcess =>
     spawnManaged(
@@ -37,7 +36,7 @@ export async function nodeTlsPath(
       ],
       { label: `node-tls-${role}`, logDir },
     );
-  const procs = [
+  return tunnelPath('node-tls', ports, [
     start('client', [
       [front.redis, tunnel.redis],
       [front.iperf, tunnel.iperf],
@@ -46,18 +45,5 @@ export async function nodeTlsPath(
       [tunnel.redis, servers.redisPort],
       [tunnel.iperf, servers.iperfPort],
     ]),
-  ];
-  for (const port of [...Object.values(tunnel), ...Object.values(front)]) await waitForListening(port);
-  return {
-    name: 'node-tls',
-    redisPort: front.redis,
-    iperfPort: front.iperf,
-    procs: procs.map((p, i) => {
-      if (p.pid === undefined) throw new Error(`${p.label} did not start`);
-      return { role: i === 0 ? 'client' : 'server', pid: p.pid };
-    }),
-    stop: async () => {
-      await Promise.all(procs.map((p) => p.stop(5000)));
-    },
-  };
+  ]);
 }

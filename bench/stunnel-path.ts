@@ -3,12 +3,12 @@
 // Caravan does, so latency compares like with like. Logging at errors only.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { spawnManaged, type ManagedProcess } from '../test/support/proc.js';
+import { spawnManaged } from '../test/support/proc.js';
 import type { Tools } from './env.js';
 import type { BenchPath } from './paths.js';
-import { freePort, HOST, waitForListening } from './ports.js';
+import { HOST } from './ports.js';
 import type { Servers } from './servers.js';
-import { writeTunnelCerts } from './tunnel-certs.js';
+import { tunnelPath, tunnelPorts, writeTunnelCerts } from './tunnels.js';
 
 interface Service {
   name: string;
@@ -40,8 +40,8 @@ function config(dir: string, role: 'client' | 'server', services: Service[]): st
 export async function stunnelPath(root: string, servers: Servers, tools: Tools): Promise<BenchPath> {
   const dir = join(root, 'stunnel');
   await writeTunnelCerts(dir, 'stunnel');
-  const tunnel = { redis: await freePort(), iperf: await freePort() };
-  const front = { redis: await freePort(), iperf: await freePort() };
+  const ports = await tunnelPorts();
+  const { tunnel, front } = ports;
   const serverServices = [
     { name: 'redis', accept: tunnel.redis, connect: servers.redisPort },
     { name: 'iperf', accept: tunnel.iperf, connect: servers.iperfPort },
@@ -53,21 +53,8 @@ export async function stunnelPath(root: string, servers: Servers, tools: Tools):
   await writeFile(join(dir, 'server.conf'), config(dir, 'server', serverServices));
   await writeFile(join(dir, 'client.conf'), config(dir, 'client', clientServices));
   const logDir = join(root, 'logs');
-  const procs: ManagedProcess[] = [
+  return tunnelPath('stunnel', ports, [
     spawnManaged(tools.stunnel, [join(dir, 'client.conf')], { label: 'stunnel-client', logDir }),
     spawnManaged(tools.stunnel, [join(dir, 'server.conf')], { label: 'stunnel-server', logDir }),
-  ];
-  for (const port of [...Object.values(tunnel), ...Object.values(front)]) await waitForListening(port);
-  return {
-    name: 'stunnel',
-    redisPort: front.redis,
-    iperfPort: front.iperf,
-    procs: procs.map((p, i) => {
-      if (p.pid === undefined) throw new Error(`${p.label} did not start`);
-      return { role: i === 0 ? 'client' : 'server', pid: p.pid };
-    }),
-    stop: async () => {
-      await Promise.all(procs.map((p) => p.stop(5000)));
-    },
-  };
+  ]);
 }

@@ -8,7 +8,6 @@ import {
   decodeHeaders,
   encodeHeaders,
   Flags,
-  FrameDecoder,
   FrameType,
   h2CodeOf,
   resetReason,
@@ -23,6 +22,7 @@ import {
   NGHTTP2_INTERNAL_ERROR,
   NGHTTP2_REFUSED_STREAM,
   pumpToFlow,
+  readFrames,
 } from './relay.js';
 import { Http2Target, type Http2ConnectorTls } from './target.js';
 import { SpecAdapter } from '../common/spec-adapter.js';
@@ -170,7 +170,6 @@ export class Http2Connector extends SpecAdapter<Http2ConnectorSpec> implements C
   ): void {
     const m = this.metrics;
     const started = performance.now();
-    const decoder = new FrameDecoder();
     let req: http2.ClientHttp2Stream | undefined;
     let credit: CreditReturner | undefined;
     let reqTrailers: HeaderBlock | undefined;
@@ -261,13 +260,7 @@ export class Http2Connector extends SpecAdapter<Http2ConnectorSpec> implements C
           return protocolError('informational head in a request');
       }
     };
-    flow.on('data', (chunk: Buffer) => {
-      try {
-        for (const f of decoder.push(chunk)) onFrame(f);
-      } catch (e) {
-        protocolError(errorMessage(e));
-      }
-    });
+    readFrames(flow, onFrame, protocolError);
     flow.on('end', () => {
       if (!req) return protocolError('request ended without a head');
       if (!requestDone) {

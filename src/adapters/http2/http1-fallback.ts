@@ -16,14 +16,13 @@ import {
   encodeData,
   encodeHeaders,
   Flags,
-  FrameDecoder,
   FrameType,
   resetReason,
   type Frame,
   type HeaderBlock,
 } from './frames.js';
 import type { H2Metrics } from './metrics.js';
-import { CreditReturner, NGHTTP2_CANCEL } from './relay.js';
+import { CreditReturner, NGHTTP2_CANCEL, readFrames } from './relay.js';
 
 /** Connection-specific request headers (RFC 9113 §8.2.2): HTTP/2 forbids them, so they stop here. */
 const HOP_BY_HOP = new Set([
@@ -166,7 +165,6 @@ function relay(
 
   // flow → response
   const credit = new CreditReturner(flow, res);
-  const decoder = new FrameDecoder();
   const onFrame = (f: Frame): void => {
     switch (f.type) {
       case FrameType.HEAD: {
@@ -194,13 +192,7 @@ function relay(
         return;
     }
   };
-  flow.on('data', (chunk: Buffer) => {
-    try {
-      for (const f of decoder.push(chunk)) onFrame(f);
-    } catch (e) {
-      fail(errorMessage(e));
-    }
-  });
+  readFrames(flow, onFrame, fail);
   flow.on('end', () => {
     if (!responded) return fail('response ended without a head');
     if (res.writableEnded) return;

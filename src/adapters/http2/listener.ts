@@ -18,7 +18,6 @@ import {
   decodeHeaders,
   encodeHeaders,
   Flags,
-  FrameDecoder,
   FrameType,
   h2CodeOf,
   parseGrpcTimeout,
@@ -35,6 +34,7 @@ import {
   NGHTTP2_INTERNAL_ERROR,
   peerOf,
   pumpToFlow,
+  readFrames,
 } from './relay.js';
 import { boundPort, listenServer } from '../common/listen.js';
 import { SpecAdapter } from '../common/spec-adapter.js';
@@ -295,7 +295,6 @@ export class Http2Listener extends SpecAdapter<Http2ListenerSpec> implements Lis
 
     // flow → response
     const credit = new CreditReturner(flow, stream);
-    const decoder = new FrameDecoder();
     const finishResponse = (): void => {
       responseDone = true;
       onResponseDone();
@@ -340,13 +339,7 @@ export class Http2Listener extends SpecAdapter<Http2ListenerSpec> implements Lis
           return;
       }
     };
-    flow.on('data', (chunk: Buffer) => {
-      try {
-        for (const f of decoder.push(chunk)) onFrame(f);
-      } catch (e) {
-        protocolError(errorMessage(e));
-      }
-    });
+    readFrames(flow, onFrame, protocolError);
     flow.on('end', () => {
       if (!responded) return protocolError('response ended without a head');
       if (!responseDone && !stream.closed && !stream.writableEnded) stream.end();

@@ -5,7 +5,16 @@
  */
 import http2 from 'node:http2';
 import type { FlowStream } from '../../router/contract.js';
-import { encodeData, encodeHeaders, FrameType, toHeaderBlock, type HeaderBlock } from './frames.js';
+import { errorMessage } from '../../errors.js';
+import {
+  encodeData,
+  encodeHeaders,
+  FrameDecoder,
+  FrameType,
+  toHeaderBlock,
+  type Frame,
+  type HeaderBlock,
+} from './frames.js';
 
 export const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR, NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } =
   http2.constants;
@@ -112,4 +121,20 @@ export class CreditReturner {
 export function peerOf(stream: http2.Http2Stream): string {
   const s = stream.session?.socket;
   return `${s?.remoteAddress ?? 'unknown'}:${s?.remotePort ?? 0}`;
+}
+
+/** Decodes the typed frames arriving on a flow; a framing error (or one thrown by `onFrame`) goes to `onError`. */
+export function readFrames(
+  flow: FlowStream,
+  onFrame: (f: Frame) => void,
+  onError: (why: string) => void,
+): void {
+  const decoder = new FrameDecoder();
+  flow.on('data', (chunk: Buffer) => {
+    try {
+      for (const f of decoder.push(chunk)) onFrame(f);
+    } catch (e) {
+      onError(errorMessage(e));
+    }
+  });
 }
