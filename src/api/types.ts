@@ -200,6 +200,11 @@ export interface ListenerSpec {
   earlyData?: boolean;
   /** http2: serve TLS (ALPN h2) with these PEM files; without it, h2c with prior knowledge. */
   tls?: ListenerTls;
+  /**
+   * Only clients from these addresses or CIDR prefixes (`10.0.0.0/8`, `192.168.1.7`, `fd00::/8`) may connect;
+   * others are closed at once (udp: their datagrams dropped). Absent: any client. An empty list admits nobody.
+   */
+  allow?: string[];
 }
 export type ListenerResource = ResourceBase<'Listener', ListenerSpec>;
 

@@ -3,6 +3,7 @@
  * values (collecting every problem, each naming its field path) and returns the typed resource with defaults
  * applied. Pure: no I/O.
  */
+import { isIP } from 'node:net';
 import { tryParseDuration, DURATION_SYNTAX } from './duration.js';
 import { ResourceError, type ResourceIssue } from './errors.js';
 import {
@@ -521,6 +522,7 @@ function checkListener(
       'distribution',
       'affinity',
       'earlyData',
+      'allow',
       ...ADAPTER_OPTIONS.filter((o) => o !== 'targets'),
     ],
     true,
@@ -550,6 +552,8 @@ function checkListener(
       c.add('spec.earlyData', `must be true or false (got ${describeValue(early)})`);
     else res.spec.earlyData = early;
   }
+  const allow = checkAllow(c, s?.['allow']);
+  if (allow) res.spec.allow = allow;
   Object.assign(res.spec, checkAdapterOptions(c, s, type));
   const ltls = checkListenerTls(c, s, type);
   if (ltls) res.spec.tls = ltls;
@@ -633,6 +637,32 @@ function checkAdapterOptions(
 }
 
 /** http2 listener `tls: { cert, key }` (both required). */
+/** `allow`: a list of IPv4/IPv6 addresses and CIDR prefixes. */
+function checkAllow(c: Checker, v: unknown): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v)) {
+    c.add('spec.allow', `must be a list of addresses or CIDR prefixes (got ${describeValue(v)})`);
+    return undefined;
+  }
+  const out: string[] = [];
+  v.forEach((e: unknown, i) => {
+    const p = `spec.allow[${i}]`;
+    if (typeof e !== 'string') return c.add(p, `must be an address or CIDR prefix (got ${describeValue(e)})`);
+    const [addr = '', prefix, extra] = e.split('/');
+    const family = isIP(addr);
+    const max = family === 4 ? 32 : 128;
+    if (family === 0 || extra !== undefined)
+      return c.add(
+        p,
+        `must be an IPv4/IPv6 address or CIDR prefix like 10.0.0.0/8 (got ${describeValue(e)})`,
+      );
+    if (prefix !== undefined && (!/^\d{1,3}$/.test(prefix) || Number(prefix) > max))
+      return c.add(p, `prefix length must be 0-${max} (got ${describeValue(e)})`);
+    out.push(e);
+  });
+  return out;
+}
+
 function checkListenerTls(c: Checker, s: Obj | undefined, type: string): ListenerTls | undefined {
   const v = s?.['tls'];
   if (v === undefined || v === null) return undefined;

@@ -27,6 +27,7 @@ export function createListener(host: AdapterHost, r: ListenerResource, logger: L
     host: s.host,
     port: s.port,
     distribution: s.distribution,
+    ...defined({ allow: s.allow }),
   };
   switch (s.type) {
     case 'tcp':

@@ -55,7 +55,10 @@ async function tinyproxy(
 
 function echoServer(): Promise<{ server: net.Server; port: number }> {
   return new Promise((resolve) => {
-    const server = net.createServer((s) => s.pipe(s));
+    const server = net.createServer((s) => {
+      s.on('error', () => undefined); // the router resets flows when it stops
+      s.pipe(s);
+    });
     server.listen(0, HOST, () => resolve({ server, port: (server.address() as net.AddressInfo).port }));
   });
 }

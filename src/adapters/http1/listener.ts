@@ -15,11 +15,14 @@ import {
 import { appendHeader, clientAddress, filterHeaders, viaValue } from './headers.js';
 import { RequestMetrics } from './metrics.js';
 import { boundPort, listenServer } from '../common/listen.js';
+import { AllowList } from '../common/allow.js';
 import { SpecAdapter } from '../common/spec-adapter.js';
 
 export interface Http1ListenerSpec {
   name: string;
   routingKey: string;
+  /** client addresses and CIDR prefixes allowed to connect (absent: any) */
+  allow?: string[];
   host: string;
   port: number;
   distribution: 'balanced' | 'closest';
@@ -53,6 +56,7 @@ export class Http1Listener extends SpecAdapter<Http1ListenerSpec> implements Lis
   private server: http.Server | undefined;
   private readonly sockets = new Set<Duplex>();
   private readonly log: Logger;
+  private readonly allow: AllowList | undefined;
 
   constructor(
     private readonly host: AdapterHost,
@@ -61,13 +65,18 @@ export class Http1Listener extends SpecAdapter<Http1ListenerSpec> implements Lis
   ) {
     super(spec);
     this.log = logger.child({ subsystem: 'http1', listener: spec.name, key: spec.routingKey });
+    this.allow = AllowList.from(spec.allow, this.log);
   }
 
   get port(): number | undefined {
     return boundPort(this.server);
   }
   stats(): Record<string, number> {
-    return { ...this.counters, ...this.metrics.flatten() };
+    return {
+      ...this.counters,
+      ...this.metrics.flatten(),
+      ...(this.allow ? { denied: this.allow.denied } : {}),
+    };
   }
 
   start(): Promise<void> {
@@ -98,6 +107,7 @@ export class Http1Listener extends SpecAdapter<Http1ListenerSpec> implements Lis
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
     this.server = server;
+    this.allow?.guard(server);
     return listenServer(server, this.spec, this.log, { protocol: 'http1' }).catch((e: unknown) => {
       this.server = undefined;
       throw e;

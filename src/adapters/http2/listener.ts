@@ -37,6 +37,7 @@ import {
   readFrames,
 } from './relay.js';
 import { boundPort, listenServer } from '../common/listen.js';
+import { AllowList } from '../common/allow.js';
 import { SpecAdapter } from '../common/spec-adapter.js';
 
 /** The listener enforces a gRPC deadline this long after it passed, so that clients cancel first themselves. */
@@ -45,6 +46,8 @@ export const DEADLINE_GRACE_MS = 100;
 export interface Http2ListenerSpec {
   name: string;
   routingKey: string;
+  /** client addresses and CIDR prefixes allowed to connect (absent: any) */
+  allow?: string[];
   host: string;
   port: number;
   distribution: 'balanced' | 'closest';
@@ -69,6 +72,7 @@ export class Http2Listener extends SpecAdapter<Http2ListenerSpec> implements Lis
   private readonly h1Sockets = new Set<Socket>();
   private h1Requests = 0;
   private readonly log: Logger;
+  private readonly allow: AllowList | undefined;
 
   constructor(
     private readonly host: AdapterHost,
@@ -77,6 +81,7 @@ export class Http2Listener extends SpecAdapter<Http2ListenerSpec> implements Lis
   ) {
     super(spec);
     this.log = logger.child({ subsystem: 'http2', listener: spec.name, key: spec.routingKey });
+    this.allow = AllowList.from(spec.allow, this.log);
   }
 
   get port(): number | undefined {
@@ -88,6 +93,7 @@ export class Http2Listener extends SpecAdapter<Http2ListenerSpec> implements Lis
       sessions: this.sessions.size,
       http1Connections: this.h1Sockets.size,
       http1Requests: this.h1Requests,
+      ...(this.allow ? { denied: this.allow.denied } : {}),
     };
   }
 
@@ -100,6 +106,7 @@ export class Http2Listener extends SpecAdapter<Http2ListenerSpec> implements Lis
       s.once('close', () => this.sessions.delete(s));
     });
     const server = this.spec.tls ? await this.tlsFront(h2, this.spec.tls) : h2;
+    this.allow?.guard(server);
     this.server = server;
     try {
       await listenServer(server, this.spec, this.log, { protocol: this.spec.tls ? 'h2+http/1.1' : 'h2c' });

@@ -5,11 +5,14 @@ import { wireCode } from '../../router/codes.js';
 import type { AdapterHost, EarlyData, ListenerAdapter, OpenedFlow } from '../../router/contract.js';
 import { pipeSocketFlow, type EarlyRead } from './pipe.js';
 import { boundPort, listenServer } from '../common/listen.js';
+import { AllowList } from '../common/allow.js';
 import { SpecAdapter } from '../common/spec-adapter.js';
 
 export interface TcpListenerSpec {
   name: string;
   routingKey: string;
+  /** client addresses and CIDR prefixes allowed to connect (absent: any) */
+  allow?: string[];
   host: string;
   port: number;
   distribution: 'balanced' | 'closest';
@@ -36,6 +39,7 @@ export class TcpListener extends SpecAdapter<TcpListenerSpec> implements Listene
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
   private readonly log: Logger;
+  private readonly allow: AllowList | undefined;
 
   constructor(
     private readonly host: AdapterHost,
@@ -44,10 +48,11 @@ export class TcpListener extends SpecAdapter<TcpListenerSpec> implements Listene
   ) {
     super(spec);
     this.log = logger.child({ subsystem: 'tcp', listener: spec.name, key: spec.routingKey });
+    this.allow = AllowList.from(spec.allow, this.log);
   }
 
   stats(): Record<string, number> {
-    return { ...this.counters };
+    return { ...this.counters, ...(this.allow ? { denied: this.allow.denied } : {}) };
   }
 
   get port(): number | undefined {
@@ -59,6 +64,7 @@ export class TcpListener extends SpecAdapter<TcpListenerSpec> implements Listene
       this.onConnection(s),
     );
     this.server = server;
+    this.allow?.guard(server);
     return listenServer(server, this.spec, this.log, { protocol: 'tcp' }).catch((e: unknown) => {
       this.server = undefined;
       throw e;

@@ -5,11 +5,14 @@ import type { Logger } from '../../observe/log.js';
 import type { AdapterHost, ListenerAdapter, OpenedFlow } from '../../router/contract.js';
 import { DatagramPump, QueueBudget, newUdpCounters, type UdpCounters } from './session.js';
 import { listenError } from '../common/listen.js';
+import { AllowList } from '../common/allow.js';
 import { SpecAdapter } from '../common/spec-adapter.js';
 
 export interface UdpListenerSpec {
   name: string;
   routingKey: string;
+  /** client addresses and CIDR prefixes allowed to connect (absent: any) */
+  allow?: string[];
   host: string;
   port: number;
   distribution: 'balanced' | 'closest';
@@ -57,6 +60,7 @@ export class UdpListener extends SpecAdapter<UdpListenerSpec> implements Listene
   private readonly budget: QueueBudget;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
+  private readonly allow: AllowList | undefined;
   private readonly idleMs: number;
 
   constructor(
@@ -66,6 +70,7 @@ export class UdpListener extends SpecAdapter<UdpListenerSpec> implements Listene
   ) {
     super(spec);
     this.log = logger.child({ subsystem: 'udp', listener: spec.name, key: spec.routingKey });
+    this.allow = AllowList.from(spec.allow, this.log);
     this.budget = new QueueBudget(spec.maxTotalQueueBytes ?? UDP_DEFAULTS.maxTotalQueueBytes);
     this.idleMs = spec.idleTimeoutMs ?? UDP_DEFAULTS.idleTimeoutMs;
   }
@@ -78,7 +83,11 @@ export class UdpListener extends SpecAdapter<UdpListenerSpec> implements Listene
     }
   }
   stats(): Record<string, number> {
-    return { ...this.counters, queuedBytes: this.budget.used };
+    return {
+      ...this.counters,
+      queuedBytes: this.budget.used,
+      ...(this.allow ? { denied: this.allow.denied } : {}),
+    };
   }
 
   start(): Promise<void> {
@@ -110,6 +119,10 @@ export class UdpListener extends SpecAdapter<UdpListenerSpec> implements Listene
   }
 
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.allow && !this.allow.allows(rinfo.address)) {
+      this.allow.deny(`${rinfo.address}:${rinfo.port}`);
+      return;
+    }
     const client = net.isIPv6(rinfo.address)
       ? `[${rinfo.address}]:${rinfo.port}`
       : `${rinfo.address}:${rinfo.port}`;

@@ -19,11 +19,18 @@ export const listenerCreate: CommandSpec = {
       type: 'boolean',
       help: "tcp: send the client's first bytes with the flow setup (one round trip less; docs/adr/0004)",
     },
+    allow: {
+      type: 'string',
+      multiple: true,
+      value: 'CIDR',
+      help: 'only clients from this address or CIDR prefix may connect (repeatable; default: any)',
+    },
   },
   examples: [
     'caravan listener create db 5432',
     'caravan listener create web 8080 --routing-key frontend -o yaml',
     'caravan listener create cache 6379 --early-data',
+    'caravan listener create db 5432 --allow 10.1.0.0/16 --allow 192.168.7.20',
   ],
   run: (ctx) =>
     createService(
@@ -37,5 +44,6 @@ export const listenerCreate: CommandSpec = {
       ],
       (r) => `${r.spec.host}:${r.spec.port} -> routing key ${r.spec.routingKey}`,
       [['early-data', 'earlyData']],
+      [['allow', 'allow']],
     ),
 };

@@ -12,7 +12,7 @@ import {
   type ConnectorResource,
   type ListenerResource,
 } from '../../api/index.js';
-import { optBool, optString, usageError } from '../command.js';
+import { optBool, optList, optString, usageError } from '../command.js';
 import { appliedNote, createResource, printResource, printsResource } from './common.js';
 
 export function portArg(text: string): number | string {
@@ -29,6 +29,7 @@ export async function createService<K extends 'Listener' | 'Connector'>(
   fields: ReadonlyArray<readonly [string, string]>,
   describe: (r: K extends 'Listener' ? ListenerResource : ConnectorResource) => string,
   flags: ReadonlyArray<readonly [string, string]> = [],
+  lists: ReadonlyArray<readonly [string, string]> = [],
 ): Promise<void> {
   const [name, port] = ctx.args as [string, string];
   if (!/^\d+$/.test(port)) throw usageError(`port must be an integer 1-65535 (got '${port}')`);
@@ -38,6 +39,10 @@ export async function createService<K extends 'Listener' | 'Connector'>(
     if (v !== undefined) spec[field] = v;
   }
   for (const [opt, field] of flags) if (optBool(ctx, opt)) spec[field] = true;
+  for (const [opt, field] of lists) {
+    const v = optList(ctx, opt);
+    if (v.length > 0) spec[field] = v;
+  }
   const r = validateResourceOf(
     kind,
     { apiVersion: API_VERSION, kind, metadata: { name }, spec },
