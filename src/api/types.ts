@@ -133,8 +133,11 @@ export interface SiteSpec {
    * 127.0.0.1; binding any non-loopback address requires HTTP Basic credentials (generated when not given).
    */
   console?: { host: string; port: number; username?: string; password?: string };
-  /** Observability: flow records kept by the router (ring size, default 10,000). */
-  observe?: { flowRecords?: number };
+  /**
+   * Observability: flow records kept by the router (ring size, default 10,000); `flowLog: true` also appends every
+   * finished flow as one JSON line to `logs/flows.log` (an access log; rotated at 10 MiB, 3 files kept).
+   */
+  observe?: { flowRecords?: number; flowLog?: boolean };
   /** Server TLS files for linkAccess; filled with defaults when linkAccess is set. */
   tls?: TlsFiles;
 }

@@ -437,11 +437,17 @@ function checkSite(c: Checker, meta: ObjectMeta, specValue: unknown, statusValue
     if (username !== undefined && password === undefined)
       c.add('spec.console.password', 'is required when spec.console.username is set');
   }
-  const obs = c.object(s?.['observe'], 'spec.observe', ['flowRecords']);
+  const obs = c.object(s?.['observe'], 'spec.observe', ['flowRecords', 'flowLog']);
   if (obs) {
     spec.observe = {};
     const n = c.integer(obs, 'flowRecords', 'spec.observe', { min: 1, max: 10_000_000 });
     if (n !== undefined) spec.observe.flowRecords = n;
+    const log = obs['flowLog'];
+    if (log !== undefined && log !== null) {
+      if (typeof log !== 'boolean')
+        c.add('spec.observe.flowLog', `must be true or false (got ${describeValue(log)})`);
+      else spec.observe.flowLog = log;
+    }
   }
 
   const tls = s?.['tls'];

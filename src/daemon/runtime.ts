@@ -17,7 +17,7 @@ import { LinkDialer } from '../links/dialer.js';
 import { parseProxyUrl } from '../http-proxy.js';
 import type { MuxSession } from '../links/mux/session.js';
 import { buildSecureContext, readTlsFiles, type TlsMaterial } from '../links/tls.js';
-import type { Logger } from '../observe/log.js';
+import { rotatingFileSink, type Logger } from '../observe/log.js';
 import type { ConnectorAdapter, ListenerAdapter } from '../router/contract.js';
 import { Router } from '../router/router.js';
 import { createConnector, createListener } from './adapters.js';
@@ -80,6 +80,8 @@ export class SiteRuntime {
   readonly observer: NetworkObserver;
   private console: ConsoleServer | undefined;
   private sampleTimer: NodeJS.Timeout | undefined;
+  /** the flow access log (Site spec.observe.flowLog): stops watching and closes the file */
+  private flowLog: { stop(): void } | undefined;
 
   private constructor(
     private config: SiteConfig,
@@ -199,6 +201,23 @@ export class SiteRuntime {
     tick();
   }
 
+  /** Site spec.observe.flowLog: every finished flow as one JSON line in logs/flows.log (rotated like router.log). */
+  private startFlowLog(): void {
+    if (!this.config.site.spec.observe?.flowLog) return;
+    const path = join(this.config.dir, 'logs', 'flows.log');
+    const sink = rotatingFileSink(path);
+    const unwatch = this.router.records.watch((r) => {
+      if (r.endedAt !== undefined) sink.write(`${JSON.stringify(r)}\n`);
+    });
+    this.flowLog = {
+      stop: () => {
+        unwatch();
+        sink.close();
+      },
+    };
+    this.log.info('flow log on', { path });
+  }
+
   /** Starts the console when a port is configured; returns it (undefined when the console is off). */
   private async startConsole(): Promise<ConsoleServer | undefined> {
     const spec = this.config.site.spec.console;
@@ -269,6 +288,7 @@ export class SiteRuntime {
     this.watchResources();
     this.publishInfo();
     this.startSampling();
+    this.startFlowLog();
     await this.startConsole();
     this.log.info('router ready', {
       router: this.router.id,
@@ -352,6 +372,12 @@ export class SiteRuntime {
         this.log.error('link access not started after the Site changed', { reason: errorMessage(e) });
       }
     } else if (d.grants && la) changes.push('Site: grant server restarted (link access settings changed)');
+    if (d.flowLog) {
+      this.flowLog?.stop();
+      this.flowLog = undefined;
+      this.startFlowLog();
+      changes.push(`Site: flow log ${this.flowLog ? 'on' : 'off'}`);
+    }
     if (d.console) {
       const old = this.console;
       this.console = undefined;
@@ -828,6 +854,7 @@ export class SiteRuntime {
     this.router.destroyLinks();
     for (const { d } of this.dialers.values()) d.destroy();
     await this.admin?.stop();
+    this.flowLog?.stop();
   }
 }
 

@@ -4,8 +4,10 @@
  * router; fields that need a restart (routing timers) are reported as such and leave the router running.
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ManagedProcess } from '../support/proc.js';
 import { stopAllProcesses } from '../support/proc.js';
@@ -43,7 +45,10 @@ describe('Site changes while the router runs', () => {
   let hub: TestSite;
   let west: TestSite;
   let hubProc: ManagedProcess;
+  let westProc: ManagedProcess;
   let linkPort: number;
+  let echo: net.Server;
+  let echoListen: number;
 
   const writeHubSite = (extra: Record<string, unknown>, routing = ROUTING): Promise<void> =>
     hub.writeResource('Site', 'hub', {
@@ -63,16 +68,67 @@ describe('Site changes while the router runs', () => {
     });
     west = await TestSite.create(root.dir, { name: 'west', ...ROUTING });
     await west.linkTo(hub, { endpoints: [{ host: HOST, port: linkPort }] });
+    echo = net.createServer((c) => {
+      c.on('error', () => undefined);
+      c.pipe(c);
+    });
+    await new Promise<void>((r) => echo.listen(0, HOST, r));
+    await hub.addConnector({ name: 'echo', port: (echo.address() as net.AddressInfo).port });
+    echoListen = await freePort();
+    await west.addListener({ name: 'echo', port: echoListen });
     hubProc = hub.start();
     await hub.ready();
-    west.start();
+    westProc = west.start();
     await west.ready();
     await west.routesTo(['hub']);
+    await west.seesKey('echo');
   });
 
   after(async () => {
     await stopAllProcesses();
+    echo?.close();
     await root?.remove();
+  });
+
+  test('the flow log turns on and off: each finished flow is one JSON line in logs/flows.log', async () => {
+    const writeWestSite = (observe?: Record<string, unknown>): Promise<void> =>
+      west.writeResource('Site', 'west', {
+        mode: 'interior',
+        routing: ROUTING,
+        ...(observe ? { observe } : {}),
+      });
+    const file = join(west.dir, 'logs', 'flows.log');
+    const lines = async (): Promise<Array<Record<string, unknown>>> =>
+      (await readFile(file, 'utf8').catch(() => ''))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const roundTrip = (text: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const s = net.connect({ host: HOST, port: echoListen }, () => s.end(text));
+        let got = '';
+        s.on('data', (d) => (got += d.toString()));
+        s.on('end', () => resolve(got));
+        s.on('error', reject);
+      });
+
+    await writeWestSite({ flowLog: true });
+    await westProc.waitForOutput(/Site: flow log on/);
+    for (const t of ['one', 'two', 'three']) assert.equal(await roundTrip(t), t);
+    await waitFor(async () => (await lines()).length === 3, { what: 'three lines in flows.log' });
+    for (const r of await lines()) {
+      assert.equal(r['routingKey'], 'echo');
+      assert.equal(r['outcome'], 'ok');
+      assert.match(String(r['clientAddress']), /^127\.0\.0\.1:\d+$/);
+      assert.equal(r['bytesOut'], r['bytesIn'], 'an echo: as many bytes back as out');
+      assert.ok(r['endedAt'], 'only finished flows');
+    }
+
+    await writeWestSite();
+    await westProc.waitForOutput(/Site: flow log off/);
+    assert.equal(await roundTrip('four'), 'four');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await lines()).length, 3, 'nothing written once it is off');
   });
 
   test('the console starts, moves to another port and stops', async () => {

@@ -12,13 +12,18 @@ const base: SiteSpec = {
 const withSpec = (extra: Partial<SiteSpec>): SiteSpec => ({ ...base, ...extra });
 
 describe('diffSite', () => {
+  test('the flow log turns on and off in place', () => {
+    const d = diffSite(base, withSpec({ observe: { flowLog: true } }));
+    assert.deepEqual(d, { restart: [], acceptor: false, grants: false, console: false, flowLog: true });
+  });
+
   test('an identical Site changes nothing', () => {
     const d = diffSite(base, structuredClone(base));
     assert.ok(siteUnchanged(d));
-    assert.deepEqual(d, { restart: [], acceptor: false, grants: false, console: false });
+    assert.deepEqual(d, { restart: [], acceptor: false, grants: false, console: false, flowLog: false });
   });
 
-  test('mode, routerId, timers, admin socket and observe need a restart, in spec order', () => {
+  test('mode, routerId, timers, admin socket and the flow-record ring need a restart, in spec order', () => {
     const d = diffSite(
       base,
       withSpec({
@@ -29,13 +34,13 @@ describe('diffSite', () => {
         routerId: 'r-2',
       }),
     );
-    assert.deepEqual(d.restart, ['mode', 'routerId', 'routing', 'admin', 'observe']);
+    assert.deepEqual(d.restart, ['mode', 'routerId', 'routing', 'admin', 'observe.flowRecords']);
     assert.equal(d.acceptor, false);
   });
 
   test('a new link port restarts the acceptor and the grant server', () => {
     const d = diffSite(base, withSpec({ linkAccess: { ...base.linkAccess!, port: 6000 } }));
-    assert.deepEqual(d, { restart: [], acceptor: true, grants: true, console: false });
+    assert.deepEqual(d, { restart: [], acceptor: true, grants: true, console: false, flowLog: false });
   });
 
   test('new advertised hosts or grant port restart only the grant server: links stay up', () => {
@@ -43,7 +48,7 @@ describe('diffSite', () => {
       base,
       withSpec({ linkAccess: { ...base.linkAccess!, hosts: ['gw.example'], grantPort: 7000 } }),
     );
-    assert.deepEqual(d, { restart: [], acceptor: false, grants: true, console: false });
+    assert.deepEqual(d, { restart: [], acceptor: false, grants: true, console: false, flowLog: false });
   });
 
   test('new server TLS files, or link access removed, restart both', () => {
@@ -55,6 +60,6 @@ describe('diffSite', () => {
 
   test('console changes restart only the console', () => {
     const d = diffSite(base, withSpec({ console: { host: '127.0.0.1', port: 8080 } }));
-    assert.deepEqual(d, { restart: [], acceptor: false, grants: false, console: true });
+    assert.deepEqual(d, { restart: [], acceptor: false, grants: false, console: true, flowLog: false });
   });
 });
