@@ -15,17 +15,9 @@ import {
 import { appendHeader, clientAddress, filterHeaders, viaValue } from './headers.js';
 import { RequestMetrics } from './metrics.js';
 import { boundPort, listenServer } from '../common/listen.js';
-import { AllowList } from '../common/allow.js';
-import { SpecAdapter } from '../common/spec-adapter.js';
+import { ListenerBase, type ListenerBaseSpec } from '../common/spec-adapter.js';
 
-export interface Http1ListenerSpec {
-  name: string;
-  routingKey: string;
-  /** client addresses and CIDR prefixes allowed to connect (absent: any) */
-  allow?: string[];
-  host: string;
-  port: number;
-  distribution: 'balanced' | 'closest';
+export interface Http1ListenerSpec extends ListenerBaseSpec {
   /** `client`: requests of one client address keep going to the same connector while it stays reachable */
   affinity?: 'client';
   /** append the client address to X-Forwarded-For */
@@ -39,7 +31,7 @@ export interface Http1ListenerSpec {
  * flow, so each request picks a connector. Request and response bodies stream both ways with backpressure;
  * `Upgrade` requests (WebSocket) continue as a byte stream to the same target.
  */
-export class Http1Listener extends SpecAdapter<Http1ListenerSpec> implements ListenerAdapter {
+export class Http1Listener extends ListenerBase<Http1ListenerSpec> implements ListenerAdapter {
   readonly counters = {
     connections: 0,
     connectionsActive: 0,
@@ -55,17 +47,13 @@ export class Http1Listener extends SpecAdapter<Http1ListenerSpec> implements Lis
   readonly metrics = new RequestMetrics();
   private server: http.Server | undefined;
   private readonly sockets = new Set<Duplex>();
-  private readonly log: Logger;
-  private readonly allow: AllowList | undefined;
 
   constructor(
     private readonly host: AdapterHost,
     spec: Http1ListenerSpec,
     logger: Logger,
   ) {
-    super(spec);
-    this.log = logger.child({ subsystem: 'http1', listener: spec.name, key: spec.routingKey });
-    this.allow = AllowList.from(spec.allow, this.log);
+    super(spec, logger, 'http1');
   }
 
   get port(): number | undefined {
@@ -75,7 +63,7 @@ export class Http1Listener extends SpecAdapter<Http1ListenerSpec> implements Lis
     return {
       ...this.counters,
       ...this.metrics.flatten(),
-      ...(this.allow ? { denied: this.allow.denied } : {}),
+      ...this.deniedStats(),
     };
   }
 

@@ -37,20 +37,12 @@ import {
   readFrames,
 } from './relay.js';
 import { boundPort, listenServer } from '../common/listen.js';
-import { AllowList } from '../common/allow.js';
-import { SpecAdapter } from '../common/spec-adapter.js';
+import { ListenerBase, type ListenerBaseSpec } from '../common/spec-adapter.js';
 
 /** The listener enforces a gRPC deadline this long after it passed, so that clients cancel first themselves. */
 export const DEADLINE_GRACE_MS = 100;
 
-export interface Http2ListenerSpec {
-  name: string;
-  routingKey: string;
-  /** client addresses and CIDR prefixes allowed to connect (absent: any) */
-  allow?: string[];
-  host: string;
-  port: number;
-  distribution: 'balanced' | 'closest';
+export interface Http2ListenerSpec extends ListenerBaseSpec {
   /**
    * serve TLS from these PEM files: ALPN `h2`, and HTTP/1.1 for clients that do not offer h2 (each request is
    * carried as an HTTP/2 stream); without it, h2c with prior knowledge
@@ -64,24 +56,20 @@ export interface Http2ListenerSpec {
  * are balanced independently. Request and response travel as typed frames (frames.ts); RST_STREAM codes cross as
  * flow resets both ways.
  */
-export class Http2Listener extends SpecAdapter<Http2ListenerSpec> implements ListenerAdapter {
+export class Http2Listener extends ListenerBase<Http2ListenerSpec> implements ListenerAdapter {
   readonly metrics = new H2Metrics();
   private server: http2.Http2Server | tls.Server | undefined;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   /** TLS connections that negotiated HTTP/1.1 */
   private readonly h1Sockets = new Set<Socket>();
   private h1Requests = 0;
-  private readonly log: Logger;
-  private readonly allow: AllowList | undefined;
 
   constructor(
     private readonly host: AdapterHost,
     spec: Http2ListenerSpec,
     logger: Logger,
   ) {
-    super(spec);
-    this.log = logger.child({ subsystem: 'http2', listener: spec.name, key: spec.routingKey });
-    this.allow = AllowList.from(spec.allow, this.log);
+    super(spec, logger, 'http2');
   }
 
   get port(): number | undefined {
@@ -93,7 +81,7 @@ export class Http2Listener extends SpecAdapter<Http2ListenerSpec> implements Lis
       sessions: this.sessions.size,
       http1Connections: this.h1Sockets.size,
       http1Requests: this.h1Requests,
-      ...(this.allow ? { denied: this.allow.denied } : {}),
+      ...this.deniedStats(),
     };
   }
 

@@ -5,17 +5,9 @@ import { wireCode } from '../../router/codes.js';
 import type { AdapterHost, EarlyData, ListenerAdapter, OpenedFlow } from '../../router/contract.js';
 import { pipeSocketFlow, type EarlyRead } from './pipe.js';
 import { boundPort, listenServer } from '../common/listen.js';
-import { AllowList } from '../common/allow.js';
-import { SpecAdapter } from '../common/spec-adapter.js';
+import { ListenerBase, type ListenerBaseSpec } from '../common/spec-adapter.js';
 
-export interface TcpListenerSpec {
-  name: string;
-  routingKey: string;
-  /** client addresses and CIDR prefixes allowed to connect (absent: any) */
-  allow?: string[];
-  host: string;
-  port: number;
-  distribution: 'balanced' | 'closest';
+export interface TcpListenerSpec extends ListenerBaseSpec {
   /** `client`: connections from one client address keep going to the same connector while it stays reachable */
   affinity?: 'client';
   /** send the client's first bytes right behind OPEN, before the far end accepted (docs/adr/0004-early-data.md) */
@@ -34,25 +26,21 @@ export interface TcpListenerStats {
 }
 
 /** A TCP listener: every accepted connection becomes a flow to the listener's routing key. */
-export class TcpListener extends SpecAdapter<TcpListenerSpec> implements ListenerAdapter {
+export class TcpListener extends ListenerBase<TcpListenerSpec> implements ListenerAdapter {
   readonly counters: TcpListenerStats = { accepted: 0, active: 0, refused: 0, bytesIn: 0, bytesOut: 0 };
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
-  private readonly log: Logger;
-  private readonly allow: AllowList | undefined;
 
   constructor(
     private readonly host: AdapterHost,
     spec: TcpListenerSpec,
     logger: Logger,
   ) {
-    super(spec);
-    this.log = logger.child({ subsystem: 'tcp', listener: spec.name, key: spec.routingKey });
-    this.allow = AllowList.from(spec.allow, this.log);
+    super(spec, logger, 'tcp');
   }
 
   stats(): Record<string, number> {
-    return { ...this.counters, ...(this.allow ? { denied: this.allow.denied } : {}) };
+    return { ...this.counters, ...this.deniedStats() };
   }
 
   get port(): number | undefined {

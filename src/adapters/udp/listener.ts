@@ -5,17 +5,9 @@ import type { Logger } from '../../observe/log.js';
 import type { AdapterHost, ListenerAdapter, OpenedFlow } from '../../router/contract.js';
 import { DatagramPump, QueueBudget, newUdpCounters, type UdpCounters } from './session.js';
 import { listenError } from '../common/listen.js';
-import { AllowList } from '../common/allow.js';
-import { SpecAdapter } from '../common/spec-adapter.js';
+import { ListenerBase, type ListenerBaseSpec } from '../common/spec-adapter.js';
 
-export interface UdpListenerSpec {
-  name: string;
-  routingKey: string;
-  /** client addresses and CIDR prefixes allowed to connect (absent: any) */
-  allow?: string[];
-  host: string;
-  port: number;
-  distribution: 'balanced' | 'closest';
+export interface UdpListenerSpec extends ListenerBaseSpec {
   /** `client`: all sessions of one client address go to the same connector while it stays reachable */
   affinity?: 'client';
   /** close a session after this long without a datagram either way (default 60000 ms) */
@@ -53,14 +45,12 @@ interface Session {
  * A UDP listener: binds a UDP port; every client address:port is a session carried as one flow (datagram
  * boundaries preserved), closed after an idle timeout.
  */
-export class UdpListener extends SpecAdapter<UdpListenerSpec> implements ListenerAdapter {
+export class UdpListener extends ListenerBase<UdpListenerSpec> implements ListenerAdapter {
   readonly counters: UdpCounters & { refused: number } = { ...newUdpCounters(), refused: 0 };
   private socket: dgram.Socket | undefined;
   private readonly sessions = new Map<string, Session>();
   private readonly budget: QueueBudget;
   private sweepTimer: NodeJS.Timeout | undefined;
-  private readonly log: Logger;
-  private readonly allow: AllowList | undefined;
   private readonly idleMs: number;
 
   constructor(
@@ -68,9 +58,7 @@ export class UdpListener extends SpecAdapter<UdpListenerSpec> implements Listene
     spec: UdpListenerSpec,
     logger: Logger,
   ) {
-    super(spec);
-    this.log = logger.child({ subsystem: 'udp', listener: spec.name, key: spec.routingKey });
-    this.allow = AllowList.from(spec.allow, this.log);
+    super(spec, logger, 'udp');
     this.budget = new QueueBudget(spec.maxTotalQueueBytes ?? UDP_DEFAULTS.maxTotalQueueBytes);
     this.idleMs = spec.idleTimeoutMs ?? UDP_DEFAULTS.idleTimeoutMs;
   }
@@ -86,7 +74,7 @@ export class UdpListener extends SpecAdapter<UdpListenerSpec> implements Listene
     return {
       ...this.counters,
       queuedBytes: this.budget.used,
-      ...(this.allow ? { denied: this.allow.denied } : {}),
+      ...this.deniedStats(),
     };
   }
 
