@@ -272,6 +272,12 @@ export interface AccessTokenSpec {
   ca: string;
   /** Requested link cost; the grant's cost applies when absent. */
   cost?: number;
+  /**
+   * For the redeemer's information (the grant server decides): when the grant expires (RFC 3339, the issuing
+   * site's clock) and how many redemptions it allows. Absent from tokens of older versions.
+   */
+  expiresAt?: string;
+  redemptions?: number;
 }
 export type AccessTokenResource = ResourceBase<'AccessToken', AccessTokenSpec>;
 

@@ -804,7 +804,7 @@ function checkAccessToken(
   specValue: unknown,
   statusValue: unknown,
 ): AccessTokenResource {
-  const s = c.object(specValue, 'spec', ['url', 'code', 'ca', 'cost'], true);
+  const s = c.object(specValue, 'spec', ['url', 'code', 'ca', 'cost', 'expiresAt', 'redemptions'], true);
   const url = c.string(s, 'url', 'spec', { required: s !== undefined }) ?? '';
   if (url) {
     let parsed: URL | undefined;
@@ -836,6 +836,14 @@ function checkAccessToken(
     spec: { url, code, ca },
   };
   if (cost !== undefined) res.spec.cost = cost;
+  const expiresAt = c.string(s, 'expiresAt', 'spec', { maxLength: 64 });
+  if (expiresAt !== undefined) {
+    if (Number.isNaN(Date.parse(expiresAt)))
+      c.add('spec.expiresAt', `must be an RFC 3339 time (got ${describeValue(expiresAt)})`);
+    else res.spec.expiresAt = expiresAt;
+  }
+  const redemptions = c.integer(s, 'redemptions', 'spec', { min: 1, max: 2 ** 31 - 1 });
+  if (redemptions !== undefined) res.spec.redemptions = redemptions;
   const { status } = checkStatus(c, statusValue);
   if (status) res.status = status;
   return res;

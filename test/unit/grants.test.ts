@@ -21,6 +21,7 @@ import {
   issueToken,
   normalizeSerial,
   parseToken,
+  redeemToken,
   renewalDueAt,
   renewalRetryMs,
   revokeLink,
@@ -131,6 +132,36 @@ test('token files: anything but one valid AccessToken is TOKEN_INVALID with a on
       JSON.stringify(text),
     );
   }
+});
+
+test('a token says when it expires; one long expired is refused without asking its grant server', async () => {
+  const ca = await createCa({ commonName: 'x CA' });
+  const token = (expiresAt: string): unknown => ({
+    apiVersion: 'caravan.dev/v1alpha1',
+    kind: 'AccessToken',
+    metadata: { name: 'g' },
+    // port 9 (discard): nothing listens, so asking the server would be GRANT_UNREACHABLE, not GRANT_EXPIRED
+    spec: {
+      url: 'https://127.0.0.1:9/v1/grants/g',
+      code: 'a'.repeat(32),
+      ca: ca.certPem,
+      expiresAt,
+      redemptions: 2,
+    },
+  });
+  const old = new Date(Date.now() - 3600_000).toISOString();
+  const parsed = parseToken(JSON.stringify(token(old)), 't.token');
+  assert.equal(parsed.spec.expiresAt, old);
+  assert.equal(parsed.spec.redemptions, 2);
+  await assert.rejects(redeemToken('/nonexistent-site', parsed), (e: unknown) => {
+    assert.ok(isCaravanError(e, ErrorCodes.GRANT_EXPIRED), String(e));
+    assert.match((e as Error).message, /expired at .* ask the issuing site for a new one/);
+    return true;
+  });
+  assert.throws(
+    () => parseToken(JSON.stringify(token('soon')), 't.token'),
+    (e: unknown) => isCaravanError(e, ErrorCodes.TOKEN_INVALID),
+  );
 });
 
 test('CSR for an existing key: same public key, verified signature', async () => {

@@ -160,7 +160,14 @@ export async function issueToken(
     apiVersion: API_VERSION,
     kind: 'AccessToken',
     metadata: { name },
-    spec: { url, code, ca, ...(opts.cost !== undefined ? { cost: opts.cost } : {}) },
+    spec: {
+      url,
+      code,
+      ca,
+      ...(opts.cost !== undefined ? { cost: opts.cost } : {}),
+      expiresAt,
+      redemptions: grant.spec.redemptions,
+    },
   };
   return { grant, token };
 }
