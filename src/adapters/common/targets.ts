@@ -20,6 +20,28 @@ export interface TargetPoolOptions {
   onHealthChange: (healthy: boolean) => void;
   /** called when one target changes state */
   onTargetChange?: (t: Target) => void;
+  /** whether a failed target answers again (default: a TCP connection within connectTimeoutMs) */
+  probe?: (t: Target, timeoutMs: number) => Promise<boolean>;
+}
+
+/** The default probe: the target accepts a TCP connection within `timeoutMs`. */
+export function tcpProbe(t: { host: string; port: number }, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: t.host, port: t.port });
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve(false);
+    }, timeoutMs);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
 }
 
 /**
@@ -95,20 +117,16 @@ export class TargetPool {
   }
 
   private probe(t: Target): void {
-    const s = net.connect({ host: t.host, port: t.port });
-    const timer = setTimeout(() => s.destroy(), this.opts.connectTimeoutMs);
-    s.once('connect', () => {
-      clearTimeout(timer);
-      s.destroy();
+    void (this.opts.probe ?? tcpProbe)(t, this.opts.connectTimeoutMs).then((up) => {
       if (this.stopped || !t.failed) return;
+      if (!up) {
+        this.scheduleProbe(t);
+        return;
+      }
       const wasHealthy = this.healthy;
       t.failed = false;
       this.opts.onTargetChange?.(t);
       if (!wasHealthy) this.opts.onHealthChange(true);
-    });
-    s.once('error', () => {
-      clearTimeout(timer);
-      this.scheduleProbe(t);
     });
   }
 

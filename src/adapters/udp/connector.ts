@@ -6,6 +6,38 @@ import { wireCode } from '../../router/codes.js';
 import type { AdapterHost, ConnectorAdapter, FlowHeader, FlowStream } from '../../router/contract.js';
 import { DatagramPump, QueueBudget, newUdpCounters, type UdpCounters } from './session.js';
 import { SpecAdapter } from '../common/spec-adapter.js';
+import { TargetPool, targetName, withdrawWhileDown, type Target } from '../common/targets.js';
+
+/** How often a target that answered "port unreachable" is probed, and how long a probe waits for that answer. */
+const PROBE_INTERVAL_MS = 2000;
+const PROBE_WAIT_MS = 500;
+
+/**
+ * Whether a UDP target listens: one empty datagram on a connected socket; an ICMP port unreachable comes back as
+ * ECONNREFUSED within `waitMs` if nothing is bound there. Silence counts as up (UDP cannot tell a quiet service
+ * from a filtered one). Only failed targets are probed, so a service sees at most one empty datagram when it
+ * comes back.
+ */
+export function udpProbe(t: { host: string; port: number }, waitMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket({ type: net.isIPv6(t.host) ? 'udp6' : 'udp4' });
+    let done = false;
+    const finish = (up: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      try {
+        socket.close();
+      } catch {
+        // already closed
+      }
+      resolve(up);
+    };
+    const timer = setTimeout(() => finish(true), waitMs);
+    socket.on('error', (err: NodeJS.ErrnoException) => finish(err.code !== 'ECONNREFUSED'));
+    socket.connect(t.port, t.host, () => socket.send(Buffer.alloc(0)));
+  });
+}
 
 export interface UdpConnectorSpec {
   name: string;
@@ -32,7 +64,7 @@ const DEFAULTS = {
 interface Session {
   socket: dgram.Socket;
   pump?: DatagramPump;
-  target: number;
+  target: Target;
   closed: boolean;
   flow: string;
 }
@@ -40,16 +72,20 @@ interface Session {
 /**
  * A UDP connector: each flow is one client session; it gets its own UDP socket connected to a target, so replies
  * from the target go back to that session only. Sessions close after the idle timeout or when the listener side
- * ends them.
+ * ends them. A target that answers "port unreachable" (ICMP, seen as ECONNREFUSED) is skipped, its session reset
+ * (the client's next datagram starts a session elsewhere), and probed until it listens again; while no target
+ * listens the connector is withdrawn.
  */
 export class UdpConnector extends SpecAdapter<UdpConnectorSpec> implements ConnectorAdapter {
-  readonly counters: UdpCounters & { refused: number; failed: number } = {
+  readonly counters: UdpCounters & { refused: number; failed: number; targetUnreachable: number } = {
     ...newUdpCounters(),
     refused: 0,
     failed: 0,
+    targetUnreachable: 0,
   };
   private readonly sessions = new Set<Session>();
-  private readonly active: number[];
+  private readonly pool: TargetPool;
+  private stopped = false;
   private readonly budget: QueueBudget;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly idleMs: number;
@@ -63,7 +99,17 @@ export class UdpConnector extends SpecAdapter<UdpConnectorSpec> implements Conne
     super(spec);
     if (spec.targets.length === 0) throw new Error(`connector ${spec.name}: no targets`);
     this.log = logger.child({ subsystem: 'udp', connector: spec.name, key: spec.routingKey });
-    this.active = spec.targets.map(() => 0);
+    this.pool = new TargetPool(spec.targets, {
+      probeIntervalMs: PROBE_INTERVAL_MS,
+      connectTimeoutMs: PROBE_WAIT_MS,
+      probe: udpProbe,
+      onHealthChange: withdrawWhileDown(
+        this.log,
+        host,
+        () => this.target,
+        () => this.stopped,
+      ),
+    });
     this.budget = new QueueBudget(spec.maxTotalQueueBytes ?? DEFAULTS.maxTotalQueueBytes);
     this.idleMs = spec.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs;
     this.sweepTimer = setInterval(
@@ -73,21 +119,15 @@ export class UdpConnector extends SpecAdapter<UdpConnectorSpec> implements Conne
     this.sweepTimer.unref();
   }
 
-  /** UDP is connectionless: the target cannot be probed, so the connector stays advertised. */
+  /** false while every target answered "port unreachable" (and its probes still get that answer) */
   get healthy(): boolean {
-    return true;
+    return this.pool.healthy;
   }
   get target(): string {
-    return this.spec.targets.map((t) => hostPort(t.host, t.port)).join(',');
+    return this.pool.description;
   }
   stats(): Record<string, number> {
     return { ...this.counters, queuedBytes: this.budget.used };
-  }
-
-  private pickTarget(): number {
-    let best = 0;
-    for (let i = 1; i < this.active.length; i++) if (this.active[i]! < this.active[best]!) best = i;
-    return best;
   }
 
   deliver(stream: FlowStream, header: FlowHeader): void {
@@ -106,12 +146,19 @@ export class UdpConnector extends SpecAdapter<UdpConnectorSpec> implements Conne
       );
       return;
     }
-    const ti = this.pickTarget();
-    const t = this.spec.targets[ti]!;
+    const t = this.pool.pick();
+    if (!t) {
+      this.counters.refused++;
+      stream.reset(
+        wireCode(ErrorCodes.TARGET_REFUSED),
+        `connector ${this.spec.name} at ${this.host.routerId}: no target listens (port unreachable)`,
+      );
+      return;
+    }
     const socket = dgram.createSocket({ type: net.isIPv6(t.host) ? 'udp6' : 'udp4' });
-    const s: Session = { socket, target: ti, closed: false, flow: header.fid };
+    const s: Session = { socket, target: t, closed: false, flow: header.fid };
     this.sessions.add(s);
-    this.active[ti]!++;
+    t.active++;
     this.counters.sessions++;
     this.counters.sessionsTotal++;
     let connected = false;
@@ -121,14 +168,30 @@ export class UdpConnector extends SpecAdapter<UdpConnectorSpec> implements Conne
     stream.once('reset', onStreamReset);
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (connected) {
-        // e.g. ECONNREFUSED after an ICMP port unreachable: the session stays, the datagram is lost
         this.counters.sendErrors++;
+        if (err.code !== 'ECONNREFUSED') return; // the datagram is lost, the session stays
+        // ICMP port unreachable: nothing listens there. Skip the target until a probe says otherwise, and end the
+        // session so that the client's next datagram opens one to a target (or connector) that listens.
+        this.counters.targetUnreachable++;
+        this.log.warn(
+          'udp target answered port unreachable: session reset, target skipped until it listens',
+          {
+            flow: header.fid,
+            target: targetName(t),
+          },
+        );
+        this.pool.markFailed(t);
+        stream.reset(
+          wireCode(ErrorCodes.TARGET_REFUSED),
+          `connector ${this.spec.name} at ${this.host.routerId}: ${targetName(t)} port unreachable`,
+        );
+        this.close(s);
         return;
       }
       this.counters.failed++;
       this.log.warn('udp target not reachable', {
         flow: header.fid,
-        target: hostPort(t.host, t.port),
+        target: targetName(t),
         reason: err.message,
       });
       stream.reset(
@@ -171,14 +234,14 @@ export class UdpConnector extends SpecAdapter<UdpConnectorSpec> implements Conne
           JSON.stringify({
             router: this.host.routerId,
             connector: this.spec.name,
-            target: hostPort(t.host, t.port),
+            target: targetName(t),
           }),
         ),
       );
       this.log.debug('udp session delivered', {
         flow: header.fid,
         client: header.client,
-        target: hostPort(t.host, t.port),
+        target: targetName(t),
       });
     });
   }
@@ -187,7 +250,7 @@ export class UdpConnector extends SpecAdapter<UdpConnectorSpec> implements Conne
     if (s.closed) return;
     s.closed = true;
     this.sessions.delete(s);
-    this.active[s.target]!--;
+    s.target.active--;
     this.counters.sessions--;
     s.pump?.end();
     try {
@@ -209,14 +272,12 @@ export class UdpConnector extends SpecAdapter<UdpConnectorSpec> implements Conne
   }
 
   stop(): void {
+    this.stopped = true;
+    this.pool.stop();
     clearInterval(this.sweepTimer);
     for (const s of [...this.sessions]) {
       s.pump?.stream.reset(wireCode(ErrorCodes.FLOW_RESET), 'connector stopped');
       this.close(s);
     }
   }
-}
-
-function hostPort(host: string, port: number): string {
-  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
 }
