@@ -74,29 +74,41 @@ function idleRss(paths: readonly BenchPath[]): PerPath<Record<string, number>> {
   return out;
 }
 
-async function runIperfSection(
-  cfg: BenchConfig,
-  tools: Tools,
-  paths: BenchPath[],
-  progress: Progress,
-  metrics: Metric[],
-  samples: Record<string, Array<RunSample<unknown>>>,
-): Promise<Array<RunSample<IperfResult>>> {
+/** What every measured section works with, and where it puts its results. */
+interface Section {
+  cfg: BenchConfig;
+  tools: Tools;
+  paths: BenchPath[];
+  progress: Progress;
+  metrics: Metric[];
+  samples: Record<string, Array<RunSample<unknown>>>;
+}
+
+/** Runs `run` on every path, interleaved for `rounds` rounds, and keeps the samples under `id`. */
+async function measure<R>(
+  sec: Section,
+  id: string,
+  label: string,
+  rounds: number,
+  run: (p: BenchPath) => Promise<R>,
+): Promise<Array<RunSample<R>>> {
+  const s = await interleave(label, sec.paths, rounds, run, sec.progress);
+  sec.samples[id] = s;
+  return s;
+}
+
+async function runIperfSection(sec: Section): Promise<void> {
+  const { cfg, tools, metrics } = sec;
   const all: Array<RunSample<IperfResult>> = [];
   for (const streams of [1, 4]) {
     for (const direction of ['up', 'down'] as const) {
       const spec: IperfSpec = { streams, direction, seconds: cfg.iperfSeconds };
       const label = iperfLabel(spec);
-      const s = await interleave(
-        label,
-        paths,
-        cfg.iperfRounds,
-        (p) => runIperf(tools.iperf3, p.iperfPort, spec),
-        progress,
-      );
       const id = `iperf.p${streams}.${direction}`;
+      const s = await measure(sec, id, label, cfg.iperfRounds, (p) =>
+        runIperf(tools.iperf3, p.iperfPort, spec),
+      );
       metrics.push(metricFromSamples({ id, label, unit: 'MB/s', better: 'higher' }, s, (r) => r.mbps));
-      samples[id] = s;
       all.push(...s);
     }
   }
@@ -111,17 +123,10 @@ async function runIperfSection(
       cpuPerUnit(all, gb, true),
     ),
   );
-  return all;
 }
 
-async function runRedisSection(
-  cfg: BenchConfig,
-  tools: Tools,
-  paths: BenchPath[],
-  progress: Progress,
-  metrics: Metric[],
-  samples: Record<string, Array<RunSample<unknown>>>,
-): Promise<void> {
+async function runRedisSection(sec: Section): Promise<void> {
+  const { cfg, tools, metrics } = sec;
   for (const test of ['PING_INLINE', 'GET'] as const) {
     for (const clients of [1, 50]) {
       const spec: RedisSpec = {
@@ -130,15 +135,10 @@ async function runRedisSection(
         requests: clients === 1 ? cfg.redisRequests.c1 : cfg.redisRequests.c50,
       };
       const label = redisLabel(spec);
-      const s = await interleave(
-        label,
-        paths,
-        cfg.redisRounds,
-        (p) => runRedis(tools.redisBenchmark, p.redisPort, spec),
-        progress,
-      );
       const id = `redis.${test.toLowerCase()}.c${clients}`;
-      samples[id] = s;
+      const s = await measure(sec, id, label, cfg.redisRounds, (p) =>
+        runRedis(tools.redisBenchmark, p.redisPort, spec),
+      );
       metrics.push(
         metricFromSamples(
           { id: `${id}.rps`, label, unit: 'req/s', better: 'higher' },
@@ -173,14 +173,8 @@ async function runRedisSection(
   }
 }
 
-async function runConnsSection(
-  cfg: BenchConfig,
-  tools: Tools,
-  paths: BenchPath[],
-  progress: Progress,
-  metrics: Metric[],
-  samples: Record<string, Array<RunSample<unknown>>>,
-): Promise<void> {
+async function runConnsSection(sec: Section): Promise<void> {
+  const { cfg, tools, metrics } = sec;
   const spec: RedisSpec = {
     test: 'PING_INLINE',
     clients: cfg.conns.clients,
@@ -188,14 +182,9 @@ async function runConnsSection(
     keepalive: false,
   };
   const label = `new connections/s (redis -k 0 -c ${spec.clients})`;
-  const s = await interleave(
-    label,
-    paths,
-    cfg.redisRounds,
-    (p) => runRedis(tools.redisBenchmark, p.redisPort, spec),
-    progress,
+  const s = await measure(sec, 'conns', label, cfg.redisRounds, (p) =>
+    runRedis(tools.redisBenchmark, p.redisPort, spec),
   );
-  samples.conns = s;
   metrics.push(
     metricFromSamples({ id: 'conns.rps', label, unit: 'conn/s', better: 'higher' }, s, (r) => r.rps),
     metricFromValues(
@@ -232,7 +221,8 @@ export async function measureNetwork(
       churned.push(await churn(tools.redisBenchmark, p, cfg.churn));
     }
   }
-  if (cfg.sections.has('iperf')) await runIperfSection(cfg, tools, paths, progress, metrics, samples);
+  const sec: Section = { cfg, tools, paths, progress, metrics, samples };
+  if (cfg.sections.has('iperf')) await runIperfSection(sec);
   if (cfg.sections.has('redis')) {
     // GET reads the key redis-benchmark's SET writes
     await runRedis(tools.redisBenchmark, paths[0]?.redisPort ?? 0, {
@@ -245,9 +235,9 @@ export async function measureNetwork(
       clients: 1,
       requests: 100,
     });
-    await runRedisSection(cfg, tools, paths, progress, metrics, samples);
+    await runRedisSection(sec);
   }
-  if (cfg.sections.has('conns')) await runConnsSection(cfg, tools, paths, progress, metrics, samples);
+  if (cfg.sections.has('conns')) await runConnsSection(sec);
   const load = peakRss(Object.values(samples).flat());
   metrics.push(
     metricFromSamples(
