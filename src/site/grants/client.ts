@@ -96,13 +96,15 @@ function send<T>(
   return new Promise<T>((resolve, reject) => {
     const req = https.request(
       {
-        ...(tunnel ? { createConnection: () => tls.connect({ ...tlsOptions, socket: tunnel }) } : {}),
+        // Node uses createConnection only without an agent (agent: false would make a fresh one and dial directly)
+        ...(tunnel
+          ? { createConnection: () => tls.connect({ ...tlsOptions, socket: tunnel }) }
+          : { agent: false as const }),
         host,
         port,
         path: u.pathname + u.search,
         method: 'POST',
         ...tlsOptions,
-        agent: false,
         timeout: timeoutMs,
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
       },
