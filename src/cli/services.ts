@@ -16,6 +16,8 @@ export interface ListenerRow {
   routingKey: string;
   address: string;
   distribution: string;
+  /** the client allow list (absent: any client) */
+  allow?: string[];
   /** some connector for the key is reachable somewhere in the network; undefined when the router is stopped */
   matched?: boolean;
   /** sites with connectors for the key */
@@ -78,6 +80,7 @@ export function listenerRows(
       routingKey: r.spec.routingKey,
       address: `${r.spec.host}:${v?.port ?? r.spec.port}`,
       distribution: r.spec.distribution,
+      ...(r.spec.allow !== undefined ? { allow: r.spec.allow } : {}),
     };
     if (status) {
       row.matched = v?.matched ?? destinations(status, r.spec.routingKey).length > 0;

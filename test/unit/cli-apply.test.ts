@@ -71,6 +71,18 @@ test('apply: cross-resource checks (port clash, a second Site) name the field', 
   assert.match(dup.stderr, /Listener "db" already exists in site west/);
 });
 
+test('listener create --allow: repeatable, validated, shown by listener status', async (t) => {
+  const { run } = await tempHome(t);
+  await run(['site', 'create', 'west']);
+  const bad = await run(['listener', 'create', 'db', '5432', '--allow', '10.0.0.0/40']);
+  assert.equal(bad.code, ExitCodes.INVALID);
+  assert.match(bad.stderr, /spec\.allow\[0\]: prefix length must be 0-32/);
+  const ok = await run(['listener', 'create', 'db', '5432', '--allow', '10.1.0.0/16', '--allow', 'fd00::/8']);
+  assert.equal(ok.code, 0, ok.stderr);
+  const st = await run(['listener', 'status', 'db']);
+  assert.match(st.stdout, /Allowed clients:\s+10\.1\.0\.0\/16, fd00::\/8/);
+});
+
 test('apply updates in place (also inside multi-document files), keeps the router id; delete -f removes', async (t) => {
   const { home, run } = await tempHome(t);
   await run(['site', 'create', 'west']);

@@ -133,6 +133,7 @@ export function listenerDetail(ctx: Context, r: ListenerRow, running: boolean): 
     ['Address', r.address],
     ['Distribution', r.distribution],
   ];
+  if (r.allow) pairs.push(['Allowed clients', r.allow.length ? r.allow.join(', ') : 'none']);
   if (!running) pairs.push(['Matched', 'unknown (the router is not running)']);
   else {
     pairs.push([
