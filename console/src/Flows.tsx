@@ -11,6 +11,33 @@ function outcomeClass(f: FlowRecord): string {
   return f.outcome === 'active' ? 'active' : f.outcome === 'ok' ? 'ok' : 'error';
 }
 
+/** One filter of the toolbar: a labelled select whose first option, "all", is the empty value. */
+function FilterSelect(props: {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  testId: string;
+  options: Array<{ value: string; label: string }>;
+}) {
+  return (
+    <label>
+      {props.label}{' '}
+      <select
+        value={props.value}
+        onChange={(e) => props.onChange(e.currentTarget.value)}
+        data-testid={props.testId}
+      >
+        <option value="">all</option>
+        {props.options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 export function FlowsPage({ state, params }: { state: ConsoleState; params: URLSearchParams }) {
   const now = useTick(1000);
   const service = params.get('service') ?? '';
@@ -42,49 +69,31 @@ export function FlowsPage({ state, params }: { state: ConsoleState; params: URLS
     <div class="card">
       <div class="toolbar">
         <h2>Flows</h2>
-        <label>
-          service{' '}
-          <select
-            value={service}
-            onChange={(e) => setFilter({ service: e.currentTarget.value })}
-            data-testid="flow-filter-service"
-          >
-            <option value="">all</option>
-            {[...keys].sort().map((k) => (
-              <option key={k} value={k}>
-                {k}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          site{' '}
-          <select
-            value={site}
-            onChange={(e) => setFilter({ site: e.currentTarget.value })}
-            data-testid="flow-filter-site"
-          >
-            <option value="">all</option>
-            {sites.map((s) => (
-              <option key={s.id} value={s.id}>
-                {s.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          outcome{' '}
-          <select
-            value={outcome}
-            onChange={(e) => setFilter({ outcome: e.currentTarget.value })}
-            data-testid="flow-filter-outcome"
-          >
-            <option value="">all</option>
-            <option value="active">active</option>
-            <option value="ok">ok</option>
-            <option value="error">errors</option>
-          </select>
-        </label>
+        <FilterSelect
+          label="service"
+          value={service}
+          onChange={(v) => setFilter({ service: v })}
+          testId="flow-filter-service"
+          options={[...keys].sort().map((k) => ({ value: k, label: k }))}
+        />
+        <FilterSelect
+          label="site"
+          value={site}
+          onChange={(v) => setFilter({ site: v })}
+          testId="flow-filter-site"
+          options={sites.map((s) => ({ value: s.id, label: s.name }))}
+        />
+        <FilterSelect
+          label="outcome"
+          value={outcome}
+          onChange={(v) => setFilter({ outcome: v })}
+          testId="flow-filter-outcome"
+          options={[
+            { value: 'active', label: 'active' },
+            { value: 'ok', label: 'ok' },
+            { value: 'error', label: 'errors' },
+          ]}
+        />
         <div class="spacer" />
         <span class="muted" data-testid="flow-count">
           {Math.min(shown.length, MAX_ROWS)} of {shown.length} shown
