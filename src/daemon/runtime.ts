@@ -751,9 +751,7 @@ export class SiteRuntime {
       bytesOut: s.bytesOut,
       upSince: new Date(s.upSinceMs).toISOString(),
       activeFlows: s.activeFlows,
-      ...(s.direction === 'out' && this.dialers.get(s.id)?.d.proxy !== undefined
-        ? { proxy: this.dialers.get(s.id)?.d.proxy }
-        : {}),
+      ...proxyOf(s.direction === 'out' ? this.dialers.get(s.id)?.d : undefined),
     }));
     for (const [name, { d }] of this.dialers) {
       if (sessions.some((s) => s.id === name)) continue;
@@ -769,7 +767,7 @@ export class SiteRuntime {
         activeFlows: 0,
         ...(d.lastError !== undefined ? { lastError: d.lastError } : {}),
         ...(ep ? { endpoint: `${ep.host}:${ep.port}` } : {}),
-        ...(d.proxy !== undefined ? { proxy: d.proxy } : {}),
+        ...proxyOf(d),
       });
     }
     const routes = [...engine.routes().values()].map((rt) => ({
@@ -856,6 +854,11 @@ export class SiteRuntime {
     await this.admin?.stop();
     this.flowLog?.stop();
   }
+}
+
+/** `{proxy}` for a link status view when the dialer goes through one. */
+function proxyOf(d: LinkDialer | undefined): { proxy?: string } {
+  return d?.proxy !== undefined ? { proxy: d.proxy } : {};
 }
 
 function hashTls(m: TlsMaterial): string {

@@ -76,7 +76,6 @@ export function serveHttp1(req: IncomingMessage, res: ServerResponse, ctx: Http1
   m.active++;
   const started = performance.now();
   const client = `${req.socket.remoteAddress ?? 'unknown'}:${req.socket.remotePort ?? 0}`;
-  let flow: FlowStream | undefined;
   let clientGone = false;
   let finished = false;
   res.once('close', () => {
@@ -90,9 +89,8 @@ export function serveHttp1(req: IncomingMessage, res: ServerResponse, ctx: Http1
   req.on('error', (err) => ctx.log.debug('http/1.1 client error', { client, error: err.message }));
 
   const established = (opened: OpenedFlow): void => {
-    flow = opened.stream;
     if (clientGone) {
-      flow.reset(
+      opened.stream.reset(
         wireCode(ErrorCodes.FLOW_RESET),
         resetReason(NGHTTP2_CANCEL, 'client closed before the flow was established'),
       );
