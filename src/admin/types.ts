@@ -62,12 +62,25 @@ export interface ListenerView {
   host: string;
   port: number | undefined;
   distribution: string;
-  /** some connector for the key is reachable somewhere in the network */
+  /** some connector for the key (for any of its keys) is reachable somewhere in the network */
   matched: boolean;
+  /** a listener with several routing keys (`priority` / `weighted`): each key, in the order written */
+  keys?: ListenerKeyView[];
+  strategy?: 'priority' | 'weighted';
   /** why the listener is not serving (e.g. its port is taken) */
   error?: string;
   /** adapter counters: accepted, active, refused, bytesIn, bytesOut, ... */
   stats: Record<string, number>;
+}
+
+export interface ListenerKeyView {
+  routingKey: string;
+  /** 1 for priority */
+  weight: number;
+  /** some connector for this key is reachable */
+  matched: boolean;
+  /** connections established to this key */
+  routed: number;
 }
 
 export interface ConnectorView {

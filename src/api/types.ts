@@ -25,6 +25,37 @@ export type ServiceType = (typeof SERVICE_TYPES)[number];
 export const DISTRIBUTIONS = ['balanced', 'closest'] as const;
 export type Distribution = (typeof DISTRIBUTIONS)[number];
 
+/** Several routing keys behind one listener: how a connection picks one (see ListenerSpec.priority/weighted). */
+export interface ListenerKeys {
+  strategy: 'priority' | 'weighted';
+  /** in the order written; weight 1 for priority */
+  keys: { routingKey: string; weight: number }[];
+}
+
+/** The routing keys of a listener with their strategy, or undefined for a listener with one key. */
+export function listenerKeys(spec: {
+  priority?: string[];
+  weighted?: Record<string, number>;
+}): ListenerKeys | undefined {
+  if (spec.priority)
+    return { strategy: 'priority', keys: spec.priority.map((k) => ({ routingKey: k, weight: 1 })) };
+  if (spec.weighted)
+    return {
+      strategy: 'weighted',
+      keys: Object.entries(spec.weighted).map(([k, w]) => ({ routingKey: k, weight: w })),
+    };
+  return undefined;
+}
+
+/** Every routing key a listener serves: its one key, or all of its priority/weighted keys in the order written. */
+export function listenerRoutingKeys(spec: {
+  routingKey: string;
+  priority?: string[];
+  weighted?: Record<string, number>;
+}): string[] {
+  return listenerKeys(spec)?.keys.map((k) => k.routingKey) ?? [spec.routingKey];
+}
+
 /** Session affinity of a listener: `client` sends the same client address to the same connector. */
 export const AFFINITIES = ['client'] as const;
 export type Affinity = (typeof AFFINITIES)[number];
@@ -208,6 +239,18 @@ export interface ListenerSpec {
    * others are closed at once (udp: their datagrams dropped). Absent: any client. An empty list admits nobody.
    */
   allow?: string[];
+  /**
+   * tcp: several routing keys behind this listener, first choice first. Each connection goes to the first key that
+   * has a reachable connector, and to the next one if every connector of that key refuses. `routingKey` is then
+   * the first key.
+   */
+  priority?: string[];
+  /**
+   * tcp: several routing keys behind this listener with weights (`{api-v1: 9, api-v2: 1}`): connections are shared
+   * among the keys that have a reachable connector, in proportion to their weights. `routingKey` is then the first
+   * key.
+   */
+  weighted?: Record<string, number>;
 }
 export type ListenerResource = ResourceBase<'Listener', ListenerSpec>;
 

@@ -27,6 +27,7 @@ import {
   type HostPort,
   type Kind,
   type LinkResource,
+  type ListenerKeys,
   type ListenerResource,
   type ListenerTls,
   type ObjectMeta,
@@ -529,16 +530,25 @@ function checkListener(
       'affinity',
       'earlyData',
       'allow',
+      'priority',
+      'weighted',
       ...ADAPTER_OPTIONS.filter((o) => o !== 'targets'),
     ],
     true,
   );
+  const keys = checkKeyStrategy(c, s);
+  const primary = keys?.keys[0]?.routingKey;
   const routingKey =
     c.string(s, 'routingKey', 'spec', {
-      default: meta.name,
+      default: primary ?? meta.name,
       pattern: ROUTING_KEY_PATTERN,
       patternHelp: ROUTING_KEY_HELP,
     }) ?? meta.name;
+  if (primary !== undefined && routingKey !== primary)
+    c.add(
+      'spec.routingKey',
+      `leave it out with ${keys?.strategy}: the listener's routing key is then its first key, '${primary}'`,
+    );
   const host = c.host(s, 'host', 'spec', DEFAULTS.listenerHost) ?? DEFAULTS.listenerHost;
   const port = s ? (c.integer(s, 'port', 'spec', { min: 1, max: 65535, required: true }) ?? 0) : 0;
   const type = c.oneOf(s, 'type', 'spec', SERVICE_TYPES, DEFAULTS.serviceType);
@@ -549,10 +559,18 @@ function checkListener(
     metadata: meta,
     spec: { routingKey, host, port, type, distribution },
   };
+  if (keys) {
+    if (type !== 'tcp') c.add(`spec.${keys.strategy}`, `applies only to type tcp (this one is ${type})`);
+    else if (keys.strategy === 'priority') res.spec.priority = keys.keys.map((k) => k.routingKey);
+    else res.spec.weighted = Object.fromEntries(keys.keys.map((k) => [k.routingKey, k.weight]));
+    for (const f of ['affinity', 'earlyData'] as const)
+      if (s?.[f] != null)
+        c.add(`spec.${f}`, `applies only to a listener with one routing key (not with ${keys.strategy})`);
+  }
   const affinity = s?.['affinity'] == null ? undefined : c.oneOf(s, 'affinity', 'spec', AFFINITIES);
-  if (affinity !== undefined) res.spec.affinity = affinity;
+  if (affinity !== undefined && !keys) res.spec.affinity = affinity;
   const early = s?.['earlyData'];
-  if (early !== undefined && early !== null) {
+  if (early !== undefined && early !== null && !keys) {
     if (type !== 'tcp') c.add('spec.earlyData', `applies only to type tcp (this one is ${type})`);
     else if (typeof early !== 'boolean')
       c.add('spec.earlyData', `must be true or false (got ${describeValue(early)})`);
@@ -643,6 +661,74 @@ function checkAdapterOptions(
 }
 
 /** http2 listener `tls: { cert, key }` (both required). */
+/** At most this many routing keys behind one listener (`priority` / `weighted`). */
+export const MAX_LISTENER_KEYS = 16;
+/** Largest weight of a key in `weighted`. */
+export const MAX_KEY_WEIGHT = 1000;
+
+function checkRoutingKeyText(c: Checker, path: string, v: unknown): string | undefined {
+  if (typeof v !== 'string' || !ROUTING_KEY_PATTERN.test(v)) {
+    c.add(path, `${ROUTING_KEY_HELP} (got ${describeValue(v)})`);
+    return undefined;
+  }
+  return v;
+}
+
+/**
+ * `priority: [a, b]` (each connection goes to the first key with a reachable connector) or `weighted: {a: 3, b: 1}`
+ * (connections are shared among the keys in proportion to their weights): several routing keys behind one listener.
+ */
+function checkKeyStrategy(c: Checker, s: Obj | undefined): ListenerKeys | undefined {
+  const pv = s?.['priority'];
+  const wv = s?.['weighted'];
+  const given = (v: unknown): boolean => v !== undefined && v !== null;
+  if (given(pv) && given(wv)) {
+    c.add('spec.weighted', 'give either priority or weighted, not both');
+    return undefined;
+  }
+  const keys: ListenerKeys['keys'] = [];
+  let strategy: ListenerKeys['strategy'];
+  if (given(pv)) {
+    strategy = 'priority';
+    if (!Array.isArray(pv)) {
+      c.add('spec.priority', `must be a list of routing keys, first choice first (got ${describeValue(pv)})`);
+      return undefined;
+    }
+    pv.forEach((v: unknown, i) => {
+      const key = checkRoutingKeyText(c, `spec.priority[${i}]`, v);
+      if (key !== undefined) keys.push({ routingKey: key, weight: 1 });
+    });
+  } else if (given(wv)) {
+    strategy = 'weighted';
+    if (typeof wv !== 'object' || Array.isArray(wv)) {
+      c.add(
+        'spec.weighted',
+        `must map routing keys to weights, like {api-v1: 9, api-v2: 1} (got ${describeValue(wv)})`,
+      );
+      return undefined;
+    }
+    for (const [k, w] of Object.entries(wv as Obj)) {
+      const key = checkRoutingKeyText(c, `spec.weighted`, k);
+      if (typeof w !== 'number' || !Number.isInteger(w) || w < 1 || w > MAX_KEY_WEIGHT)
+        c.add(
+          `spec.weighted.${k}`,
+          `must be a weight, an integer 1-${MAX_KEY_WEIGHT} (got ${describeValue(w)})`,
+        );
+      else if (key !== undefined) keys.push({ routingKey: key, weight: w });
+    }
+  } else return undefined;
+  const path = `spec.${strategy}`;
+  const seen = new Set<string>();
+  for (const k of keys) {
+    if (seen.has(k.routingKey)) c.add(path, `names routing key '${k.routingKey}' twice`);
+    seen.add(k.routingKey);
+  }
+  const n = Array.isArray(pv) ? pv.length : Object.keys((wv ?? {}) as Obj).length;
+  if (n < 2 || n > MAX_LISTENER_KEYS)
+    c.add(path, `must name 2-${MAX_LISTENER_KEYS} routing keys (got ${n}); with one key, use routingKey`);
+  return { strategy, keys };
+}
+
 /** `allow`: a list of IPv4/IPv6 addresses and CIDR prefixes. */
 function checkAllow(c: Checker, v: unknown): string[] | undefined {
   if (v === undefined || v === null) return undefined;

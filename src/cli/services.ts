@@ -1,6 +1,11 @@
 /** Listeners and connectors of a site as the CLI shows them: resources merged with the router's view. */
 import type { StatusSnapshot } from '../admin/types.js';
-import type { ConnectorResource, ListenerResource } from '../api/index.js';
+import {
+  listenerKeys,
+  listenerRoutingKeys,
+  type ConnectorResource,
+  type ListenerResource,
+} from '../api/index.js';
 import { siteOfRouter } from './names.js';
 
 export interface Destination {
@@ -22,8 +27,21 @@ export interface ListenerRow {
   matched?: boolean;
   /** sites with connectors for the key */
   destinations?: Destination[];
+  /** a listener with several routing keys: how a connection picks one, and each key */
+  strategy?: 'priority' | 'weighted';
+  keys?: ListenerKeyRow[];
   error?: string;
   stats?: Record<string, number>;
+}
+
+export interface ListenerKeyRow {
+  routingKey: string;
+  weight: number;
+  /** undefined when the router is stopped */
+  matched?: boolean;
+  destinations?: Destination[];
+  /** connections established to this key since the router started */
+  routed?: number;
 }
 
 export interface ConnectorRow {
@@ -82,9 +100,24 @@ export function listenerRows(
       distribution: r.spec.distribution,
       ...(r.spec.allow !== undefined ? { allow: r.spec.allow } : {}),
     };
+    const multi = listenerKeys(r.spec);
+    if (multi) {
+      row.strategy = multi.strategy;
+      row.keys = multi.keys.map((k) => {
+        const kv = v?.keys?.find((x) => x.routingKey === k.routingKey);
+        const kr: ListenerKeyRow = { routingKey: k.routingKey, weight: k.weight };
+        if (status) {
+          kr.destinations = destinations(status, k.routingKey);
+          kr.matched = kv?.matched ?? kr.destinations.length > 0;
+          kr.routed = kv?.routed ?? 0;
+        }
+        return kr;
+      });
+    }
     if (status) {
-      row.matched = v?.matched ?? destinations(status, r.spec.routingKey).length > 0;
-      row.destinations = destinations(status, r.spec.routingKey);
+      const all = listenerRoutingKeys(r.spec).flatMap((k) => destinations(status, k));
+      row.matched = v?.matched ?? all.length > 0;
+      row.destinations = all;
       if (v?.error) row.error = v.error;
       if (v) row.stats = v.stats;
     }
@@ -112,7 +145,10 @@ export function connectorRows(
       row.advertised = own ? (own.addresses[r.spec.routingKey] ?? 0) > 0 : row.healthy;
       row.otherSites = destinations(status, r.spec.routingKey).filter((d) => d.router !== self);
       row.localListeners = status.listeners
-        .filter((l) => l.routingKey === r.spec.routingKey)
+        .filter(
+          (l) =>
+            l.routingKey === r.spec.routingKey || l.keys?.some((k) => k.routingKey === r.spec.routingKey),
+        )
         .map((l) => l.name);
       row.listenerSites = listenerSites(status, r.spec.routingKey);
       if (v) row.stats = v.stats;
@@ -123,4 +159,12 @@ export function connectorRows(
 
 export function yesNo(v: boolean | undefined): string {
   return v === undefined ? '-' : v ? 'yes' : 'no';
+}
+
+/** How a listener's routing key(s) read in one column: `db`, `db-east>db-west` (priority), `v1=9,v2=1` (weighted). */
+export function routingKeyText(r: Pick<ListenerRow, 'routingKey' | 'strategy' | 'keys'>): string {
+  if (!r.keys) return r.routingKey;
+  return r.strategy === 'weighted'
+    ? r.keys.map((k) => `${k.routingKey}=${k.weight}`).join(',')
+    : r.keys.map((k) => k.routingKey).join('>');
 }

@@ -10,7 +10,7 @@ import { TcpConnector } from '../adapters/tcp/connector.js';
 import { TcpListener } from '../adapters/tcp/listener.js';
 import { UdpConnector } from '../adapters/udp/connector.js';
 import { UdpListener } from '../adapters/udp/listener.js';
-import type { ConnectorResource, ListenerResource } from '../api/index.js';
+import { listenerKeys, type ConnectorResource, type ListenerResource } from '../api/index.js';
 import type { Logger } from '../observe/log.js';
 import type { AdapterHost, ConnectorAdapter, ListenerAdapter } from '../router/contract.js';
 
@@ -33,7 +33,7 @@ export function createListener(host: AdapterHost, r: ListenerResource, logger: L
     case 'tcp':
       return new TcpListener(
         host,
-        { ...base, ...defined({ affinity: s.affinity, earlyData: s.earlyData }) },
+        { ...base, ...defined({ affinity: s.affinity, earlyData: s.earlyData, keys: listenerKeys(s) }) },
         logger,
       );
     case 'http1':

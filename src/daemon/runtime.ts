@@ -21,7 +21,13 @@ import { rotatingFileSink, type Logger } from '../observe/log.js';
 import type { ConnectorAdapter, ListenerAdapter } from '../router/contract.js';
 import { Router } from '../router/router.js';
 import { createConnector, createListener } from './adapters.js';
-import type { ConnectorResource, LinkResource, ListenerResource } from '../api/index.js';
+import {
+  listenerKeys,
+  listenerRoutingKeys,
+  type ConnectorResource,
+  type LinkResource,
+  type ListenerResource,
+} from '../api/index.js';
 import { loadSiteDir, type SiteConfig } from '../site/site-dir.js';
 import { diffSite, type SiteDiff } from './site-diff.js';
 import type { ReloadResult, RevokeResult } from '../admin/types.js';
@@ -156,7 +162,8 @@ export class SiteRuntime {
       if (l.neighbor !== undefined && l.rttMs !== undefined && l.state === 'up')
         linkRtt[l.neighbor] = l.rttMs;
     const listeners: Record<string, string[]> = {};
-    for (const { r } of this.listeners.values()) (listeners[r.spec.routingKey] ??= []).push(r.metadata.name);
+    for (const { r } of this.listeners.values())
+      for (const key of listenerRoutingKeys(r.spec)) (listeners[key] ??= []).push(r.metadata.name);
     const connectors: Record<string, string[]> = {};
     for (const { c, r } of this.connectors.values())
       if (c.healthy) (connectors[r.spec.routingKey] ??= []).push(r.metadata.name);
@@ -721,10 +728,11 @@ export class SiteRuntime {
   private publishInfo(): void {
     const listeners: Record<string, number> = {};
     for (const { r } of this.listeners.values())
-      listeners[r.spec.routingKey] = (listeners[r.spec.routingKey] ?? 0) + 1;
+      for (const key of listenerRoutingKeys(r.spec)) listeners[key] = (listeners[key] ?? 0) + 1;
     const protocols: Record<string, string> = {};
     for (const { r } of this.connectors.values()) protocols[r.spec.routingKey] = r.spec.type;
-    for (const { r } of this.listeners.values()) protocols[r.spec.routingKey] = r.spec.type;
+    for (const { r } of this.listeners.values())
+      for (const key of listenerRoutingKeys(r.spec)) protocols[key] = r.spec.type;
     this.router.setInfo({
       site: this.config.site.metadata.name,
       version: VERSION,
@@ -802,17 +810,30 @@ export class SiteRuntime {
       links,
       routes,
       addresses,
-      listeners: [...this.listeners.values()].map(({ l, r, error }) => ({
-        name: r.metadata.name,
-        type: r.spec.type,
-        routingKey: r.spec.routingKey,
-        host: r.spec.host,
-        port: l.port,
-        distribution: r.spec.distribution,
-        matched: engine.addressDestinations(r.spec.routingKey).length > 0,
-        ...(error !== undefined ? { error } : {}),
-        stats: l.stats(),
-      })),
+      listeners: [...this.listeners.values()].map(({ l, r, error }) => {
+        const multi = listenerKeys(r.spec);
+        const routed = l.routedByKey?.() ?? {};
+        const keys = multi?.keys.map((k) => ({
+          routingKey: k.routingKey,
+          weight: k.weight,
+          matched: engine.addressDestinations(k.routingKey).length > 0,
+          routed: routed[k.routingKey] ?? 0,
+        }));
+        return {
+          name: r.metadata.name,
+          type: r.spec.type,
+          routingKey: r.spec.routingKey,
+          host: r.spec.host,
+          port: l.port,
+          distribution: r.spec.distribution,
+          matched: keys
+            ? keys.some((k) => k.matched)
+            : engine.addressDestinations(r.spec.routingKey).length > 0,
+          ...(multi && keys ? { strategy: multi.strategy, keys } : {}),
+          ...(error !== undefined ? { error } : {}),
+          stats: l.stats(),
+        };
+      }),
       connectors: [...this.connectors.values()].map(({ c, r }) => ({
         name: r.metadata.name,
         type: r.spec.type,

@@ -149,6 +149,8 @@ export interface AdapterHost {
    * could be established.
    */
   openFlow(req: OpenFlowRequest, established: (flow: OpenedFlow) => void): Promise<void>;
+  /** some destination (a reachable router advertising it, or a healthy local connector) serves `routingKey` */
+  reachable(routingKey: string): boolean;
   addConnector(handler: ConnectorHandler): void;
   removeConnector(name: string): void;
   /** re-read every connector's `healthy` flag and re-advertise */
@@ -165,6 +167,8 @@ export interface ListenerAdapter {
   stop(): Promise<void>;
   /** counters for status and metrics (accepted, active, refused, bytesIn, bytesOut, ...) */
   stats(): Record<string, number>;
+  /** a listener with several routing keys: established connections per key */
+  routedByKey?(): Record<string, number> | undefined;
 }
 
 /** A running connector of any protocol: the core delivers flows to it. */

@@ -92,6 +92,7 @@ export interface LinkStatus {
 
 /** Why a destination is not tried again for one flow: its target failed, or the path over one link did. */
 type Exclusion = 'target' | { version: number; linkId: string | undefined };
+const NO_EXCLUSIONS: ReadonlyMap<string, Exclusion> = new Map();
 
 interface Candidate {
   router: string;
@@ -522,7 +523,7 @@ export class Router extends EventEmitter implements AdapterHost {
   /** Candidates for a routing key: reachable routers advertising it (self included when a local connector is healthy). */
   private candidates(
     key: string,
-    excluded: Map<string, Exclusion>,
+    excluded: ReadonlyMap<string, Exclusion>,
     preferLocal?: string,
     rotation?: number,
   ): Candidate[] {
@@ -547,6 +548,10 @@ export class Router extends EventEmitter implements AdapterHost {
       out.push({ router: d.router, cost: d.cost, inFlight: this.inFlight.get(`${d.router}\0${key}`) ?? 0 });
     }
     return out;
+  }
+
+  reachable(routingKey: string): boolean {
+    return this.candidates(routingKey, NO_EXCLUSIONS).length > 0;
   }
 
   /**

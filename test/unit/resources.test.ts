@@ -13,6 +13,9 @@ import {
   tryParseDuration,
   validateResource,
   validateResourceOf,
+  listenerKeys,
+  listenerRoutingKeys,
+  type ListenerResource,
   type ResourceIssue,
   type SiteResource,
 } from '../../src/api/index.js';
@@ -109,6 +112,74 @@ test('Listener: earlyData is a tcp-only boolean', () => {
   assert.ok(
     onConnector.issues.some((i) => i.path.startsWith('spec')),
     JSON.stringify(onConnector.issues),
+  );
+});
+
+test('Listener: priority and weighted routing keys', () => {
+  const parse = (spec: string) =>
+    parseResources(`${head('Listener', 'db')}spec:\n  port: 5432\n${spec}`, 'f.yaml');
+  const [p] = parse('  priority: [db-east, db-west]\n');
+  assert.deepEqual((p as ListenerResource).spec.priority, ['db-east', 'db-west']);
+  assert.equal((p as ListenerResource).spec.routingKey, 'db-east', 'the routing key is the first key');
+  const [w] = parse('  weighted: {api-v1: 9, api-v2: 1}\n');
+  assert.deepEqual((w as ListenerResource).spec.weighted, { 'api-v1': 9, 'api-v2': 1 });
+  assert.deepEqual(listenerRoutingKeys((w as ListenerResource).spec), ['api-v1', 'api-v2']);
+  assert.deepEqual(listenerKeys((w as ListenerResource).spec), {
+    strategy: 'weighted',
+    keys: [
+      { routingKey: 'api-v1', weight: 9 },
+      { routingKey: 'api-v2', weight: 1 },
+    ],
+  });
+  // what toYaml writes reads back the same (the routing key equals the first key)
+  assert.deepEqual(parseResources(toYaml(p as ListenerResource), 'again.yaml'), [p]);
+  assert.deepEqual(listenerRoutingKeys({ routingKey: 'db' }), ['db']);
+
+  const cases: Array<[string, string, RegExp]> = [
+    [
+      '  priority: [a]\n',
+      'spec.priority',
+      /must name 2-16 routing keys \(got 1\); with one key, use routingKey/,
+    ],
+    ['  priority: [a, a]\n', 'spec.priority', /names routing key 'a' twice/],
+    ['  priority: [a, "x:80"]\n', 'spec.priority[1]', /must be a routing key/],
+    ['  priority: a\n', 'spec.priority', /must be a list of routing keys/],
+    ['  weighted: {a: 0, b: 1}\n', 'spec.weighted.a', /must be a weight, an integer 1-1000 \(got 0\)/],
+    ['  weighted: {a: 1.5, b: 1}\n', 'spec.weighted.a', /integer 1-1000/],
+    ['  weighted: [a, b]\n', 'spec.weighted', /must map routing keys to weights/],
+    [
+      '  priority: [a, b]\n  weighted: {a: 1, b: 1}\n',
+      'spec.weighted',
+      /either priority or weighted, not both/,
+    ],
+    ['  priority: [a, b]\n  routingKey: c\n', 'spec.routingKey', /leave it out with priority.*'a'/],
+    [
+      '  priority: [a, b]\n  type: http1\n',
+      'spec.priority',
+      /applies only to type tcp \(this one is http1\)/,
+    ],
+    ['  priority: [a, b]\n  earlyData: true\n', 'spec.earlyData', /only to a listener with one routing key/],
+    [
+      '  weighted: {a: 1, b: 2}\n  affinity: client\n',
+      'spec.affinity',
+      /only to a listener with one routing key/,
+    ],
+  ];
+  for (const [spec, path, message] of cases)
+    assert.match(
+      issue(
+        rejects(() => parse(spec)),
+        path,
+      ).message,
+      message,
+    );
+  const many = Array.from({ length: 17 }, (_, i) => `k${i}`).join(', ');
+  assert.match(
+    issue(
+      rejects(() => parse(`  priority: [${many}]\n`)),
+      'spec.priority',
+    ).message,
+    /2-16.*got 17/,
   );
 });
 

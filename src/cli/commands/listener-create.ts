@@ -1,5 +1,5 @@
-import { DEFAULTS, DISTRIBUTIONS, SERVICE_TYPES } from '../../api/index.js';
-import type { CommandSpec } from '../command.js';
+import { DEFAULTS, DISTRIBUTIONS, SERVICE_TYPES, type ListenerSpec } from '../../api/index.js';
+import { optList, usageError, type CommandSpec } from '../command.js';
 import { createService } from './service-common.js';
 
 export const listenerCreate: CommandSpec = {
@@ -19,6 +19,18 @@ export const listenerCreate: CommandSpec = {
       type: 'boolean',
       help: "tcp: send the client's first bytes with the flow setup (one round trip less; docs/adr/0004)",
     },
+    priority: {
+      type: 'string',
+      multiple: true,
+      value: 'KEY',
+      help: 'tcp: several routing keys, first choice first; each connection goes to the first with a reachable connector (repeat: 2 or more)',
+    },
+    weighted: {
+      type: 'string',
+      multiple: true,
+      value: 'KEY=WEIGHT',
+      help: 'tcp: several routing keys sharing the connections by weight, e.g. --weighted api-v1=9 --weighted api-v2=1',
+    },
     allow: {
       type: 'string',
       multiple: true,
@@ -31,6 +43,8 @@ export const listenerCreate: CommandSpec = {
     'caravan listener create web 8080 --routing-key frontend -o yaml',
     'caravan listener create cache 6379 --early-data',
     'caravan listener create db 5432 --allow 10.1.0.0/16 --allow 192.168.7.20',
+    'caravan listener create db 5432 --priority db-east --priority db-west',
+    'caravan listener create api 8080 --weighted api-v1=9 --weighted api-v2=1',
   ],
   run: (ctx) =>
     createService(
@@ -42,8 +56,35 @@ export const listenerCreate: CommandSpec = {
         ['type', 'type'],
         ['distribution', 'distribution'],
       ],
-      (r) => `${r.spec.host}:${r.spec.port} -> routing key ${r.spec.routingKey}`,
+      (r) => `${r.spec.host}:${r.spec.port} -> ${describeKeys(r.spec)}`,
       [['early-data', 'earlyData']],
-      [['allow', 'allow']],
+      [
+        ['allow', 'allow'],
+        ['priority', 'priority'],
+      ],
+      (spec) => {
+        const w = optList(ctx, 'weighted');
+        if (w.length > 0) spec['weighted'] = parseWeights(w);
+      },
     ),
 };
+
+/** `--weighted a=3 --weighted b=1` -> `{a: 3, b: 1}` (the weights are checked with the resource). */
+function parseWeights(items: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const item of items) {
+    const m = /^([^=]+)=(\d+)$/.exec(item);
+    if (!m) throw usageError(`--weighted takes KEY=WEIGHT, like api-v1=9 (got '${item}')`);
+    out[m[1] as string] = Number(m[2]);
+  }
+  return out;
+}
+
+function describeKeys(spec: ListenerSpec): string {
+  if (spec.priority) return `routing keys ${spec.priority.join(', then ')}`;
+  if (spec.weighted)
+    return `routing keys ${Object.entries(spec.weighted)
+      .map(([k, w]) => `${k} (weight ${w})`)
+      .join(', ')}`;
+  return `routing key ${spec.routingKey}`;
+}

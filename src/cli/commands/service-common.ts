@@ -4,7 +4,15 @@ import type { CommandSpec, Context } from '../command.js';
 import { renderPairs } from '../output.js';
 import { deleteResources, resourcesOfKind } from '../resources.js';
 import { routerState } from '../router.js';
-import { connectorRows, listenerRows, yesNo, type ConnectorRow, type ListenerRow } from '../services.js';
+import {
+  connectorRows,
+  listenerRows,
+  routingKeyText,
+  yesNo,
+  type ConnectorRow,
+  type ListenerKeyRow,
+  type ListenerRow,
+} from '../services.js';
 import { contextSite } from '../sites.js';
 import {
   API_VERSION,
@@ -30,6 +38,7 @@ export async function createService<K extends 'Listener' | 'Connector'>(
   describe: (r: K extends 'Listener' ? ListenerResource : ConnectorResource) => string,
   flags: ReadonlyArray<readonly [string, string]> = [],
   lists: ReadonlyArray<readonly [string, string]> = [],
+  more?: (spec: Record<string, unknown>) => void,
 ): Promise<void> {
   const [name, port] = ctx.args as [string, string];
   if (!/^\d+$/.test(port)) throw usageError(`port must be an integer 1-65535 (got '${port}')`);
@@ -43,6 +52,7 @@ export async function createService<K extends 'Listener' | 'Connector'>(
     const v = optList(ctx, opt);
     if (v.length > 0) spec[field] = v;
   }
+  more?.(spec);
   const r = validateResourceOf(
     kind,
     { apiVersion: API_VERSION, kind, metadata: { name }, spec },
@@ -87,10 +97,10 @@ export function printListeners(ctx: Context, rows: ListenerRow[], empty: string)
     rows.map((r) => [
       r.name,
       r.type,
-      r.routingKey,
+      routingKeyText(r),
       r.address,
       r.error ? ctx.out.state('error') : ctx.out.state(yesNo(r.matched)),
-      r.destinations?.length ? r.destinations.map((d) => d.site).join(',') : '-',
+      r.destinations?.length ? [...new Set(r.destinations.map((d) => d.site))].join(',') : '-',
     ]),
     empty,
   );
@@ -129,12 +139,23 @@ export function listenerDetail(ctx: Context, r: ListenerRow, running: boolean): 
   const pairs: Array<[string, string]> = [
     ['Listener', r.name],
     ['Type', r.type],
-    ['Routing key', r.routingKey],
+    ...(r.keys ? [] : [['Routing key', r.routingKey] as [string, string]]),
     ['Address', r.address],
     ['Distribution', r.distribution],
   ];
   if (r.allow) pairs.push(['Allowed clients', r.allow.length ? r.allow.join(', ') : 'none']);
-  if (!running) pairs.push(['Matched', 'unknown (the router is not running)']);
+  if (r.keys) {
+    pairs.push([
+      'Routing keys',
+      r.strategy === 'weighted'
+        ? 'weighted: connections are shared by weight among the keys that have a reachable connector'
+        : 'priority: each connection goes to the first key that has a reachable connector',
+    ]);
+    for (const k of r.keys) pairs.push([`  ${k.routingKey}`, keyDetail(ctx, r, k, running)]);
+    if (!running) pairs.push(['Matched', 'unknown (the router is not running)']);
+    else if (!r.matched)
+      pairs.push(['Matched', `${ctx.out.state('no')}: no connector for any of these keys is reachable`]);
+  } else if (!running) pairs.push(['Matched', 'unknown (the router is not running)']);
   else {
     pairs.push([
       'Matched',
@@ -146,6 +167,21 @@ export function listenerDetail(ctx: Context, r: ListenerRow, running: boolean): 
   if (r.error) pairs.push(['Error', r.error]);
   if (r.stats) pairs.push(['Stats', formatStats(r.stats)]);
   ctx.out.stdout.write(renderPairs(pairs));
+}
+
+/** One key of a listener with several: its weight, where its connectors are, connections sent to it. */
+function keyDetail(ctx: Context, r: ListenerRow, k: ListenerKeyRow, running: boolean): string {
+  const parts: string[] = [];
+  if (r.strategy === 'weighted') parts.push(`weight ${k.weight}`);
+  if (running) {
+    parts.push(
+      k.matched
+        ? `${ctx.out.state('yes')}: connectors at ${(k.destinations ?? []).map((d) => `${d.site} (cost ${d.cost}, ${d.connectors})`).join(', ')}`
+        : `${ctx.out.state('no')}: no connector reachable`,
+    );
+    parts.push(`${k.routed ?? 0} connections`);
+  }
+  return parts.join('; ') || '-';
 }
 
 export function connectorDetail(ctx: Context, r: ConnectorRow, running: boolean): void {
