@@ -22,7 +22,8 @@ const allowed = {
   cli: [...common, 'api', 'admin/client', 'admin/types', 'site'],
   console: [...common, 'api', 'admin/client', 'admin/types'],
   kube: [...common, 'api', 'admin/client', 'admin/types', 'site'],
-  embed: [...common, 'api', 'router', 'links', 'adapters', 'site', 'admin'],
+  // an embedded node runs the daemon's composition (SiteRuntime) in the program's process
+  embed: [...common, 'api', 'router', 'links', 'adapters', 'site', 'admin', 'daemon/runtime'],
   daemon: null, // the composition root may import anything
 };
 
