@@ -19,7 +19,7 @@ export const SITE_MODES = ['interior', 'edge'] as const;
 export type SiteMode = (typeof SITE_MODES)[number];
 
 /** Protocols a Listener/Connector may carry. */
-export const SERVICE_TYPES = ['tcp', 'http1', 'http2', 'udp'] as const;
+export const SERVICE_TYPES = ['tcp', 'http1', 'http2', 'udp', 'amqp'] as const;
 export type ServiceType = (typeof SERVICE_TYPES)[number];
 
 export const DISTRIBUTIONS = ['balanced', 'closest'] as const;
@@ -251,6 +251,11 @@ export interface ListenerSpec {
    * key.
    */
   weighted?: Record<string, number>;
+  /**
+   * amqp: addresses starting with one of these prefixes are multicast (every receiver gets a copy); the others
+   * are anycast (one receiver, by `distribution`). Each prefix lies under the routing key (`bus.events.`).
+   */
+  multicast?: string[];
 }
 export type ListenerResource = ResourceBase<'Listener', ListenerSpec>;
 

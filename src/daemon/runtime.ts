@@ -828,7 +828,9 @@ export class SiteRuntime {
           distribution: r.spec.distribution,
           matched: keys
             ? keys.some((k) => k.matched)
-            : engine.addressDestinations(r.spec.routingKey).length > 0,
+            : r.spec.type === 'amqp'
+              ? amqpMatched(engine.addressKeys(), r.spec.routingKey)
+              : engine.addressDestinations(r.spec.routingKey).length > 0,
           ...(multi && keys ? { strategy: multi.strategy, keys } : {}),
           ...(error !== undefined ? { error } : {}),
           stats: l.stats(),
@@ -878,6 +880,15 @@ export class SiteRuntime {
 }
 
 /** `{proxy}` for a link status view when the dialer goes through one. */
+/** an amqp listener is matched when a receiver for some address under its routing key is reachable */
+function amqpMatched(keys: string[], routingKey: string): boolean {
+  return keys.some((k) => {
+    if (!k.startsWith('amqp:')) return false;
+    const a = k.slice(5);
+    return a === routingKey || a.startsWith(`${routingKey}.`) || a.startsWith(`${routingKey}/`);
+  });
+}
+
 function proxyOf(d: LinkDialer | undefined): { proxy?: string } {
   return d?.proxy !== undefined ? { proxy: d.proxy } : {};
 }

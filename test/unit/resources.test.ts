@@ -82,7 +82,7 @@ test('Listener: every error of a document is collected, each naming its field', 
   assert.equal(e.issues.length, 5);
   assert.match(issue(e, 'spec.port').message, /1-65535 \(got 70000\)/);
   assert.match(issue(e, 'spec.host').message, /host name or IP/);
-  assert.match(issue(e, 'spec.type').message, /must be one of: tcp, http1, http2, udp \(got "http"\)/);
+  assert.match(issue(e, 'spec.type').message, /must be one of: tcp, http1, http2, udp, amqp \(got "http"\)/);
   assert.match(issue(e, 'spec.distribution').message, /balanced, closest/);
   assert.match(issue(e, 'spec.routingKey').message, /routing key/);
   for (const line of e.message.split('\n')) assert.match(line, /^stdin: Listener "db": spec\.\w+: /);
@@ -180,6 +180,41 @@ test('Listener: priority and weighted routing keys', () => {
       'spec.priority',
     ).message,
     /2-16.*got 17/,
+  );
+});
+
+test('Listener: type amqp with multicast prefixes under its routing key; amqp connectors are refused', () => {
+  const [l] = parseResources(
+    `${head('Listener', 'bus')}spec:\n  port: 5672\n  type: amqp\n  multicast: [bus.events., bus/fanout]\n`,
+    'f.yaml',
+  );
+  assert.deepEqual((l as ListenerResource).spec.multicast, ['bus.events.', 'bus/fanout']);
+  assert.equal((l as ListenerResource).spec.routingKey, 'bus');
+  assert.deepEqual(parseResources(toYaml(l as ListenerResource), 'again.yaml'), [l]);
+  const parse = (spec: string) =>
+    parseResources(`${head('Listener', 'bus')}spec:\n  port: 5672\n${spec}`, 'f.yaml');
+  const cases: Array<[string, string, RegExp]> = [
+    ['  type: amqp\n  multicast: [other.]\n', 'spec.multicast[0]', /must lie under the routing key: 'bus'/],
+    ['  type: amqp\n  multicast: bus.\n', 'spec.multicast', /must be a list of address prefixes/],
+    ['  type: amqp\n  multicast: [""]\n', 'spec.multicast[0]', /must be an address prefix/],
+    ['  multicast: [bus.]\n', 'spec.multicast', /applies only to type amqp \(this one is tcp\)/],
+    ['  type: amqp\n  affinity: client\n', 'spec.affinity', /does not apply to type amqp/],
+    ['  type: amqp\n  priority: [a, b]\n', 'spec.priority', /applies only to type tcp/],
+  ];
+  for (const [spec, path, message] of cases)
+    assert.match(
+      issue(
+        rejects(() => parse(spec)),
+        path,
+      ).message,
+      message,
+    );
+  const conn = rejects(() =>
+    parseResources(`${head('Connector', 'broker')}spec:\n  port: 5672\n  type: amqp\n`, 'f.yaml'),
+  );
+  assert.match(
+    issue(conn, 'spec.type').message,
+    /amqp connectors \(links to brokers\) are not supported yet/,
   );
 });
 
