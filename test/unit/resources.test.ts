@@ -42,6 +42,18 @@ function issue(e: ResourceError, path: string): ResourceIssue {
   return found;
 }
 
+/** Each case (a spec fragment, the field, the message) is refused with that message at that field. */
+function expectIssues(parse: (spec: string) => unknown, cases: Array<[string, string, RegExp]>): void {
+  for (const [spec, path, message] of cases)
+    assert.match(
+      issue(
+        rejects(() => parse(spec)),
+        path,
+      ).message,
+      message,
+    );
+}
+
 test('Listener: defaults applied; the example error message', () => {
   const [l] = parseResources(`${head('Listener', 'db')}spec:\n  port: 5432\n`, 'resources/db.yaml');
   assert.deepEqual(l, {
@@ -165,14 +177,7 @@ test('Listener: priority and weighted routing keys', () => {
       /only to a listener with one routing key/,
     ],
   ];
-  for (const [spec, path, message] of cases)
-    assert.match(
-      issue(
-        rejects(() => parse(spec)),
-        path,
-      ).message,
-      message,
-    );
+  expectIssues(parse, cases);
   const many = Array.from({ length: 17 }, (_, i) => `k${i}`).join(', ');
   assert.match(
     issue(
@@ -201,14 +206,7 @@ test('Listener: type amqp with multicast prefixes under its routing key; amqp co
     ['  type: amqp\n  affinity: client\n', 'spec.affinity', /does not apply to type amqp/],
     ['  type: amqp\n  priority: [a, b]\n', 'spec.priority', /applies only to type tcp/],
   ];
-  for (const [spec, path, message] of cases)
-    assert.match(
-      issue(
-        rejects(() => parse(spec)),
-        path,
-      ).message,
-      message,
-    );
+  expectIssues(parse, cases);
   const conn = rejects(() =>
     parseResources(`${head('Connector', 'broker')}spec:\n  port: 5672\n  type: amqp\n`, 'f.yaml'),
   );
