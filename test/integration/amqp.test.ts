@@ -234,6 +234,20 @@ describe('amqp: message routing across three routers with Qpid Proton clients', 
       row.destinations.map((d) => d.site),
       ['east'],
     );
+    // the network model (console, `network status`): the address, its receivers' site and the listeners over it
+    const model = await (sites.west as TestSite).admin().network();
+    const svc = model.services.find((x) => x.routingKey === 'amqp:bus.status');
+    assert.ok(svc, JSON.stringify(model.services.map((x) => x.routingKey)));
+    assert.equal(svc.protocol, 'amqp');
+    assert.equal(svc.matched, true);
+    assert.deepEqual(
+      svc.connectors.map((c) => c.site),
+      ['east'],
+    );
+    assert.deepEqual(
+      svc.listeners.map((l) => l.site),
+      ['east', 'hub', 'west'],
+    );
     const list = await cli(['listener', 'list'], { env });
     assert.match(list.stdout, /bus\s+amqp\s+bus\s+127\.0\.0\.1:\d+\s+yes\s+east/);
     assert.equal((await send('west', 'bus.status', 1)).accepted, 1);
