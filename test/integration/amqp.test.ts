@@ -3,7 +3,8 @@
  * Qpid Proton for Python, test/support/amqp/*.py). Each site has an amqp listener `bus`. Messages cross two
  * links to the receivers; anycast shares them among receivers at several sites without loss or duplicates;
  * multicast copies each to every receiver; a receiver's rejection reaches the sender; a sender gets credit only
- * once a receiver for its address exists; addresses outside the listener are refused.
+ * once a receiver for its address exists; request/response works through dynamic reply addresses; addresses
+ * outside the listener are refused.
  */
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
@@ -187,6 +188,31 @@ describe('amqp: message routing across three routers with Qpid Proton clients', 
     // an address outside the listener is rejected per message
     const bad = await send('west', 'elsewhere', 1, ['--anonymous']);
     assert.equal(bad.rejected, 1);
+  });
+
+  test('request/response: replies come back to a dynamic address the client router made', async () => {
+    const server = spawnManaged(
+      PYTHON,
+      [join(SCRIPTS, 'rpc_server.py'), bus.east as string, 'bus.rpc', '4'],
+      {
+        label: 'rpc-server',
+      },
+    );
+    await server.waitForOutput(/ready/);
+    await (sites.west as TestSite).seesKey('amqp:bus.rpc');
+    const r = await run(PYTHON, [join(SCRIPTS, 'rpc_client.py'), bus.west as string, 'bus.rpc', '4'], {
+      timeoutMs: 60_000,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { replyTo: string; answers: Array<[number, string]> };
+    assert.match(out.replyTo, /^bus\/tmp\/west\/\d+\.[0-9a-f]{12}$/);
+    assert.deepEqual(out.answers, [
+      [0, 'REQUEST-0'],
+      [1, 'REQUEST-1'],
+      [2, 'REQUEST-2'],
+      [3, 'REQUEST-3'],
+    ]);
+    await server.waitForOutput(/done/);
   });
 
   test("an address outside the listener's routing key is refused at attach", async () => {

@@ -9,6 +9,7 @@
  * - a client's receiver: the router advertises `amqp:<address>` and hands it the messages routed here.
  * Protocol engine: rhea (docs/dependencies.md). Design: docs/design/adapters.md, "amqp".
  */
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { Connection, Container, Delivery, EventContext, Receiver, Sender } from 'rhea';
 import { errorMessage } from '../../errors.js';
@@ -77,6 +78,7 @@ export class AmqpListener extends ListenerBase<AmqpListenerSpec> implements List
   /** client receivers (our sender links) */
   private readonly receivers = new Map<Sender, LocalReceiver>();
   private stopWatching: (() => void) | undefined;
+  private temporaries = 0;
 
   constructor(
     private readonly host: AdapterHost,
@@ -341,21 +343,25 @@ export class AmqpListener extends ListenerBase<AmqpListenerSpec> implements List
   private onClientReceiver(ctx: EventContext): void {
     const link = ctx.sender as Sender;
     const source = link.source as { address?: string; dynamic?: boolean } | undefined;
-    if (source?.dynamic) {
-      link.close({ condition: 'amqp:not-implemented', description: 'dynamic addresses are not supported' });
-      return;
-    }
-    const address = source?.address;
+    // A dynamic source (a reply queue) gets a new address of its own, under this listener's routing key so that
+    // whoever answers through a listener with the same key may send to it.
+    const address = source?.dynamic ? this.temporaryAddress() : source?.address;
     if (address === undefined || !this.admits(address)) {
       this.refuse(link, address ?? '(none)');
       return;
     }
-    link.set_source({ address });
+    link.set_source(source?.dynamic ? { address, dynamic: true } : { address });
     const r = new LocalReceiver(link, address, this.spec.name);
     this.receivers.set(link, r);
     this.registry.add(r);
     this.counters.receivers++;
     this.log.debug('receiver attached', { address, link: link.name });
+  }
+
+  /** `<routing key>/tmp/<router>/<n>.<random>`: unique in the network, not guessable */
+  private temporaryAddress(): string {
+    this.temporaries++;
+    return `${this.spec.routingKey}/tmp/${this.host.routerId}/${this.temporaries}.${randomBytes(6).toString('hex')}`;
   }
 
   private onOutcome(ctx: EventContext): void {
