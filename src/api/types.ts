@@ -232,7 +232,7 @@ export interface ListenerSpec {
    * saving one round trip per connection; a flow whose path breaks after that is not retried (default false).
    */
   earlyData?: boolean;
-  /** http2: serve TLS (ALPN h2) with these PEM files; without it, h2c with prior knowledge. */
+  /** http2: serve TLS (ALPN h2) with these PEM files; without it, h2c with prior knowledge. amqp: serve amqps. */
   tls?: ListenerTls;
   /**
    * Only clients from these addresses or CIDR prefixes (`10.0.0.0/8`, `192.168.1.7`, `fd00::/8`) may connect;

@@ -793,12 +793,12 @@ function checkAllow(c: Checker, v: unknown): string[] | undefined {
   return out;
 }
 
-/** http2 listener `tls: { cert, key }` (both required). */
+/** http2 and amqp listener `tls: { cert, key }` (both required). */
 function checkListenerTls(c: Checker, s: Obj | undefined, type: string): ListenerTls | undefined {
   const v = s?.['tls'];
   if (v === undefined || v === null) return undefined;
-  if (type !== 'http2') {
-    c.add('spec.tls', `applies only to type http2 (this one is ${type})`);
+  if (type !== 'http2' && type !== 'amqp') {
+    c.add('spec.tls', `applies only to types http2 and amqp (this one is ${type})`);
     return undefined;
   }
   const o = c.object(v, 'spec.tls', ['cert', 'key']);

@@ -7,12 +7,13 @@
  * outside the listener are refused.
  */
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ManagedProcess } from '../support/proc.js';
 import { repoRoot, run, spawnManaged, stopAllProcesses } from '../support/proc.js';
 import { freePort } from '../support/ports.js';
+import { createCa, issueCertificate } from '../../src/site/certs/index.js';
 import { cli } from '../support/cli.js';
 import { makeTempRoot, TestSite } from '../support/sites.js';
 
@@ -32,6 +33,7 @@ describe('amqp: message routing across three routers with Qpid Proton clients', 
   let root: Awaited<ReturnType<typeof makeTempRoot>>;
   const sites: Record<string, TestSite> = {};
   const bus: Record<string, string> = {};
+  let caFile = '';
 
   const send = async (
     site: string,
@@ -91,6 +93,24 @@ describe('amqp: message routing across three routers with Qpid Proton clients', 
         port,
         ...(name === 'west' ? { multicast: ['bus.events.'] } : {}),
       });
+      if (name === 'west') {
+        // the same address space over TLS (amqps)
+        const ca = await createCa({ commonName: 'amqp test CA' });
+        const leaf = await issueCertificate(ca, { commonName: 'localhost', usage: 'server', ips: [HOST] });
+        caFile = join(root.dir, 'amqp-ca.crt');
+        await writeFile(caFile, ca.certPem);
+        await writeFile(join(root.dir, 'amqp.crt'), leaf.certPem);
+        await writeFile(join(root.dir, 'amqp.key'), leaf.keyPem);
+        const tlsPort = await freePort();
+        bus['west-tls'] = `amqps://${HOST}:${tlsPort}`;
+        await s.writeResource('Listener', 'bus-tls', {
+          type: 'amqp',
+          host: HOST,
+          port: tlsPort,
+          routingKey: 'bus',
+          tls: { cert: join(root.dir, 'amqp.crt'), key: join(root.dir, 'amqp.key') },
+        });
+      }
       sites[name] = s;
     }
     const hub = sites.hub as TestSite;
@@ -213,6 +233,27 @@ describe('amqp: message routing across three routers with Qpid Proton clients', 
       [3, 'REQUEST-3'],
     ]);
     await server.waitForOutput(/done/);
+  });
+
+  test('amqps: a client that trusts the listener CA sends over TLS; one that does not is refused', async () => {
+    const r = await receiver('east', 'bus.secure', ['--count', '3'], [sites.west as TestSite]);
+    assert.equal((await send('west-tls', 'bus.secure', 3, ['--ca', caFile])).accepted, 3);
+    assert.equal((await bodiesOf(r)).length, 3);
+    const other = await createCa({ commonName: 'another CA' });
+    const otherFile = join(root.dir, 'other-ca.crt');
+    await writeFile(otherFile, other.certPem);
+    const refused = await run(PYTHON, [
+      join(SCRIPTS, 'send.py'),
+      bus['west-tls'] as string,
+      'bus.secure',
+      '1',
+      '--ca',
+      otherFile,
+      '--timeout',
+      '10',
+    ]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /certificate|SSL|TLS/i);
   });
 
   test("an address outside the listener's routing key is refused at attach", async () => {

@@ -10,9 +10,11 @@
  * Protocol engine: rhea (docs/dependencies.md). Design: docs/design/adapters.md, "amqp".
  */
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Connection, Container, Delivery, EventContext, Receiver, Sender } from 'rhea';
-import { errorMessage } from '../../errors.js';
+import { CaravanError, ErrorCodes, errorMessage } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import type { AdapterHost, ListenerAdapter, OpenedFlow } from '../../router/contract.js';
 import { boundPort, listenServer } from '../common/listen.js';
@@ -30,6 +32,8 @@ import {
 export interface AmqpListenerSpec extends ListenerBaseSpec {
   /** addresses starting with one of these prefixes are multicast: every receiver gets a copy */
   multicast?: string[];
+  /** serve amqps (AMQP over TLS) with these PEM files */
+  tls?: { cert: string; key: string };
 }
 
 /** credit a client's sender link gets while its address is reachable */
@@ -106,15 +110,38 @@ export class AmqpListener extends ListenerBase<AmqpListenerSpec> implements List
     const amqp = await loadRhea();
     this.wire(amqp.container);
     this.amqp = amqp;
-    const server = net.createServer({ noDelay: true }, (socket) => this.onSocket(socket, amqp));
+    const server = this.spec.tls
+      ? await this.tlsServer(this.spec.tls, amqp)
+      : net.createServer({ noDelay: true }, (socket) => this.onSocket(socket, amqp));
     this.server = server;
     this.allow?.guard(server);
     this.stopWatching = this.host.onRoutesChanged(() => this.topUpAll());
-    return listenServer(server, this.spec, this.log, { protocol: 'amqp' }).catch((e: unknown) => {
-      this.server = undefined;
-      this.stopWatching?.();
-      throw e;
-    });
+    return listenServer(server, this.spec, this.log, { protocol: this.spec.tls ? 'amqps' : 'amqp' }).catch(
+      (e: unknown) => {
+        this.server = undefined;
+        this.stopWatching?.();
+        throw e;
+      },
+    );
+  }
+
+  private async tlsServer(files: { cert: string; key: string }, amqp: Rhea): Promise<tls.Server> {
+    let cert: Buffer;
+    let key: Buffer;
+    try {
+      [cert, key] = await Promise.all([readFile(files.cert), readFile(files.key)]);
+    } catch (e) {
+      throw new CaravanError(
+        ErrorCodes.CONFIG_IO,
+        `listener ${this.spec.name}: cannot read TLS files: ${errorMessage(e)}`,
+        { cause: e },
+      );
+    }
+    const server = tls.createServer({ cert, key, noDelay: true }, (socket) => this.onSocket(socket, amqp));
+    server.on('tlsClientError', (err) =>
+      this.log.debug('TLS handshake with a client failed', { error: err.message }),
+    );
+    return server;
   }
 
   async stop(): Promise<void> {

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from proton import Delivery, Message
+from proton import Delivery, Message, SSLDomain
 from proton.handlers import MessagingHandler
 from proton.reactor import Container
 from proton.utils import BlockingConnection, SendException
@@ -18,6 +18,7 @@ p.add_argument("count", type=int)
 p.add_argument("--body", default="m")
 p.add_argument("--timeout", type=float, default=20)
 p.add_argument("--anonymous", action="store_true", help="use the anonymous relay: a link without target, 'to' per message")
+p.add_argument("--ca", help="amqps: trust this CA (PEM) and verify the server's certificate chain")
 p.add_argument("--pipeline", action="store_true", help="send as credit allows, do not wait for each settlement")
 a = p.parse_args()
 
@@ -57,7 +58,12 @@ if a.pipeline:
     print(json.dumps(h.out), flush=True)
     sys.exit(0)
 
-conn = BlockingConnection(a.url, timeout=a.timeout)
+ssl = None
+if a.ca:
+    ssl = SSLDomain(SSLDomain.MODE_CLIENT)
+    ssl.set_trusted_ca_db(a.ca)
+    ssl.set_peer_authentication(SSLDomain.VERIFY_PEER)
+conn = BlockingConnection(a.url, timeout=a.timeout, ssl_domain=ssl)
 snd = conn.create_sender(None if a.anonymous else a.address)
 out = {"accepted": 0, "rejected": 0, "released": 0, "modified": 0}
 names = {Delivery.REJECTED: "rejected", Delivery.RELEASED: "released", Delivery.MODIFIED: "modified"}
