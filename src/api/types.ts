@@ -19,7 +19,7 @@ export const SITE_MODES = ['interior', 'edge'] as const;
 export type SiteMode = (typeof SITE_MODES)[number];
 
 /** Protocols a Listener/Connector may carry. */
-export const SERVICE_TYPES = ['tcp', 'http1', 'http2', 'udp'] as const;
+export const SERVICE_TYPES = ['tcp', 'http1', 'http2', 'udp', 'amqp'] as const;
 export type ServiceType = (typeof SERVICE_TYPES)[number];
 
 export const DISTRIBUTIONS = ['balanced', 'closest'] as const;
@@ -232,7 +232,7 @@ export interface ListenerSpec {
    * saving one round trip per connection; a flow whose path breaks after that is not retried (default false).
    */
   earlyData?: boolean;
-  /** http2: serve TLS (ALPN h2) with these PEM files; without it, h2c with prior knowledge. */
+  /** http2: serve TLS (ALPN h2) with these PEM files; without it, h2c with prior knowledge. amqp: serve amqps. */
   tls?: ListenerTls;
   /**
    * Only clients from these addresses or CIDR prefixes (`10.0.0.0/8`, `192.168.1.7`, `fd00::/8`) may connect;
@@ -251,6 +251,11 @@ export interface ListenerSpec {
    * key.
    */
   weighted?: Record<string, number>;
+  /**
+   * amqp: addresses starting with one of these prefixes are multicast (every receiver gets a copy); the others
+   * are anycast (one receiver, by `distribution`). Each prefix lies under the routing key (`bus.events.`).
+   */
+  multicast?: string[];
 }
 export type ListenerResource = ResourceBase<'Listener', ListenerSpec>;
 

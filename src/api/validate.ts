@@ -532,6 +532,7 @@ function checkListener(
       'allow',
       'priority',
       'weighted',
+      'multicast',
       ...ADAPTER_OPTIONS.filter((o) => o !== 'targets'),
     ],
     true,
@@ -567,8 +568,12 @@ function checkListener(
       if (s?.[f] != null)
         c.add(`spec.${f}`, `applies only to a listener with one routing key (not with ${keys.strategy})`);
   }
+  const multicast = checkMulticast(c, s?.['multicast'], type, routingKey);
+  if (multicast) res.spec.multicast = multicast;
   const affinity = s?.['affinity'] == null ? undefined : c.oneOf(s, 'affinity', 'spec', AFFINITIES);
-  if (affinity !== undefined && !keys) res.spec.affinity = affinity;
+  if (affinity !== undefined && type === 'amqp')
+    c.add('spec.affinity', 'does not apply to type amqp (messages, not connections, are routed)');
+  else if (affinity !== undefined && !keys) res.spec.affinity = affinity;
   const early = s?.['earlyData'];
   if (early !== undefined && early !== null && !keys) {
     if (type !== 'tcp') c.add('spec.earlyData', `applies only to type tcp (this one is ${type})`);
@@ -612,6 +617,11 @@ function checkConnector(
     );
   }
   const type = c.oneOf(s, 'type', 'spec', SERVICE_TYPES, DEFAULTS.serviceType);
+  if (type === 'amqp')
+    c.add(
+      'spec.type',
+      'amqp connectors (links to brokers) are not supported yet: reach a broker with a tcp connector, or attach receivers through an amqp listener',
+    );
   const res: ConnectorResource = {
     apiVersion: API_VERSION,
     kind: 'Connector',
@@ -660,7 +670,6 @@ function checkAdapterOptions(
   return out;
 }
 
-/** http2 listener `tls: { cert, key }` (both required). */
 /** At most this many routing keys behind one listener (`priority` / `weighted`). */
 export const MAX_LISTENER_KEYS = 16;
 /** Largest weight of a key in `weighted`. */
@@ -729,6 +738,35 @@ function checkKeyStrategy(c: Checker, s: Obj | undefined): ListenerKeys | undefi
   return { strategy, keys };
 }
 
+/** amqp listener `multicast`: address prefixes under the routing key. */
+function checkMulticast(c: Checker, v: unknown, type: string, key: string): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (type !== 'amqp') {
+    c.add('spec.multicast', `applies only to type amqp (this one is ${type})`);
+    return undefined;
+  }
+  if (!Array.isArray(v)) {
+    c.add(
+      'spec.multicast',
+      `must be a list of address prefixes, like [${key}.events.] (got ${describeValue(v)})`,
+    );
+    return undefined;
+  }
+  const out: string[] = [];
+  v.forEach((p: unknown, i) => {
+    const path = `spec.multicast[${i}]`;
+    if (typeof p !== 'string' || p.length === 0 || p.length > 252)
+      return c.add(path, `must be an address prefix (got ${describeValue(p)})`);
+    if (p !== key && !p.startsWith(`${key}.`) && !p.startsWith(`${key}/`))
+      return c.add(
+        path,
+        `must lie under the routing key: '${key}', '${key}.…' or '${key}/…' (got ${describeValue(p)})`,
+      );
+    out.push(p);
+  });
+  return out;
+}
+
 /** `allow`: a list of IPv4/IPv6 addresses and CIDR prefixes. */
 function checkAllow(c: Checker, v: unknown): string[] | undefined {
   if (v === undefined || v === null) return undefined;
@@ -755,11 +793,12 @@ function checkAllow(c: Checker, v: unknown): string[] | undefined {
   return out;
 }
 
+/** http2 and amqp listener `tls: { cert, key }` (both required). */
 function checkListenerTls(c: Checker, s: Obj | undefined, type: string): ListenerTls | undefined {
   const v = s?.['tls'];
   if (v === undefined || v === null) return undefined;
-  if (type !== 'http2') {
-    c.add('spec.tls', `applies only to type http2 (this one is ${type})`);
+  if (type !== 'http2' && type !== 'amqp') {
+    c.add('spec.tls', `applies only to types http2 and amqp (this one is ${type})`);
     return undefined;
   }
   const o = c.object(v, 'spec.tls', ['cert', 'key']);

@@ -115,7 +115,11 @@ export function listenerRows(
       });
     }
     if (status) {
-      const all = listenerRoutingKeys(r.spec).flatMap((k) => destinations(status, k));
+      const keys =
+        r.spec.type === 'amqp'
+          ? status.addresses.map((a) => a.key).filter((k) => amqpUnder(k, r.spec.routingKey))
+          : listenerRoutingKeys(r.spec);
+      const all = keys.flatMap((k) => destinations(status, k));
       row.matched = v?.matched ?? all.length > 0;
       row.destinations = all;
       if (v?.error) row.error = v.error;
@@ -167,4 +171,11 @@ export function routingKeyText(r: Pick<ListenerRow, 'routingKey' | 'strategy' | 
   return r.strategy === 'weighted'
     ? r.keys.map((k) => `${k.routingKey}=${k.weight}`).join(',')
     : r.keys.map((k) => k.routingKey).join('>');
+}
+
+/** the routing key `amqp:<address>` of an address under an amqp listener's routing key */
+function amqpUnder(key: string, routingKey: string): boolean {
+  if (!key.startsWith('amqp:')) return false;
+  const a = key.slice(5);
+  return a === routingKey || a.startsWith(`${routingKey}.`) || a.startsWith(`${routingKey}/`);
 }

@@ -2,6 +2,8 @@
  * The adapter registry: which listener and connector implementation serves each resource `type`.
  * Adapters never import each other; the composition root picks them here.
  */
+import { AmqpListener } from '../adapters/amqp/listener.js';
+import { CaravanError, ErrorCodes } from '../errors.js';
 import { Http1Connector } from '../adapters/http1/connector.js';
 import { Http1Listener } from '../adapters/http1/listener.js';
 import { Http2Connector } from '../adapters/http2/connector.js';
@@ -44,6 +46,8 @@ export function createListener(host: AdapterHost, r: ListenerResource, logger: L
       );
     case 'http2':
       return new Http2Listener(host, { ...base, ...defined({ tls: s.tls }) }, logger);
+    case 'amqp':
+      return new AmqpListener(host, { ...base, ...defined({ multicast: s.multicast, tls: s.tls }) }, logger);
     case 'udp':
       return new UdpListener(
         host,
@@ -75,6 +79,12 @@ export function createConnector(host: AdapterHost, r: ConnectorResource, logger:
         host,
         { ...base, ...defined({ idleTimeoutMs: s.idleTimeoutMs, maxSessions: s.maxSessions }) },
         logger,
+      );
+    case 'amqp':
+      // refused by validation (docs/design/adapters.md, "amqp")
+      throw new CaravanError(
+        ErrorCodes.INVALID_RESOURCE,
+        `Connector ${r.metadata.name}: amqp connectors are not supported`,
       );
   }
 }

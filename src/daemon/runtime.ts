@@ -163,7 +163,7 @@ export class SiteRuntime {
         linkRtt[l.neighbor] = l.rttMs;
     const listeners: Record<string, string[]> = {};
     for (const { r } of this.listeners.values())
-      for (const key of listenerRoutingKeys(r.spec)) (listeners[key] ??= []).push(r.metadata.name);
+      for (const key of serviceKeysOf(r)) (listeners[key] ??= []).push(r.metadata.name);
     const connectors: Record<string, string[]> = {};
     for (const { c, r } of this.connectors.values())
       if (c.healthy) (connectors[r.spec.routingKey] ??= []).push(r.metadata.name);
@@ -728,11 +728,11 @@ export class SiteRuntime {
   private publishInfo(): void {
     const listeners: Record<string, number> = {};
     for (const { r } of this.listeners.values())
-      for (const key of listenerRoutingKeys(r.spec)) listeners[key] = (listeners[key] ?? 0) + 1;
+      for (const key of serviceKeysOf(r)) listeners[key] = (listeners[key] ?? 0) + 1;
     const protocols: Record<string, string> = {};
     for (const { r } of this.connectors.values()) protocols[r.spec.routingKey] = r.spec.type;
     for (const { r } of this.listeners.values())
-      for (const key of listenerRoutingKeys(r.spec)) protocols[key] = r.spec.type;
+      for (const key of serviceKeysOf(r)) protocols[key] = r.spec.type;
     this.router.setInfo({
       site: this.config.site.metadata.name,
       version: VERSION,
@@ -828,7 +828,9 @@ export class SiteRuntime {
           distribution: r.spec.distribution,
           matched: keys
             ? keys.some((k) => k.matched)
-            : engine.addressDestinations(r.spec.routingKey).length > 0,
+            : r.spec.type === 'amqp'
+              ? amqpMatched(engine.addressKeys(), r.spec.routingKey)
+              : engine.addressDestinations(r.spec.routingKey).length > 0,
           ...(multi && keys ? { strategy: multi.strategy, keys } : {}),
           ...(error !== undefined ? { error } : {}),
           stats: l.stats(),
@@ -878,6 +880,23 @@ export class SiteRuntime {
 }
 
 /** `{proxy}` for a link status view when the dialer goes through one. */
+/**
+ * The routing keys a listener is shown under in the network: its key(s); an amqp listener's address space as
+ * `amqp:<routing key>` (the network model lists it with every address under it that has receivers).
+ */
+function serviceKeysOf(r: ListenerResource): string[] {
+  return r.spec.type === 'amqp' ? [`amqp:${r.spec.routingKey}`] : listenerRoutingKeys(r.spec);
+}
+
+/** an amqp listener is matched when a receiver for some address under its routing key is reachable */
+function amqpMatched(keys: string[], routingKey: string): boolean {
+  return keys.some((k) => {
+    if (!k.startsWith('amqp:')) return false;
+    const a = k.slice(5);
+    return a === routingKey || a.startsWith(`${routingKey}.`) || a.startsWith(`${routingKey}/`);
+  });
+}
+
 function proxyOf(d: LinkDialer | undefined): { proxy?: string } {
   return d?.proxy !== undefined ? { proxy: d.proxy } : {};
 }

@@ -73,6 +73,41 @@ function r2(v: number): number {
   return Math.round(v * 100) / 100;
 }
 
+/** the address of an amqp routing key (`amqp:<address>`), else undefined */
+function amqpAddress(key: string): string | undefined {
+  return key.startsWith('amqp:') ? key.slice(5) : undefined;
+}
+
+/**
+ * An amqp listener serves every address under its routing key (`bus` serves `bus.orders`), and routers advertise
+ * it as `amqp:<routing key>` while receivers make their routers advertise `amqp:<address>`. So each address's
+ * service lists the listeners of the namespaces it lies in, and a namespace shown on its own is one whose
+ * addresses have no receiver anywhere (unmatched).
+ */
+function foldAmqpNamespaces(
+  services: Map<
+    string,
+    { protocol?: string; listeners: Map<string, ServiceEndpoint>; connectors: Map<string, ServiceEndpoint> }
+  >,
+): void {
+  const namespaces = [...services].filter(([k, s]) => amqpAddress(k) !== undefined && s.listeners.size > 0);
+  const covered = new Set<string>();
+  for (const [key, s] of services) {
+    const address = amqpAddress(key);
+    if (address === undefined) continue;
+    s.protocol ??= 'amqp';
+    if (s.connectors.size === 0) continue;
+    for (const [ns, n] of namespaces) {
+      const prefix = amqpAddress(ns) as string;
+      if (address !== prefix && !address.startsWith(`${prefix}.`) && !address.startsWith(`${prefix}/`))
+        continue;
+      for (const [id, ep] of n.listeners) if (!s.listeners.has(id)) s.listeners.set(id, ep);
+      if (ns !== key) covered.add(ns);
+    }
+  }
+  for (const ns of covered) if ((services.get(ns)?.connectors.size ?? 0) === 0) services.delete(ns);
+}
+
 export function buildNetworkModel(input: ModelInput): NetworkModel {
   const selfId = input.self.id;
   const sites = new Map<string, SiteModel>();
@@ -219,6 +254,8 @@ export function buildNetworkModel(input: ModelInput): NetworkModel {
     for (const [key, names] of Object.entries(rep.connectors ?? {}))
       svc(key).connectors.set(rep.routerId, { site: rep.routerId, count: names.length, names: [...names] });
   }
+
+  foldAmqpNamespaces(services);
 
   // ---- rates
   const pairs: SitePairTraffic[] = [];

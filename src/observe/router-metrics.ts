@@ -117,6 +117,28 @@ export function createRouterMetrics(src: RouterMetricsSource): MetricsRegistry {
     );
   };
 
+  const amqpIn = reg.counter(
+    'caravan_amqp_messages_total',
+    'Messages received from AMQP senders at a listener, by the outcome they were settled with',
+    ['listener', 'outcome'],
+  );
+  const amqpOut = reg.counter(
+    'caravan_amqp_messages_delivered_total',
+    'Messages handed to AMQP receivers attached to this router (multicast copies counted each)',
+  );
+  const amqpDropped = reg.counter(
+    'caravan_amqp_multicast_dropped_total',
+    "Multicast copies dropped because a receiver's backlog was full",
+  );
+  const amqp = (a: AdapterMetricsInput): void => {
+    if (a.type !== 'amqp') return;
+    for (const outcome of ['accepted', 'rejected', 'released', 'modified'])
+      amqpIn.set({ listener: a.name, outcome }, a.stats[outcome] ?? 0);
+    // shared by the amqp listeners of the router: the same figure in each
+    amqpOut.set({}, a.stats['messagesOut'] ?? 0);
+    amqpDropped.set({}, a.stats['dropped'] ?? 0);
+  };
+
   reg.onCollect(() => {
     for (const m of [
       active,
@@ -165,7 +187,11 @@ export function createRouterMetrics(src: RouterMetricsSource): MetricsRegistry {
       connOut.set(l, s['bytesOut'] ?? 0);
       adapterHttp(c, 'connector');
     }
-    for (const a of src.listeners()) adapterHttp(a, 'listener');
+    amqpIn.reset();
+    for (const a of src.listeners()) {
+      adapterHttp(a, 'listener');
+      amqp(a);
+    }
   });
   return reg;
 }

@@ -54,8 +54,8 @@ export interface LinkSession {
 }
 
 /** The protocol a flow carries; the egress connector must speak the same one. */
-export type FlowProtocol = 'tcp' | 'http1' | 'http2' | 'udp';
-export const FLOW_PROTOCOLS: readonly FlowProtocol[] = ['tcp', 'http1', 'http2', 'udp'];
+export type FlowProtocol = 'tcp' | 'http1' | 'http2' | 'udp' | 'amqp';
+export const FLOW_PROTOCOLS: readonly FlowProtocol[] = ['tcp', 'http1', 'http2', 'udp', 'amqp'];
 
 /** What travels in a flow's OPEN frame, hop by hop. */
 export interface FlowHeader {
@@ -114,6 +114,8 @@ export interface OpenFlowRequest {
    * (HTTP requests on one keep-alive connection) spread across connectors. Absent: deterministic (tcp).
    */
   rotateTies?: boolean;
+  /** only this destination router (multicast sends one flow to each); no other destination is tried */
+  only?: string;
   /**
    * Early data (opt-in per listener, docs/adr/0004-early-data.md): bytes the client sent before the flow was
    * established travel right behind OPEN instead of after ACCEPT, saving one round trip between the routers.
@@ -151,6 +153,10 @@ export interface AdapterHost {
   openFlow(req: OpenFlowRequest, established: (flow: OpenedFlow) => void): Promise<void>;
   /** some destination (a reachable router advertising it, or a healthy local connector) serves `routingKey` */
   reachable(routingKey: string): boolean;
+  /** every router that serves `routingKey` now (this one when a local connector is healthy), for multicast */
+  destinations(routingKey: string): string[];
+  /** call `fn` whenever routes or address advertisements change; returns a function that stops it */
+  onRoutesChanged(fn: () => void): () => void;
   addConnector(handler: ConnectorHandler): void;
   removeConnector(name: string): void;
   /** re-read every connector's `healthy` flag and re-advertise */

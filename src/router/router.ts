@@ -554,6 +554,15 @@ export class Router extends EventEmitter implements AdapterHost {
     return this.candidates(routingKey, NO_EXCLUSIONS).length > 0;
   }
 
+  destinations(routingKey: string): string[] {
+    return this.candidates(routingKey, NO_EXCLUSIONS).map((c) => c.router);
+  }
+
+  onRoutesChanged(fn: () => void): () => void {
+    this.on('routes-changed', fn);
+    return () => this.removeListener('routes-changed', fn);
+  }
+
   /**
    * Open a flow for a listener: choose a destination, send OPEN along the path and wait for the egress router's
    * ACCEPT (its connector reached the target). If the path breaks or the target refuses before that, try another
@@ -588,7 +597,8 @@ export class Router extends EventEmitter implements AdapterHost {
       // Affinity: the destination that served this key before, while it is still a candidate; else distribution.
       const sticky = affKey !== undefined ? this.affinity.get(affKey) : undefined;
       const rotation = req.rotateTies ? this.rotation++ : undefined;
-      const cands = this.candidates(req.routingKey, excluded, sticky?.connector, rotation);
+      let cands = this.candidates(req.routingKey, excluded, sticky?.connector, rotation);
+      if (req.only !== undefined) cands = cands.filter((c) => c.router === req.only);
       const cand =
         (sticky && cands.find((c) => c.router === sticky.router)) ??
         chooseDestination(cands, req.distribution, rotation);

@@ -157,7 +157,7 @@ describe('http2 resources', () => {
     );
     assert.match(
       paths(doc('Listener', { type: 'tcp', port: 1, tls: { cert: 'c', key: 'k' } })).join('\n'),
-      /spec\.tls: applies only to type http2/,
+      /spec\.tls: applies only to types http2 and amqp \(this one is tcp\)/,
     );
     assert.match(
       paths(doc('Connector', { type: 'http2', port: 1, tls: { insecure: 'yes' } })).join('\n'),

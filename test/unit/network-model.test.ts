@@ -230,3 +230,41 @@ test('flow recorder: bounded ring, newest first, outcomes, counters and traffic 
     ],
   );
 });
+
+test('network model: an amqp listener is listed with every address under it that has receivers', () => {
+  const m = buildNetworkModel({
+    self: { id: 'west', site: 'west', mode: 'interior', version: 'v', platform: 'p' },
+    topology: {
+      routers: [
+        {
+          id: 'west',
+          mode: 'interior',
+          reachable: true,
+          links: [{ neighbor: 'east', cost: 1 }],
+          addresses: {},
+          info: {
+            listeners: { 'amqp:bus': 1, 'amqp:idle': 1 },
+            protocols: { 'amqp:bus': 'amqp', 'amqp:idle': 'amqp' },
+          },
+        },
+        {
+          id: 'east',
+          mode: 'interior',
+          reachable: true,
+          links: [{ neighbor: 'west', cost: 1 }],
+          addresses: { 'amqp:bus.orders': 1, 'amqp:bus/eu': 2, 'amqp:other': 1 },
+        },
+      ],
+    },
+    localLinks: [],
+    reports: new Map(),
+    now: new Date(0),
+  });
+  const view = m.services.map((s) => [s.routingKey, s.protocol, s.listeners.map((l) => l.site), s.matched]);
+  assert.deepEqual(view, [
+    ['amqp:bus.orders', 'amqp', ['west'], true],
+    ['amqp:bus/eu', 'amqp', ['west'], true],
+    ['amqp:idle', 'amqp', ['west'], false],
+    ['amqp:other', 'amqp', [], false],
+  ]);
+});

@@ -42,6 +42,18 @@ function issue(e: ResourceError, path: string): ResourceIssue {
   return found;
 }
 
+/** Each case (a spec fragment, the field, the message) is refused with that message at that field. */
+function expectIssues(parse: (spec: string) => unknown, cases: Array<[string, string, RegExp]>): void {
+  for (const [spec, path, message] of cases)
+    assert.match(
+      issue(
+        rejects(() => parse(spec)),
+        path,
+      ).message,
+      message,
+    );
+}
+
 test('Listener: defaults applied; the example error message', () => {
   const [l] = parseResources(`${head('Listener', 'db')}spec:\n  port: 5432\n`, 'resources/db.yaml');
   assert.deepEqual(l, {
@@ -82,7 +94,7 @@ test('Listener: every error of a document is collected, each naming its field', 
   assert.equal(e.issues.length, 5);
   assert.match(issue(e, 'spec.port').message, /1-65535 \(got 70000\)/);
   assert.match(issue(e, 'spec.host').message, /host name or IP/);
-  assert.match(issue(e, 'spec.type').message, /must be one of: tcp, http1, http2, udp \(got "http"\)/);
+  assert.match(issue(e, 'spec.type').message, /must be one of: tcp, http1, http2, udp, amqp \(got "http"\)/);
   assert.match(issue(e, 'spec.distribution').message, /balanced, closest/);
   assert.match(issue(e, 'spec.routingKey').message, /routing key/);
   for (const line of e.message.split('\n')) assert.match(line, /^stdin: Listener "db": spec\.\w+: /);
@@ -165,14 +177,7 @@ test('Listener: priority and weighted routing keys', () => {
       /only to a listener with one routing key/,
     ],
   ];
-  for (const [spec, path, message] of cases)
-    assert.match(
-      issue(
-        rejects(() => parse(spec)),
-        path,
-      ).message,
-      message,
-    );
+  expectIssues(parse, cases);
   const many = Array.from({ length: 17 }, (_, i) => `k${i}`).join(', ');
   assert.match(
     issue(
@@ -180,6 +185,34 @@ test('Listener: priority and weighted routing keys', () => {
       'spec.priority',
     ).message,
     /2-16.*got 17/,
+  );
+});
+
+test('Listener: type amqp with multicast prefixes under its routing key; amqp connectors are refused', () => {
+  const [l] = parseResources(
+    `${head('Listener', 'bus')}spec:\n  port: 5672\n  type: amqp\n  multicast: [bus.events., bus/fanout]\n`,
+    'f.yaml',
+  );
+  assert.deepEqual((l as ListenerResource).spec.multicast, ['bus.events.', 'bus/fanout']);
+  assert.equal((l as ListenerResource).spec.routingKey, 'bus');
+  assert.deepEqual(parseResources(toYaml(l as ListenerResource), 'again.yaml'), [l]);
+  const parse = (spec: string) =>
+    parseResources(`${head('Listener', 'bus')}spec:\n  port: 5672\n${spec}`, 'f.yaml');
+  const cases: Array<[string, string, RegExp]> = [
+    ['  type: amqp\n  multicast: [other.]\n', 'spec.multicast[0]', /must lie under the routing key: 'bus'/],
+    ['  type: amqp\n  multicast: bus.\n', 'spec.multicast', /must be a list of address prefixes/],
+    ['  type: amqp\n  multicast: [""]\n', 'spec.multicast[0]', /must be an address prefix/],
+    ['  multicast: [bus.]\n', 'spec.multicast', /applies only to type amqp \(this one is tcp\)/],
+    ['  type: amqp\n  affinity: client\n', 'spec.affinity', /does not apply to type amqp/],
+    ['  type: amqp\n  priority: [a, b]\n', 'spec.priority', /applies only to type tcp/],
+  ];
+  expectIssues(parse, cases);
+  const conn = rejects(() =>
+    parseResources(`${head('Connector', 'broker')}spec:\n  port: 5672\n  type: amqp\n`, 'f.yaml'),
+  );
+  assert.match(
+    issue(conn, 'spec.type').message,
+    /amqp connectors \(links to brokers\) are not supported yet/,
   );
 });
 

@@ -31,6 +31,12 @@ export const listenerCreate: CommandSpec = {
       value: 'KEY=WEIGHT',
       help: 'tcp: several routing keys sharing the connections by weight, e.g. --weighted api-v1=9 --weighted api-v2=1',
     },
+    multicast: {
+      type: 'string',
+      multiple: true,
+      value: 'PREFIX',
+      help: 'amqp: addresses starting with PREFIX go to every receiver (repeatable; the others are anycast)',
+    },
     allow: {
       type: 'string',
       multiple: true,
@@ -45,6 +51,7 @@ export const listenerCreate: CommandSpec = {
     'caravan listener create db 5432 --allow 10.1.0.0/16 --allow 192.168.7.20',
     'caravan listener create db 5432 --priority db-east --priority db-west',
     'caravan listener create api 8080 --weighted api-v1=9 --weighted api-v2=1',
+    'caravan listener create bus 5672 --type amqp --multicast bus.events.',
   ],
   run: (ctx) =>
     createService(
@@ -61,6 +68,7 @@ export const listenerCreate: CommandSpec = {
       [
         ['allow', 'allow'],
         ['priority', 'priority'],
+        ['multicast', 'multicast'],
       ],
       (spec) => {
         const w = optList(ctx, 'weighted');
