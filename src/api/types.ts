@@ -280,6 +280,11 @@ export interface ConnectorSpec {
   forwardedFor?: boolean;
   /** http2: speak TLS (ALPN h2) to the target(s); without it, h2c with prior knowledge. */
   tls?: ConnectorTls;
+  /**
+   * amqp: the address at the broker (default: the routing key), e.g. `/queue/orders` for RabbitMQ. The broker
+   * queue becomes the waypoint of the network address named by the routing key.
+   */
+  address?: string;
 }
 export type ConnectorResource = ResourceBase<'Connector', ConnectorSpec>;
 

@@ -597,7 +597,12 @@ function checkConnector(
   specValue: unknown,
   statusValue: unknown,
 ): ConnectorResource {
-  const s = c.object(specValue, 'spec', ['routingKey', 'host', 'port', 'type', ...ADAPTER_OPTIONS], true);
+  const s = c.object(
+    specValue,
+    'spec',
+    ['routingKey', 'host', 'port', 'type', 'address', ...ADAPTER_OPTIONS],
+    true,
+  );
   const routingKey =
     c.string(s, 'routingKey', 'spec', {
       default: meta.name,
@@ -617,11 +622,14 @@ function checkConnector(
     );
   }
   const type = c.oneOf(s, 'type', 'spec', SERVICE_TYPES, DEFAULTS.serviceType);
-  if (type === 'amqp')
+  if (type === 'amqp' && targets)
     c.add(
-      'spec.type',
-      'amqp connectors (links to brokers) are not supported yet: reach a broker with a tcp connector, or attach receivers through an amqp listener',
+      'spec.targets',
+      'an amqp connector reaches one broker: give host and port (a broker cluster behind one address)',
     );
+  const address = c.string(s, 'address', 'spec', { maxLength: 1024 });
+  if (address !== undefined && type !== 'amqp')
+    c.add('spec.address', `applies only to type amqp (this one is ${type})`);
   const res: ConnectorResource = {
     apiVersion: API_VERSION,
     kind: 'Connector',
@@ -629,6 +637,7 @@ function checkConnector(
     spec: { routingKey, host, port, type },
   };
   if (targets) res.spec.targets = targets;
+  if (address !== undefined && type === 'amqp') res.spec.address = address;
   Object.assign(res.spec, checkAdapterOptions(c, s, type));
   const ctls = checkConnectorTls(c, s, type);
   if (ctls) res.spec.tls = ctls;

@@ -76,6 +76,22 @@ function listenerSites(status: StatusSnapshot, key: string): string[] {
   return out.sort();
 }
 
+/** Sites with an amqp listener whose address space covers `address` (they advertise `amqp:<routing key>`). */
+function listenerSitesOfAmqp(status: StatusSnapshot, address: string): string[] {
+  const out = new Set<string>();
+  for (const r of status.topology.routers) {
+    if (!r.reachable && r.id !== status.router.id) continue;
+    const listeners = r.info?.['listeners'];
+    if (typeof listeners !== 'object' || listeners === null) continue;
+    for (const k of Object.keys(listeners as Record<string, number>)) {
+      if (!k.startsWith('amqp:') || !amqpUnder(`amqp:${address}`, k.slice(5))) continue;
+      const site = r.info?.['site'];
+      out.add(typeof site === 'string' ? site : siteOfRouter(r.id));
+    }
+  }
+  return [...out].sort();
+}
+
 function destinations(status: StatusSnapshot, key: string): Destination[] {
   const a = status.addresses.find((x) => x.key === key);
   return (a?.destinations ?? []).map((d) => ({
@@ -146,15 +162,20 @@ export function connectorRows(
       const self = status.router.id;
       const own = status.topology.routers.find((x) => x.id === self);
       row.healthy = v?.healthy ?? false;
-      row.advertised = own ? (own.addresses[r.spec.routingKey] ?? 0) > 0 : row.healthy;
-      row.otherSites = destinations(status, r.spec.routingKey).filter((d) => d.router !== self);
+      // an amqp connector (a broker queue) is advertised as the waypoint of its address
+      const key = r.spec.type === 'amqp' ? `amqpq:${r.spec.routingKey}` : r.spec.routingKey;
+      row.advertised = own ? (own.addresses[key] ?? 0) > 0 : row.healthy;
+      row.otherSites = destinations(status, key).filter((d) => d.router !== self);
       row.localListeners = status.listeners
         .filter(
           (l) =>
             l.routingKey === r.spec.routingKey || l.keys?.some((k) => k.routingKey === r.spec.routingKey),
         )
         .map((l) => l.name);
-      row.listenerSites = listenerSites(status, r.spec.routingKey);
+      row.listenerSites =
+        r.spec.type === 'amqp'
+          ? listenerSitesOfAmqp(status, r.spec.routingKey)
+          : listenerSites(status, r.spec.routingKey);
       if (v) row.stats = v.stats;
     }
     return row;

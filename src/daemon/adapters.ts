@@ -2,8 +2,8 @@
  * The adapter registry: which listener and connector implementation serves each resource `type`.
  * Adapters never import each other; the composition root picks them here.
  */
+import { AmqpBrokerConnector } from '../adapters/amqp/broker.js';
 import { AmqpListener } from '../adapters/amqp/listener.js';
-import { CaravanError, ErrorCodes } from '../errors.js';
 import { Http1Connector } from '../adapters/http1/connector.js';
 import { Http1Listener } from '../adapters/http1/listener.js';
 import { Http2Connector } from '../adapters/http2/connector.js';
@@ -81,10 +81,16 @@ export function createConnector(host: AdapterHost, r: ConnectorResource, logger:
         logger,
       );
     case 'amqp':
-      // refused by validation (docs/design/adapters.md, "amqp")
-      throw new CaravanError(
-        ErrorCodes.INVALID_RESOURCE,
-        `Connector ${r.metadata.name}: amqp connectors are not supported`,
+      return new AmqpBrokerConnector(
+        host,
+        {
+          name: r.metadata.name,
+          routingKey: s.routingKey,
+          host: s.host,
+          port: s.port,
+          ...defined({ address: s.address }),
+        },
+        logger,
       );
   }
 }

@@ -166,7 +166,7 @@ export class SiteRuntime {
       for (const key of serviceKeysOf(r)) (listeners[key] ??= []).push(r.metadata.name);
     const connectors: Record<string, string[]> = {};
     for (const { c, r } of this.connectors.values())
-      if (c.healthy) (connectors[r.spec.routingKey] ??= []).push(r.metadata.name);
+      if (c.healthy) (connectors[c.routingKey] ??= []).push(r.metadata.name);
     return { linkRtt, listeners, connectors };
   }
 

@@ -73,6 +73,12 @@ function r2(v: number): number {
   return Math.round(v * 100) / 100;
 }
 
+interface FoldSvc {
+  protocol?: string;
+  listeners: Map<string, ServiceEndpoint>;
+  connectors: Map<string, ServiceEndpoint>;
+}
+
 /** the address of an amqp routing key (`amqp:<address>`), else undefined */
 function amqpAddress(key: string): string | undefined {
   return key.startsWith('amqp:') ? key.slice(5) : undefined;
@@ -84,12 +90,14 @@ function amqpAddress(key: string): string | undefined {
  * service lists the listeners of the namespaces it lies in, and a namespace shown on its own is one whose
  * addresses have no receiver anywhere (unmatched).
  */
-function foldAmqpNamespaces(
-  services: Map<
-    string,
-    { protocol?: string; listeners: Map<string, ServiceEndpoint>; connectors: Map<string, ServiceEndpoint> }
-  >,
-): void {
+function foldAmqpNamespaces(services: Map<string, FoldSvc>, svc: (key: string) => FoldSvc): void {
+  // a broker queue that is an address's waypoint (`amqpq:<address>`) is a connector of the address's service
+  for (const [key, q] of [...services]) {
+    if (!key.startsWith('amqpq:')) continue;
+    services.delete(key);
+    const s = svc(`amqp:${key.slice(6)}`);
+    for (const [id, ep] of q.connectors) if (!s.connectors.has(id)) s.connectors.set(id, ep);
+  }
   const namespaces = [...services].filter(([k, s]) => amqpAddress(k) !== undefined && s.listeners.size > 0);
   const covered = new Set<string>();
   for (const [key, s] of services) {
@@ -255,7 +263,7 @@ export function buildNetworkModel(input: ModelInput): NetworkModel {
       svc(key).connectors.set(rep.routerId, { site: rep.routerId, count: names.length, names: [...names] });
   }
 
-  foldAmqpNamespaces(services);
+  foldAmqpNamespaces(services, svc);
 
   // ---- rates
   const pairs: SitePairTraffic[] = [];

@@ -7,20 +7,16 @@
  * outside the listener are refused.
  */
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ManagedProcess } from '../support/proc.js';
-import { repoRoot, run, spawnManaged, stopAllProcesses } from '../support/proc.js';
+import { run, spawnManaged, stopAllProcesses } from '../support/proc.js';
 import { freePort } from '../support/ports.js';
 import { createCa, issueCertificate } from '../../src/site/certs/index.js';
 import { cli } from '../support/cli.js';
+import { amqpLine, HOST, PYTHON, SCRIPTS } from '../support/amqp.js';
 import { makeTempRoot, TestSite } from '../support/sites.js';
-
-const HOST = '127.0.0.1';
-// Debian's interpreter, which has the python3-qpid-proton package (another python3 may come first on PATH)
-const PYTHON = '/usr/bin/python3';
-const SCRIPTS = join(repoRoot, 'test', 'support', 'amqp');
 
 interface Counts {
   accepted: number;
@@ -78,51 +74,27 @@ describe('amqp: message routing across three routers with Qpid Proton clients', 
 
   before(async () => {
     root = await makeTempRoot('amqp');
-    // the CLI finds the sites under <home>/sites
-    await mkdir(join(root.dir, 'sites'));
-    for (const name of ['west', 'hub', 'east']) {
-      const s = await TestSite.create(join(root.dir, 'sites'), {
-        name,
-        ...(name === 'hub' ? { linkAccess: { host: HOST, port: await freePort() } } : {}),
-      });
-      const port = await freePort();
-      bus[name] = `amqp://${HOST}:${port}`;
-      await s.writeResource('Listener', 'bus', {
+    const line = await amqpLine(root.dir, async (name, s, urls) => {
+      if (name !== 'west') return;
+      // the same address space over TLS (amqps)
+      const ca = await createCa({ commonName: 'amqp test CA' });
+      const leaf = await issueCertificate(ca, { commonName: 'localhost', usage: 'server', ips: [HOST] });
+      caFile = join(root.dir, 'amqp-ca.crt');
+      await writeFile(caFile, ca.certPem);
+      await writeFile(join(root.dir, 'amqp.crt'), leaf.certPem);
+      await writeFile(join(root.dir, 'amqp.key'), leaf.keyPem);
+      const tlsPort = await freePort();
+      urls['west-tls'] = `amqps://${HOST}:${tlsPort}`;
+      await s.writeResource('Listener', 'bus-tls', {
         type: 'amqp',
         host: HOST,
-        port,
-        ...(name === 'west' ? { multicast: ['bus.events.'] } : {}),
+        port: tlsPort,
+        routingKey: 'bus',
+        tls: { cert: join(root.dir, 'amqp.crt'), key: join(root.dir, 'amqp.key') },
       });
-      if (name === 'west') {
-        // the same address space over TLS (amqps)
-        const ca = await createCa({ commonName: 'amqp test CA' });
-        const leaf = await issueCertificate(ca, { commonName: 'localhost', usage: 'server', ips: [HOST] });
-        caFile = join(root.dir, 'amqp-ca.crt');
-        await writeFile(caFile, ca.certPem);
-        await writeFile(join(root.dir, 'amqp.crt'), leaf.certPem);
-        await writeFile(join(root.dir, 'amqp.key'), leaf.keyPem);
-        const tlsPort = await freePort();
-        bus['west-tls'] = `amqps://${HOST}:${tlsPort}`;
-        await s.writeResource('Listener', 'bus-tls', {
-          type: 'amqp',
-          host: HOST,
-          port: tlsPort,
-          routingKey: 'bus',
-          tls: { cert: join(root.dir, 'amqp.crt'), key: join(root.dir, 'amqp.key') },
-        });
-      }
-      sites[name] = s;
-    }
-    const hub = sites.hub as TestSite;
-    hub.start();
-    const linkPort = (await hub.ready()).router.linkAccess?.port ?? 0;
-    for (const name of ['west', 'east']) {
-      const s = sites[name] as TestSite;
-      await s.linkTo(hub, { endpoints: [{ host: HOST, port: linkPort }] });
-      s.start();
-      await s.ready();
-    }
-    await (sites.west as TestSite).routesTo(['hub', 'east']);
+    });
+    Object.assign(sites, line.sites);
+    Object.assign(bus, line.bus);
   });
 
   after(async () => {

@@ -15,6 +15,7 @@ import {
   validateResourceOf,
   listenerKeys,
   listenerRoutingKeys,
+  type ConnectorResource,
   type ListenerResource,
   type ResourceIssue,
   type SiteResource,
@@ -188,7 +189,7 @@ test('Listener: priority and weighted routing keys', () => {
   );
 });
 
-test('Listener: type amqp with multicast prefixes under its routing key; amqp connectors are refused', () => {
+test('Listener: type amqp with multicast prefixes under its routing key; Connector: type amqp with a broker address', () => {
   const [l] = parseResources(
     `${head('Listener', 'bus')}spec:\n  port: 5672\n  type: amqp\n  multicast: [bus.events., bus/fanout]\n`,
     'f.yaml',
@@ -207,13 +208,21 @@ test('Listener: type amqp with multicast prefixes under its routing key; amqp co
     ['  type: amqp\n  priority: [a, b]\n', 'spec.priority', /applies only to type tcp/],
   ];
   expectIssues(parse, cases);
-  const conn = rejects(() =>
-    parseResources(`${head('Connector', 'broker')}spec:\n  port: 5672\n  type: amqp\n`, 'f.yaml'),
+  const [c] = parseResources(
+    `${head('Connector', 'orders')}spec:\n  port: 5672\n  type: amqp\n  routingKey: bus.orders\n  address: /queue/orders\n`,
+    'f.yaml',
   );
-  assert.match(
-    issue(conn, 'spec.type').message,
-    /amqp connectors \(links to brokers\) are not supported yet/,
-  );
+  assert.equal((c as ConnectorResource).spec.address, '/queue/orders');
+  const connector = (spec: string) =>
+    parseResources(`${head('Connector', 'orders')}spec:\n  port: 5672\n${spec}`, 'f.yaml');
+  expectIssues(connector, [
+    ['  address: /queue/x\n', 'spec.address', /applies only to type amqp \(this one is tcp\)/],
+    [
+      '  host: 127.0.0.1\n  type: amqp\n  targets: [{host: 127.0.0.1, port: 5672}]\n',
+      'spec.targets',
+      /reaches one broker/,
+    ],
+  ]);
 });
 
 test('Connector: defaults and routing key', () => {

@@ -9,14 +9,8 @@ import { ErrorCodes } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import { wireCode } from '../../router/codes.js';
 import type { AdapterHost, ConnectorHandler, FlowHeader, FlowStream } from '../../router/contract.js';
-import {
-  decodeMessageFlow,
-  encodeOutcome,
-  FLAG_MULTICAST,
-  FLAG_PRESETTLED,
-  MAX_MESSAGE_BYTES,
-  type Outcome,
-} from './message-flow.js';
+import { receiveMessageFlow } from './forward.js';
+import { FLAG_MULTICAST, FLAG_PRESETTLED, type Outcome } from './message-flow.js';
 
 /** Messages waiting for a receiver's credit, per address (anycast) or per receiver (multicast). */
 export const MAX_WAITING = 1000;
@@ -53,9 +47,14 @@ export function outcomeOf(d: Delivery): Outcome | undefined {
   }
 }
 
-/** routing key of an AMQP address */
+/** routing key of an AMQP address: its receivers */
 export function addressKey(address: string): string {
   return `amqp:${address}`;
+}
+
+/** routing key of a broker queue that is the waypoint of an address (an amqp Connector) */
+export function queueKey(address: string): string {
+  return `amqpq:${address}`;
 }
 
 export interface ReceiverStats {
@@ -82,7 +81,6 @@ export class LocalReceiver {
 interface Waiting {
   message: Buffer;
   respond: (o: Outcome) => void;
-  gone: boolean;
 }
 
 class AddressEntry implements ConnectorHandler {
@@ -112,38 +110,7 @@ class AddressEntry implements ConnectorHandler {
     stream.accept(
       Buffer.from(JSON.stringify({ router: this.registry.routerId, connector: this.name, target: 'amqp' })),
     );
-    const parts: Buffer[] = [];
-    let size = 0;
-    let reset = false;
-    stream.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_MESSAGE_BYTES) {
-        if (!reset)
-          stream.reset(wireCode(ErrorCodes.PROTOCOL), `message larger than ${MAX_MESSAGE_BYTES} bytes`);
-        reset = true;
-        return;
-      }
-      parts.push(chunk);
-      stream.consumed(chunk.length);
-    });
-    stream.once('reset', () => {
-      reset = true;
-    });
-    stream.on('end', () => {
-      if (reset) return;
-      let flow: { flags: number; message: Buffer };
-      try {
-        flow = decodeMessageFlow(Buffer.concat(parts));
-      } catch (e) {
-        stream.reset(wireCode(ErrorCodes.PROTOCOL), (e as Error).message);
-        return;
-      }
-      const respond = (o: Outcome): void => {
-        if (reset) return;
-        reset = true; // answered: at most once
-        stream.write(encodeOutcome(o));
-        stream.end();
-      };
+    receiveMessageFlow(stream, (flow, respond) => {
       if (flow.flags & FLAG_MULTICAST) {
         this.multicast(flow.message);
         respond({ o: 'accepted' });
@@ -177,8 +144,7 @@ class AddressEntry implements ConnectorHandler {
       });
       return respond({ o: 'released' });
     }
-    const w: Waiting = { message, respond, gone: false };
-    this.waiting.push(w);
+    this.waiting.push({ message, respond });
   }
 
   /** the next receiver with credit, round robin */

@@ -16,12 +16,19 @@ import tls from 'node:tls';
 import type { Connection, Container, Delivery, EventContext, Receiver, Sender } from 'rhea';
 import { CaravanError, ErrorCodes, errorMessage } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
-import type { AdapterHost, ListenerAdapter, OpenedFlow } from '../../router/contract.js';
+import type { AdapterHost, ListenerAdapter } from '../../router/contract.js';
 import { boundPort, listenServer } from '../common/listen.js';
 import { ListenerBase, type ListenerBaseSpec } from '../common/spec-adapter.js';
-import { addressKey, LocalReceiver, outcomeOf, registryOf, type AddressRegistry } from './addresses.js';
 import {
-  decodeOutcome,
+  addressKey,
+  LocalReceiver,
+  outcomeOf,
+  queueKey,
+  registryOf,
+  type AddressRegistry,
+} from './addresses.js';
+import { forwardMessage, RELEASED, settleDelivery, type ForwardRequest } from './forward.js';
+import {
   encodeMessageFlow,
   FLAG_MULTICAST,
   FLAG_PRESETTLED,
@@ -57,8 +64,6 @@ interface SenderState {
   inflight: number;
   connection: Connection;
 }
-
-const RELEASED: Outcome = { o: 'released' };
 
 export class AmqpListener extends ListenerBase<AmqpListenerSpec> implements ListenerAdapter {
   readonly counters: AmqpListenerStats = {
@@ -238,7 +243,12 @@ export class AmqpListener extends ListenerBase<AmqpListenerSpec> implements List
   private topUp(link: Receiver): void {
     const s = this.senders.get(link);
     if (!s || !link.is_open()) return;
-    if (s.address !== null && !this.host.reachable(addressKey(s.address))) return;
+    if (
+      s.address !== null &&
+      !this.host.reachable(addressKey(s.address)) &&
+      !this.host.reachable(queueKey(s.address))
+    )
+      return;
     const want = SENDER_CREDIT - (link as unknown as { credit: number }).credit - s.inflight;
     if (want > 0) link.add_credit(want);
   }
@@ -259,7 +269,7 @@ export class AmqpListener extends ListenerBase<AmqpListenerSpec> implements List
     const settle = (o: Outcome): void => {
       s.inflight--;
       this.count(o);
-      if (!presettled) this.settle(delivery, o);
+      if (!presettled) settleDelivery(delivery, o);
       this.topUp(link);
     };
     s.inflight++;
@@ -280,85 +290,39 @@ export class AmqpListener extends ListenerBase<AmqpListenerSpec> implements List
         c: 'amqp:link:message-size-exceeded',
         d: `message of ${encoded.length} bytes; at most ${MAX_MESSAGE_BYTES - 2}`,
       });
-    const key = addressKey(address);
     if (this.isMulticast(address)) {
+      const key = addressKey(address);
       const dests = this.host.destinations(key);
       if (dests.length === 0) return settle(RELEASED);
       const payload = encodeMessageFlow(FLAG_MULTICAST | FLAG_PRESETTLED, encoded);
-      for (const d of dests) void this.forward(key, payload, s.connection, d).catch(() => undefined);
+      for (const d of dests)
+        void forwardMessage(this.host, this.forwardRequest(key, payload, s.connection, d), this.log).catch(
+          () => undefined,
+        );
       return settle({ o: 'accepted' });
     }
+    // a broker queue that is the address's waypoint takes the message while it is reachable (broker.ts)
+    const queue = queueKey(address);
+    const key = this.host.reachable(queue) ? queue : addressKey(address);
     const payload = encodeMessageFlow(presettled ? FLAG_PRESETTLED : 0, encoded);
-    this.forward(key, payload, s.connection).then(settle, (e: unknown) => {
-      this.log.debug('message released: no flow', { address, reason: errorMessage(e) });
-      settle(RELEASED);
-    });
+    forwardMessage(this.host, this.forwardRequest(key, payload, s.connection), this.log).then(
+      settle,
+      (e: unknown) => {
+        this.log.debug('message released: no flow', { address, reason: errorMessage(e) });
+        settle(RELEASED);
+      },
+    );
   }
 
-  /** one message flow; resolves with the far receiver's outcome */
-  private forward(key: string, payload: Buffer, conn: Connection, only?: string): Promise<Outcome> {
-    return new Promise<Outcome>((resolve, reject) => {
-      let answered = false;
-      const answer = (o: Outcome): void => {
-        if (answered) return;
-        answered = true;
-        resolve(o);
-      };
-      const established = ({ stream, earlySent, header }: OpenedFlow): void => {
-        if (!earlySent) stream.write(payload);
-        stream.end();
-        const parts: Buffer[] = [];
-        stream.on('data', (chunk: Buffer) => {
-          parts.push(chunk);
-          stream.consumed(chunk.length);
-        });
-        stream.on('end', () => {
-          try {
-            answer(decodeOutcome(Buffer.concat(parts)));
-          } catch (e) {
-            this.log.info('message released: malformed outcome', {
-              flow: header.fid,
-              reason: errorMessage(e),
-            });
-            answer(RELEASED);
-          }
-        });
-        stream.once('reset', (code: number, reason: string) => {
-          if (!answered) this.log.info('message released: flow reset', { flow: header.fid, code, reason });
-          answer(RELEASED);
-        });
-      };
-      this.host
-        .openFlow(
-          {
-            routingKey: key,
-            listener: this.spec.name,
-            client: clientOf(conn),
-            distribution: this.spec.distribution,
-            proto: 'amqp',
-            early: { chunks: [payload], onChunk: undefined },
-            ...(only !== undefined ? { only } : {}),
-          },
-          established,
-        )
-        .catch(reject);
-    });
-  }
-
-  private settle(d: Delivery, o: Outcome): void {
-    switch (o.o) {
-      case 'accepted':
-        return d.accept();
-      case 'rejected':
-        return d.reject({
-          condition: o.c ?? 'amqp:internal-error',
-          description: o.d ?? 'rejected by the receiver',
-        });
-      case 'released':
-        return d.release();
-      case 'modified':
-        return d.modified({ delivery_failed: o.f === true, undeliverable_here: o.u === true });
-    }
+  private forwardRequest(key: string, payload: Buffer, conn: Connection, only?: string): ForwardRequest {
+    return {
+      key,
+      payload,
+      source: this.spec.name,
+      client: clientOf(conn),
+      distribution: this.spec.distribution,
+      ...(only !== undefined ? { only } : {}),
+    };
   }
 
   private count(o: Outcome): void {

@@ -12,10 +12,16 @@ export const connectorCreate: CommandSpec = {
     'routing-key': { type: 'string', value: 'KEY', help: 'routing key (default: the name)' },
     host: { type: 'string', value: 'HOST', help: `the server's address (default ${DEFAULTS.connectorHost})` },
     type: { type: 'string', value: 'TYPE', help: `${SERVICE_TYPES.join(' | ')} (default tcp)` },
+    address: {
+      type: 'string',
+      value: 'ADDR',
+      help: 'amqp: the queue at the broker (default: the routing key), e.g. /queue/orders for RabbitMQ',
+    },
   },
   examples: [
     'caravan connector create db 5432 --host 10.0.0.7',
     'caravan connector create redis 6379 -o yaml',
+    'caravan connector create orders 5672 --type amqp --routing-key bus.orders --address /queue/orders',
   ],
   run: (ctx) =>
     createService(
@@ -25,6 +31,7 @@ export const connectorCreate: CommandSpec = {
         ['routing-key', 'routingKey'],
         ['host', 'host'],
         ['type', 'type'],
+        ['address', 'address'],
       ],
       (r) => `routing key ${r.spec.routingKey} -> ${r.spec.host}:${r.spec.port}`,
     ),

@@ -1,0 +1,268 @@
+/**
+ * An amqp Connector: a broker queue (RabbitMQ, ActiveMQ Artemis, Qpid …) as a waypoint for one address.
+ * - Producers anywhere send to the address; while this connector is reachable, their messages go to it (routing
+ *   key `amqpq:<address>`) and into the broker, settled with the broker's outcome (stored = accepted).
+ * - This connector consumes from the broker queue while receivers for the address are reachable somewhere
+ *   (routing key `amqp:<address>`) and routes each message to one of them, settling it at the broker with the
+ *   receiver's outcome. Messages stay in the broker while nobody receives.
+ * The connection to the broker reconnects with backoff; the connector is withdrawn while it is down.
+ */
+import type { Connection, Container, Delivery, EventContext, Receiver, Sender } from 'rhea';
+import { ErrorCodes, errorMessage } from '../../errors.js';
+import type { Logger } from '../../observe/log.js';
+import { wireCode } from '../../router/codes.js';
+import type { AdapterHost, ConnectorAdapter, FlowHeader, FlowStream } from '../../router/contract.js';
+import { addressKey, outcomeOf, queueKey, MAX_WAITING } from './addresses.js';
+import { forwardMessage, receiveMessageFlow, RELEASED, settleDelivery } from './forward.js';
+import { encodeMessageFlow, FLAG_PRESETTLED, type Outcome } from './message-flow.js';
+
+export interface AmqpBrokerSpec {
+  name: string;
+  /** the network address (the Connector's routing key) */
+  routingKey: string;
+  host: string;
+  port: number;
+  /** the address at the broker (default: the routing key), e.g. `/queue/orders` for RabbitMQ */
+  address?: string;
+}
+
+/** messages taken from the broker and not yet settled (its credit) */
+export const CONSUMER_CREDIT = 100;
+
+interface Pending {
+  message: Buffer;
+  respond: (o: Outcome) => void;
+}
+
+export class AmqpBrokerConnector implements ConnectorAdapter {
+  readonly counters = { toBroker: 0, fromBroker: 0, refused: 0, released: 0, connects: 0 };
+  private readonly log: Logger;
+  private connection: Connection | undefined;
+  private sender: Sender | undefined;
+  private receiver: Receiver | undefined;
+  private up = false;
+  private stopped = false;
+  private readonly waiting: Pending[] = [];
+  private readonly unsettled = new Map<Delivery, (o: Outcome) => void>();
+  private consuming = 0;
+  private stopWatching: (() => void) | undefined;
+  private container: Container | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private failures = 0;
+
+  constructor(
+    private readonly host: AdapterHost,
+    readonly spec: AmqpBrokerSpec,
+    logger: Logger,
+  ) {
+    this.log = logger.child({ subsystem: 'amqp', connector: spec.name, key: spec.routingKey });
+    void this.connect();
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  /** producers' messages for the address come here while the broker is connected */
+  get routingKey(): string {
+    return queueKey(this.spec.routingKey);
+  }
+
+  get healthy(): boolean {
+    return this.up && this.sender !== undefined;
+  }
+
+  get brokerAddress(): string {
+    return this.spec.address ?? this.spec.routingKey;
+  }
+
+  get target(): string {
+    return `amqp://${this.spec.host}:${this.spec.port}/${this.brokerAddress}`;
+  }
+
+  stats(): Record<string, number> {
+    return { ...this.counters, waiting: this.waiting.length, inflight: this.unsettled.size };
+  }
+
+  private async connect(): Promise<void> {
+    const { default: rhea } = await import('rhea');
+    if (this.stopped) return;
+    const container: Container = rhea.create_container({
+      id: `caravan-${this.host.routerId}-${this.spec.name}`,
+    });
+    container.on('connection_open', (ctx: EventContext) => this.onOpen(ctx.connection));
+    container.on('disconnected', (ctx: EventContext) => this.onDown(ctx.connection, ctx.error));
+    container.on('connection_close', (ctx: EventContext) =>
+      this.onDown(ctx.connection, ctx.connection.error),
+    );
+    container.on('sendable', () => this.drain());
+    for (const ev of ['accepted', 'rejected', 'released', 'modified'] as const)
+      container.on(ev, (ctx: EventContext) => this.onOutcome(ctx.delivery));
+    container.on('message', (ctx: EventContext) => this.onBrokerMessage(ctx, rhea.message.encode));
+    container.on('sender_open', () => this.refresh());
+    container.on('sender_close', (ctx: EventContext) => this.linkLost('sender', ctx));
+    container.on('receiver_close', (ctx: EventContext) => this.linkLost('receiver', ctx));
+    container.on('error', (e: unknown) => this.log.debug('amqp error', { reason: String(e) }));
+    this.container = container;
+    this.stopWatching = this.host.onRoutesChanged(() => this.topUp());
+    this.dial();
+  }
+
+  /** one connection attempt; each connection opens fresh links (no link state survives a reconnect) */
+  private dial(): void {
+    if (this.stopped || !this.container) return;
+    this.connection = this.container.connect({
+      host: this.spec.host,
+      port: this.spec.port,
+      reconnect: false,
+      idle_time_out: 30_000,
+    });
+  }
+
+  private onOpen(conn: Connection): void {
+    if (conn !== this.connection) return;
+    this.counters.connects++;
+    this.failures = 0;
+    this.up = true;
+    this.log.info('connected to the broker', { broker: this.target });
+    this.sender = conn.open_sender({ target: { address: this.brokerAddress } });
+    this.receiver = conn.open_receiver({
+      source: { address: this.brokerAddress },
+      credit_window: 0,
+      autoaccept: false,
+    });
+    this.topUp();
+  }
+
+  private onDown(conn: Connection, error: unknown): void {
+    if (conn !== this.connection) return;
+    this.connection = undefined;
+    const wasUp = this.up;
+    this.up = false;
+    this.sender = undefined;
+    this.receiver = undefined;
+    this.consuming = 0;
+    for (const respond of this.unsettled.values()) respond(RELEASED);
+    this.unsettled.clear();
+    for (const p of this.waiting.splice(0)) p.respond(RELEASED);
+    this.refresh();
+    if (this.stopped) return;
+    const delay = Math.min(10_000, 200 * 2 ** this.failures) * (0.75 + Math.random() * 0.5);
+    this.failures++;
+    const reason = errorMessage(error ?? 'closed');
+    if (wasUp) this.log.warn('broker connection lost; reconnecting', { broker: this.target, reason });
+    else
+      this.log.debug('broker not reachable; retrying', {
+        broker: this.target,
+        reason,
+        inMs: Math.round(delay),
+      });
+    this.retry = setTimeout(() => this.dial(), delay);
+  }
+
+  private linkLost(which: string, ctx: EventContext): void {
+    const err = (ctx.sender ?? ctx.receiver)?.error;
+    this.log.warn('the broker closed a link', {
+      link: which,
+      reason: String(err ?? 'closed'),
+      address: this.brokerAddress,
+    });
+    if (which === 'sender') this.sender = undefined;
+    else this.receiver = undefined;
+    this.refresh();
+  }
+
+  private refresh(): void {
+    this.host.refreshAddresses();
+  }
+
+  // ------------------------------------------------------------------ network -> broker
+
+  deliver(stream: FlowStream, header: FlowHeader): void {
+    if (!this.healthy) {
+      stream.reset(wireCode(ErrorCodes.NO_CONNECTOR), `broker ${this.target} is not connected`);
+      return;
+    }
+    stream.accept(
+      Buffer.from(JSON.stringify({ router: this.host.routerId, connector: this.name, target: this.target })),
+    );
+    receiveMessageFlow(stream, ({ message }, respond) => {
+      if (this.waiting.length >= MAX_WAITING) {
+        this.log.debug('message released: the broker gives no credit and the queue is full', {
+          flow: header.fid,
+        });
+        return respond(RELEASED);
+      }
+      this.waiting.push({ message, respond });
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    const s = this.sender;
+    while (s && this.waiting.length > 0 && s.sendable()) {
+      const p = this.waiting.shift() as Pending;
+      const d = s.send(p.message, undefined, 0);
+      this.counters.toBroker++;
+      this.unsettled.set(d, p.respond);
+    }
+  }
+
+  private onOutcome(d: Delivery | undefined): void {
+    if (!d) return;
+    const respond = this.unsettled.get(d);
+    const o = outcomeOf(d);
+    if (!respond || !o) return;
+    this.unsettled.delete(d);
+    if (o.o !== 'accepted') this.counters.refused++;
+    respond(o);
+  }
+
+  // ------------------------------------------------------------------ broker -> network
+
+  /** consume from the broker only while some receiver for the address is reachable */
+  private topUp(): void {
+    const r = this.receiver;
+    if (!r || !this.up || !this.host.reachable(addressKey(this.spec.routingKey))) return;
+    const credit = (r as unknown as { credit: number }).credit;
+    const want = CONSUMER_CREDIT - credit - this.consuming;
+    if (want > 0) r.add_credit(want);
+  }
+
+  private onBrokerMessage(ctx: EventContext, encode: (m: import('rhea').Message) => Buffer): void {
+    const d = ctx.delivery;
+    if (!d || !ctx.message) return;
+    this.counters.fromBroker++;
+    this.consuming++;
+    const presettled = d.remote_settled === true;
+    const payload = encodeMessageFlow(presettled ? FLAG_PRESETTLED : 0, Buffer.from(encode(ctx.message)));
+    const settle = (o: Outcome): void => {
+      this.consuming--;
+      if (o.o === 'released') this.counters.released++;
+      if (!presettled) settleDelivery(d, o);
+      this.topUp();
+    };
+    forwardMessage(
+      this.host,
+      {
+        key: addressKey(this.spec.routingKey),
+        payload,
+        source: this.spec.name,
+        client: this.target,
+        distribution: 'balanced',
+      },
+      this.log,
+    ).then(settle, () => settle(RELEASED));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.stopWatching?.();
+    clearTimeout(this.retry);
+    const c = this.connection;
+    if (c) {
+      this.onDown(c, undefined);
+      c.close();
+    }
+  }
+}
