@@ -143,6 +143,12 @@ describe('amqp: message routing across three routers with Qpid Proton clients', 
     assert.deepEqual((await bodiesOf(b)).sort(), [...expected].sort());
   });
 
+  test('sender and receiver at the same site: delivered locally', async () => {
+    const r = await receiver('west', 'bus.local', ['--count', '5'], [sites.west as TestSite]);
+    assert.equal((await send('west', 'bus.local', 5)).accepted, 5);
+    assert.deepEqual(await bodiesOf(r), ['m-0', 'm-1', 'm-2', 'm-3', 'm-4']);
+  });
+
   test("a receiver's rejection is the sender's outcome", async () => {
     const r = await receiver(
       'east',
