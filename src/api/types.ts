@@ -285,6 +285,10 @@ export interface ConnectorSpec {
    * queue becomes the waypoint of the network address named by the routing key.
    */
   address?: string;
+  /** amqp: authenticate to the broker with SASL PLAIN as this user (with passwordFile) */
+  username?: string;
+  /** amqp: a file holding the broker password (relative to the site directory; read at every connection) */
+  passwordFile?: string;
 }
 export type ConnectorResource = ResourceBase<'Connector', ConnectorSpec>;
 

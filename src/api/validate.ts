@@ -600,7 +600,7 @@ function checkConnector(
   const s = c.object(
     specValue,
     'spec',
-    ['routingKey', 'host', 'port', 'type', 'address', ...ADAPTER_OPTIONS],
+    ['routingKey', 'host', 'port', 'type', 'address', 'username', 'passwordFile', ...ADAPTER_OPTIONS],
     true,
   );
   const routingKey =
@@ -638,6 +638,22 @@ function checkConnector(
   };
   if (targets) res.spec.targets = targets;
   if (address !== undefined && type === 'amqp') res.spec.address = address;
+  const username = c.string(s, 'username', 'spec', { maxLength: 256 });
+  const passwordFile = c.string(s, 'passwordFile', 'spec', { maxLength: 4096 });
+  if ((username !== undefined || passwordFile !== undefined) && type !== 'amqp')
+    c.add(
+      username !== undefined ? 'spec.username' : 'spec.passwordFile',
+      `applies only to type amqp (this one is ${type})`,
+    );
+  else if ((username === undefined) !== (passwordFile === undefined))
+    c.add(
+      username === undefined ? 'spec.username' : 'spec.passwordFile',
+      'give username and passwordFile together',
+    );
+  else if (username !== undefined && passwordFile !== undefined) {
+    res.spec.username = username;
+    res.spec.passwordFile = passwordFile;
+  }
   Object.assign(res.spec, checkAdapterOptions(c, s, type));
   const ctls = checkConnectorTls(c, s, type);
   if (ctls) res.spec.tls = ctls;
@@ -816,12 +832,12 @@ function checkListenerTls(c: Checker, s: Obj | undefined, type: string): Listene
   return cert !== undefined && key !== undefined ? { cert, key } : undefined;
 }
 
-/** http2 connector `tls: { ca?, insecure?, servername? }` (`tls: {}` means TLS with Node's roots). */
+/** http2 and amqp connector `tls: { ca?, insecure?, servername? }` (`tls: {}` means TLS with Node's roots). */
 function checkConnectorTls(c: Checker, s: Obj | undefined, type: string): ConnectorTls | undefined {
   const v = s?.['tls'];
   if (v === undefined || v === null) return undefined;
-  if (type !== 'http2') {
-    c.add('spec.tls', `applies only to type http2 (this one is ${type})`);
+  if (type !== 'http2' && type !== 'amqp') {
+    c.add('spec.tls', `applies only to types http2 and amqp (this one is ${type})`);
     return undefined;
   }
   const o = c.object(v, 'spec.tls', ['ca', 'insecure', 'servername']);

@@ -88,7 +88,7 @@ export function createConnector(host: AdapterHost, r: ConnectorResource, logger:
           routingKey: s.routingKey,
           host: s.host,
           port: s.port,
-          ...defined({ address: s.address }),
+          ...defined({ address: s.address, username: s.username, passwordFile: s.passwordFile, tls: s.tls }),
         },
         logger,
       );

@@ -282,7 +282,7 @@ export async function loadSiteDir(dir: string): Promise<SiteConfig> {
     const spec = (l.resource as LinkResource).spec;
     spec.tls = await resolveTls(abs, spec.tls, l, 'spec.tls', issues);
   }
-  // http2 listener/connector TLS files: absolute, and they must exist
+  // listener/connector TLS files and an amqp connector's password file: absolute, and they must exist
   for (const l of listeners) {
     const spec = (l.resource as ListenerResource).spec;
     if (spec.tls) spec.tls = await resolveFiles(abs, spec.tls, ['cert', 'key'], l, 'spec.tls', issues);
@@ -290,6 +290,8 @@ export async function loadSiteDir(dir: string): Promise<SiteConfig> {
   for (const c of of('Connector')) {
     const spec = (c.resource as ConnectorResource).spec;
     if (spec.tls?.ca) spec.tls = await resolveFiles(abs, spec.tls, ['ca'], c, 'spec.tls', issues);
+    if (spec.passwordFile !== undefined)
+      spec.passwordFile = (await resolveFiles(abs, spec, ['passwordFile'], c, 'spec', issues)).passwordFile;
   }
 
   if (issues.length > 0 || !site) throw new ResourceError(issues);

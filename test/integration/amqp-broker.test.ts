@@ -3,9 +3,11 @@
  * with three real routers (west - hub - east) and Qpid Proton clients. Producers at west send while no consumer
  * exists anywhere: the messages are stored in the broker queue at hub (accepted by the broker). A consumer that
  * attaches later at east gets them all, in order, from the broker. While the broker is down, the connector is
- * withdrawn, and it comes back when the broker does.
+ * withdrawn, and it comes back when the broker does. The broker requires a password (SASL PLAIN); a connector
+ * with the wrong one is never advertised and the router logs why.
  */
 import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cli } from '../support/cli.js';
@@ -14,6 +16,8 @@ import { startRabbitMq, type Broker } from '../support/rabbitmq.js';
 import { amqpLine, HOST, PYTHON, SCRIPTS } from '../support/amqp.js';
 import { makeTempRoot, type TestSite } from '../support/sites.js';
 import { waitFor } from '../support/wait.js';
+
+const USER = { name: 'caravan', password: 's3cret-pw' };
 
 describe('amqp connector: a RabbitMQ queue as the waypoint of an address', () => {
   let root: Awaited<ReturnType<typeof makeTempRoot>>;
@@ -24,15 +28,27 @@ describe('amqp connector: a RabbitMQ queue as the waypoint of an address', () =>
 
   before(async () => {
     root = await makeTempRoot('amqpq');
-    broker = await startRabbitMq(join(root.dir, 'rabbitmq'));
+    broker = await startRabbitMq(join(root.dir, 'rabbitmq'), undefined, { user: USER });
     const line = await amqpLine(root.dir, async (name, s) => {
       if (name !== 'hub') return;
+      await writeFile(join(s.dir, 'runtime', 'broker.pass'), `${USER.password}\n`, { mode: 0o600 });
+      await writeFile(join(s.dir, 'runtime', 'wrong.pass'), 'not-the-password\n', { mode: 0o600 });
       await s.writeResource('Connector', 'orders', {
         type: 'amqp',
         host: HOST,
         port: broker.port,
         routingKey: 'bus.orders',
         address: queue,
+        username: USER.name,
+        passwordFile: 'runtime/broker.pass',
+      });
+      await s.writeResource('Connector', 'wrong', {
+        type: 'amqp',
+        host: HOST,
+        port: broker.port,
+        routingKey: 'bus.elsewhere',
+        username: USER.name,
+        passwordFile: 'runtime/wrong.pass',
       });
     });
     Object.assign(sites, line.sites);
@@ -74,6 +90,24 @@ describe('amqp connector: a RabbitMQ queue as the waypoint of an address', () =>
     assert.equal(c?.stats.fromBroker, 10);
   });
 
+  test('a wrong password: the connector stays withdrawn and says why', async () => {
+    const hubLog = join((sites.hub as TestSite).dir, 'logs', 'router.log');
+    await waitFor(
+      async () =>
+        /cannot connect to the broker; retrying.*connector=wrong.*(auth|sasl|credential|password)/i.test(
+          await readFile(hubLog, 'utf8'),
+        ),
+      {
+        what: "the hub to log the broker's refusal",
+      },
+    );
+    const c = (await (sites.hub as TestSite).status()).connectors.find((x) => x.name === 'wrong');
+    assert.equal(c?.healthy, false);
+    assert.ok(
+      !(await (sites.west as TestSite).status()).addresses.some((a) => a.key === 'amqpq:bus.elsewhere'),
+    );
+  });
+
   test('the CLI shows the broker connector advertised, and the listeners that reach it', async () => {
     const r = await cli(['connector', 'status', 'orders', '-o', 'json'], {
       env: { CARAVAN_HOME: root.dir, CARAVAN_SITE: 'hub' },
@@ -87,7 +121,7 @@ describe('amqp connector: a RabbitMQ queue as the waypoint of an address', () =>
     };
     assert.equal(row.type, 'amqp');
     assert.equal(row.advertised, true);
-    assert.equal(row.target, `amqp://${HOST}:${broker.port}/${queue}`);
+    assert.equal(row.target, `amqp://${HOST}:${broker.port}${queue}`);
     assert.deepEqual(row.listenerSites, ['east', 'hub', 'west']);
   });
 
@@ -98,7 +132,7 @@ describe('amqp connector: a RabbitMQ queue as the waypoint of an address', () =>
       what: 'the broker connector to be withdrawn',
       timeoutMs: 20_000,
     });
-    broker = await startRabbitMq(join(root.dir, 'rabbitmq'), broker.ports);
+    broker = await startRabbitMq(join(root.dir, 'rabbitmq'), broker.ports, { user: USER });
     await west.seesKey('amqpq:bus.orders', 1, 30_000);
     const sent = await run(PYTHON, [join(SCRIPTS, 'send.py'), bus.west as string, 'bus.orders', '2'], {
       timeoutMs: 60_000,

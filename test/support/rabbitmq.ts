@@ -38,7 +38,16 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-export async function startRabbitMq(dir: string, again?: BrokerPorts): Promise<Broker> {
+export interface BrokerOptions {
+  /** the one user (SASL PLAIN); clients without credentials are then refused */
+  user?: { name: string; password: string };
+}
+
+export async function startRabbitMq(
+  dir: string,
+  again?: BrokerPorts,
+  opts: BrokerOptions = {},
+): Promise<Broker> {
   if (!existsSync(RABBITMQ_SERVER))
     throw new Error(`${RABBITMQ_SERVER} is missing: apt-get install rabbitmq-server`);
   await mkdir(dir, { recursive: true });
@@ -52,8 +61,14 @@ export async function startRabbitMq(dir: string, again?: BrokerPorts): Promise<B
     join(dir, 'rabbitmq.conf'),
     [
       `listeners.tcp.default = 127.0.0.1:${port}`,
-      // the AMQP 1.0 plugin maps clients without credentials to this user, which may connect from loopback
-      'amqp1_0.default_user = guest',
+      ...(opts.user
+        ? [
+            `default_user = ${opts.user.name}`,
+            `default_pass = ${opts.user.password}`,
+            'amqp1_0.default_user = none',
+          ]
+        : // the AMQP 1.0 plugin maps clients without credentials to this user, which may connect from loopback
+          ['amqp1_0.default_user = guest']),
       'log.console = true',
       'log.file = false',
       '',

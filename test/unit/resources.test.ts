@@ -217,6 +217,9 @@ test('Listener: type amqp with multicast prefixes under its routing key; Connect
     parseResources(`${head('Connector', 'orders')}spec:\n  port: 5672\n${spec}`, 'f.yaml');
   expectIssues(connector, [
     ['  address: /queue/x\n', 'spec.address', /applies only to type amqp \(this one is tcp\)/],
+    ['  username: u\n  passwordFile: p\n', 'spec.username', /applies only to type amqp/],
+    ['  type: amqp\n  username: u\n', 'spec.passwordFile', /give username and passwordFile together/],
+    ['  type: amqp\n  passwordFile: p\n', 'spec.username', /give username and passwordFile together/],
     [
       '  host: 127.0.0.1\n  type: amqp\n  targets: [{host: 127.0.0.1, port: 5672}]\n',
       'spec.targets',

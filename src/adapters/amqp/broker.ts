@@ -7,7 +7,16 @@
  *   receiver's outcome. Messages stay in the broker while nobody receives.
  * The connection to the broker reconnects with backoff; the connector is withdrawn while it is down.
  */
-import type { Connection, Container, Delivery, EventContext, Receiver, Sender } from 'rhea';
+import { readFile } from 'node:fs/promises';
+import type {
+  Connection,
+  ConnectionOptions,
+  Container,
+  Delivery,
+  EventContext,
+  Receiver,
+  Sender,
+} from 'rhea';
 import { ErrorCodes, errorMessage } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import { wireCode } from '../../router/codes.js';
@@ -24,6 +33,11 @@ export interface AmqpBrokerSpec {
   port: number;
   /** the address at the broker (default: the routing key), e.g. `/queue/orders` for RabbitMQ */
   address?: string;
+  /** SASL PLAIN credentials: the user, and the file holding its password (read at every connection) */
+  username?: string;
+  passwordFile?: string;
+  /** amqps: TLS to the broker (`ca`: trust these roots instead of Node's; `insecure`: no verification) */
+  tls?: { ca?: string; insecure?: boolean; servername?: string };
 }
 
 /** messages taken from the broker and not yet settled (its credit) */
@@ -49,6 +63,7 @@ export class AmqpBrokerConnector implements ConnectorAdapter {
   private container: Container | undefined;
   private retry: NodeJS.Timeout | undefined;
   private failures = 0;
+  private lastReason: string | undefined;
 
   constructor(
     private readonly host: AdapterHost,
@@ -77,7 +92,8 @@ export class AmqpBrokerConnector implements ConnectorAdapter {
   }
 
   get target(): string {
-    return `amqp://${this.spec.host}:${this.spec.port}/${this.brokerAddress}`;
+    const a = this.brokerAddress;
+    return `amqp${this.spec.tls ? 's' : ''}://${this.spec.host}:${this.spec.port}${a.startsWith('/') ? '' : '/'}${a}`;
   }
 
   stats(): Record<string, number> {
@@ -93,7 +109,7 @@ export class AmqpBrokerConnector implements ConnectorAdapter {
     container.on('connection_open', (ctx: EventContext) => this.onOpen(ctx.connection));
     container.on('disconnected', (ctx: EventContext) => this.onDown(ctx.connection, ctx.error));
     container.on('connection_close', (ctx: EventContext) =>
-      this.onDown(ctx.connection, ctx.connection.error),
+      this.onDown(ctx.connection, ctx.error ?? ctx.connection.error),
     );
     container.on('sendable', () => this.drain());
     for (const ev of ['accepted', 'rejected', 'released', 'modified'] as const)
@@ -111,18 +127,48 @@ export class AmqpBrokerConnector implements ConnectorAdapter {
   /** one connection attempt; each connection opens fresh links (no link state survives a reconnect) */
   private dial(): void {
     if (this.stopped || !this.container) return;
-    this.connection = this.container.connect({
+    const container = this.container;
+    this.connectOptions().then(
+      (options) => {
+        if (this.stopped) return;
+        this.connection = container.connect(options);
+      },
+      (e: unknown) => {
+        // a missing password or CA file: say so, and try again later (the file may appear)
+        this.log.warn('cannot connect to the broker', { broker: this.target, reason: errorMessage(e) });
+        this.retry = setTimeout(() => this.dial(), 10_000);
+      },
+    );
+  }
+
+  private async connectOptions(): Promise<ConnectionOptions> {
+    const o: ConnectionOptions = {
       host: this.spec.host,
       port: this.spec.port,
       reconnect: false,
       idle_time_out: 30_000,
-    });
+    };
+    if (this.spec.username !== undefined && this.spec.passwordFile !== undefined) {
+      o.username = this.spec.username;
+      o.password = (await readFile(this.spec.passwordFile, 'utf8')).replace(/\r?\n$/, '');
+    }
+    const t = this.spec.tls;
+    if (t) {
+      Object.assign(o, {
+        transport: 'tls',
+        rejectUnauthorized: t.insecure !== true,
+        ...(t.ca !== undefined ? { ca: await readFile(t.ca) } : {}),
+        ...(t.servername !== undefined ? { servername: t.servername } : {}),
+      });
+    }
+    return o;
   }
 
   private onOpen(conn: Connection): void {
     if (conn !== this.connection) return;
     this.counters.connects++;
     this.failures = 0;
+    this.lastReason = undefined;
     this.up = true;
     this.log.info('connected to the broker', { broker: this.target });
     this.sender = conn.open_sender({ target: { address: this.brokerAddress } });
@@ -149,14 +195,18 @@ export class AmqpBrokerConnector implements ConnectorAdapter {
     if (this.stopped) return;
     const delay = Math.min(10_000, 200 * 2 ** this.failures) * (0.75 + Math.random() * 0.5);
     this.failures++;
-    const reason = errorMessage(error ?? 'closed');
+    const reason = describeError(error ?? conn.error ?? 'closed');
     if (wasUp) this.log.warn('broker connection lost; reconnecting', { broker: this.target, reason });
+    else if (reason !== this.lastReason)
+      // the first failure and every new reason at warn (a wrong password must be seen), repeats at debug
+      this.log.warn('cannot connect to the broker; retrying', { broker: this.target, reason });
     else
       this.log.debug('broker not reachable; retrying', {
         broker: this.target,
         reason,
         inMs: Math.round(delay),
       });
+    this.lastReason = reason;
     this.retry = setTimeout(() => this.dial(), delay);
   }
 
@@ -265,4 +315,14 @@ export class AmqpBrokerConnector implements ConnectorAdapter {
       c.close();
     }
   }
+}
+
+/** rhea's errors: Error objects, or AMQP error conditions `{condition, description}` */
+function describeError(e: unknown): string {
+  if (typeof e === 'object' && e !== null && 'condition' in e) {
+    const c = e as { condition?: unknown; description?: unknown; message?: unknown };
+    const text = c.description ?? c.message;
+    return `${String(c.condition)}${text ? `: ${String(text)}` : ''}`;
+  }
+  return errorMessage(e);
 }

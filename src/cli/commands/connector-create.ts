@@ -17,6 +17,12 @@ export const connectorCreate: CommandSpec = {
       value: 'ADDR',
       help: 'amqp: the queue at the broker (default: the routing key), e.g. /queue/orders for RabbitMQ',
     },
+    username: { type: 'string', value: 'USER', help: 'amqp: log in to the broker as USER (SASL PLAIN)' },
+    'password-file': {
+      type: 'string',
+      value: 'FILE',
+      help: "amqp: the file holding USER's password (relative to the site directory)",
+    },
   },
   examples: [
     'caravan connector create db 5432 --host 10.0.0.7',
@@ -32,6 +38,8 @@ export const connectorCreate: CommandSpec = {
         ['host', 'host'],
         ['type', 'type'],
         ['address', 'address'],
+        ['username', 'username'],
+        ['password-file', 'passwordFile'],
       ],
       (r) => `routing key ${r.spec.routingKey} -> ${r.spec.host}:${r.spec.port}`,
     ),
