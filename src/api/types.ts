@@ -197,6 +197,8 @@ export type LinkResource = ResourceBase<'Link', LinkSpec>;
 export interface ListenerTls {
   cert: string;
   key: string;
+  /** require client certificates issued by this CA (PEM file); without it, clients need none */
+  clientCa?: string;
 }
 
 /** Client TLS of an http2 connector. */

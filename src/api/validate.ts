@@ -826,10 +826,12 @@ function checkListenerTls(c: Checker, s: Obj | undefined, type: string): Listene
     c.add('spec.tls', `applies only to types http2 and amqp (this one is ${type})`);
     return undefined;
   }
-  const o = c.object(v, 'spec.tls', ['cert', 'key']);
+  const o = c.object(v, 'spec.tls', ['cert', 'key', 'clientCa']);
   const cert = c.string(o, 'cert', 'spec.tls', { required: true });
   const key = c.string(o, 'key', 'spec.tls', { required: true });
-  return cert !== undefined && key !== undefined ? { cert, key } : undefined;
+  const clientCa = c.string(o, 'clientCa', 'spec.tls');
+  if (cert === undefined || key === undefined) return undefined;
+  return clientCa !== undefined ? { cert, key, clientCa } : { cert, key };
 }
 
 /** http2 and amqp connector `tls: { ca?, insecure?, servername? }` (`tls: {}` means TLS with Node's roots). */

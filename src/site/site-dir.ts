@@ -285,7 +285,8 @@ export async function loadSiteDir(dir: string): Promise<SiteConfig> {
   // listener/connector TLS files and an amqp connector's password file: absolute, and they must exist
   for (const l of listeners) {
     const spec = (l.resource as ListenerResource).spec;
-    if (spec.tls) spec.tls = await resolveFiles(abs, spec.tls, ['cert', 'key'], l, 'spec.tls', issues);
+    if (spec.tls)
+      spec.tls = await resolveFiles(abs, spec.tls, ['cert', 'key', 'clientCa'], l, 'spec.tls', issues);
   }
   for (const c of of('Connector')) {
     const spec = (c.resource as ConnectorResource).spec;

@@ -92,6 +92,19 @@ describe('amqp: message routing across three routers with Qpid Proton clients', 
         routingKey: 'bus',
         tls: { cert: join(root.dir, 'amqp.crt'), key: join(root.dir, 'amqp.key') },
       });
+      // and once more, admitting only clients with a certificate from the same CA
+      const client = await issueCertificate(ca, { commonName: 'an amqp client', usage: 'client' });
+      await writeFile(join(root.dir, 'client.crt'), client.certPem);
+      await writeFile(join(root.dir, 'client.key'), client.keyPem);
+      const mtlsPort = await freePort();
+      urls['west-mtls'] = `amqps://${HOST}:${mtlsPort}`;
+      await s.writeResource('Listener', 'bus-mtls', {
+        type: 'amqp',
+        host: HOST,
+        port: mtlsPort,
+        routingKey: 'bus',
+        tls: { cert: join(root.dir, 'amqp.crt'), key: join(root.dir, 'amqp.key'), clientCa: caFile },
+      });
     });
     Object.assign(sites, line.sites);
     Object.assign(bus, line.bus);
@@ -232,6 +245,32 @@ describe('amqp: message routing across three routers with Qpid Proton clients', 
     ]);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /certificate|SSL|TLS/i);
+  });
+
+  test('amqps with clientCa: a client with a certificate from that CA sends; one without is refused', async () => {
+    const r = await receiver('east', 'bus.mtls', ['--count', '2'], [sites.west as TestSite]);
+    const withCert = [
+      '--ca',
+      caFile,
+      '--cert',
+      join(root.dir, 'client.crt'),
+      '--key',
+      join(root.dir, 'client.key'),
+    ];
+    assert.equal((await send('west-mtls', 'bus.mtls', 2, withCert)).accepted, 2);
+    assert.equal((await bodiesOf(r)).length, 2);
+    const without = await run(PYTHON, [
+      join(SCRIPTS, 'send.py'),
+      bus['west-mtls'] as string,
+      'bus.mtls',
+      '1',
+      '--ca',
+      caFile,
+      '--timeout',
+      '10',
+    ]);
+    assert.notEqual(without.code, 0);
+    assert.match(without.stderr, /certificate|SSL|TLS|handshake|closed/i);
   });
 
   test("an address outside the listener's routing key is refused at attach", async () => {

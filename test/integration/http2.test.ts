@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import http2 from 'node:http2';
+import tls from 'node:tls';
 import https from 'node:https';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -204,6 +205,8 @@ describe('http2 adapter between two routers', () => {
   let deadPort: number;
   let multiPort: number;
   let caPem: string;
+  let mtlsPort: number; // TLS listener that requires client certificates
+  let client: { certPem: string; keyPem: string };
   const sessions: http2.ClientHttp2Session[] = [];
 
   const connect = (url: string, opts: http2.SecureClientSessionOptions = {}): http2.ClientHttp2Session => {
@@ -217,6 +220,7 @@ describe('http2 adapter between two routers', () => {
     root = await makeTempRoot('h2');
     const ca = await createCa({ commonName: 'h2 test CA' });
     caPem = ca.certPem;
+    client = await issueCertificate(ca, { commonName: 'a client', usage: 'client' });
     const leaf = await issueCertificate(ca, {
       commonName: 'localhost',
       usage: 'server',
@@ -277,6 +281,12 @@ describe('http2 adapter between two routers', () => {
     await lis('echo-tls', tlsPort, {
       routingKey: 'echo',
       tls: { cert: 'certs/listener.crt', key: 'certs/listener.key' },
+    });
+    mtlsPort = await freePort();
+    await writeFile(join(west.dir, 'certs', 'clients-ca.crt'), ca.certPem);
+    await lis('echo-mtls', mtlsPort, {
+      routingKey: 'echo',
+      tls: { cert: 'certs/listener.crt', key: 'certs/listener.key', clientCa: 'certs/clients-ca.crt' },
     });
     await lis('secure', securePort);
     await lis('pool', poolPort);
@@ -502,6 +512,41 @@ describe('http2 adapter between two routers', () => {
     assert.equal(r2.headers['x-backend'], 'tls');
     assert.equal(r2.headers['x-scheme'], 'https');
     assert.equal(r2.trailers['x-sha256'], sha256(body));
+  });
+
+  test('a TLS listener with clientCa admits clients with a certificate from that CA, and only them', async () => {
+    const ok = connect(`https://localhost:${mtlsPort}`, {
+      ca: caPem,
+      cert: client.certPem,
+      key: client.keyPem,
+    });
+    const r = await request(ok, { ':method': 'POST', ':path': '/echo' }, Buffer.from('with a certificate'));
+    assert.equal(r.status, 200);
+    assert.equal(r.body.toString(), 'with a certificate');
+    // without a certificate the server ends the handshake with an alert (TLS 1.3: right after the client's part)
+    const outcome = await new Promise<string>((resolve) => {
+      const sock = tls.connect({
+        host: '127.0.0.1',
+        port: mtlsPort,
+        servername: 'localhost',
+        ca: caPem,
+        ALPNProtocols: ['h2'],
+      });
+      const timer = setTimeout(() => {
+        sock.destroy();
+        resolve('still open after 5 s');
+      }, 5000);
+      sock.on('error', (e) => {
+        clearTimeout(timer);
+        resolve(e.message);
+      });
+      sock.on('close', () => {
+        clearTimeout(timer);
+        resolve('closed');
+      });
+      sock.resume();
+    });
+    assert.match(outcome, /certificate required/i);
   });
 
   test('HTTP/1.1 clients on the TLS listener (no ALPN h2) reach the HTTP/2 target', async () => {

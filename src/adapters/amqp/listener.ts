@@ -10,14 +10,14 @@
  * Protocol engine: rhea (docs/dependencies.md). Design: docs/design/adapters.md, "amqp".
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Connection, Container, Delivery, EventContext, Receiver, Sender } from 'rhea';
-import { CaravanError, ErrorCodes, errorMessage } from '../../errors.js';
+import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import type { AdapterHost, ListenerAdapter } from '../../router/contract.js';
 import { boundPort, listenServer } from '../common/listen.js';
+import { serverTlsOptions, type ServerTlsFiles } from '../common/server-tls.js';
 import { ListenerBase, type ListenerBaseSpec } from '../common/spec-adapter.js';
 import {
   addressKey,
@@ -39,8 +39,8 @@ import {
 export interface AmqpListenerSpec extends ListenerBaseSpec {
   /** addresses starting with one of these prefixes are multicast: every receiver gets a copy */
   multicast?: string[];
-  /** serve amqps (AMQP over TLS) with these PEM files */
-  tls?: { cert: string; key: string };
+  /** serve amqps (AMQP over TLS) with these PEM files (and require client certificates from `clientCa`) */
+  tls?: ServerTlsFiles;
 }
 
 /** credit a client's sender link gets while its address is reachable */
@@ -130,19 +130,9 @@ export class AmqpListener extends ListenerBase<AmqpListenerSpec> implements List
     );
   }
 
-  private async tlsServer(files: { cert: string; key: string }, amqp: Rhea): Promise<tls.Server> {
-    let cert: Buffer;
-    let key: Buffer;
-    try {
-      [cert, key] = await Promise.all([readFile(files.cert), readFile(files.key)]);
-    } catch (e) {
-      throw new CaravanError(
-        ErrorCodes.CONFIG_IO,
-        `listener ${this.spec.name}: cannot read TLS files: ${errorMessage(e)}`,
-        { cause: e },
-      );
-    }
-    const server = tls.createServer({ cert, key, noDelay: true }, (socket) => this.onSocket(socket, amqp));
+  private async tlsServer(files: ServerTlsFiles, amqp: Rhea): Promise<tls.Server> {
+    const options = await serverTlsOptions(files, this.spec.name);
+    const server = tls.createServer({ ...options, noDelay: true }, (socket) => this.onSocket(socket, amqp));
     server.on('tlsClientError', (err) =>
       this.log.debug('TLS handshake with a client failed', { error: err.message }),
     );

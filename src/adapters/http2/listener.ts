@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
+import { serverTlsOptions, type ServerTlsFiles } from '../common/server-tls.js';
 import { performance } from 'node:perf_hooks';
-import { CaravanError, ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
+import { ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import { wireCode } from '../../router/codes.js';
 import type {
@@ -47,7 +47,7 @@ export interface Http2ListenerSpec extends ListenerBaseSpec {
    * serve TLS from these PEM files: ALPN `h2`, and HTTP/1.1 for clients that do not offer h2 (each request is
    * carried as an HTTP/2 stream); without it, h2c with prior knowledge
    */
-  tls?: { cert: string; key: string };
+  tls?: ServerTlsFiles;
 }
 
 /**
@@ -108,18 +108,8 @@ export class Http2Listener extends ListenerBase<Http2ListenerSpec> implements Li
    * The TLS port: connections that negotiate `h2` go to the HTTP/2 server, the others (ALPN http/1.1 or none) to
    * an HTTP/1.1 server whose requests travel as HTTP/2 streams (http1-fallback.ts).
    */
-  private async tlsFront(h2: http2.Http2Server, files: { cert: string; key: string }): Promise<tls.Server> {
-    let cert: Buffer;
-    let key: Buffer;
-    try {
-      [cert, key] = await Promise.all([readFile(files.cert), readFile(files.key)]);
-    } catch (e) {
-      throw new CaravanError(
-        ErrorCodes.CONFIG_IO,
-        `listener ${this.spec.name}: cannot read TLS files: ${errorMessage(e)}`,
-        { cause: e },
-      );
-    }
+  private async tlsFront(h2: http2.Http2Server, files: ServerTlsFiles): Promise<tls.Server> {
+    const options = await serverTlsOptions(files, this.spec.name);
     const h1 = http.createServer((req, res) => {
       this.h1Requests++;
       serveHttp1(req, res, {
@@ -132,7 +122,7 @@ export class Http2Listener extends ListenerBase<Http2ListenerSpec> implements Li
       this.log.debug('http/1.1 client error', { error: err.message });
       socket.destroy();
     });
-    const server = tls.createServer({ cert, key, ALPNProtocols: ['h2', 'http/1.1'] });
+    const server = tls.createServer({ ...options, ALPNProtocols: ['h2', 'http/1.1'] });
     server.on('secureConnection', (socket: tls.TLSSocket) => {
       if (socket.alpnProtocol === 'h2') {
         h2.emit('connection', socket);

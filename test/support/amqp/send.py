@@ -19,6 +19,8 @@ p.add_argument("--body", default="m")
 p.add_argument("--timeout", type=float, default=20)
 p.add_argument("--anonymous", action="store_true", help="use the anonymous relay: a link without target, 'to' per message")
 p.add_argument("--ca", help="amqps: trust this CA (PEM) and verify the server's certificate chain")
+p.add_argument("--cert", help="amqps: present this client certificate (PEM), with --key")
+p.add_argument("--key", help="amqps: the client certificate's private key (PEM)")
 p.add_argument("--pipeline", action="store_true", help="send as credit allows, do not wait for each settlement")
 a = p.parse_args()
 
@@ -63,6 +65,8 @@ if a.ca:
     ssl = SSLDomain(SSLDomain.MODE_CLIENT)
     ssl.set_trusted_ca_db(a.ca)
     ssl.set_peer_authentication(SSLDomain.VERIFY_PEER)
+    if a.cert:
+        ssl.set_credentials(a.cert, a.key, None)
 conn = BlockingConnection(a.url, timeout=a.timeout, ssl_domain=ssl)
 snd = conn.create_sender(None if a.anonymous else a.address)
 out = {"accepted": 0, "rejected": 0, "released": 0, "modified": 0}
