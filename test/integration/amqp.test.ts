@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ManagedProcess } from '../support/proc.js';
@@ -271,6 +272,35 @@ describe('amqp: message routing across three routers with Qpid Proton clients', 
     ]);
     assert.notEqual(without.code, 0);
     assert.match(without.stderr, /certificate|SSL|TLS|handshake|closed/i);
+  });
+
+  test('a receiver that leaves without settling: the sender gets the message back as released', async () => {
+    const r = await receiver('east', 'bus.flaky', ['--hold', '1'], [sites.west as TestSite]);
+    assert.deepEqual(await send('west', 'bus.flaky', 1), {
+      accepted: 0,
+      rejected: 0,
+      released: 1,
+      modified: 0,
+    });
+    await r.exited;
+    assert.match(r.output, /"held": \["m-0"\]/);
+  });
+
+  test('garbage on the AMQP port closes that connection only; the router and other clients carry on', async () => {
+    const port = Number(new URL(bus.west as string).port);
+    const closed = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: HOST, port }, () => {
+        s.write(Buffer.concat([Buffer.from('AMQP\x09\x01\x00\x00'), Buffer.alloc(64, 0xff)]));
+      });
+      s.on('error', () => undefined);
+      s.on('close', () => resolve(true));
+      s.resume();
+      setTimeout(() => resolve(false), 10_000).unref();
+    });
+    assert.ok(closed, 'the router closed the connection');
+    const r = await receiver('east', 'bus.after', ['--count', '1'], [sites.west as TestSite]);
+    assert.equal((await send('west', 'bus.after', 1)).accepted, 1);
+    assert.deepEqual(await bodiesOf(r), ['m-0']);
   });
 
   test("an address outside the listener's routing key is refused at attach", async () => {

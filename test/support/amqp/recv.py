@@ -16,11 +16,17 @@ p.add_argument("--idle", type=float, default=3, help="with --count 0: stop after
 p.add_argument("--reject-every", type=int, default=0, help="reject every Nth message, accept the others")
 p.add_argument("--timeout", type=float, default=20)
 p.add_argument("--credit", type=int, default=10)
+p.add_argument("--hold", type=int, default=0, help="receive this many without settling any, then disconnect")
 a = p.parse_args()
 
 conn = BlockingConnection(a.url, timeout=a.timeout)
 rcv = conn.create_receiver(a.address, credit=a.credit)
 print("ready", flush=True)
+if a.hold:
+    held = [rcv.receive(timeout=a.timeout).body for _ in range(a.hold)]
+    print(json.dumps({"held": held}), flush=True)
+    conn.close()
+    sys.exit(0)
 bodies = []
 n = 0
 while a.count == 0 or len(bodies) < a.count:
