@@ -25,6 +25,12 @@ export type ServiceType = (typeof SERVICE_TYPES)[number];
 export const DISTRIBUTIONS = ['balanced', 'closest'] as const;
 export type Distribution = (typeof DISTRIBUTIONS)[number];
 
+/** A user of an amqp listener. */
+export interface ListenerUser {
+  name: string;
+  passwordFile: string;
+}
+
 /** Several routing keys behind one listener: how a connection picks one (see ListenerSpec.priority/weighted). */
 export interface ListenerKeys {
   strategy: 'priority' | 'weighted';
@@ -258,6 +264,11 @@ export interface ListenerSpec {
    * are anycast (one receiver, by `distribution`). Each prefix lies under the routing key (`bus.events.`).
    */
   multicast?: string[];
+  /**
+   * amqp: clients must log in (SASL PLAIN) as one of these users; each password is in a file (relative to the
+   * site directory, read at every login). Absent: no login (SASL ANONYMOUS or none).
+   */
+  users?: ListenerUser[];
 }
 export type ListenerResource = ResourceBase<'Listener', ListenerSpec>;
 

@@ -29,6 +29,7 @@ import {
   type LinkResource,
   type ListenerKeys,
   type ListenerResource,
+  type ListenerUser,
   type ListenerTls,
   type ObjectMeta,
   type Resource,
@@ -533,6 +534,7 @@ function checkListener(
       'priority',
       'weighted',
       'multicast',
+      'users',
       ...ADAPTER_OPTIONS.filter((o) => o !== 'targets'),
     ],
     true,
@@ -570,6 +572,8 @@ function checkListener(
   }
   const multicast = checkMulticast(c, s?.['multicast'], type, routingKey);
   if (multicast) res.spec.multicast = multicast;
+  const users = checkUsers(c, s?.['users'], type);
+  if (users) res.spec.users = users;
   const affinity = s?.['affinity'] == null ? undefined : c.oneOf(s, 'affinity', 'spec', AFFINITIES);
   if (affinity !== undefined && type === 'amqp')
     c.add('spec.affinity', 'does not apply to type amqp (messages, not connections, are routed)');
@@ -761,6 +765,32 @@ function checkKeyStrategy(c: Checker, s: Obj | undefined): ListenerKeys | undefi
   if (n < 2 || n > MAX_LISTENER_KEYS)
     c.add(path, `must name 2-${MAX_LISTENER_KEYS} routing keys (got ${n}); with one key, use routingKey`);
   return { strategy, keys };
+}
+
+/** amqp listener `users`: [{name, passwordFile}], names unique. */
+function checkUsers(c: Checker, v: unknown, type: string): ListenerUser[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (type !== 'amqp') {
+    c.add('spec.users', `applies only to type amqp (this one is ${type})`);
+    return undefined;
+  }
+  if (!Array.isArray(v) || v.length === 0) {
+    c.add('spec.users', `must be a list of {name, passwordFile} (got ${describeValue(v)})`);
+    return undefined;
+  }
+  const out: ListenerUser[] = [];
+  const seen = new Set<string>();
+  v.forEach((u: unknown, i) => {
+    const path = `spec.users[${i}]`;
+    const o = c.object(u, path, ['name', 'passwordFile'], true);
+    const name = c.string(o, 'name', path, { required: true, maxLength: 256 });
+    const passwordFile = c.string(o, 'passwordFile', path, { required: true, maxLength: 4096 });
+    if (name === undefined || passwordFile === undefined) return;
+    if (seen.has(name)) return c.add(`${path}.name`, `user '${name}' is listed twice`);
+    seen.add(name);
+    out.push({ name, passwordFile });
+  });
+  return out;
 }
 
 /** amqp listener `multicast`: address prefixes under the routing key. */

@@ -47,7 +47,11 @@ export function createListener(host: AdapterHost, r: ListenerResource, logger: L
     case 'http2':
       return new Http2Listener(host, { ...base, ...defined({ tls: s.tls }) }, logger);
     case 'amqp':
-      return new AmqpListener(host, { ...base, ...defined({ multicast: s.multicast, tls: s.tls }) }, logger);
+      return new AmqpListener(
+        host,
+        { ...base, ...defined({ multicast: s.multicast, tls: s.tls, users: s.users }) },
+        logger,
+      );
     case 'udp':
       return new UdpListener(
         host,

@@ -287,6 +287,10 @@ export async function loadSiteDir(dir: string): Promise<SiteConfig> {
     const spec = (l.resource as ListenerResource).spec;
     if (spec.tls)
       spec.tls = await resolveFiles(abs, spec.tls, ['cert', 'key', 'clientCa'], l, 'spec.tls', issues);
+    if (spec.users)
+      spec.users = await Promise.all(
+        spec.users.map((u, i) => resolveFiles(abs, u, ['passwordFile'], l, `spec.users[${i}]`, issues)),
+      );
   }
   for (const c of of('Connector')) {
     const spec = (c.resource as ConnectorResource).spec;

@@ -7,7 +7,7 @@
  * outside the listener are refused.
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -92,6 +92,17 @@ describe('amqp: message routing across three routers with Qpid Proton clients', 
         port: tlsPort,
         routingKey: 'bus',
         tls: { cert: join(root.dir, 'amqp.crt'), key: join(root.dir, 'amqp.key') },
+      });
+      // clients must log in (SASL PLAIN) as alice
+      await writeFile(join(root.dir, 'alice.pass'), 'alice-pw\n', { mode: 0o600 });
+      const authPort = await freePort();
+      urls['west-auth'] = `amqp://${HOST}:${authPort}`;
+      await s.writeResource('Listener', 'bus-auth', {
+        type: 'amqp',
+        host: HOST,
+        port: authPort,
+        routingKey: 'bus',
+        users: [{ name: 'alice', passwordFile: join(root.dir, 'alice.pass') }],
       });
       // and once more, admitting only clients with a certificate from the same CA
       const client = await issueCertificate(ca, { commonName: 'an amqp client', usage: 'client' });
@@ -272,6 +283,32 @@ describe('amqp: message routing across three routers with Qpid Proton clients', 
     ]);
     assert.notEqual(without.code, 0);
     assert.match(without.stderr, /certificate|SSL|TLS|handshake|closed/i);
+  });
+
+  test('users: the right password logs in; a wrong one or none is refused, and the router logs who', async () => {
+    const r = await receiver('east', 'bus.auth', ['--count', '1'], [sites.west as TestSite]);
+    const ok = await send('west-auth', 'bus.auth', 1, ['--user', 'alice', '--password', 'alice-pw']);
+    assert.equal(ok.accepted, 1);
+    assert.deepEqual(await bodiesOf(r), ['m-0']);
+    for (const creds of [
+      ['--user', 'alice', '--password', 'wrong'],
+      ['--user', 'mallory', '--password', 'x'],
+      [],
+    ]) {
+      const res = await run(PYTHON, [
+        join(SCRIPTS, 'send.py'),
+        bus['west-auth'] as string,
+        'bus.auth',
+        '1',
+        '--timeout',
+        '10',
+        ...creds,
+      ]);
+      assert.notEqual(res.code, 0, `refused: ${creds.join(' ')}`);
+      assert.match(res.stderr, /auth|SASL|mechanism/i);
+    }
+    const log = await readFile(join((sites.west as TestSite).dir, 'logs', 'router.log'), 'utf8');
+    assert.match(log, /AMQP login refused.*user=mallory/);
   });
 
   test('a receiver that leaves without settling: the sender gets the message back as released', async () => {

@@ -205,6 +205,14 @@ test('Listener: type amqp with multicast prefixes under its routing key; Connect
     ['  type: amqp\n  multicast: [""]\n', 'spec.multicast[0]', /must be an address prefix/],
     ['  multicast: [bus.]\n', 'spec.multicast', /applies only to type amqp \(this one is tcp\)/],
     ['  type: amqp\n  affinity: client\n', 'spec.affinity', /does not apply to type amqp/],
+    ['  users: [{name: a, passwordFile: p}]\n', 'spec.users', /applies only to type amqp/],
+    ['  type: amqp\n  users: []\n', 'spec.users', /must be a list of \{name, passwordFile\}/],
+    ['  type: amqp\n  users: [{name: a}]\n', 'spec.users[0].passwordFile', /is required/],
+    [
+      '  type: amqp\n  users: [{name: a, passwordFile: p}, {name: a, passwordFile: q}]\n',
+      'spec.users[1].name',
+      /user 'a' is listed twice/,
+    ],
     ['  type: amqp\n  priority: [a, b]\n', 'spec.priority', /applies only to type tcp/],
   ];
   expectIssues(parse, cases);

@@ -9,7 +9,8 @@
  * - a client's receiver: the router advertises `amqp:<address>` and hands it the messages routed here.
  * Protocol engine: rhea (docs/dependencies.md). Design: docs/design/adapters.md, "amqp".
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Connection, Container, Delivery, EventContext, Receiver, Sender } from 'rhea';
@@ -41,6 +42,8 @@ export interface AmqpListenerSpec extends ListenerBaseSpec {
   multicast?: string[];
   /** serve amqps (AMQP over TLS) with these PEM files (and require client certificates from `clientCa`) */
   tls?: ServerTlsFiles;
+  /** clients must log in with SASL PLAIN as one of these users (passwords in files, read at every login) */
+  users?: { name: string; passwordFile: string }[];
 }
 
 /** credit a client's sender link gets while its address is reachable */
@@ -114,6 +117,9 @@ export class AmqpListener extends ListenerBase<AmqpListenerSpec> implements List
   async start(): Promise<void> {
     const amqp = await loadRhea();
     this.wire(amqp.container);
+    // with users, PLAIN is the only mechanism offered, so rhea requires SASL; without, ANONYMOUS or none
+    if (this.spec.users)
+      amqp.container.sasl_server_mechanisms.enable_plain((u: string, p: string) => this.login(u, p));
     this.amqp = amqp;
     const server = this.spec.tls
       ? await this.tlsServer(this.spec.tls, amqp)
@@ -151,6 +157,24 @@ export class AmqpListener extends ListenerBase<AmqpListenerSpec> implements List
       server.close(() => resolve());
       for (const s of this.sockets) s.destroy();
     });
+  }
+
+  /** SASL PLAIN: the user exists and the password matches its file (compared in constant time) */
+  private async login(name: string, password: string): Promise<boolean> {
+    const user = this.spec.users?.find((u) => u.name === name);
+    let ok = false;
+    if (user) {
+      try {
+        const expected = (await readFile(user.passwordFile, 'utf8')).replace(/\r?\n$/, '');
+        const a = createHash('sha256').update(expected).digest();
+        const b = createHash('sha256').update(password).digest();
+        ok = timingSafeEqual(a, b);
+      } catch (e) {
+        this.log.warn('cannot read a user password file', { user: name, reason: errorMessage(e) });
+      }
+    }
+    if (!ok) this.log.info('AMQP login refused', { user: name });
+    return ok;
   }
 
   /** the address space of this listener: its routing key, and what lies under it after `.` or `/` */

@@ -21,6 +21,8 @@ p.add_argument("--anonymous", action="store_true", help="use the anonymous relay
 p.add_argument("--ca", help="amqps: trust this CA (PEM) and verify the server's certificate chain")
 p.add_argument("--cert", help="amqps: present this client certificate (PEM), with --key")
 p.add_argument("--key", help="amqps: the client certificate's private key (PEM)")
+p.add_argument("--user", help="log in with SASL PLAIN as this user, with --password")
+p.add_argument("--password")
 p.add_argument("--pipeline", action="store_true", help="send as credit allows, do not wait for each settlement")
 a = p.parse_args()
 
@@ -67,7 +69,10 @@ if a.ca:
     ssl.set_peer_authentication(SSLDomain.VERIFY_PEER)
     if a.cert:
         ssl.set_credentials(a.cert, a.key, None)
-conn = BlockingConnection(a.url, timeout=a.timeout, ssl_domain=ssl)
+login = {}
+if a.user:
+    login = {"user": a.user, "password": a.password, "allowed_mechs": "PLAIN", "allow_insecure_mechs": True}
+conn = BlockingConnection(a.url, timeout=a.timeout, ssl_domain=ssl, **login)
 snd = conn.create_sender(None if a.anonymous else a.address)
 out = {"accepted": 0, "rejected": 0, "released": 0, "modified": 0}
 names = {Delivery.REJECTED: "rejected", Delivery.RELEASED: "released", Delivery.MODIFIED: "modified"}
