@@ -248,15 +248,15 @@ export interface ListenerSpec {
    */
   allow?: string[];
   /**
-   * tcp: several routing keys behind this listener, first choice first. Each connection goes to the first key that
-   * has a reachable connector, and to the next one if every connector of that key refuses. `routingKey` is then
-   * the first key.
+   * tcp, http1, http2: several routing keys behind this listener, first choice first. Each connection (request)
+   * goes to the first key that has a reachable connector, and to the next one if every connector of that key
+   * refuses. `routingKey` is then the first key.
    */
   priority?: string[];
   /**
-   * tcp: several routing keys behind this listener with weights (`{api-v1: 9, api-v2: 1}`): connections are shared
-   * among the keys that have a reachable connector, in proportion to their weights. `routingKey` is then the first
-   * key.
+   * tcp, http1, http2: several routing keys behind this listener with weights (`{api-v1: 9, api-v2: 1}`):
+   * connections (requests) are shared among the keys that have a reachable connector, in proportion to their
+   * weights. `routingKey` is then the first key.
    */
   weighted?: Record<string, number>;
   /**

@@ -563,7 +563,8 @@ function checkListener(
     spec: { routingKey, host, port, type, distribution },
   };
   if (keys) {
-    if (type !== 'tcp') c.add(`spec.${keys.strategy}`, `applies only to type tcp (this one is ${type})`);
+    if (type !== 'tcp' && type !== 'http1' && type !== 'http2')
+      c.add(`spec.${keys.strategy}`, `applies only to types tcp, http1 and http2 (this one is ${type})`);
     else if (keys.strategy === 'priority') res.spec.priority = keys.keys.map((k) => k.routingKey);
     else res.spec.weighted = Object.fromEntries(keys.keys.map((k) => [k.routingKey, k.weight]));
     for (const f of ['affinity', 'earlyData'] as const)

@@ -41,11 +41,14 @@ export function createListener(host: AdapterHost, r: ListenerResource, logger: L
     case 'http1':
       return new Http1Listener(
         host,
-        { ...base, ...defined({ affinity: s.affinity, forwardedFor: s.forwardedFor }) },
+        {
+          ...base,
+          ...defined({ affinity: s.affinity, forwardedFor: s.forwardedFor, keys: listenerKeys(s) }),
+        },
         logger,
       );
     case 'http2':
-      return new Http2Listener(host, { ...base, ...defined({ tls: s.tls }) }, logger);
+      return new Http2Listener(host, { ...base, ...defined({ tls: s.tls, keys: listenerKeys(s) }) }, logger);
     case 'amqp':
       return new AmqpListener(
         host,

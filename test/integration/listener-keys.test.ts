@@ -7,12 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
+import http from 'node:http';
+import http2 from 'node:http2';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cli } from '../support/cli.js';
 import type { ManagedProcess } from '../support/proc.js';
-import { stopAllProcesses } from '../support/proc.js';
+import { run, stopAllProcesses } from '../support/proc.js';
 import { freePort } from '../support/ports.js';
 import { makeTempRoot, TestSite } from '../support/sites.js';
 import { waitFor } from '../support/wait.js';
@@ -56,7 +58,9 @@ describe('listeners with several routing keys (priority, weighted)', () => {
   let west: TestSite;
   let westProc: ManagedProcess;
   const servers = new Map<string, net.Server>();
-  const ports = { db: 0, api: 0, none: 0 };
+  const ports = { db: 0, api: 0, none: 0, web: 0, h2: 0 };
+  const httpServers = new Map<string, http.Server | http2.Http2Server>();
+  const h2aSessions = new Set<http2.ServerHttp2Session>();
 
   const caravan = (args: string[]) => cli(args, { env: { CARAVAN_HOME: root.dir } });
   const keysOf = async (site: string, listener: string) => {
@@ -101,17 +105,55 @@ describe('listeners with several routing keys (priority, weighted)', () => {
       port: ports.none,
       priority: ['nobody-a', 'nobody-b'],
     });
+    // http1 and http2: every request is routed on its own, so the keys apply per request
+    for (const tag of ['web-v1', 'web-v2']) {
+      const s = http.createServer((_req, res) => res.end(tag));
+      await new Promise<void>((r) => s.listen(0, HOST, r));
+      httpServers.set(tag, s);
+      await hub.writeResource('Connector', tag, {
+        type: 'http1',
+        host: HOST,
+        port: (s.address() as net.AddressInfo).port,
+      });
+    }
+    for (const tag of ['h2-a', 'h2-b']) {
+      const s = http2.createServer((_req, res) => res.end(tag));
+      if (tag === 'h2-a') s.on('session', (session) => h2aSessions.add(session));
+      await new Promise<void>((r) => s.listen(0, HOST, r));
+      httpServers.set(tag, s);
+      await hub.writeResource('Connector', tag, {
+        type: 'http2',
+        host: HOST,
+        port: (s.address() as net.AddressInfo).port,
+      });
+    }
+    ports.web = await freePort();
+    ports.h2 = await freePort();
+    await west.writeResource('Listener', 'web', {
+      type: 'http1',
+      host: HOST,
+      port: ports.web,
+      weighted: { 'web-v1': 3, 'web-v2': 1 },
+    });
+    await west.writeResource('Listener', 'h2', {
+      type: 'http2',
+      host: HOST,
+      port: ports.h2,
+      priority: ['h2-a', 'h2-b'],
+    });
     hub.start();
     const linkPort = (await hub.ready()).router.linkAccess?.port ?? 0;
     await west.linkTo(hub, { endpoints: [{ host: HOST, port: linkPort }] });
     westProc = west.start();
     await west.ready();
-    for (const key of ['db-east', 'db-west', 'api-v1', 'api-v2']) await west.seesKey(key);
+    for (const key of ['db-east', 'db-west', 'api-v1', 'api-v2', 'web-v1', 'web-v2', 'h2-a', 'h2-b'])
+      await west.seesKey(key);
   });
 
   after(async () => {
     await stopAllProcesses();
     for (const s of servers.values()) s.close();
+    for (const s of httpServers.values()) s.close();
     await root?.remove();
   });
 
@@ -176,6 +218,52 @@ describe('listeners with several routing keys (priority, weighted)', () => {
         ['api-v2', 1, 26],
       ],
     );
+  });
+
+  test('http1 weighted: requests on one keep-alive connection are shared 3:1 between the keys', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (): Promise<string> =>
+      new Promise((resolve, reject) => {
+        http
+          .get({ host: HOST, port: ports.web, path: '/', agent }, (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += d.toString()));
+            res.on('end', () => resolve(body));
+          })
+          .on('error', reject);
+      });
+    const got: Record<string, number> = {};
+    for (let i = 0; i < 40; i++) {
+      const tag = await get();
+      got[tag] = (got[tag] ?? 0) + 1;
+    }
+    agent.destroy();
+    assert.deepEqual(got, { 'web-v1': 30, 'web-v2': 10 });
+    const curl = await run('curl', ['-sS', `http://${HOST}:${ports.web}/`]);
+    assert.match(curl.stdout, /^web-v[12]$/);
+  });
+
+  test('http2 priority: streams go to the first key, and to the next when its server is gone', async () => {
+    const session = http2.connect(`http://${HOST}:${ports.h2}`);
+    session.on('error', () => undefined);
+    const get = (): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const req = session.request({ ':path': '/' });
+        let body = '';
+        req.on('data', (d: Buffer) => (body += d.toString()));
+        req.on('end', () => resolve(body));
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      for (let i = 0; i < 3; i++) assert.equal(await get(), 'h2-a');
+      // h2-a goes away: no new connections, and the connector's open session to it is cut
+      (httpServers.get('h2-a') as http2.Http2Server).close();
+      for (const s of h2aSessions) s.destroy();
+      assert.equal(await get(), 'h2-b', 'the next stream falls over to h2-b');
+    } finally {
+      session.close();
+    }
   });
 
   test('no key reachable: the connection is closed, counted as refused, and the log names every key tried', async () => {

@@ -167,9 +167,9 @@ test('Listener: priority and weighted routing keys', () => {
     ],
     ['  priority: [a, b]\n  routingKey: c\n', 'spec.routingKey', /leave it out with priority.*'a'/],
     [
-      '  priority: [a, b]\n  type: http1\n',
+      '  priority: [a, b]\n  type: udp\n',
       'spec.priority',
-      /applies only to type tcp \(this one is http1\)/,
+      /applies only to types tcp, http1 and http2 \(this one is udp\)/,
     ],
     ['  priority: [a, b]\n  earlyData: true\n', 'spec.earlyData', /only to a listener with one routing key/],
     [
@@ -213,7 +213,7 @@ test('Listener: type amqp with multicast prefixes under its routing key; Connect
       'spec.users[1].name',
       /user 'a' is listed twice/,
     ],
-    ['  type: amqp\n  priority: [a, b]\n', 'spec.priority', /applies only to type tcp/],
+    ['  type: amqp\n  priority: [a, b]\n', 'spec.priority', /applies only to types tcp, http1 and http2/],
   ];
   expectIssues(parse, cases);
   const [c] = parseResources(

@@ -3,6 +3,9 @@
  * and which after it when every connector of that key refuses. Pure: reachability is asked through a callback.
  */
 
+import { CaravanError, ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
+import type { AdapterHost, OpenedFlow, OpenFlowRequest } from '../../router/contract.js';
+
 /** The routing keys of a listener and how a connection picks one (the same shape as the resource model's). */
 export interface ListenerKeys {
   strategy: 'priority' | 'weighted';
@@ -56,4 +59,34 @@ export class KeyChoice {
   established(key: string): void {
     this.routed.set(key, (this.routed.get(key) ?? 0) + 1);
   }
+}
+
+/**
+ * A connection or request of a listener with several routing keys: try the keys in the order the choice gives,
+ * the next one when no flow could be established to the previous. Only for listeners that send nothing of the
+ * client's before the flow is established (no early data), so a key that failed received nothing.
+ */
+export async function openOverKeys(
+  host: AdapterHost,
+  choice: KeyChoice,
+  request: (routingKey: string) => OpenFlowRequest,
+  established: (flow: OpenedFlow) => void,
+  clientGone: () => boolean,
+): Promise<void> {
+  const keys = choice.order((k) => host.reachable(k));
+  const failures: string[] = [];
+  let last: unknown;
+  for (const key of keys) {
+    try {
+      await host.openFlow(request(key), established);
+      choice.established(key);
+      return;
+    } catch (err) {
+      last = err;
+      failures.push(`${key}: ${errorMessage(err)}`);
+      if (clientGone()) break;
+    }
+  }
+  const code = isCaravanError(last) ? last.code : ErrorCodes.NO_CONNECTOR;
+  throw new CaravanError(code, `no flow could be established for any routing key (${failures.join('; ')})`);
 }

@@ -1,5 +1,7 @@
 import type { Logger } from '../../observe/log.js';
+import type { AdapterHost, OpenedFlow, OpenFlowRequest } from '../../router/contract.js';
 import { AllowList } from './allow.js';
+import { KeyChoice, openOverKeys, type ListenerKeys } from './key-choice.js';
 
 /**
  * What every listener and connector shares: it is configured by a spec that names it and its routing key.
@@ -26,17 +28,39 @@ export interface ListenerBaseSpec {
   distribution: 'balanced' | 'closest';
   /** client addresses and CIDR prefixes allowed to connect (absent: any) */
   allow?: string[];
+  /** several routing keys (priority or weighted; tcp, http1, http2); `routingKey` is then the first of them */
+  keys?: ListenerKeys;
 }
 
 /** A listener: a spec-configured adapter with its own logger and, when its spec has one, a client allow list. */
 export abstract class ListenerBase<S extends ListenerBaseSpec> extends SpecAdapter<S> {
   protected readonly log: Logger;
   protected readonly allow: AllowList | undefined;
+  /** set when the listener has several routing keys */
+  readonly keyChoice: KeyChoice | undefined;
 
   constructor(spec: S, logger: Logger, subsystem: string) {
     super(spec);
     this.log = logger.child({ subsystem, listener: spec.name, key: spec.routingKey });
     this.allow = AllowList.from(spec.allow, this.log);
+    this.keyChoice = spec.keys ? new KeyChoice(spec.keys) : undefined;
+  }
+
+  /** established flows per routing key, for a listener with several keys */
+  routedByKey(): Record<string, number> | undefined {
+    return this.keyChoice ? Object.fromEntries(this.keyChoice.routed) : undefined;
+  }
+
+  /** Open a flow for the listener's routing key, or over its several keys (key-choice.ts). */
+  protected openFor(
+    host: AdapterHost,
+    request: (routingKey: string) => OpenFlowRequest,
+    established: (flow: OpenedFlow) => void,
+    clientGone: () => boolean,
+  ): Promise<void> {
+    return this.keyChoice
+      ? openOverKeys(host, this.keyChoice, request, established, clientGone)
+      : host.openFlow(request(this.spec.routingKey), established);
   }
 
   /** `denied` for stats() when the listener has an allow list */

@@ -143,17 +143,19 @@ export class Http1Listener extends ListenerBase<Http1ListenerSpec> implements Li
 
   private openFlow(req: http.IncomingMessage, established: (flow: OpenedFlow) => void): Promise<void> {
     const client = clientOf(req);
-    return this.host.openFlow(
-      {
-        routingKey: this.spec.routingKey,
+    return this.openFor(
+      this.host,
+      (routingKey) => ({
+        routingKey,
         listener: this.spec.name,
         client,
         distribution: this.spec.distribution,
         proto: 'http1',
         rotateTies: true,
         ...(this.spec.affinity === 'client' ? { affinityKey: clientAddress(client) } : {}),
-      },
+      }),
       established,
+      () => req.destroyed,
     );
   }
 

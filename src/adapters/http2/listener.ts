@@ -115,7 +115,13 @@ export class Http2Listener extends ListenerBase<Http2ListenerSpec> implements Li
       serveHttp1(req, res, {
         metrics: this.metrics,
         log: this.log,
-        open: (client, established) => this.host.openFlow(this.flowRequest(client), established),
+        open: (client, established) =>
+          this.openFor(
+            this.host,
+            (key) => this.flowRequest(client, key),
+            established,
+            () => false,
+          ),
       });
     });
     h1.on('clientError', (err, socket) => {
@@ -138,9 +144,9 @@ export class Http2Listener extends ListenerBase<Http2ListenerSpec> implements Li
     return server;
   }
 
-  private flowRequest(client: string): OpenFlowRequest {
+  private flowRequest(client: string, routingKey: string): OpenFlowRequest {
     return {
-      routingKey: this.spec.routingKey,
+      routingKey,
       listener: this.spec.name,
       client,
       distribution: this.spec.distribution,
@@ -215,7 +221,12 @@ export class Http2Listener extends ListenerBase<Http2ListenerSpec> implements Li
       this.relay(stream, opened.stream, headers, endStream, () => (responseDone = true));
     };
 
-    this.host.openFlow(this.flowRequest(client), established).catch((err: unknown) => {
+    this.openFor(
+      this.host,
+      (key) => this.flowRequest(client, key),
+      established,
+      () => stream.destroyed,
+    ).catch((err: unknown) => {
       m.refused++;
       const code = isCaravanError(err) ? err.code : ErrorCodes.FLOW_RESET;
       const reason = errorMessage(err);

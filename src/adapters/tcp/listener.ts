@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { CaravanError, ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
+import { ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import { wireCode } from '../../router/codes.js';
 import type {
@@ -9,14 +9,11 @@ import type {
   OpenedFlow,
   OpenFlowRequest,
 } from '../../router/contract.js';
-import { KeyChoice, type ListenerKeys } from '../common/key-choice.js';
 import { pipeSocketFlow, type EarlyRead } from './pipe.js';
 import { boundPort, listenServer } from '../common/listen.js';
 import { ListenerBase, type ListenerBaseSpec } from '../common/spec-adapter.js';
 
 export interface TcpListenerSpec extends ListenerBaseSpec {
-  /** several routing keys (priority or weighted); `routingKey` is then the first of them */
-  keys?: ListenerKeys;
   /** `client`: connections from one client address keep going to the same connector while it stays reachable */
   affinity?: 'client';
   /** send the client's first bytes right behind OPEN, before the far end accepted (docs/adr/0004-early-data.md) */
@@ -39,25 +36,16 @@ export class TcpListener extends ListenerBase<TcpListenerSpec> implements Listen
   readonly counters: TcpListenerStats = { accepted: 0, active: 0, refused: 0, bytesIn: 0, bytesOut: 0 };
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
-  /** set when the listener has several routing keys */
-  readonly keyChoice: KeyChoice | undefined;
-
   constructor(
     private readonly host: AdapterHost,
     spec: TcpListenerSpec,
     logger: Logger,
   ) {
     super(spec, logger, 'tcp');
-    this.keyChoice = spec.keys ? new KeyChoice(spec.keys) : undefined;
   }
 
   stats(): Record<string, number> {
     return { ...this.counters, ...this.deniedStats() };
-  }
-
-  /** established connections per routing key, for a listener with several keys */
-  routedByKey(): Record<string, number> | undefined {
-    return this.keyChoice ? Object.fromEntries(this.keyChoice.routed) : undefined;
   }
 
   get port(): number | undefined {
@@ -130,47 +118,18 @@ export class TcpListener extends ListenerBase<TcpListenerSpec> implements Listen
         : {}),
       ...(early ? { early: early.data } : {}),
     });
-    const opening = this.keyChoice
-      ? this.openOverKeys(this.keyChoice, request, established, () => clientGone || socket.destroyed)
-      : this.host.openFlow(request(this.spec.routingKey), established);
-    opening.catch((err: unknown) => {
-      this.counters.refused++;
-      const code = isCaravanError(err) ? err.code : ErrorCodes.FLOW_RESET;
-      this.log.warn('connection refused: no flow could be established', {
-        client,
-        code,
-        reason: errorMessage(err),
-      });
-      if (!socket.destroyed) socket.resetAndDestroy();
-    });
-  }
-
-  /**
-   * A listener with several routing keys: try them in the order the key choice gives, the next one when no flow
-   * could be established to the previous (nothing of the client's was sent: these listeners have no early data).
-   */
-  private async openOverKeys(
-    choice: KeyChoice,
-    request: (routingKey: string) => OpenFlowRequest,
-    established: (flow: OpenedFlow) => void,
-    clientGone: () => boolean,
-  ): Promise<void> {
-    const keys = choice.order((k) => this.host.reachable(k));
-    const failures: string[] = [];
-    let last: unknown;
-    for (const key of keys) {
-      try {
-        await this.host.openFlow(request(key), established);
-        choice.established(key);
-        return;
-      } catch (err) {
-        last = err;
-        failures.push(`${key}: ${errorMessage(err)}`);
-        if (clientGone()) break;
-      }
-    }
-    const code = isCaravanError(last) ? last.code : ErrorCodes.NO_CONNECTOR;
-    throw new CaravanError(code, `no flow could be established for any routing key (${failures.join('; ')})`);
+    this.openFor(this.host, request, established, () => clientGone || socket.destroyed).catch(
+      (err: unknown) => {
+        this.counters.refused++;
+        const code = isCaravanError(err) ? err.code : ErrorCodes.FLOW_RESET;
+        this.log.warn('connection refused: no flow could be established', {
+          client,
+          code,
+          reason: errorMessage(err),
+        });
+        if (!socket.destroyed) socket.resetAndDestroy();
+      },
+    );
   }
 
   /**

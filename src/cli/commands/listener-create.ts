@@ -23,13 +23,13 @@ export const listenerCreate: CommandSpec = {
       type: 'string',
       multiple: true,
       value: 'KEY',
-      help: 'tcp: several routing keys, first choice first; each connection goes to the first with a reachable connector (repeat: 2 or more)',
+      help: 'tcp/http1/http2: several routing keys, first choice first; each connection (request) goes to the first with a reachable connector (repeat: 2 or more)',
     },
     weighted: {
       type: 'string',
       multiple: true,
       value: 'KEY=WEIGHT',
-      help: 'tcp: several routing keys sharing the connections by weight, e.g. --weighted api-v1=9 --weighted api-v2=1',
+      help: 'tcp/http1/http2: several routing keys sharing the connections (requests) by weight, e.g. --weighted api-v1=9 --weighted api-v2=1',
     },
     multicast: {
       type: 'string',
