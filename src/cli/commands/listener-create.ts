@@ -1,5 +1,5 @@
 import { DEFAULTS, DISTRIBUTIONS, SERVICE_TYPES, type ListenerSpec } from '../../api/index.js';
-import { optList, usageError, type CommandSpec } from '../command.js';
+import { optList, optString, usageError, type CommandSpec } from '../command.js';
 import { createService } from './service-common.js';
 
 export const listenerCreate: CommandSpec = {
@@ -15,6 +15,17 @@ export const listenerCreate: CommandSpec = {
     host: { type: 'string', value: 'HOST', help: `address to listen on (default ${DEFAULTS.listenerHost})` },
     type: { type: 'string', value: 'TYPE', help: `${SERVICE_TYPES.join(' | ')} (default tcp)` },
     distribution: { type: 'string', value: 'D', help: `${DISTRIBUTIONS.join(' | ')} (default balanced)` },
+    'tls-cert': {
+      type: 'string',
+      value: 'FILE',
+      help: 'http2/amqp: serve TLS with this certificate (PEM, relative to the site directory), with --tls-key',
+    },
+    'tls-key': { type: 'string', value: 'FILE', help: "http2/amqp: the certificate's private key (PEM)" },
+    'client-ca': {
+      type: 'string',
+      value: 'FILE',
+      help: 'http2/amqp with TLS: admit only clients with a certificate from this CA (PEM)',
+    },
     'early-data': {
       type: 'boolean',
       help: "tcp: send the client's first bytes with the flow setup (one round trip less; docs/adr/0004)",
@@ -52,6 +63,7 @@ export const listenerCreate: CommandSpec = {
     'caravan listener create db 5432 --priority db-east --priority db-west',
     'caravan listener create api 8080 --weighted api-v1=9 --weighted api-v2=1',
     'caravan listener create bus 5672 --type amqp --multicast bus.events.',
+    'caravan listener create bus 5671 --type amqp --tls-cert certs/bus.crt --tls-key certs/bus.key --client-ca certs/clients.crt',
   ],
   run: (ctx) =>
     createService(
@@ -73,9 +85,26 @@ export const listenerCreate: CommandSpec = {
       (spec) => {
         const w = optList(ctx, 'weighted');
         if (w.length > 0) spec['weighted'] = parseWeights(w);
+        const tls = tlsOptions(
+          optString(ctx, 'tls-cert'),
+          optString(ctx, 'tls-key'),
+          optString(ctx, 'client-ca'),
+        );
+        if (tls) spec['tls'] = tls;
       },
     ),
 };
+
+/** `--tls-cert C --tls-key K [--client-ca A]` -> `{cert, key, clientCa?}` (checked with the resource). */
+function tlsOptions(
+  cert: string | undefined,
+  key: string | undefined,
+  clientCa: string | undefined,
+): Record<string, string> | undefined {
+  if (cert === undefined && key === undefined && clientCa === undefined) return undefined;
+  if (cert === undefined || key === undefined) throw usageError('--tls-cert and --tls-key go together');
+  return { cert, key, ...(clientCa !== undefined ? { clientCa } : {}) };
+}
 
 /** `--weighted a=3 --weighted b=1` -> `{a: 3, b: 1}` (the weights are checked with the resource). */
 function parseWeights(items: string[]): Record<string, unknown> {
