@@ -85,84 +85,36 @@ test('listener create --allow: repeatable, validated, shown by listener status',
 
 test('listener create: --priority/--weighted, --multicast, TLS files; connector create --type amqp', async (t) => {
   const { run } = await tempHome(t);
-  const yaml = async (args: string[]): Promise<string> => {
-    const r = await run([...args, '-o', 'yaml']);
+  const cli = (line: string) => run(line.split(' '));
+  const yaml = async (line: string): Promise<string> => {
+    const r = await cli(`${line} -o yaml`);
     assert.equal(r.code, 0, r.stderr);
     return r.stdout;
   };
+  assert.match(await yaml('listener create db 5432 --priority a --priority b'), /priority:\n\s+- a\n\s+- b/);
   assert.match(
-    await yaml(['listener', 'create', 'db', '5432', '--priority', 'a', '--priority', 'b']),
-    /priority:\n\s+- a\n\s+- b/,
-  );
-  assert.match(
-    await yaml([
-      'listener',
-      'create',
-      'api',
-      '80',
-      '--type',
-      'http1',
-      '--weighted',
-      'v1=9',
-      '--weighted',
-      'v2=1',
-    ]),
+    await yaml('listener create api 80 --type http1 --weighted v1=9 --weighted v2=1'),
     /weighted:\n\s+v1: 9\n\s+v2: 1/,
   );
   assert.match(
-    await yaml([
-      'listener',
-      'create',
-      'bus',
-      '5671',
-      '--type',
-      'amqp',
-      '--multicast',
-      'bus.ev.',
-      '--tls-cert',
-      'c.pem',
-      '--tls-key',
-      'k.pem',
-      '--client-ca',
-      'ca.pem',
-    ]),
+    await yaml(
+      'listener create bus 5671 --type amqp --multicast bus.ev. --tls-cert c.pem --tls-key k.pem --client-ca ca.pem',
+    ),
     /multicast:\n\s+- bus\.ev\.\n\s+tls:\n\s+cert: c\.pem\n\s+key: k\.pem\n\s+clientCa: ca\.pem/,
   );
   assert.match(
-    await yaml([
-      'connector',
-      'create',
-      'orders',
-      '5672',
-      '--type',
-      'amqp',
-      '--routing-key',
-      'bus.orders',
-      '--address',
-      '/queue/orders',
-      '--username',
-      'u',
-      '--password-file',
-      'p',
-    ]),
+    await yaml(
+      'connector create orders 5672 --type amqp --routing-key bus.orders --address /queue/orders --username u --password-file p',
+    ),
     /address: \/queue\/orders\n\s+username: u\n\s+passwordFile: p/,
   );
-  const half = await run([
-    'listener',
-    'create',
-    'bus',
-    '5671',
-    '--type',
-    'amqp',
-    '--tls-cert',
-    'c.pem',
-    '-o',
-    'yaml',
-  ]);
+  const half = await cli('listener create bus 5671 --type amqp --tls-cert c.pem -o yaml');
   assert.equal(half.code, ExitCodes.USAGE);
   assert.match(half.stderr, /--tls-cert and --tls-key go together/);
-  const badWeight = await run(['listener', 'create', 'api', '80', '--weighted', 'v1', '-o', 'yaml']);
-  assert.match(badWeight.stderr, /--weighted takes KEY=WEIGHT/);
+  assert.match(
+    (await cli('listener create api 80 --weighted v1 -o yaml')).stderr,
+    /--weighted takes KEY=WEIGHT/,
+  );
 });
 
 test('apply updates in place (also inside multi-document files), keeps the router id; delete -f removes', async (t) => {
