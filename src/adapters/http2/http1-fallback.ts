@@ -38,8 +38,8 @@ const HOP_BY_HOP = new Set([
 export interface Http1FallbackContext {
   metrics: H2Metrics;
   log: Logger;
-  /** opens the flow for one request (the listener's openFlow with its routing key) */
-  open(client: string, established: (opened: OpenedFlow) => void): Promise<unknown>;
+  /** opens the flow for one request (the listener's, over its routing key or keys); `gone`: the client left */
+  open(client: string, established: (opened: OpenedFlow) => void, gone: () => boolean): Promise<unknown>;
 }
 
 /** The request line and headers of an HTTP/1.1 request as an HTTP/2 header block. */
@@ -106,16 +106,18 @@ export function serveHttp1(req: IncomingMessage, res: ServerResponse, ctx: Http1
     relay(req, res, opened.stream, ctx, () => finished);
   };
 
-  ctx.open(client, established).catch((err: unknown) => {
-    m.refused++;
-    const code = isCaravanError(err) ? err.code : ErrorCodes.FLOW_RESET;
-    const reason = errorMessage(err);
-    ctx.log.warn('http/1.1 request refused: no flow could be established', { client, code, reason });
-    if (res.headersSent || clientGone) return;
-    m.status(503);
-    res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'x-caravan-error': code });
-    res.end(`caravan: ${reason}\n`);
-  });
+  ctx
+    .open(client, established, () => req.destroyed)
+    .catch((err: unknown) => {
+      m.refused++;
+      const code = isCaravanError(err) ? err.code : ErrorCodes.FLOW_RESET;
+      const reason = errorMessage(err);
+      ctx.log.warn('http/1.1 request refused: no flow could be established', { client, code, reason });
+      if (res.headersSent || clientGone) return;
+      m.status(503);
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'x-caravan-error': code });
+      res.end(`caravan: ${reason}\n`);
+    });
 }
 
 function relay(

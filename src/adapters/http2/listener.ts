@@ -115,13 +115,8 @@ export class Http2Listener extends ListenerBase<Http2ListenerSpec> implements Li
       serveHttp1(req, res, {
         metrics: this.metrics,
         log: this.log,
-        open: (client, established) =>
-          this.openFor(
-            this.host,
-            (key) => this.flowRequest(client, key),
-            established,
-            () => false,
-          ),
+        open: (client, established, gone) =>
+          this.openFor(this.host, (key) => this.flowRequest(client, key), established, gone),
       });
     });
     h1.on('clientError', (err, socket) => {
