@@ -701,9 +701,9 @@ function checkAdapterOptions(
 }
 
 /** At most this many routing keys behind one listener (`priority` / `weighted`). */
-export const MAX_LISTENER_KEYS = 16;
+const MAX_LISTENER_KEYS = 16;
 /** Largest weight of a key in `weighted`. */
-export const MAX_KEY_WEIGHT = 1000;
+const MAX_KEY_WEIGHT = 1000;
 
 function checkRoutingKeyText(c: Checker, path: string, v: unknown): string | undefined {
   if (typeof v !== 'string' || !ROUTING_KEY_PATTERN.test(v)) {

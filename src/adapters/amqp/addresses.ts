@@ -74,7 +74,6 @@ export class LocalReceiver {
   constructor(
     readonly link: Sender,
     readonly address: string,
-    readonly listener: string,
   ) {}
 }
 
@@ -226,13 +225,6 @@ export class AddressRegistry {
 
   sendable(r: LocalReceiver): void {
     this.entries.get(r.address)?.sendable(r);
-  }
-
-  /** receivers attached here per address */
-  receiverCounts(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [a, e] of this.entries) out[a] = e.receivers.length;
-    return out;
   }
 }
 

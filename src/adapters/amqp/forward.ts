@@ -1,8 +1,7 @@
 /** Sending one message across the network as a flow, and settling a delivery with the outcome that came back. */
 import type { Delivery } from 'rhea';
-import { errorMessage } from '../../errors.js';
+import { ErrorCodes, errorMessage } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
-import { ErrorCodes } from '../../errors.js';
 import { wireCode } from '../../router/codes.js';
 import type { AdapterHost, FlowStream, OpenedFlow } from '../../router/contract.js';
 import {

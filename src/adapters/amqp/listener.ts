@@ -356,7 +356,7 @@ export class AmqpListener extends ListenerBase<AmqpListenerSpec> implements List
       return;
     }
     link.set_source(source?.dynamic ? { address, dynamic: true } : { address });
-    const r = new LocalReceiver(link, address, this.spec.name);
+    const r = new LocalReceiver(link, address);
     this.receivers.set(link, r);
     this.registry.add(r);
     this.counters.receivers++;
