@@ -101,6 +101,11 @@ export function defaultLinkTls(linkName: string): TlsFiles {
 export interface ObjectMeta {
   name: string;
   labels?: Record<string, string>;
+  /**
+   * Bumped by whoever writes the resource each time its spec changes (the CLI on a host site, the API server in
+   * Kubernetes); status conditions name the generation they describe (`observedGeneration`).
+   */
+  generation?: number;
 }
 
 export interface Condition {

@@ -236,7 +236,7 @@ function checkTls(c: Checker, value: unknown, path: string, defaults: TlsFiles):
 }
 
 function checkMetadata(c: Checker, value: unknown): ObjectMeta {
-  const o = c.object(value, 'metadata', ['name', 'labels'], true);
+  const o = c.object(value, 'metadata', ['name', 'labels', 'generation'], true);
   const name =
     c.string(o, 'name', 'metadata', {
       required: o !== undefined,
@@ -245,6 +245,8 @@ function checkMetadata(c: Checker, value: unknown): ObjectMeta {
         "must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
     }) ?? '';
   const meta: ObjectMeta = { name };
+  const generation = c.integer(o, 'generation', 'metadata', { min: 1, max: Number.MAX_SAFE_INTEGER });
+  if (generation !== undefined) meta.generation = generation;
   const labels = o?.['labels'];
   if (labels !== undefined && labels !== null && !isPlainObject(labels)) {
     c.add('metadata.labels', `must be a mapping of strings (got ${describeValue(labels)})`);
