@@ -33,7 +33,6 @@ export interface ConditionUpdate {
 export const MAX_CONDITION_MESSAGE = 1024;
 
 export function oneLine(message: string): string {
-  // eslint-disable-next-line no-control-regex
   const flat = message.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
   return flat.length > MAX_CONDITION_MESSAGE ? `${flat.slice(0, MAX_CONDITION_MESSAGE - 1)}…` : flat;
 }
