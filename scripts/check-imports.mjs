@@ -13,7 +13,7 @@ const allowed = {
   '.': [],
   observe: ['.'],
   api: ['.'],
-  routing: [],
+  routing: ['names'],
   router: [...common, 'api', 'routing'],
   links: [...common],
   adapters: [...common, 'router/contract', 'router/codes'],

@@ -13,6 +13,8 @@ export const ErrorCodes = {
   LINK_CLOSED: 'CARAVAN_LINK_CLOSED',
   LINK_TIMEOUT: 'CARAVAN_LINK_TIMEOUT',
   TLS_REFUSED: 'CARAVAN_TLS_REFUSED',
+  /** a peer's router id, site name or key does not match its certificate, or a proof of its key failed */
+  PEER_IDENTITY: 'CARAVAN_PEER_IDENTITY',
   /** the HTTP proxy a link goes through refused or failed the CONNECT tunnel */
   LINK_PROXY: 'CARAVAN_LINK_PROXY',
   // flows

@@ -1,14 +1,13 @@
-/** Router ids and site names: `caravan site create west` gives router id `west-<6 hex>`. */
-import { randomBytes } from 'node:crypto';
+/** Site names of router ids, for display. */
+import { siteNameOf } from '../identity.js';
 
-const SUFFIX_RE = /-[0-9a-f]{6}$/;
+/** Ids made by routers before router identities: `<site>-<6 hex>`. */
+const OLD_SUFFIX_RE = /-[0-9a-f]{6}$/;
 
-/** A new router id for a site: `<name>-<6 random hex>` (at most 63 characters). */
-export function newRouterId(siteName: string): string {
-  return `${siteName.slice(0, 56)}-${randomBytes(3).toString('hex')}`;
-}
-
-/** The site name of a router id made by newRouterId (other ids are returned unchanged). */
+/**
+ * The site-name part of a router id: the prefix of a self-certifying id (`west-<26 base32>`), or of an id from
+ * an older router (`west-<6 hex>`); other ids are returned unchanged.
+ */
 export function siteOfRouter(routerId: string): string {
-  return SUFFIX_RE.test(routerId) ? routerId.replace(SUFFIX_RE, '') : routerId;
+  return siteNameOf(routerId) ?? (OLD_SUFFIX_RE.test(routerId) ? routerId.replace(OLD_SUFFIX_RE, '') : routerId);
 }

@@ -29,6 +29,9 @@ import {
   type ListenerResource,
 } from '../api/index.js';
 import { loadSiteDir, type SiteConfig } from '../site/site-dir.js';
+import { ensureSiteIdentity } from '../site/identity-file.js';
+import { ensureServerCertificate } from '../site/server-identity.js';
+import type { RouterIdentity } from '../identity.js';
 import { diffSite, type SiteDiff } from './site-diff.js';
 import type { ReloadResult, RevokeResult } from '../admin/types.js';
 // Import the router-side grant modules directly (not the index): the token/redeem side would load the X.509
@@ -36,7 +39,13 @@ import type { ReloadResult, RevokeResult } from '../admin/types.js';
 import { LinkRenewer } from '../site/grants/renew.js';
 import { revokeLink } from '../site/grants/revoke.js';
 import { GrantServer } from '../site/grants/server.js';
-import { RevocationSet, fileExists, sitePaths } from '../site/grants/state.js';
+import {
+  RevocationSet,
+  fileExists,
+  readJson,
+  sitePaths,
+  type LinkGrantInfo,
+} from '../site/grants/state.js';
 
 export const VERSION = '0.1.0';
 const PLATFORM = `${process.platform}/${process.arch} node ${process.version}`;
@@ -92,12 +101,19 @@ export class SiteRuntime {
   private constructor(
     private config: SiteConfig,
     private readonly opts: RuntimeOptions,
+    private readonly identity: RouterIdentity,
   ) {
     const site = config.site;
-    const id = site.spec.routerId ?? site.metadata.name;
+    const id = identity.routerId;
     this.log = opts.logger.child({ site: site.metadata.name });
+    if (site.spec.routerId !== undefined && site.spec.routerId !== id) {
+      this.log.warn('spec.routerId is ignored: the router id is derived from the site identity key', {
+        configured: site.spec.routerId,
+        routerId: id,
+      });
+    }
     this.router = new Router({
-      id,
+      identity,
       mode: site.spec.mode,
       site: site.metadata.name,
       helloIntervalMs: site.spec.routing.helloIntervalMs,
@@ -257,7 +273,8 @@ export class SiteRuntime {
 
   static async start(dir: string, opts: RuntimeOptions): Promise<SiteRuntime> {
     const config = await loadSiteDir(dir);
-    const rt = new SiteRuntime(config, opts);
+    const identity = await ensureSiteIdentity(config.dir, config.site.metadata.name);
+    const rt = new SiteRuntime(config, opts, identity);
     try {
       await rt.startAll();
     } catch (e) {
@@ -313,6 +330,15 @@ export class SiteRuntime {
    */
   private async startLinkAccess(): Promise<void> {
     if (!this.config.site.spec.linkAccess) return;
+    try {
+      if (await ensureServerCertificate(this.config.dir, this.router.id, this.config.site.metadata.name)) {
+        this.log.info('server certificate reissued to name the router id', { routerId: this.router.id });
+      }
+    } catch (e) {
+      this.log.error('server certificate could not be reissued for the router id; links to this site fail', {
+        reason: errorMessage(e),
+      });
+    }
     await this.loadRevocations();
     await this.startGrantServer();
     await this.startAcceptor();
@@ -325,10 +351,7 @@ export class SiteRuntime {
       host: site.spec.linkAccess.host,
       port: site.spec.linkAccess.port,
       tls: await readTlsFiles(site.spec.tls),
-      onSession: (
-        session: MuxSession,
-        info: { id: string; name: string; direction: 'in' | 'out'; cost?: number },
-      ) => this.router.addLink(session, info),
+      onSession: (session: MuxSession, info) => this.router.addLink(session, info),
       logger: this.opts.logger,
       mux: this.muxOptions(),
       refuse: (cert) => this.revocations.refusal(cert.serialNumber ?? ''),
@@ -421,6 +444,7 @@ export class SiteRuntime {
     const grants = new GrantServer({
       dir: this.config.dir,
       siteName: site.metadata.name,
+      routerId: this.router.id,
       host: la.host,
       port: la.grantPort,
       linkAccess: la,
@@ -488,6 +512,7 @@ export class SiteRuntime {
       tls: link.spec.tls,
       ...(link.spec.proxy !== undefined ? { proxy: link.spec.proxy } : {}),
       logger: this.opts.logger,
+      identity: this.identity,
       onRenewed: () => this.applyLinkTls(name),
     });
     if (!renewer) return;
@@ -547,7 +572,9 @@ export class SiteRuntime {
 
   private async startLink(link: LinkResource): Promise<void> {
     const material = await readTlsFiles(link.spec.tls);
+    const grant = await readJson<LinkGrantInfo>(LinkRenewer.grantFileOf(link.spec.tls)).catch(() => undefined);
     const dialer = new LinkDialer({
+      ...(typeof grant?.peerRouterId === 'string' ? { expectedPeer: grant.peerRouterId } : {}),
       name: link.metadata.name,
       endpoints: link.spec.endpoints,
       cost: link.spec.cost,

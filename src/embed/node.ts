@@ -69,7 +69,7 @@ export class CaravanNode {
     }
   }
 
-  /** this router's id (the site name unless the Site sets `routerId`) */
+  /** this router's id (derived from the site identity key: `<site>-<fingerprint>`) */
   get routerId(): string {
     return this.runtime.router.id;
   }

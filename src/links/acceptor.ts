@@ -3,13 +3,16 @@ import tls from 'node:tls';
 import { CaravanError, ErrorCodes } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { MuxSession, type MuxSessionOptions } from './mux/session.js';
-import { describeTlsError, type TlsMaterial } from './tls.js';
+import { describeTlsError, linkPeerIdentity, type TlsMaterial } from './tls.js';
 
 export interface AcceptorOptions {
   host: string;
   port: number;
   tls: TlsMaterial;
-  onSession: (session: MuxSession, info: { id: string; name: string; direction: 'in' }) => void;
+  onSession: (
+    session: MuxSession,
+    info: { id: string; name: string; direction: 'in'; peerRouterId: string },
+  ) => void;
   logger: Logger;
   mux?: Omit<MuxSessionOptions, 'initiator' | 'logger'>;
   /** optional extra check on a verified peer certificate (e.g. revocation); return a reason to refuse */
@@ -74,8 +77,9 @@ export class LinkAcceptor {
   private onSecure(socket: tls.TLSSocket): void {
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
     const cert = socket.getPeerCertificate();
-    const refusal = this.opts.refuse?.(cert);
-    if (refusal) {
+    const identity = linkPeerIdentity(cert, 'client');
+    const refusal = 'refused' in identity ? identity.refused : this.opts.refuse?.(cert);
+    if (refusal || !('routerId' in identity)) {
       this.log.warn('link refused', { peer, reason: refusal });
       socket.destroy();
       return;
@@ -90,7 +94,8 @@ export class LinkAcceptor {
       logger: this.log.child({ link: id }),
     });
     this.log.info('link accepted', { link: id, peer, subject: cert.subject?.CN });
-    session.once('ready', () => this.opts.onSession(session, { id, name: peer, direction: 'in' }));
+    const peerRouterId = identity.routerId;
+    session.once('ready', () => this.opts.onSession(session, { id, name: peer, direction: 'in', peerRouterId }));
   }
 
   /**

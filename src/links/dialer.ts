@@ -6,7 +6,7 @@ import { Backoff } from './backoff.js';
 import { MuxSession, type MuxSessionOptions } from './mux/session.js';
 import { connectViaProxy, type ProxyConfig } from '../http-proxy.js';
 import { LinkStateMachine, type LinkState } from './state.js';
-import { describeTlsError } from './tls.js';
+import { describeTlsError, linkPeerIdentity } from './tls.js';
 
 export interface Endpoint {
   host: string;
@@ -22,8 +22,10 @@ export interface DialerOptions {
   /** a new session is up (TLS verified, peer preface received) */
   onSession: (
     session: MuxSession,
-    info: { id: string; name: string; direction: 'out'; cost: number },
+    info: { id: string; name: string; direction: 'out'; cost: number; peerRouterId: string },
   ) => void;
+  /** the router id the server's certificate must name (learned when the token was redeemed), if known */
+  expectedPeer?: string;
   logger: Logger;
   mux?: Omit<MuxSessionOptions, 'initiator' | 'logger'>;
   backoffInitialMs?: number;
@@ -138,6 +140,18 @@ export class LinkDialer {
     });
     socket.once('secureConnect', () => {
       clearTimeout(timeout);
+      const identity = linkPeerIdentity(socket.getPeerCertificate(), 'server');
+      if ('refused' in identity) {
+        fail(`${ep.host}:${ep.port}: ${identity.refused}`);
+        return;
+      }
+      if (this.opts.expectedPeer !== undefined && identity.routerId !== this.opts.expectedPeer) {
+        fail(
+          `${ep.host}:${ep.port}: the server is router ${identity.routerId}, the link was made for ${this.opts.expectedPeer}`,
+        );
+        return;
+      }
+      const peerRouterId = identity.routerId;
       socket.setKeepAlive(true, 10_000);
       const session = new MuxSession(socket, { ...this.opts.mux, initiator: true, logger: this.log });
       this.session = session;
@@ -155,6 +169,7 @@ export class LinkDialer {
           name: this.opts.name,
           direction: 'out',
           cost: this.opts.cost,
+          peerRouterId,
         });
       });
     });

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import tls from 'node:tls';
 import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
+import { isSelfCertifyingId } from '../identity.js';
 
 export interface TlsFiles {
   ca: string;
@@ -62,4 +63,33 @@ export function describeTlsError(err: Error & { code?: string }): string {
     default:
       return err.code ? `${err.message} (${err.code})` : err.message;
   }
+}
+
+const EKU_SERVER = '1.3.6.1.5.5.7.3.1';
+const EKU_CLIENT = '1.3.6.1.5.5.7.3.2';
+
+/**
+ * The router id a verified link certificate names (its subject CN), or why it names none. `role` is what the
+ * certificate is presented for: an accepting end checks client certificates, a dialing end the server's.
+ */
+export function linkPeerIdentity(
+  cert: tls.PeerCertificate | undefined,
+  role: 'client' | 'server',
+): { routerId: string } | { refused: string } {
+  if (!cert || Object.keys(cert).length === 0) return { refused: 'the peer presented no certificate' };
+  const cn = cert.subject?.CN;
+  const name = Array.isArray(cn) ? undefined : cn;
+  if (typeof name !== 'string' || !isSelfCertifyingId(name)) {
+    return {
+      refused:
+        `the peer certificate names ${JSON.stringify(String(cn ?? ''))}, not a router id ` +
+        '(certificates from before router identities: renew them, see docs/adr/0007-self-certifying-router-ids.md)',
+    };
+  }
+  const eku = (cert as tls.PeerCertificate & { ext_key_usage?: string[] }).ext_key_usage;
+  const want = role === 'client' ? EKU_CLIENT : EKU_SERVER;
+  if (Array.isArray(eku) && !eku.includes(want)) {
+    return { refused: `the peer certificate is not for ${role} use` };
+  }
+  return { routerId: name };
 }

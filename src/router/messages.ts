@@ -1,5 +1,6 @@
 import { CaravanError, ErrorCodes } from '../errors.js';
-import { FLOW_PROTOCOLS, type FlowHeader, type FlowProtocol } from './contract.js';
+import { isName, isNetworkKey, isRouterIdName } from '../names.js';
+import { FLOW_PROTOCOLS, type FlowAccept, type FlowHeader, type FlowProtocol } from './contract.js';
 
 /**
  * Router-level control messages carried in link CONTROL frames, JSON-encoded:
@@ -43,9 +44,9 @@ export function decodeControl(buf: Buffer): ControlMessage {
   if (typeof v !== 'object' || v === null) bad('control message is not an object');
   const o = v as Record<string, unknown>;
   if (o.k === 'hi') {
-    if (typeof o.id !== 'string' || o.id === '') bad('hi: id must be a non-empty string');
+    if (!isRouterIdName(o.id)) bad('hi: id is not a router id');
     if (o.mode !== 'interior' && o.mode !== 'edge') bad('hi: mode must be interior or edge');
-    if (typeof o.site !== 'string') bad('hi: site must be a string');
+    if (!isName(o.site)) bad('hi: site is not a site name');
     if (typeof o.cost !== 'number' || !Number.isInteger(o.cost) || o.cost < 1)
       bad('hi: cost must be an integer >= 1');
     const hi: HiMessage = { k: 'hi', id: o.id, mode: o.mode, site: o.site, cost: o.cost };
@@ -83,8 +84,44 @@ export function decodeFlowHeader(buf: Buffer): FlowHeader {
   for (const f of ['fid', 'key', 'dst', 'src', 'lis', 'client'] as const) {
     if (typeof o[f] !== 'string') bad(`flow header: ${f} must be a string`);
   }
+  if (!isNetworkKey(o.key)) bad('flow header: key is not a routing key');
+  if (!isRouterIdName(o.dst)) bad('flow header: dst is not a router id');
+  if (!isRouterIdName(o.src)) bad('flow header: src is not a router id');
+  if (!isPrintable(o.fid as string, 128)) bad('flow header: fid must be printable, at most 128 characters');
+  if (!isPrintable(o.lis as string, 253)) bad('flow header: lis must be printable, at most 253 characters');
+  if (!isPrintable(o.client as string, 300)) bad('flow header: client must be printable, at most 300 characters');
+  if (o.aff !== undefined && (typeof o.aff !== 'string' || !isPrintable(o.aff, 1024)))
+    bad('flow header: aff must be printable, at most 1024 characters');
   if (!FLOW_PROTOCOLS.includes(o.proto as FlowProtocol))
     bad(`flow header: unsupported protocol ${JSON.stringify(o.proto)}`);
   if (typeof o.hops !== 'number' || !Number.isInteger(o.hops) || o.hops < 0) bad('flow header: bad hops');
   return o as unknown as FlowHeader;
+}
+
+const PRINTABLE = /^[\x20-\x7e]*$/;
+
+/** Printable ASCII of at most `max` characters (what identifiers and addresses in flow headers may hold). */
+function isPrintable(v: string, max: number): boolean {
+  return v.length <= max && PRINTABLE.test(v);
+}
+
+/**
+ * The ACCEPT payload an egress router sends (which router, connector and target took the flow). It is only
+ * recorded and displayed, so anything unexpected is replaced rather than refused: the flow itself is fine.
+ */
+export function decodeFlowAccept(payload: Buffer, fallbackRouter: string): FlowAccept {
+  let v: unknown;
+  try {
+    v = JSON.parse(payload.toString('utf8'));
+  } catch {
+    v = undefined;
+  }
+  const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+  const field = (x: unknown, max: number): string =>
+    typeof x === 'string' && isPrintable(x, max) && x.length > 0 ? x : '?';
+  return {
+    router: isRouterIdName(o.router) ? o.router : fallbackRouter,
+    connector: field(o.connector, 253),
+    target: field(o.target, 300),
+  };
 }

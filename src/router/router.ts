@@ -2,6 +2,12 @@ import { EventEmitter } from 'node:events';
 import { CaravanError, ErrorCodes, errorMessage, isCaravanError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { RoutingEngine, type RoutingMessage, type RouterMode } from '../routing/index.js';
+import {
+  advertisementAuthenticator,
+  idBelongsToSite,
+  isSelfCertifyingId,
+  type RouterIdentity,
+} from '../identity.js';
 import { errorCodeOf, isRetryable, isTargetFailure, wireCode } from './codes.js';
 import {
   MAX_HOPS,
@@ -21,6 +27,7 @@ import { createLocalPair } from './local-pair.js';
 import { spliceStreams } from './splice.js';
 import {
   decodeControl,
+  decodeFlowAccept,
   decodeFlowHeader,
   encodeControl,
   encodeFlowHeader,
@@ -39,9 +46,12 @@ export const MANAGEMENT_MAX_RESPONSE = 16 * 1024 * 1024;
 export type ManagementHandler = (payload: Buffer, from: string) => Promise<Buffer>;
 
 export interface RouterOptions {
-  id: string;
+  /** the router's key pair; its router id is derived from the public key and the site name */
+  identity: RouterIdentity;
   mode: RouterMode;
   site: string;
+  /** most routers kept in the link-state database (default 10,000) */
+  maxRouters?: number;
   helloIntervalMs: number;
   deadIntervalMs: number;
   /** Upper bound for establishing one flow, all retries included. */
@@ -62,12 +72,18 @@ export interface LinkInfo {
   direction: LinkDirection;
   /** configured cost (outbound); inbound links take the cost the peer announces */
   cost?: number;
+  /**
+   * The router id the peer's verified link certificate names (its subject CN). The peer's `hi` must claim
+   * exactly this id, or the link is refused: nobody can link under another router's id.
+   */
+  peerRouterId: string | undefined;
 }
 
 interface LinkEntry extends LinkInfo {
   session: LinkSession;
   cost: number;
   neighbor?: string;
+  neighborSite?: string;
   peerMode?: RouterMode;
   registered: boolean;
   twoWay: boolean;
@@ -80,6 +96,8 @@ export interface LinkStatus {
   name: string;
   direction: LinkDirection;
   neighbor: string | undefined;
+  /** the site the neighbor router belongs to (checked against its router id) */
+  neighborSite: string | undefined;
   neighborMode: RouterMode | undefined;
   cost: number;
   state: 'handshaking' | 'up';
@@ -139,24 +157,35 @@ export class Router extends EventEmitter implements AdapterHost {
   private readonly setupTimeoutMs: number;
   private readonly timers: { hello: number; dead: number };
 
+  /** links refused because the peer's claimed identity did not match its certificate or its site */
+  private identityRefusals = 0;
+
   constructor(opts: RouterOptions) {
     super();
-    this.id = opts.id;
+    if (opts.identity.site !== opts.site) {
+      throw new CaravanError(
+        ErrorCodes.PEER_IDENTITY,
+        `the router identity is site ${opts.identity.site}'s, not ${opts.site}'s`,
+      );
+    }
+    this.id = opts.identity.routerId;
     this.mode = opts.mode;
     this.site = opts.site;
-    this.log = opts.logger.child({ subsystem: 'router', router: opts.id });
+    this.log = opts.logger.child({ subsystem: 'router', router: this.id });
     this.now = opts.now ?? (() => performance.timeOrigin + performance.now());
     this.setupTimeoutMs = opts.flowSetupTimeoutMs ?? 10_000;
     this.timers = { hello: opts.helloIntervalMs, dead: opts.deadIntervalMs };
-    this.records = new FlowRecorder(opts.id, {
+    this.records = new FlowRecorder(this.id, {
       ...(opts.flowRecords !== undefined ? { capacity: opts.flowRecords } : {}),
     });
     this.engine = new RoutingEngine(
       {
-        id: opts.id,
+        id: this.id,
         mode: opts.mode,
+        authenticator: advertisementAuthenticator(opts.identity),
         helloIntervalMs: opts.helloIntervalMs,
         deadIntervalMs: opts.deadIntervalMs,
+        ...(opts.maxRouters !== undefined ? { maxRouters: opts.maxRouters } : {}),
       },
       this.now(),
     );
@@ -213,6 +242,7 @@ export class Router extends EventEmitter implements AdapterHost {
       name: l.name,
       direction: l.direction,
       neighbor: l.neighbor,
+      neighborSite: l.neighborSite,
       neighborMode: l.peerMode,
       cost: l.cost,
       state: l.registered && l.twoWay ? 'up' : 'handshaking',
@@ -260,7 +290,15 @@ export class Router extends EventEmitter implements AdapterHost {
     }
     if (msg.k === 'hi') {
       if (link.registered) return;
+      const refusal = this.identityRefusal(link, msg.id, msg.site);
+      if (refusal) {
+        this.identityRefusals++;
+        this.log.warn('link refused: peer identity', { link: link.id, peer: link.name, reason: refusal });
+        link.session.destroy(new CaravanError(ErrorCodes.PEER_IDENTITY, refusal));
+        return;
+      }
       link.neighbor = msg.id;
+      link.neighborSite = msg.site;
       link.peerMode = msg.mode;
       if (link.direction === 'in') link.cost = msg.cost;
       if (msg.id === this.id) {
@@ -303,9 +341,40 @@ export class Router extends EventEmitter implements AdapterHost {
       this.pump();
     } else if (msg.k === 'rt') {
       if (!link.registered) return;
+      const m = msg.m as { t?: unknown; id?: unknown } | null;
+      if (m && typeof m === 'object' && m.t === 'hello' && m.id !== link.neighbor) {
+        // The id in HELLOs is the one the certificate proved in `hi`; another one is an attempt to speak for
+        // a different router on this link.
+        this.identityRefusals++;
+        this.log.warn('link refused: peer identity', {
+          link: link.id,
+          neighbor: link.neighbor,
+          reason: 'HELLO carries another router id than the link certificate',
+        });
+        link.session.destroy(
+          new CaravanError(ErrorCodes.PEER_IDENTITY, 'HELLO carries another router id than the link certificate'),
+        );
+        return;
+      }
       this.engine.receive(link.id, msg.m as RoutingMessage, this.now());
       this.pump();
     }
+  }
+
+  /** Why a peer claiming `id` of site `site` on `link` is not who it says (undefined: it is). */
+  private identityRefusal(link: LinkEntry, id: string, site: string): string | undefined {
+    if (link.peerRouterId === undefined) return 'the link certificate names no router id';
+    if (id !== link.peerRouterId) {
+      return `peer claims router id ${id}, its certificate names ${link.peerRouterId}`;
+    }
+    if (!isSelfCertifyingId(id)) return `router id ${id} is not derived from a key`;
+    if (!idBelongsToSite(id, site)) return `router id ${id} does not belong to site ${site}`;
+    return undefined;
+  }
+
+  /** Links refused so far because a peer's identity did not check out. */
+  get identityRefusalCount(): number {
+    return this.identityRefusals;
   }
 
   // ---------------------------------------------------------------- routing loop
@@ -736,12 +805,7 @@ export class Router extends EventEmitter implements AdapterHost {
       );
       const onAccept = (payload: Buffer): void => {
         cleanup();
-        let accept: FlowAccept;
-        try {
-          accept = JSON.parse(payload.toString('utf8')) as FlowAccept;
-        } catch {
-          accept = { router: cand.router, connector: '?', target: '?' };
-        }
+        const accept: FlowAccept = decodeFlowAccept(payload, cand.router);
         established({ stream, header, accept, earlySent: earlyOn });
         resolve();
       };

@@ -4,7 +4,11 @@
 
 import { Lsdb } from './lsdb.js';
 import {
+  adSigningBytes,
   compareAds,
+  compareSeq,
+  laterSeq,
+  nextSeq,
   isRouterId,
   isValidCost,
   checkRoutingMessage,
@@ -18,9 +22,11 @@ import {
 import { shortestPaths, type SpfResult } from './spf.js';
 import {
   DEFAULT_DEAD_FACTOR,
+  DEFAULT_MAX_ROUTERS,
   DEFAULT_PURGE_AFTER_MS,
   MAX_INFO_BYTES,
   DEFAULT_REFRESH_INTERVAL_MS,
+  type AdAuthenticator,
   type AddressDestination,
   type EngineConfig,
   type EngineStats,
@@ -93,6 +99,8 @@ export class RoutingEngine {
   private readonly refreshMs: number;
   private readonly purgeMs: number;
   private readonly boot: number;
+  private readonly auth: AdAuthenticator;
+  private readonly maxRouters: number;
 
   private now: number;
   private readonly links = new Map<LinkId, LinkState>();
@@ -140,6 +148,8 @@ export class RoutingEngine {
     adsAccepted: 0,
     originations: 0,
     lsdbChanges: 0,
+    forged: 0,
+    overflow: 0,
   };
 
   constructor(cfg: EngineConfig, now: number) {
@@ -168,8 +178,13 @@ export class RoutingEngine {
     const boot = cfg.incarnation ?? this.now;
     if (!Number.isFinite(boot)) throw new RangeError('routing: incarnation must be a finite number');
     this.boot = boot;
+    if (typeof cfg.authenticator?.sign !== 'function' || typeof cfg.authenticator.verify !== 'function') {
+      throw new RangeError('routing: an authenticator is required');
+    }
+    this.auth = cfg.authenticator;
+    this.maxRouters = Math.floor(positive('maxRouters', cfg.maxRouters ?? DEFAULT_MAX_ROUTERS));
     this.lsdb.install(
-      { t: 'ra', id: this.id, mode: this.mode, seq: 1, boot, links: [], addresses: {} },
+      this.signed({ t: 'ra', id: this.id, mode: this.mode, seq: 1, boot, links: [], addresses: {} }),
       this.now,
     );
     this.counters.originations = 1;
@@ -510,7 +525,7 @@ export class RoutingEngine {
     if (cur !== undefined) {
       const c = compareAds(ad, cur.ad);
       if (c > 0) {
-        this.installForeign(link, ad);
+        if (this.genuine(ad)) this.installForeign(link, ad);
       } else if (c < 0) {
         this.addPending(link.id, ad.id); // the sender is behind: send it our newer copy
       } else {
@@ -533,18 +548,45 @@ export class RoutingEngine {
       // sending it proves it is alive, though: accept it then.
       if (c === 0 && link.neighbor !== ad.id) return;
     }
-    this.installForeign(link, ad);
+    if (this.lsdb.entries.size >= this.maxRouters) {
+      this.counters.overflow++;
+      return;
+    }
+    if (this.genuine(ad)) this.installForeign(link, ad);
+  }
+
+  /** The advertisement carries its router's key and that key signed it; counted as forged otherwise. */
+  private genuine(ad: RouterAdvertisement): boolean {
+    let ok = false;
+    try {
+      ok = this.auth.verify(ad.id, ad.key, adSigningBytes(ad), ad.sig);
+    } catch {
+      ok = false;
+    }
+    if (!ok) this.counters.forged++;
+    return ok;
+  }
+
+  private signed(ad: Omit<RouterAdvertisement, 'key' | 'sig'>): RouterAdvertisement {
+    const unsigned = { ...ad, key: this.auth.key };
+    return { ...unsigned, sig: this.auth.sign(adSigningBytes(unsigned)) };
   }
 
   private onOwnAdvertisement(link: LinkState, ad: RouterAdvertisement): void {
     const own = (this.lsdb.get(this.id) as { ad: RouterAdvertisement }).ad;
-    if (ad.seq > own.seq || (ad.seq === own.seq && !sameContent(ad, own))) {
-      // A copy from an earlier incarnation of this router: jump past it and re-flood.
-      this.seqFloor = Math.max(this.seqFloor, ad.seq);
+    const bySeq = compareSeq(ad.seq, own.seq);
+    if (bySeq > 0 || (bySeq === 0 && !sameContent(ad, own))) {
+      // Claims to be a newer copy of ours: only a copy we signed (in an earlier incarnation) makes us jump past
+      // it; anything else is forged and dropped, so nobody can push our seq around.
+      if (ad.key !== this.auth.key || !this.genuine(ad)) {
+        if (ad.key !== this.auth.key) this.counters.forged++;
+        return;
+      }
+      this.seqFloor = this.seqFloor === 0 ? ad.seq : laterSeq(this.seqFloor, ad.seq);
       this.ownForce = true;
       this.ownDirty = true;
       this.markDirty();
-    } else if (ad.seq < own.seq) {
+    } else if (bySeq < 0) {
       this.addPending(link.id, this.id);
     } else {
       this.pending.get(link.id)?.delete(this.id); // the sender already has our current copy
@@ -580,16 +622,18 @@ export class RoutingEngine {
       ...(this.localInfo !== undefined ? { info: this.localInfo } : {}),
     };
     if (!this.ownForce && sameContent(content, own)) return;
-    const ad: RouterAdvertisement = {
+    const base = this.seqFloor === 0 ? own.seq : laterSeq(own.seq, this.seqFloor);
+    const ad = this.signed({
       t: 'ra',
       id: this.id,
       mode: this.mode,
-      seq: Math.max(own.seq, this.seqFloor) + 1,
+      seq: nextSeq(base),
       boot: this.boot,
       links,
       addresses: { ...this.localAddresses },
       ...(this.localInfo !== undefined ? { info: this.localInfo } : {}),
-    };
+    });
+    this.seqFloor = 0;
     const old = this.lsdb.install(ad, this.now);
     this.noteChange(old?.ad, ad);
     this.ownForce = false;

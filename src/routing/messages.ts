@@ -2,11 +2,13 @@
 // they return undefined for anything malformed. Valid messages are copied into fresh, normalised objects
 // (links sorted by neighbor, address keys sorted, zero counts dropped) so no reference to peer input is kept.
 
+import { isNetworkKey, isRouterIdName } from '../names.js';
 import {
   MAX_INFO_BYTES,
+  MAX_KEY_LENGTH,
   MAX_LINK_COST,
-  MAX_ROUTER_ID_LENGTH,
-  MAX_ROUTING_KEY_LENGTH,
+  MAX_SEQ,
+  MAX_SIGNATURE_LENGTH,
   type AdvertisedLink,
   type Hello,
   type RouterAdvertisement,
@@ -18,8 +20,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Router ids from peers follow the one router id pattern (src/names.ts). */
 export function isRouterId(v: unknown): v is string {
-  return typeof v === 'string' && v.length > 0 && v.length <= MAX_ROUTER_ID_LENGTH;
+  return isRouterIdName(v);
 }
 
 export function isMode(v: unknown): v is RouterMode {
@@ -30,8 +33,38 @@ export function isValidCost(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= MAX_LINK_COST;
 }
 
+/** Keys in advertisements follow the one pattern of keys that may be routed (src/names.ts). */
 export function isRoutingKey(v: unknown): v is string {
-  return typeof v === 'string' && v.length > 0 && v.length <= MAX_ROUTING_KEY_LENGTH;
+  return isNetworkKey(v);
+}
+
+// ---- sequence numbers: RFC 1982 serial arithmetic over 1 .. 2^32-1 ---------------------------------------
+
+const HALF = 2 ** 31;
+
+export function isSeq(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_SEQ;
+}
+
+/** The seq after `s` (2^32-1 is followed by 1; 0 is never used). */
+export function nextSeq(s: number): number {
+  return s >= MAX_SEQ ? 1 : s + 1;
+}
+
+/**
+ * > 0 if `a` is later than `b`, < 0 if earlier, 0 if equal or exactly half the space apart (undefined in RFC
+ * 1982; callers then order by content).
+ */
+export function compareSeq(a: number, b: number): number {
+  if (a === b) return 0;
+  const d = (a - b + 2 ** 32) % 2 ** 32;
+  if (d === HALF) return 0;
+  return d < HALF ? 1 : -1;
+}
+
+/** The later of two seqs. */
+export function laterSeq(a: number, b: number): number {
+  return compareSeq(a, b) >= 0 ? a : b;
 }
 
 function cmpStr(a: string, b: string): number {
@@ -85,7 +118,9 @@ function checkAddresses(raw: unknown): boolean {
 function checkAd(m: Record<string, unknown>): boolean {
   const { id, mode, seq, links } = m;
   if (!isRouterId(id) || !isMode(mode)) return false;
-  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return false;
+  if (!isSeq(seq)) return false;
+  if (typeof m.key !== 'string' || m.key.length === 0 || m.key.length > MAX_KEY_LENGTH) return false;
+  if (typeof m.sig !== 'string' || m.sig.length === 0 || m.sig.length > MAX_SIGNATURE_LENGTH) return false;
   if (typeof m.boot !== 'number' || !Number.isFinite(m.boot)) return false;
   if (!Array.isArray(links)) return false;
   // Links must be sorted by neighbor, strictly ascending (so no duplicates), and never name the advertiser.
@@ -146,7 +181,20 @@ export function normalizeAdvertisement(ad: RouterAdvertisement): RouterAdvertise
     ...(ad.info !== undefined
       ? { info: JSON.parse(JSON.stringify(ad.info)) as Record<string, unknown> }
       : {}),
+    key: ad.key,
+    sig: ad.sig,
   };
+}
+
+/**
+ * The bytes an originator signs: a canonical JSON array of every field but the signature (addresses sorted, zero
+ * counts dropped), behind a context string so these bytes mean nothing in any other protocol.
+ */
+export function adSigningBytes(ad: Omit<RouterAdvertisement, 'sig'>): Buffer {
+  return Buffer.from(
+    `caravan advertisement v1\n${JSON.stringify([ad.id, ad.key, ad.seq, canonicalContent(ad)])}`,
+    'utf8',
+  );
 }
 
 /** Validates and copies a peer's message; undefined if malformed. */
@@ -223,12 +271,13 @@ export function canonicalContent(a: AdContent): string {
 }
 
 /**
- * Total order on two copies of one router's advertisement: > 0 if `a` is newer. Higher seq wins; with equal seq and
+ * Order on two copies of one router's advertisement: > 0 if `a` is newer. The later seq wins; with equal seq and
  * different content (possible after a restart), the lexicographically greater canonical content wins, so every
  * router settles on the same copy and the originator learns it must jump past that seq.
  */
 export function compareAds(a: RouterAdvertisement, b: RouterAdvertisement): number {
-  if (a.seq !== b.seq) return a.seq > b.seq ? 1 : -1;
+  const bySeq = compareSeq(a.seq, b.seq);
+  if (bySeq !== 0) return bySeq;
   if (sameContent(a, b)) return 0;
   return cmpStr(canonicalContent(a), canonicalContent(b));
 }

@@ -6,6 +6,7 @@
 // for delivery): this mirrors a router that processes the frames of one socket read and then flushes.
 
 import { RoutingEngine } from './engine.js';
+import { simulationAuthenticator } from './sim-auth.js';
 import { BinaryHeap } from './heap.js';
 import { DEFAULT_PURGE_AFTER_MS, DEFAULT_REFRESH_INTERVAL_MS } from './types.js';
 import type {
@@ -530,6 +531,7 @@ export class Simulator {
       {
         id,
         mode,
+        authenticator: simulationAuthenticator(id),
         incarnation: gen,
         helloIntervalMs: this.cfg.helloIntervalMs,
         deadIntervalMs: this.cfg.deadIntervalMs,

@@ -6,9 +6,28 @@ export type RouterId = string;
 export type LinkId = string;
 export type RouterMode = 'interior' | 'edge';
 
+/**
+ * Signs this router's advertisements and verifies others' (src/identity.ts implements it with Ed25519 and
+ * self-certifying ids; the simulator with a cheap stand-in). `verify` must check that `key` is the key behind `id`.
+ */
+export interface AdAuthenticator {
+  /** this router's public key, carried in its advertisements */
+  readonly key: string;
+  sign(data: Uint8Array): string;
+  verify(id: RouterId, key: string, data: Uint8Array, signature: string): boolean;
+}
+
 export interface EngineConfig {
   id: RouterId;
   mode: RouterMode;
+  /** signs the own advertisements, verifies every other one before it is installed */
+  authenticator: AdAuthenticator;
+  /**
+   * Most routers held in the link-state database (default 10,000): a linked site that invents routers behind
+   * itself cannot grow every other router's memory without bound. Advertisements of new routers beyond it are
+   * dropped and counted (`overflow`).
+   */
+  maxRouters?: number;
   /** HELLO period on every link; default 1000, tests go down to 100. */
   helloIntervalMs: number;
   /** A link whose neighbor sent no HELLO for this long is declared dead; default 3 * hello. */
@@ -29,6 +48,17 @@ export const DEFAULT_HELLO_INTERVAL_MS = 1000;
 export const DEFAULT_DEAD_FACTOR = 3;
 export const DEFAULT_REFRESH_INTERVAL_MS = 30_000;
 export const DEFAULT_PURGE_AFTER_MS = 60_000;
+export const DEFAULT_MAX_ROUTERS = 10_000;
+
+/**
+ * Sequence numbers are 32-bit unsigned serial numbers (RFC 1982): 1 .. 2^32-1, 0 is never used, and after
+ * 2^32-1 comes 1. A newer seq is one at most 2^31-1 ahead, so any value a router ever held can be passed by
+ * counting on: no copy, however high its seq, locks its originator out.
+ */
+export const MAX_SEQ = 2 ** 32 - 1;
+/** Longest public key and signature accepted in an advertisement. */
+export const MAX_KEY_LENGTH = 128;
+export const MAX_SIGNATURE_LENGTH = 256;
 
 /** Longest router id accepted from a peer. */
 export const MAX_ROUTER_ID_LENGTH = 256;
@@ -41,10 +71,15 @@ export const MAX_LINK_COST = 1_000_000_000;
 export const MAX_INFO_BYTES = 16 * 1024;
 
 /** A config with the defaults filled in. */
-export function defaultEngineConfig(id: RouterId, mode: RouterMode = 'interior'): EngineConfig {
+export function defaultEngineConfig(
+  id: RouterId,
+  authenticator: AdAuthenticator,
+  mode: RouterMode = 'interior',
+): EngineConfig {
   return {
     id,
     mode,
+    authenticator,
     helloIntervalMs: DEFAULT_HELLO_INTERVAL_MS,
     deadIntervalMs: DEFAULT_DEAD_FACTOR * DEFAULT_HELLO_INTERVAL_MS,
     refreshIntervalMs: DEFAULT_REFRESH_INTERVAL_MS,
@@ -78,7 +113,7 @@ export interface RouterAdvertisement {
   t: 'ra';
   id: RouterId;
   mode: RouterMode;
-  /** Positive safe integer, incremented on every origination. */
+  /** Serial number 1 .. 2^32-1 (MAX_SEQ), advanced on every origination; see compareSeq(). */
   seq: number;
   /** The originator's incarnation (a finite number, e.g. its start time); see EngineConfig.incarnation. */
   boot: number;
@@ -91,6 +126,10 @@ export interface RouterAdvertisement {
    * advertisement for network-wide status. Plain JSON, at most MAX_INFO_BYTES when serialised; never used by SPF.
    */
   info?: Record<string, unknown>;
+  /** the originator's public key (its router id is derived from it) */
+  key: string;
+  /** the originator's signature over adSigningBytes() of this advertisement */
+  sig: string;
 }
 
 export type RoutingMessage = Hello | RouterAdvertisement;
@@ -145,4 +184,8 @@ export interface EngineStats {
   originations: number;
   /** Advertisements installed whose content (links, mode or addresses) differed from the stored copy. */
   lsdbChanges: number;
+  /** Advertisements dropped because their key is not their router's or their signature does not verify. */
+  forged: number;
+  /** Advertisements of new routers dropped because the database holds maxRouters already. */
+  overflow: number;
 }

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { NetLab, startRedis, type Host } from '../support/netns.js';
 import { repoRoot, type ManagedProcess } from '../support/proc.js';
-import { makeTempRoot, TestSite } from '../support/sites.js';
+import { makeTempRoot, TestSite, siteOf } from '../support/sites.js';
 import { waitFor } from '../support/wait.js';
 
 const LINK_PORT = 55671;
@@ -99,7 +99,7 @@ describe('core network: hub, two private sites with the same CIDR, an edge', () 
     ]);
     assert.notEqual(probe.code, 0, 'the hub cannot open a connection to west');
     const st = await s.west!.status();
-    assert.ok(st.links.some((l) => l.id === 'to-hub' && l.state === 'up' && l.neighbor === 'hub'));
+    assert.ok(st.links.some((l) => l.id === 'to-hub' && l.state === 'up' && siteOf(l.neighbor) === 'hub'));
     const local = await lab.execOk(h.westapp!, 'redis-cli', ['-h', '10.10.0.2', 'get', 'whoami']);
     assert.equal(local.stdout.trim(), 'decoy-at-west');
   });
@@ -136,12 +136,13 @@ describe('core network: hub, two private sites with the same CIDR, an edge', () 
     const r = await lab.execOk(h.edge!, 'redis-cli', ['-h', '127.0.0.1', '-p', '6379', 'get', 'whoami']);
     assert.equal(r.stdout.trim(), 'real-at-east');
     const st = await s.edge!.status();
-    for (const rt of st.routes) assert.equal(rt.nextHop, 'west', `edge reaches ${rt.dest} only through west`);
+    for (const rt of st.routes)
+      assert.equal(siteOf(rt.nextHop), 'west', `edge reaches ${rt.dest} only through west`);
     // the edge is never transit: nobody routes through it
     for (const n of ['hub', 'west', 'east']) {
       const x = await s[n]!.status();
       assert.ok(
-        !x.routes.some((rt) => rt.nextHop === 'edge' && rt.dest !== 'edge'),
+        !x.routes.some((rt) => siteOf(rt.nextHop) === 'edge' && siteOf(rt.dest) !== 'edge'),
         `${n} never routes via the edge`,
       );
     }
@@ -169,7 +170,9 @@ describe('core network: hub, two private sites with the same CIDR, an edge', () 
     await waitFor(
       async () => {
         const st = await s.west!.status();
-        return !st.addresses.some((a) => a.key === 'redis') && !st.routes.some((r) => r.dest === 'east');
+        return (
+          !st.addresses.some((a) => a.key === 'redis') && !st.routes.some((r) => siteOf(r.dest) === 'east')
+        );
       },
       { what: 'west to drop east and its connectors', timeoutMs: 10_000 },
     );

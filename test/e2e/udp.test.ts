@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { NetLab, type Host } from '../support/netns.js';
-import { makeTempRoot, TestSite } from '../support/sites.js';
+import { makeTempRoot, TestSite, siteOf } from '../support/sites.js';
 import { waitFor } from '../support/wait.js';
 
 const PORT = 55671;
@@ -116,7 +116,7 @@ describe('udp: sessions across two hops', () => {
       timeoutMs: 60_000,
     });
     assert.deepEqual(JSON.parse(r.stdout.trim()), { ok: 1, wrong: 0, retries: 0, missing: 0 });
-    const route = (await s.a!.status()).routes.find((x) => x.dest === 'c');
+    const route = (await s.a!.status()).routes.find((x) => siteOf(x.dest) === 'c');
     assert.equal(route?.nextHop, 'b', 'the flow crossed b');
   });
 

@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { CaravanNode, ErrorCodes, isCaravanError, type FlowSocket } from '../../src/embed/index.js';
 import { freePort } from '../support/ports.js';
 import { run, stopAllProcesses } from '../support/proc.js';
-import { makeTempRoot, TestSite } from '../support/sites.js';
+import { makeTempRoot, TestSite, siteOf } from '../support/sites.js';
 import { waitFor } from '../support/wait.js';
 
 const HOST = '127.0.0.1';
@@ -57,7 +57,7 @@ describe('embedding API: a Node program as a site', () => {
     const app = await TestSite.create(root.dir, { name: 'app', mode: 'edge' });
     await app.linkTo(hub, { endpoints: [{ host: HOST, port: linkPort }] });
     node = await CaravanNode.start({ dir: app.dir, logLevel: 'debug' });
-    assert.equal(node.routerId, 'app');
+    assert.equal(node.routerId, app.routerId);
     await node.waitFor('echo', 15_000);
   });
 
@@ -193,6 +193,6 @@ describe('embedding API: a Node program as a site', () => {
     const st = node.status();
     assert.equal(st.router.site, 'app');
     assert.equal(st.router.mode, 'edge');
-    assert.ok(st.links.some((l) => l.state === 'up' && l.neighbor === 'hub'));
+    assert.ok(st.links.some((l) => l.state === 'up' && siteOf(l.neighbor) === 'hub'));
   });
 });

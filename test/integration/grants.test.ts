@@ -21,7 +21,7 @@ import {
 import type { AccessTokenResource } from '../../src/api/index.js';
 import type { ManagedProcess } from '../support/proc.js';
 import { stopAllProcesses } from '../support/proc.js';
-import { makeTempRoot, TestSite } from '../support/sites.js';
+import { makeTempRoot, TestSite, siteOf } from '../support/sites.js';
 import { waitFor } from '../support/wait.js';
 import { freePort } from '../support/ports.js';
 
@@ -259,13 +259,13 @@ describe('access grants, tokens, revocation and renewal', () => {
         async () => {
           const s = await hub.status();
           const n = s.links.filter(
-            (l) => l.state === 'up' && (l.neighbor === 'east' || l.neighbor === 'west'),
+            (l) => l.state === 'up' && (siteOf(l.neighbor) === 'east' || siteOf(l.neighbor) === 'west'),
           );
-          return new Set(n.map((l) => l.neighbor)).size === 2 ? s : undefined;
+          return new Set(n.map((l) => siteOf(l.neighbor))).size === 2 ? s : undefined;
         },
         { what: 'the hub to have links with west and east', timeoutMs: 30_000 },
       );
-      const westLinkBefore = (await hub.status()).links.find((l) => l.neighbor === 'west');
+      const westLinkBefore = (await hub.status()).links.find((l) => siteOf(l.neighbor) === 'west');
       assert.ok(westLinkBefore);
 
       const r = await hub.admin().revokeLink('east');
@@ -288,8 +288,11 @@ describe('access grants, tokens, revocation and renewal', () => {
       const seen = refusals();
       await waitFor(() => refusals() >= seen + 2, { what: 'more refused reconnections', timeoutMs: 30_000 });
       const hs = await hub.status();
-      assert.ok(!hs.links.some((l) => l.neighbor === 'east' && l.state === 'up'), 'east is not linked');
-      const westLink = hs.links.find((l) => l.neighbor === 'west');
+      assert.ok(
+        !hs.links.some((l) => siteOf(l.neighbor) === 'east' && l.state === 'up'),
+        'east is not linked',
+      );
+      const westLink = hs.links.find((l) => siteOf(l.neighbor) === 'west');
       assert.equal(westLink?.id, westLinkBefore.id, "west's session was not touched");
       assert.equal(westLink?.upSince, westLinkBefore.upSince);
       assert.equal(await echoOnce(westListen, 'west still works'), 'west still works');
@@ -319,7 +322,8 @@ describe('access grants, tokens, revocation and renewal', () => {
         { what: 'north link up', timeoutMs: 30_000 },
       );
       const hubSide = await waitFor(
-        async () => (await hub.status()).links.find((l) => l.neighbor === 'north' && l.state === 'up'),
+        async () =>
+          (await hub.status()).links.find((l) => siteOf(l.neighbor) === 'north' && l.state === 'up'),
         { what: 'hub sees north', timeoutMs: 30_000 },
       );
 
@@ -350,7 +354,7 @@ describe('access grants, tokens, revocation and renewal', () => {
         const now = (await north.status()).links.find((l) => l.id === 'hub');
         assert.equal(now?.state, 'up');
         assert.equal(now?.upSince, linkUp.upSince, 'the link session is the one from before the renewals');
-        const hubNow = (await hub.status()).links.find((l) => l.neighbor === 'north');
+        const hubNow = (await hub.status()).links.find((l) => siteOf(l.neighbor) === 'north');
         assert.equal(hubNow?.id, hubSide.id);
         assert.equal(hubNow?.upSince, hubSide.upSince);
         assert.doesNotMatch(northProc.output, /link hub: up -> down/);

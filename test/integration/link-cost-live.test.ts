@@ -8,7 +8,7 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { ManagedProcess } from '../support/proc.js';
 import { stopAllProcesses } from '../support/proc.js';
-import { makeTempRoot, TestSite } from '../support/sites.js';
+import { makeTempRoot, TestSite, siteOf } from '../support/sites.js';
 import { waitFor } from '../support/wait.js';
 import { freePort } from '../support/ports.js';
 
@@ -90,12 +90,18 @@ describe('link cost changed while the link carries a connection', () => {
     await waitFor(async () => (await linkView(hub)).cost === 7, { what: 'the accepting end to take cost 7' });
     const westAfter = await linkView(west);
     assert.equal(westAfter.cost, 7);
-    await waitFor(async () => (await west.status()).routes.find((r) => r.dest === 'hub')?.cost === 7, {
-      what: "west's route to hub to cost 7",
-    });
-    await waitFor(async () => (await hub.status()).routes.find((r) => r.dest === 'west')?.cost === 7, {
-      what: "hub's route to west to cost 7",
-    });
+    await waitFor(
+      async () => (await west.status()).routes.find((r) => siteOf(r.dest) === 'hub')?.cost === 7,
+      {
+        what: "west's route to hub to cost 7",
+      },
+    );
+    await waitFor(
+      async () => (await hub.status()).routes.find((r) => siteOf(r.dest) === 'west')?.cost === 7,
+      {
+        what: "hub's route to west to cost 7",
+      },
+    );
     assert.equal(westAfter.upSince, westBefore.upSince, 'the same link session (not redialled)');
     assert.equal(await ask(sock, 'after\n'), 'AFTER\n', 'the open connection still works');
     assert.doesNotMatch(westProc.output + hubProc.output, /up -> down|link session closed/);

@@ -128,8 +128,8 @@ describe('metrics', () => {
     assert.equal(m.get(`caravan_flows_active${k}`), 0);
     assert.equal(delta(`caravan_flow_bytes_out_total${k}`), 15_000, 'client to server');
     assert.equal(delta(`caravan_flow_bytes_in_total${k}`), 30_000, 'server to client');
-    assert.equal(m.get('caravan_link_up{link="to-hub",neighbor="hub"}'), 1);
-    assert.equal(m.get('caravan_link_cost{link="to-hub",neighbor="hub"}'), 1);
+    assert.equal(m.get(`caravan_link_up{link="to-hub",neighbor="${hub.routerId}"}`), 1);
+    assert.equal(m.get(`caravan_link_cost{link="to-hub",neighbor="${hub.routerId}"}`), 1);
     assert.ok((m.get('caravan_routing_spf_runs_total') ?? 0) > 0);
     // the egress side counts the same flows per connector
     const hubUrl = (await hub.status()).router.console!.url;
@@ -139,7 +139,7 @@ describe('metrics', () => {
     assert.equal(hm.get('caravan_connector_bytes_out_total{routing_key="echo",connector="echo"}'), 30_000);
     // RTT is measured on the link once keepalives ran
     await waitFor(
-      async () => (await scrape()).has('caravan_link_rtt_seconds{link="to-hub",neighbor="hub"}'),
+      async () => (await scrape()).has(`caravan_link_rtt_seconds{link="to-hub",neighbor="${hub.routerId}"}`),
       {
         what: 'a link RTT in the metrics',
         timeoutMs: 15_000,

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ManagedProcess } from '../support/proc.js';
 import { stopAllProcesses } from '../support/proc.js';
-import { makeTempRoot, TestSite } from '../support/sites.js';
+import { makeTempRoot, TestSite, siteOf } from '../support/sites.js';
 import { waitFor } from '../support/wait.js';
 import { freePort } from '../support/ports.js';
 
@@ -160,7 +160,7 @@ describe('Site changes while the router runs', () => {
     // the peer's Link still points at the old port until its owner changes it
     await west.linkTo(hub, { endpoints: [{ host: HOST, port: linkPort }] });
     await waitFor(
-      async () => (await west.status()).links.some((l) => l.neighbor === 'hub' && l.state === 'up'),
+      async () => (await west.status()).links.some((l) => siteOf(l.neighbor) === 'hub' && l.state === 'up'),
       { what: 'west to link to hub on its new port', timeoutMs: 20_000 },
     );
     await west.routesTo(['hub']);
@@ -172,7 +172,7 @@ describe('Site changes while the router runs', () => {
     await hubProc.waitForOutput(/Site: routing changed: restart the router to apply/);
     const st = await west.status();
     assert.ok(
-      st.links.some((l) => l.neighbor === 'hub' && l.state === 'up'),
+      st.links.some((l) => siteOf(l.neighbor) === 'hub' && l.state === 'up'),
       'the link stays up',
     );
   });

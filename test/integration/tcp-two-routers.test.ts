@@ -8,7 +8,7 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { ManagedProcess } from '../support/proc.js';
 import { stopAllProcesses } from '../support/proc.js';
-import { makeTempRoot, TestSite } from '../support/sites.js';
+import { makeTempRoot, TestSite, siteOf } from '../support/sites.js';
 import { waitFor } from '../support/wait.js';
 import { createCa } from '../../src/site/certs/index.js';
 import { freePort } from '../support/ports.js';
@@ -128,15 +128,16 @@ describe('two routers over mTLS', () => {
     const st = await waitFor(
       async () => {
         const x = await west.status();
-        const links = x.links.filter((l) => l.neighbor === 'hub' && l.state === 'up');
+        const links = x.links.filter((l) => siteOf(l.neighbor) === 'hub' && l.state === 'up');
         return links.length === 2 && links.every((l) => typeof l.rttMs === 'number') ? x : undefined;
       },
       { what: 'both links up with an RTT', timeoutMs: 15_000 },
     );
-    const route = st.routes.find((r) => r.dest === 'hub');
+    const route = st.routes.find((r) => siteOf(r.dest) === 'hub');
     assert.deepEqual(route?.links, ['to-hub', 'to-hub-backup'], 'the cheaper link first');
     assert.equal(route?.cost, 1);
-    for (const l of st.links.filter((x) => x.neighbor === 'hub')) assert.ok(l.rttMs! >= 0 && l.rttMs! < 1000);
+    for (const l of st.links.filter((x) => siteOf(x.neighbor) === 'hub'))
+      assert.ok(l.rttMs! >= 0 && l.rttMs! < 1000);
   });
 
   test('a refused target closes the client promptly, logs why and withdraws the connector', async () => {
@@ -252,7 +253,7 @@ describe('two routers over mTLS', () => {
     );
     assert.notEqual(s.links.find((x) => x.id === 'to-hub')?.state, 'up');
     const hs = await hub.status();
-    assert.ok(!hs.links.some((l) => l.neighbor === 'rogue'), 'hub has no link with the rogue site');
+    assert.ok(!hs.links.some((l) => siteOf(l.neighbor) === 'rogue'), 'hub has no link with the rogue site');
   });
 
   test('a listener whose port is taken reports the conflict and the router keeps serving', async () => {

@@ -11,6 +11,8 @@ import { AdminClient } from '../../src/admin/client.js';
 import type { StatusSnapshot } from '../../src/admin/types.js';
 import { ROUTER_NODE_FLAGS } from '../../src/site/node-flags.js';
 import { createCa, issueCertificate, type CertAndKey } from '../../src/site/certs/index.js';
+import { generateIdentity } from '../../src/identity.js';
+import { siteOfRouter } from '../../src/cli/names.js';
 import { repoRoot, spawnManaged, type ManagedProcess, type ManagedProcessOptions } from './proc.js';
 import { waitFor } from './wait.js';
 
@@ -51,6 +53,8 @@ export class TestSite {
   private constructor(
     readonly name: string,
     readonly dir: string,
+    /** the router id, derived from the identity key written to runtime/identity.key */
+    readonly routerId: string,
   ) {}
 
   static async create(root: string, def: SiteDef): Promise<TestSite> {
@@ -58,7 +62,9 @@ export class TestSite {
     await mkdir(join(dir, 'resources'), { recursive: true });
     await mkdir(join(dir, 'runtime'), { recursive: true });
     await mkdir(join(dir, 'logs'), { recursive: true });
-    const site = new TestSite(def.name, dir);
+    const { identity, pem } = generateIdentity(def.name);
+    await writeFile(join(dir, 'runtime', 'identity.key'), pem, { mode: 0o600 });
+    const site = new TestSite(def.name, dir, identity.routerId);
     const hello = def.helloIntervalMs ?? 100;
     const spec: Record<string, unknown> = {
       mode: def.mode ?? 'interior',
@@ -68,7 +74,11 @@ export class TestSite {
     if (def.linkAccess) {
       spec.linkAccess = { grantPort: 0, ...def.linkAccess };
       site.ca = await createCa({ commonName: `${def.name} site CA` });
-      const server = await issueCertificate(site.ca, { commonName: def.name, usage: 'server' });
+      const server = await issueCertificate(site.ca, {
+        commonName: identity.routerId,
+        subject: { commonName: identity.routerId, organization: def.name },
+        usage: 'server',
+      });
       await writeFile(join(dir, 'runtime', 'ca.crt'), site.ca.certPem);
       await writeFile(join(dir, 'runtime', 'ca.key'), site.ca.keyPem, { mode: 0o600 });
       await writeFile(join(dir, 'runtime', 'server.crt'), server.certPem);
@@ -106,12 +116,19 @@ export class TestSite {
       endpoints: Array<{ host: string; port: number }>;
       cost?: number;
       issuer?: CertAndKey;
+      /** the client certificate's CN (default this router's id; other names test refusals) */
+      commonName?: string;
     },
   ): Promise<string> {
     const name = opts.name ?? `to-${hub.name}`;
     const issuer = opts.issuer ?? hub.ca;
     if (!issuer || !hub.ca) throw new Error(`site ${hub.name} does not accept links`);
-    const client = await issueCertificate(issuer, { commonName: this.name, usage: 'client' });
+    const cn = opts.commonName ?? this.routerId;
+    const client = await issueCertificate(issuer, {
+      commonName: cn,
+      subject: { commonName: cn, organization: this.name },
+      usage: 'client',
+    });
     const tlsDir = join(this.dir, 'runtime', 'links', name);
     await mkdir(tlsDir, { recursive: true });
     await writeFile(join(tlsDir, 'ca.crt'), hub.ca.certPem);
@@ -178,13 +195,13 @@ export class TestSite {
     );
   }
 
-  /** Wait until this router has a route to every named router. */
+  /** Wait until this router has a route to every named router (by router id or by site name). */
   async routesTo(routers: string[], timeoutMs = 15_000): Promise<StatusSnapshot> {
     return waitFor(
       async () => {
         const s = await this.status().catch(() => undefined);
         if (!s) return undefined;
-        const have = new Set(s.routes.map((r) => r.dest));
+        const have = new Set(s.routes.flatMap((r) => [r.dest, siteOfRouter(r.dest)]));
         return routers.every((r) => have.has(r)) ? s : undefined;
       },
       { timeoutMs, what: `router ${this.name} to have routes to ${routers.join(', ')}` },
@@ -202,4 +219,9 @@ export class TestSite {
       { timeoutMs, what: `router ${this.name} to see ${count} destination(s) for '${key}'` },
     );
   }
+}
+
+/** The site name of a router id (undefined stays undefined): tests compare neighbors and routes by site. */
+export function siteOf(routerId: string | undefined): string | undefined {
+  return routerId === undefined ? undefined : siteOfRouter(routerId);
 }

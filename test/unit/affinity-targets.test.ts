@@ -16,6 +16,7 @@ import { AffinityTable } from '../../src/router/affinity.js';
 import type { ConnectorHandler, FlowHeader, FlowStream } from '../../src/router/contract.js';
 import { chooseDestination } from '../../src/router/distribution.js';
 import { Router } from '../../src/router/router.js';
+import { generateIdentity } from '../../src/identity.js';
 
 const routers: Router[] = [];
 after(() => {
@@ -24,7 +25,7 @@ after(() => {
 
 function newRouter(): Router {
   const r = new Router({
-    id: 'r1',
+    identity: generateIdentity('s1').identity,
     mode: 'interior',
     site: 's1',
     helloIntervalMs: 1000,

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import type { StatusSnapshot } from '../../src/admin/types.js';
-import { newRouterId, siteOfRouter } from '../../src/cli/names.js';
+import { siteOfRouter } from '../../src/cli/names.js';
+import { generateIdentity } from '../../src/identity.js';
 import { networkView } from '../../src/cli/network.js';
 import { Output, renderTable, visibleWidth } from '../../src/cli/output.js';
 import { tempHome } from '../support/cli.js';
@@ -76,11 +77,14 @@ test('-o json and -o yaml on a read command give the same data', async (t) => {
 });
 
 test('router ids carry the site name', () => {
-  const id = newRouterId('west');
-  assert.match(id, /^west-[0-9a-f]{6}$/);
+  const id = generateIdentity('west').identity.routerId;
+  assert.match(id, /^west-[a-z2-7]{26}$/);
   assert.equal(siteOfRouter(id), 'west');
+  assert.equal(siteOfRouter('west-a1b2c3'), 'west'); // an id from an older router
   assert.equal(siteOfRouter('plain'), 'plain');
-  assert.ok(newRouterId('a'.repeat(63)).length <= 63);
+  const long = generateIdentity('a'.repeat(63)).identity.routerId;
+  assert.ok(long.length <= 63);
+  assert.equal(siteOfRouter(long), 'a'.repeat(36));
 });
 
 test('networkView: sites from the topology, with links, services and edges attached here', () => {

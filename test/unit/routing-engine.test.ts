@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { RoutingEngine } from '../../src/routing/engine.js';
+import { adSigningBytes } from '../../src/routing/messages.js';
+import { simulationAuthenticator } from '../../src/routing/sim-auth.js';
 import type {
   EngineConfig,
   OutboundMessage,
@@ -15,9 +17,23 @@ const DEAD = 300;
 
 function engine(id: string, over: Partial<EngineConfig> = {}, now = 0): RoutingEngine {
   return new RoutingEngine(
-    { id, mode: 'interior', helloIntervalMs: HELLO, deadIntervalMs: DEAD, ...over },
+    {
+      id,
+      mode: 'interior',
+      helloIntervalMs: HELLO,
+      deadIntervalMs: DEAD,
+      authenticator: simulationAuthenticator(id),
+      ...over,
+    },
     now,
   );
+}
+
+/** An advertisement as its originator `ad.id` signs it (with the simulator's stand-in keys). */
+function signed(ad: Omit<RouterAdvertisement, 'key' | 'sig'>, as = ad.id): RouterAdvertisement {
+  const auth = simulationAuthenticator(as);
+  const unsigned = { ...ad, key: auth.key };
+  return { ...unsigned, sig: auth.sign(adSigningBytes(unsigned)) };
 }
 
 /** A tiny zero-latency network: links are [linkId, a, b]; messages are JSON round-tripped. */
@@ -197,7 +213,7 @@ test('malformed messages are ignored and counted, never thrown', () => {
   const a = net.node('a');
   const before = a.stats();
   const routesBefore = a.routes();
-  const good: RouterAdvertisement = {
+  const good: RouterAdvertisement = signed({
     t: 'ra',
     id: 'z',
     mode: 'interior',
@@ -205,7 +221,7 @@ test('malformed messages are ignored and counted, never thrown', () => {
     boot: 7,
     links: [{ neighbor: 'b', cost: 1 }],
     addresses: {},
-  };
+  });
   const hostile = {
     t: 'ra',
     get id(): string {
@@ -235,6 +251,15 @@ test('malformed messages are ignored and counted, never thrown', () => {
     { ...good, seq: -1 },
     { ...good, seq: '2' },
     { ...good, seq: Number.MAX_SAFE_INTEGER + 2 },
+    { ...good, seq: 2 ** 32 },
+    { ...good, key: undefined },
+    { ...good, key: '' },
+    { ...good, sig: 7 },
+    { ...good, sig: 'x'.repeat(300) },
+    { ...good, id: 'z\u001b[31m' },
+    { ...good, addresses: { 'db\u001b[2J': 1 } },
+    { ...good, addresses: { 'a b': 1 } },
+    { t: 'hello', id: 'b c', mode: 'interior', seen: [] },
     { ...good, boot: undefined },
     { ...good, boot: '1' },
     { ...good, boot: Infinity },
@@ -287,14 +312,18 @@ test('sequence numbers: older copies are answered with ours, newer copies of our
   const a = net.node('a');
   const seqA = a.seq;
   // b sends a stale copy of a's ad: a answers with its current one.
-  a.receive('L', { t: 'ra', id: 'a', mode: 'interior', seq: 1, boot: 0, links: [], addresses: {} }, 1);
+  a.receive(
+    'L',
+    signed({ t: 'ra', id: 'a', mode: 'interior', seq: 1, boot: 0, links: [], addresses: {} }),
+    1,
+  );
   const reply = a.drainOutbox();
   assert.equal(reply.length, 1);
   assert.equal((reply[0]?.msg as RouterAdvertisement).seq, seqA);
   // A copy from a previous incarnation with a higher seq: jump past it and flood.
   a.receive(
     'L',
-    { t: 'ra', id: 'a', mode: 'interior', seq: 41, boot: -5, links: [], addresses: { old: 1 } },
+    signed({ t: 'ra', id: 'a', mode: 'interior', seq: 41, boot: -5, links: [], addresses: { old: 1 } }),
     2,
   );
   const flood = a.drainOutbox();
@@ -305,7 +334,7 @@ test('sequence numbers: older copies are answered with ours, newer copies of our
   assert.deepEqual(ad.addresses, {});
   assert.equal(a.seq, 42);
   // Same seq, different content (two incarnations collided): jump again.
-  a.receive('L', { ...ad, addresses: { other: 1 } }, 3);
+  a.receive('L', signed({ ...ad, addresses: { other: 1 } }), 3);
   assert.equal(a.seq, 43);
   // Same seq, same content: a duplicate, nothing happens.
   const dup = a.drainOutbox()[0]?.msg as RouterAdvertisement;
@@ -314,9 +343,17 @@ test('sequence numbers: older copies are answered with ours, newer copies of our
   assert.equal(a.seq, 43);
   // b's older copy of a third router is answered; a newer one replaces it.
   net.pump(5);
-  a.receive('L', { t: 'ra', id: 'c', mode: 'interior', seq: 5, boot: 0, links: [], addresses: {} }, 6);
+  a.receive(
+    'L',
+    signed({ t: 'ra', id: 'c', mode: 'interior', seq: 5, boot: 0, links: [], addresses: {} }),
+    6,
+  );
   a.drainOutbox();
-  a.receive('L', { t: 'ra', id: 'c', mode: 'interior', seq: 4, boot: 0, links: [], addresses: {} }, 7);
+  a.receive(
+    'L',
+    signed({ t: 'ra', id: 'c', mode: 'interior', seq: 4, boot: 0, links: [], addresses: {} }),
+    7,
+  );
   assert.deepEqual(
     a.drainOutbox().map((m) => [(m.msg as RouterAdvertisement).id, (m.msg as RouterAdvertisement).seq]),
     [['c', 5]],
@@ -513,4 +550,126 @@ test('heard(): any traffic on a link keeps it alive without HELLOs', () => {
   a.tick(11 * DEAD);
   assert.deepEqual(a.drainLinkEvents(), [{ linkId: 'L', event: 'dead', neighbor: 'b' }]);
   a.heard('unknown', 11 * DEAD); // unknown link: no-op
+});
+
+test('forged advertisements are dropped: a wrong key, a bad signature, a copy of another router signed by the sender', () => {
+  const net = new Net({ a: engine('a'), b: engine('b'), c: engine('c') }, [
+    ['L1', 'a', 'b'],
+    ['L2', 'b', 'c'],
+  ]);
+  net.up(0);
+  net.pump(0);
+  const a = net.node('a');
+  a.setLocalAddresses({ db: 1 }, 1);
+  net.pump(1);
+  const c = net.node('c');
+  assert.deepEqual(
+    c.addressDestinations('db').map((d) => d.router),
+    ['a'],
+  );
+  const aSeq = a.seq;
+  const before = c.stats().forged;
+  // b, linked to c, claims to speak for a: a huge seq and no addresses, signed with b's own key.
+  const forged = signed(
+    { t: 'ra', id: 'a', mode: 'interior', seq: 2 ** 31, boot: 0, links: [], addresses: {} },
+    'b',
+  );
+  c.receive('L2', forged, 2);
+  // Or a's key but a made-up signature.
+  c.receive(
+    'L2',
+    {
+      ...signed({ t: 'ra', id: 'a', mode: 'interior', seq: aSeq + 1, boot: 0, links: [], addresses: {} }),
+      sig: 'f'.repeat(16),
+    },
+    2,
+  );
+  assert.equal(c.stats().forged - before, 2);
+  assert.deepEqual(
+    c.addressDestinations('db').map((d) => d.router),
+    ['a'],
+  );
+  // Forged copies of a's own advertisement do not move a's seq either.
+  a.receive('L1', forged, 3);
+  assert.equal(a.seq, aSeq);
+  assert.equal(a.stats().forged, 1);
+  net.pump(3);
+  assert.deepEqual(
+    c.addressDestinations('db').map((d) => d.router),
+    ['a'],
+  );
+});
+
+test('sequence numbers wrap: after 2^32-1 comes 1, and a copy with any seq can be passed', () => {
+  const net = new Net({ a: engine('a'), b: engine('b') }, [['L', 'a', 'b']]);
+  net.up(0);
+  net.pump(0);
+  const a = net.node('a');
+  const b = net.node('b');
+  const ownCopy = (seq: number, boot: number): RouterAdvertisement =>
+    signed({ t: 'ra', id: 'a', mode: 'interior', seq, boot, links: [], addresses: {} });
+  // A copy from an earlier life of a, just under half the space ahead: newer, a jumps past it.
+  a.receive('L', ownCopy(a.seq + 2 ** 31 - 1, -1), 1);
+  const high = a.seq;
+  assert.ok(high > 2 ** 31);
+  net.pump(1);
+  assert.equal(b.topology().routers.find((r) => r.id === 'a')?.seq, high);
+  // Another one at the very top of the space: a wraps around to 1, and b takes 1 as the newer copy.
+  a.receive('L', ownCopy(2 ** 32 - 1, -2), 2);
+  assert.equal(a.seq, 1);
+  net.pump(2);
+  assert.equal(b.topology().routers.find((r) => r.id === 'a')?.seq, 1);
+  a.setLocalAddresses({ db: 1 }, 3);
+  net.pump(3);
+  assert.equal(a.seq, 2);
+  assert.deepEqual(
+    b.addressDestinations('db').map((d) => d.router),
+    ['a'],
+  );
+  // A copy more than half the space ahead is older, in serial arithmetic: a answers it with its own.
+  a.receive('L', ownCopy(2 + 2 ** 31 + 1, -3), 4);
+  assert.equal(a.seq, 2);
+  assert.deepEqual(
+    a.drainOutbox().map((m) => (m.msg as RouterAdvertisement).seq),
+    [2],
+  );
+});
+
+test('maxRouters bounds the database: advertisements of further new routers are dropped and counted', () => {
+  const net = new Net({ a: engine('a', { maxRouters: 3 }), b: engine('b') }, [['L', 'a', 'b']]);
+  net.up(0);
+  net.pump(0);
+  const a = net.node('a');
+  for (let i = 0; i < 5; i++) {
+    a.receive(
+      'L',
+      signed({ t: 'ra', id: `x${i}`, mode: 'interior', seq: 1, boot: 0, links: [], addresses: {} }),
+      1,
+    );
+  }
+  assert.equal(a.topology().routers.length, 3);
+  assert.equal(a.stats().overflow, 4);
+  // Known routers still update.
+  a.receive(
+    'L',
+    signed({ t: 'ra', id: 'x0', mode: 'interior', seq: 2, boot: 0, links: [], addresses: { k: 1 } }),
+    2,
+  );
+  assert.equal(a.topology().routers.find((r) => r.id === 'x0')?.seq, 2);
+});
+
+test('an engine without an authenticator is refused', () => {
+  assert.throws(
+    () =>
+      new RoutingEngine(
+        {
+          id: 'a',
+          mode: 'interior',
+          helloIntervalMs: HELLO,
+          deadIntervalMs: DEAD,
+        } as unknown as EngineConfig,
+        0,
+      ),
+    RangeError,
+  );
 });

@@ -176,6 +176,8 @@ const ad = (over: Partial<RouterAdvertisement> = {}): RouterAdvertisement => ({
   boot: 1,
   links: [{ neighbor: 'a', cost: 1 }],
   addresses: { k: 1 },
+  key: 'key-x',
+  sig: 'sig-x',
   ...over,
 });
 

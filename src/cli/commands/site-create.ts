@@ -21,7 +21,7 @@ import {
   type CommandSpec,
   type Context,
 } from '../command.js';
-import { newRouterId } from '../names.js';
+import { ensureSiteIdentity, readSiteIdentity } from '../../site/identity-file.js';
 import { renderPairs } from '../output.js';
 import { caravanHome, siteDirOf } from '../sites.js';
 import { printsResource, printResource } from './common.js';
@@ -57,7 +57,7 @@ export function buildSite(
       throw usageError(`--${flag} only applies to a site that accepts links: add --link-access`);
     }
   }
-  const spec: Record<string, unknown> = { mode: o.edge ? 'edge' : 'interior', routerId: newRouterId(name) };
+  const spec: Record<string, unknown> = { mode: o.edge ? 'edge' : 'interior' };
   if (o.linkAccess) {
     spec.linkAccess = {
       host: o.bind ?? DEFAULTS.linkAccessHost,
@@ -104,8 +104,8 @@ function serverNames(
 }
 
 /**
- * Creates a site directory: resources/ with the Site, runtime/ with the site CA (ca.crt, ca.key 0600) and the
- * link-access server certificate, logs/. Removes what it made when anything fails.
+ * Creates a site directory: resources/ with the Site, runtime/ with the router identity key (identity.key 0600),
+ * the site CA (ca.crt, ca.key 0600) and the link-access server certificate naming the router id, logs/. Removes what it made when anything fails.
  */
 export async function createSite(home: string, site: SiteResource, hosts: string[] = []): Promise<string> {
   const name = site.metadata.name;
@@ -129,7 +129,11 @@ export async function createSite(home: string, site: SiteResource, hosts: string
     await mkdir(join(dir, 'runtime'), { mode: 0o700 });
     await mkdir(join(dir, 'logs'), { mode: 0o700 });
     const la = site.spec.linkAccess;
-    await ensureSiteCa(dir, name, serverNames(name, la?.host, [...hosts, ...(la?.hosts ?? [])]));
+    const identity = await ensureSiteIdentity(dir, name);
+    await ensureSiteCa(dir, name, {
+      ...serverNames(name, la?.host, [...hosts, ...(la?.hosts ?? [])]),
+      routerId: identity.routerId,
+    });
     await writeResource(dir, site);
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
@@ -193,13 +197,14 @@ export const siteCreate: CommandSpec = {
     if (printsResource(ctx)) return printResource(ctx, site);
     const home = caravanHome(ctx.global.home, ctx.env, ctx.cwd);
     const dir = await createSite(home, site, hosts);
+    const routerId = (await readSiteIdentity(dir, name))?.routerId ?? name;
     const la = site.spec.linkAccess;
     ctx.out.emit(
-      { name, dir, routerId: site.spec.routerId, mode: site.spec.mode, linkAccess: la ?? null },
+      { name, dir, routerId, mode: site.spec.mode, linkAccess: la ?? null },
       () => {
         ctx.out.line(`Site ${name} created in ${dir}`);
         const pairs: Array<[string, string]> = [
-          ['router id', site.spec.routerId ?? name],
+          ['router id', routerId],
           ['mode', site.spec.mode],
           ['link access', la ? `${la.host}:${la.port}` : 'no (this site only dials out)'],
         ];

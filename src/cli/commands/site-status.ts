@@ -1,3 +1,4 @@
+import { readSiteIdentity } from '../../site/identity-file.js';
 import { type CommandSpec } from '../command.js';
 import { humanDuration, renderPairs } from '../output.js';
 import { routerLogFile, routerState } from '../router.js';
@@ -19,7 +20,7 @@ export const siteStatus: CommandSpec = {
       running: st.running,
       ...(st.unresponsive ? { responding: false } : {}),
       ...(st.pid !== undefined ? { pid: st.pid } : {}),
-      routerId: s?.router.id ?? res.spec.routerId ?? site.name,
+      routerId: s?.router.id ?? (await readSiteIdentity(site.dir, site.name).catch(() => undefined))?.routerId ?? site.name,
       mode: s?.router.mode ?? res.spec.mode,
       linkAccess: la ? { host: la.host, port: la.port } : null,
       ...(s

@@ -1,3 +1,4 @@
+import { readSiteIdentity } from '../../site/identity-file.js';
 import { type CommandSpec } from '../command.js';
 import { linkRows } from '../links-view.js';
 import { humanDuration } from '../output.js';
@@ -25,7 +26,7 @@ export const status: CommandSpec = {
       site: site.name,
       running: st.running,
       router: {
-        id: s?.router.id ?? res.spec.routerId ?? site.name,
+        id: s?.router.id ?? (await readSiteIdentity(site.dir, site.name).catch(() => undefined))?.routerId ?? site.name,
         mode: s?.router.mode ?? res.spec.mode,
         ...(st.pid !== undefined ? { pid: st.pid } : {}),
         ...(s ? { startedAt: s.router.startedAt, version: s.router.version } : {}),

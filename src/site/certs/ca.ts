@@ -54,6 +54,11 @@ export interface SignOptions {
    * (otherwise notAfter = now + validityMs). Mostly for tests (expired certificates).
    */
   notBefore?: Date;
+  /**
+   * The subject of the certificate, set by the signer: the CSR's own subject is then ignored (a grant server
+   * names the redeemer itself; nothing the redeemer wrote into its CSR reaches the certificate).
+   */
+  subject?: { commonName: string; organization?: string };
 }
 
 export interface IssueOptions extends SignOptions {
@@ -290,7 +295,7 @@ export async function signCsr(ca: CertAndKey, csrPem: string, opts: SignOptions)
   try {
     cert = await x509.X509CertificateGenerator.create({
       serialNumber: randomSerial(),
-      subject: csr.subjectName,
+      subject: opts.subject ? subjectName(opts.subject) : csr.subjectName,
       issuer: caCert.subjectName,
       notBefore,
       notAfter,
@@ -305,10 +310,25 @@ export async function signCsr(ca: CertAndKey, csrPem: string, opts: SignOptions)
   return cert.toString('pem') + '\n';
 }
 
+function subjectName(s: { commonName: string; organization?: string }): x509.JsonName {
+  checkCommonName(s.commonName);
+  if (s.organization !== undefined) checkCommonName(s.organization);
+  return s.organization !== undefined
+    ? [{ CN: [s.commonName] }, { O: [s.organization] }]
+    : [{ CN: [s.commonName] }];
+}
+
+/** The CSR's public key (DER SubjectPublicKeyInfo), after checking its signature. */
+export async function csrPublicKey(csrPem: string): Promise<Buffer> {
+  const csr = await parseAndVerifyCsr(csrPem);
+  return Buffer.from(csr.publicKey.rawData);
+}
+
 /** Convenience: a new key, a CSR for it and the CA's signature; returns the certificate and the key. */
 export async function issueCertificate(ca: CertAndKey, opts: IssueOptions): Promise<CertAndKey> {
   const { keyPem, csrPem } = await createKeyAndCsr({ commonName: opts.commonName });
   const { commonName: _cn, ...signOpts } = opts;
+  signOpts.subject ??= { commonName: opts.commonName };
   const certPem = await signCsr(ca, csrPem, signOpts);
   return { certPem, keyPem };
 }

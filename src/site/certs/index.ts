@@ -6,6 +6,7 @@ export {
   issueCertificate,
   certificateInfo,
   readCsr,
+  csrPublicKey,
   verifyIssuedBy,
   CA_VALIDITY_MS,
   CERT_VALIDITY_MS,

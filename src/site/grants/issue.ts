@@ -222,7 +222,7 @@ export async function readTokenFile(path: string): Promise<AccessTokenResource> 
 export async function ensureSiteCa(
   siteDir: string,
   siteName: string,
-  opts: { dnsNames?: string[]; ips?: string[] } = {},
+  opts: { dnsNames?: string[]; ips?: string[]; routerId?: string } = {},
 ): Promise<{ created: string[] }> {
   const dir = resolve(siteDir);
   const p = sitePaths(dir);
@@ -246,7 +246,13 @@ export async function ensureSiteCa(
   if (!(await fileExists(p.serverCert)) || !(await fileExists(p.serverKey))) {
     const server = await issueCertificate(
       { certPem: caCert, keyPem: caKey },
-      { commonName: siteName, usage: 'server', dnsNames: opts.dnsNames ?? [], ips: opts.ips ?? [] },
+      {
+        commonName: opts.routerId ?? siteName,
+        subject: { commonName: opts.routerId ?? siteName, organization: siteName },
+        usage: 'server',
+        dnsNames: opts.dnsNames ?? [],
+        ips: opts.ips ?? [],
+      },
     );
     await writeFileAtomic(p.serverKey, server.keyPem, 0o600);
     await writeFileAtomic(p.serverCert, server.certPem);

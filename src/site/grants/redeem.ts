@@ -18,7 +18,10 @@ import {
   type LinkResource,
 } from '../../api/index.js';
 import { CaravanError, ErrorCodes, errorMessage } from '../../errors.js';
-import { certificateInfo, createKeyAndCsr, verifyIssuedBy } from '../certs/index.js';
+import { certificateInfo, createKeyAndCsr, csrPublicKey, verifyIssuedBy } from '../certs/index.js';
+import { idBelongsToSite, isSelfCertifyingId, routerProof } from '../../identity.js';
+import { isName } from '../../names.js';
+import { ensureSiteIdentity } from '../identity-file.js';
 import { readSiteResources, writeResource } from '../site-dir.js';
 import { postJson } from './client.js';
 import { readSite } from './issue.js';
@@ -41,6 +44,8 @@ export interface RedeemAnswer {
   endpoints: HostPort[];
   linkName?: string;
   site?: string;
+  /** the accepting site's router id: the link checks that the server it reaches is this router */
+  routerId?: string;
   cost?: number;
   lifetimeMs?: number;
 }
@@ -73,7 +78,13 @@ function checkAnswer(a: unknown, where: string): RedeemAnswer {
     typeof x.ca === 'string' &&
     Array.isArray(x.endpoints) &&
     x.endpoints.length > 0 &&
-    x.endpoints.every((e) => typeof e?.host === 'string' && Number.isInteger(e?.port));
+    x.endpoints.every((e) => typeof e?.host === 'string' && Number.isInteger(e?.port)) &&
+    (x.site === undefined || isName(x.site)) &&
+    (x.linkName === undefined || isName(x.linkName)) &&
+    (x.routerId === undefined ||
+      (typeof x.routerId === 'string' &&
+        isSelfCertifyingId(x.routerId) &&
+        (x.site === undefined || idBelongsToSite(x.routerId, x.site))));
   if (!ok)
     throw new CaravanError(ErrorCodes.PROTOCOL, `the grant server at ${where} sent a malformed answer`);
   return x as RedeemAnswer;
@@ -120,12 +131,20 @@ export async function redeemToken(
   }
   const site = await readSite(dir);
   const siteName = site.metadata.name;
-  const { keyPem, csrPem } = await createKeyAndCsr({ commonName: siteName });
+  const identity = await ensureSiteIdentity(dir, siteName);
+  const { keyPem, csrPem } = await createKeyAndCsr({ commonName: identity.routerId });
+  const router = routerProof(identity, await csrPublicKey(csrPem));
   const where = new URL(t.spec.url).host;
   const answer = checkAnswer(
     await postJson<unknown>(
       t.spec.url,
-      { code: t.spec.code, csr: csrPem, site: siteName, ...(opts.linkName ? { link: opts.linkName } : {}) },
+      {
+        code: t.spec.code,
+        csr: csrPem,
+        site: siteName,
+        router,
+        ...(opts.linkName ? { link: opts.linkName } : {}),
+      },
       { ca: t.spec.ca, ...(opts.proxy !== undefined ? { proxy: opts.proxy } : {}) },
     ),
     where,
@@ -134,6 +153,11 @@ export async function redeemToken(
     throw invalid(`the certificate from the grant server at ${where} is not issued by the token's CA`);
   }
   const info = certificateInfo(answer.certificate);
+  if (info.commonName !== identity.routerId) {
+    throw invalid(
+      `the grant server at ${where} issued a certificate for ${JSON.stringify(info.commonName)}, not this router (${identity.routerId})`,
+    );
+  }
 
   const existing = (await readSiteResources(dir))
     .filter((s) => s.resource.kind === 'Link')
@@ -158,7 +182,8 @@ export async function redeemToken(
     grantUrl: t.spec.url,
     renewUrl: renewUrlFor(t.spec.url),
     ...(answer.site ? { site: answer.site } : {}),
-    commonName: info.commonName || siteName,
+    commonName: info.commonName,
+    ...(answer.routerId ? { peerRouterId: answer.routerId } : {}),
     lifetimeMs: answer.lifetimeMs ?? info.notAfter.getTime() - Date.now(),
   };
 

@@ -14,6 +14,7 @@ import { loadCerts } from '../certs/lazy.js';
 import { postJson } from './client.js';
 import { renewalDueAt, renewalRetryMs } from './logic.js';
 import { readJson, writeJson, type LinkGrantInfo } from './state.js';
+import { routerProof, type RouterIdentity } from '../../identity.js';
 
 export interface LinkRenewerOptions {
   /** link name (the link id at this router) */
@@ -23,6 +24,8 @@ export interface LinkRenewerOptions {
   /** the link's HTTP proxy: renewal reaches the grant server the way the link reaches its peer */
   proxy?: string;
   logger: Logger;
+  /** this router's identity: the renewal proves the new certificate's key is this router's */
+  identity: RouterIdentity;
   /** the certificate file was replaced */
   onRenewed: () => void | Promise<void>;
 }
@@ -75,13 +78,16 @@ export class LinkRenewer {
   }
 
   /** When the current certificate is due; re-read every time (the files may have been replaced). */
-  private async dueAt(): Promise<{ dueAt: number; lifetimeMs: number; notAfter: number }> {
+  private async dueAt(): Promise<{ dueAt: number; lifetimeMs: number; notAfter: number; wrongName: boolean }> {
     const info = await readJson<LinkGrantInfo>(this.grantFile);
     const cert = (await loadCerts()).certificateInfo(await readFile(this.opts.tls.cert, 'utf8'));
     const notAfter = cert.notAfter.getTime();
     const lifetimeMs =
       info?.lifetimeMs && info.lifetimeMs > 0 ? info.lifetimeMs : notAfter - cert.notBefore.getTime();
-    return { dueAt: renewalDueAt(notAfter, lifetimeMs), lifetimeMs, notAfter };
+    // A certificate from before router identities names the site, not the router: links with it are refused,
+    // so it is renewed at once (the grant server then issues one naming the router id).
+    const wrongName = cert.commonName !== this.opts.identity.routerId;
+    return { dueAt: wrongName ? Date.now() : renewalDueAt(notAfter, lifetimeMs), lifetimeMs, notAfter, wrongName };
   }
 
   private async schedule(): Promise<void> {
@@ -109,7 +115,7 @@ export class LinkRenewer {
       this.log.error('certificate renewal cannot be scheduled', { error: errorMessage(e) });
       return this.setTimer(MAX_TIMER_MS);
     }
-    if (Date.now() < due.dueAt) return this.setTimer(due.dueAt - Date.now());
+    if (Date.now() < due.dueAt && !due.wrongName) return this.setTimer(due.dueAt - Date.now());
     try {
       await this.renewNow();
       this.failures = 0;
@@ -142,12 +148,12 @@ export class LinkRenewer {
         readFile(this.opts.tls.key, 'utf8'),
       ]);
       const current = (await loadCerts()).certificateInfo(cert);
-      const csr = await (
-        await loadCerts()
-      ).createCsrForKey({ keyPem: key, commonName: info.commonName || current.commonName });
+      const certs = await loadCerts();
+      const csr = await certs.createCsrForKey({ keyPem: key, commonName: this.opts.identity.routerId });
+      const router = routerProof(this.opts.identity, await certs.csrPublicKey(csr));
       const answer = await postJson<{ certificate?: unknown; lifetimeMs?: unknown }>(
         info.renewUrl,
-        { csr },
+        { csr, router },
         { ca, cert, key, ...(this.opts.proxy !== undefined ? { proxy: this.opts.proxy } : {}) },
       );
       if (typeof answer.certificate !== 'string') {
@@ -157,13 +163,17 @@ export class LinkRenewer {
         throw new CaravanError(ErrorCodes.CERT, "the renewed certificate is not issued by the link's CA");
       }
       const next = (await loadCerts()).certificateInfo(answer.certificate);
+      if (next.commonName !== this.opts.identity.routerId) {
+        throw new CaravanError(
+          ErrorCodes.PEER_IDENTITY,
+          `the renewed certificate names ${JSON.stringify(next.commonName)}, not this router`,
+        );
+      }
       await writeFileAtomic(this.opts.tls.cert, answer.certificate);
-      if (
-        typeof answer.lifetimeMs === 'number' &&
-        answer.lifetimeMs > 0 &&
-        answer.lifetimeMs !== info.lifetimeMs
-      ) {
-        await writeJson(this.grantFile, { ...info, lifetimeMs: answer.lifetimeMs });
+      const lifetimeMs =
+        typeof answer.lifetimeMs === 'number' && answer.lifetimeMs > 0 ? answer.lifetimeMs : info.lifetimeMs;
+      if (lifetimeMs !== info.lifetimeMs || info.commonName !== next.commonName) {
+        await writeJson(this.grantFile, { ...info, lifetimeMs, commonName: next.commonName });
       }
       this.log.info('link certificate renewed', {
         serial: next.serialNumber,

@@ -2,15 +2,19 @@
  * The grant server (runs inside the router of a site that accepts links): HTTPS on the link access host and
  * `grantPort`, with the site's server certificate.
  *
- * - `POST /v1/grants/<name>` `{code, csr, site, link?}` → `{certificate, ca, endpoints, linkName, site, cost,
- *   lifetimeMs}`: redeems a grant — checks the code (only its hash is stored), expiry and redemptions, signs the
- *   CSR with the site CA as a link client certificate, counts the redemption and records the certificate.
- * - `POST /v1/renew` `{csr}` over mutual TLS with the current link certificate → `{certificate, ca, lifetimeMs}`:
- *   a new certificate for the same identity, unless the link was revoked.
+ * - `POST /v1/grants/<name>` `{code, csr, site, router: {id, key, proof}, link?}` → `{certificate, ca, endpoints,
+ *   linkName, site, routerId, cost, lifetimeMs}`: redeems a grant — checks the code (only its hash is stored),
+ *   expiry and redemptions, checks that the redeemer's router id belongs to its site and that the router's key
+ *   signed the CSR's key (src/identity.ts), signs the CSR with the site CA as a link client certificate whose
+ *   subject the server sets (CN = router id, O = site; the CSR's own subject is ignored), counts the redemption
+ *   and records the certificate.
+ * - `POST /v1/renew` `{csr, router}` over mutual TLS with the current link certificate → `{certificate, ca,
+ *   lifetimeMs}`: a new certificate for the same router, unless the link was revoked.
  *
  * Errors are `{error: {code, message}}` with a stable code (CARAVAN_GRANT_*, CARAVAN_LINK_REVOKED, ...) and a 4xx.
+ * Unexpected failures answer 500 with a generic message and a log id; their details stay in the log.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -21,6 +25,8 @@ import { join } from 'node:path';
 import { tryParseDuration, type AccessGrantResource } from '../../api/index.js';
 import { CaravanError, ErrorCodes, errorMessage, type ErrorCode } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
+import { provenRouterId } from '../../identity.js';
+import { isName } from '../../names.js';
 import { loadCerts } from '../certs/lazy.js';
 import { readSiteResources } from '../site-dir.js';
 import {
@@ -46,6 +52,8 @@ export interface GrantServerOptions {
   /** absolute site directory */
   dir: string;
   siteName: string;
+  /** this site's router id, handed to redeemers so their link checks it reached this router */
+  routerId: string;
   /** bind address and port (0 = any free port) */
   host: string;
   port: number;
@@ -174,8 +182,11 @@ export class GrantServer {
       if (he) {
         send(he.status, { error: { code: he.code, message: he.message } });
       } else {
-        this.log.error('grant request failed', { peer, url: req.url, error: errorMessage(e) });
-        send(500, { error: { code: 'CARAVAN_INTERNAL', message: errorMessage(e) } });
+        const logId = randomBytes(6).toString('hex');
+        this.log.error('grant request failed', { peer, url: req.url, logId, error: errorMessage(e) });
+        send(500, {
+          error: { code: 'CARAVAN_INTERNAL', message: `internal error (log id ${logId} at the issuing site)` },
+        });
       }
     }
   }
@@ -210,13 +221,25 @@ export class GrantServer {
   }
 
   private async redeem(name: string, body: unknown, req: IncomingMessage, peer: string): Promise<unknown> {
-    const b = body as { code?: unknown; csr?: unknown; site?: unknown; link?: unknown } | null;
-    if (!b || typeof b.code !== 'string' || typeof b.csr !== 'string') {
-      throw new HttpError(400, 'CARAVAN_BAD_REQUEST', 'a redemption needs {code, csr}');
+    const b = body as { code?: unknown; csr?: unknown; site?: unknown; link?: unknown; router?: unknown } | null;
+    if (!b || typeof b.code !== 'string' || typeof b.csr !== 'string' || b.router === undefined) {
+      throw new HttpError(400, 'CARAVAN_BAD_REQUEST', 'a redemption needs {code, csr, site, router}');
+    }
+    if (!isName(b.site)) {
+      throw new HttpError(
+        400,
+        'CARAVAN_BAD_REQUEST',
+        'site must be a site name (lowercase letters, digits and -, at most 63 characters)',
+      );
+    }
+    if (b.link !== undefined && !isName(b.link)) {
+      throw new HttpError(400, 'CARAVAN_BAD_REQUEST', 'link must be a resource name');
     }
     const code = b.code;
     const csr = b.csr;
-    const link = typeof b.link === 'string' ? b.link.slice(0, 63) : undefined;
+    const site = b.site;
+    const proof = b.router;
+    const link = b.link as string | undefined;
     return this.lock.run(async () => {
       const { grant, source } = await this.findGrant(name);
       const state = grant ? await this.redemptionState(grant, source) : undefined;
@@ -244,19 +267,24 @@ export class GrantServer {
           decision.message ?? 'refused',
         );
       }
-      const { commonName } = await (await loadCerts()).readCsr(csr);
+      const routerId = await this.proveRouter(proof, site, csr, peer, `grant ${name}`);
       const ca = await this.ca();
       const lifetimeMs = this.lifetimeOf(grant);
       const certificate = await (
         await loadCerts()
-      ).signCsr(ca, csr, { usage: 'client', validityMs: lifetimeMs });
+      ).signCsr(ca, csr, {
+        usage: 'client',
+        validityMs: lifetimeMs,
+        subject: { commonName: routerId, organization: site },
+      });
       const info = (await loadCerts()).certificateInfo(certificate);
       state.redeemed += 1;
       await writeJson(sitePaths(this.opts.dir).redemption(name), state);
       const record: IssuedCert = {
         serial: normalizeSerial(info.serialNumber),
         id: randomUUID(),
-        site: commonName,
+        site,
+        routerId,
         ...(link ? { link } : {}),
         grant: name,
         issuedAt: new Date().toISOString(),
@@ -266,7 +294,8 @@ export class GrantServer {
       await this.addIssued(record);
       this.log.info('access grant redeemed', {
         grant: name,
-        site: commonName,
+        site,
+        routerId,
         peer,
         serial: record.serial,
         redeemed: state.redeemed,
@@ -279,6 +308,7 @@ export class GrantServer {
         endpoints: this.endpoints(req),
         linkName: this.opts.siteName,
         site: this.opts.siteName,
+        routerId: this.opts.routerId,
         cost: grant.spec.cost,
         lifetimeMs,
       };
@@ -287,10 +317,11 @@ export class GrantServer {
 
   private async renew(req: IncomingMessage, body: unknown, peer: string): Promise<unknown> {
     const socket = req.socket as TLSSocket;
-    const b = body as { csr?: unknown } | null;
-    if (!b || typeof b.csr !== 'string')
-      throw new HttpError(400, 'CARAVAN_BAD_REQUEST', 'a renewal needs {csr}');
+    const b = body as { csr?: unknown; router?: unknown } | null;
+    if (!b || typeof b.csr !== 'string' || b.router === undefined)
+      throw new HttpError(400, 'CARAVAN_BAD_REQUEST', 'a renewal needs {csr, router}');
     const csr = b.csr;
+    const proof = b.router;
     const peerCert = socket.getPeerCertificate?.();
     if (!socket.authorized || !peerCert?.serialNumber) {
       const why = socket.authorizationError ? `: ${String(socket.authorizationError)}` : '';
@@ -322,21 +353,31 @@ export class GrantServer {
           `certificate ${serial} was not issued through an access grant of this site`,
         );
       }
-      const { commonName } = await (await loadCerts()).readCsr(csr);
-      if (commonName !== record.site) {
+      const routerId = await this.proveRouter(proof, record.site, csr, peer, `renewal of ${serial}`);
+      if (record.routerId !== undefined && routerId !== record.routerId) {
+        this.log.warn('certificate renewal refused', {
+          peer,
+          serial,
+          reason: `router ${routerId} renews a certificate of router ${record.routerId}`,
+        });
         throw new HttpError(
-          400,
-          ErrorCodes.CERT,
-          `the request names "${commonName}", the certificate "${record.site}"`,
+          403,
+          ErrorCodes.PEER_IDENTITY,
+          `the certificate belongs to router ${record.routerId}, not ${routerId}`,
         );
       }
       const ca = await this.ca();
       const certificate = await (
         await loadCerts()
-      ).signCsr(ca, csr, { usage: 'client', validityMs: record.lifetimeMs });
+      ).signCsr(ca, csr, {
+        usage: 'client',
+        validityMs: record.lifetimeMs,
+        subject: { commonName: routerId, organization: record.site },
+      });
       const info = (await loadCerts()).certificateInfo(certificate);
       const next: IssuedCert = {
         ...record,
+        routerId,
         serial: normalizeSerial(info.serialNumber),
         issuedAt: new Date().toISOString(),
         notAfter: info.notAfter.toISOString(),
@@ -352,6 +393,20 @@ export class GrantServer {
       });
       return { certificate, ca: ca.certPem, lifetimeMs: record.lifetimeMs };
     });
+  }
+
+  /**
+   * The router id the request proves for the CSR's key (see src/identity.ts provenRouterId); a refusal is a 403
+   * with code CARAVAN_PEER_IDENTITY, logged with the reason.
+   */
+  private async proveRouter(proof: unknown, site: string, csr: string, peer: string, what: string): Promise<string> {
+    const key = await (await loadCerts()).csrPublicKey(csr);
+    const r = provenRouterId(proof, site, key);
+    if ('refused' in r) {
+      this.log.warn('router proof refused', { peer, request: what, site, reason: r.refused });
+      throw new HttpError(403, ErrorCodes.PEER_IDENTITY, r.refused);
+    }
+    return r.routerId;
   }
 
   private async addIssued(record: IssuedCert): Promise<void> {

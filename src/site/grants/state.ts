@@ -41,8 +41,13 @@ export interface IssuedCert {
   serial: string;
   /** identity of the link across renewals: set at redemption, kept by every renewal */
   id: string;
-  /** the redeeming site (certificate common name) */
+  /** the redeeming site (certificate organization; before router identities, its common name) */
   site: string;
+  /**
+   * the redeeming router's id (certificate common name), proven with its key at redemption and at every
+   * renewal; absent from records made before router identities (the next renewal adds it)
+   */
+  routerId?: string;
   /** the Link name at the redeeming site, as it reported it */
   link?: string;
   grant: string;
@@ -73,8 +78,10 @@ export interface LinkGrantInfo {
   renewUrl: string;
   /** the accepting site */
   site?: string;
-  /** common name of the link certificate (the redeeming site's name) */
+  /** common name of the link certificate (the redeeming router's id; the site name before router identities) */
   commonName: string;
+  /** the accepting site's router id, which the link's server certificate must name (absent from older grants) */
+  peerRouterId?: string;
   lifetimeMs: number;
 }
 
