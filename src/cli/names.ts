@@ -9,5 +9,7 @@ const OLD_SUFFIX_RE = /-[0-9a-f]{6}$/;
  * an older router (`west-<6 hex>`); other ids are returned unchanged.
  */
 export function siteOfRouter(routerId: string): string {
-  return siteNameOf(routerId) ?? (OLD_SUFFIX_RE.test(routerId) ? routerId.replace(OLD_SUFFIX_RE, '') : routerId);
+  return (
+    siteNameOf(routerId) ?? (OLD_SUFFIX_RE.test(routerId) ? routerId.replace(OLD_SUFFIX_RE, '') : routerId)
+  );
 }

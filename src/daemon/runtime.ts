@@ -39,13 +39,7 @@ import type { ReloadResult, RevokeResult } from '../admin/types.js';
 import { LinkRenewer } from '../site/grants/renew.js';
 import { revokeLink } from '../site/grants/revoke.js';
 import { GrantServer } from '../site/grants/server.js';
-import {
-  RevocationSet,
-  fileExists,
-  readJson,
-  sitePaths,
-  type LinkGrantInfo,
-} from '../site/grants/state.js';
+import { RevocationSet, fileExists, readJson, sitePaths, type LinkGrantInfo } from '../site/grants/state.js';
 
 export const VERSION = '0.1.0';
 const PLATFORM = `${process.platform}/${process.arch} node ${process.version}`;
@@ -572,7 +566,9 @@ export class SiteRuntime {
 
   private async startLink(link: LinkResource): Promise<void> {
     const material = await readTlsFiles(link.spec.tls);
-    const grant = await readJson<LinkGrantInfo>(LinkRenewer.grantFileOf(link.spec.tls)).catch(() => undefined);
+    const grant = await readJson<LinkGrantInfo>(LinkRenewer.grantFileOf(link.spec.tls)).catch(
+      () => undefined,
+    );
     const dialer = new LinkDialer({
       ...(typeof grant?.peerRouterId === 'string' ? { expectedPeer: grant.peerRouterId } : {}),
       name: link.metadata.name,

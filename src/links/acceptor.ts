@@ -95,7 +95,9 @@ export class LinkAcceptor {
     });
     this.log.info('link accepted', { link: id, peer, subject: cert.subject?.CN });
     const peerRouterId = identity.routerId;
-    session.once('ready', () => this.opts.onSession(session, { id, name: peer, direction: 'in', peerRouterId }));
+    session.once('ready', () =>
+      this.opts.onSession(session, { id, name: peer, direction: 'in', peerRouterId }),
+    );
   }
 
   /**

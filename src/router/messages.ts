@@ -89,7 +89,8 @@ export function decodeFlowHeader(buf: Buffer): FlowHeader {
   if (!isRouterIdName(o.src)) bad('flow header: src is not a router id');
   if (!isPrintable(o.fid as string, 128)) bad('flow header: fid must be printable, at most 128 characters');
   if (!isPrintable(o.lis as string, 253)) bad('flow header: lis must be printable, at most 253 characters');
-  if (!isPrintable(o.client as string, 300)) bad('flow header: client must be printable, at most 300 characters');
+  if (!isPrintable(o.client as string, 300))
+    bad('flow header: client must be printable, at most 300 characters');
   if (o.aff !== undefined && (typeof o.aff !== 'string' || !isPrintable(o.aff, 1024)))
     bad('flow header: aff must be printable, at most 1024 characters');
   if (!FLOW_PROTOCOLS.includes(o.proto as FlowProtocol))

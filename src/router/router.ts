@@ -352,7 +352,10 @@ export class Router extends EventEmitter implements AdapterHost {
           reason: 'HELLO carries another router id than the link certificate',
         });
         link.session.destroy(
-          new CaravanError(ErrorCodes.PEER_IDENTITY, 'HELLO carries another router id than the link certificate'),
+          new CaravanError(
+            ErrorCodes.PEER_IDENTITY,
+            'HELLO carries another router id than the link certificate',
+          ),
         );
         return;
       }

@@ -26,6 +26,7 @@ import {
   DEFAULT_PURGE_AFTER_MS,
   MAX_INFO_BYTES,
   DEFAULT_REFRESH_INTERVAL_MS,
+  MAX_SEQ,
   type AdAuthenticator,
   type AddressDestination,
   type EngineConfig,
@@ -622,17 +623,25 @@ export class RoutingEngine {
       ...(this.localInfo !== undefined ? { info: this.localInfo } : {}),
     };
     if (!this.ownForce && sameContent(content, own)) return;
-    const base = this.seqFloor === 0 ? own.seq : laterSeq(own.seq, this.seqFloor);
-    const ad = this.signed({
-      t: 'ra',
+    const body = {
+      t: 'ra' as const,
       id: this.id,
       mode: this.mode,
-      seq: nextSeq(base),
       boot: this.boot,
       links,
       addresses: { ...this.localAddresses },
       ...(this.localInfo !== undefined ? { info: this.localInfo } : {}),
-    });
+    };
+    const base = this.seqFloor === 0 ? own.seq : laterSeq(own.seq, this.seqFloor);
+    const seq = nextSeq(base);
+    if (compareSeq(seq, own.seq) <= 0) {
+      // The copy to pass is (almost) half the sequence space ahead of the copy the network holds now: no single
+      // value is later than both. Step through the middle: a copy a quarter of the space ahead of the current
+      // one goes out first (in order, before the final one), so every router holds a copy the final seq passes.
+      const mid = this.signed({ ...body, seq: ((own.seq - 1 + 2 ** 30) % MAX_SEQ) + 1 });
+      for (const l of this.bestLinks().values()) this.queue.push({ linkId: l.id, msg: mid });
+    }
+    const ad = this.signed({ ...body, seq });
     this.seqFloor = 0;
     const old = this.lsdb.install(ad, this.now);
     this.noteChange(old?.ad, ad);

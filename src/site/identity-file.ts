@@ -15,15 +15,22 @@ export function identityKeyPath(siteDir: string): string {
 }
 
 /** The site's identity, or undefined when it has none yet. Rejects when the file exists but is not a key. */
-export async function readSiteIdentity(siteDir: string, siteName: string): Promise<RouterIdentity | undefined> {
+export async function readSiteIdentity(
+  siteDir: string,
+  siteName: string,
+): Promise<RouterIdentity | undefined> {
   let pem: string;
   try {
     pem = await readFile(identityKeyPath(siteDir), 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new CaravanError(ErrorCodes.CONFIG_IO, `cannot read ${identityKeyPath(siteDir)}: ${errorMessage(e)}`, {
-      cause: e,
-    });
+    throw new CaravanError(
+      ErrorCodes.CONFIG_IO,
+      `cannot read ${identityKeyPath(siteDir)}: ${errorMessage(e)}`,
+      {
+        cause: e,
+      },
+    );
   }
   return loadIdentity(siteName, pem);
 }

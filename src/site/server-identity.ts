@@ -24,7 +24,11 @@ export function commonNameOf(pem: string): string {
  * Reissues runtime/server.crt (with a new key) when it does not name `routerId`. Returns true when it did.
  * Nothing happens when the site has no CA key (its certificates are managed elsewhere).
  */
-export async function ensureServerCertificate(siteDir: string, routerId: string, siteName: string): Promise<boolean> {
+export async function ensureServerCertificate(
+  siteDir: string,
+  routerId: string,
+  siteName: string,
+): Promise<boolean> {
   const p = sitePaths(siteDir);
   if (!(await fileExists(p.serverCert)) || !(await fileExists(p.caKey))) return false;
   const current = await readFile(p.serverCert, 'utf8');

@@ -1,3 +1,5 @@
+import { readSiteIdentity } from '../../src/site/identity-file.js';
+import { commonNameOf } from '../../src/site/server-identity.js';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -78,14 +80,19 @@ test('site create: directory layout, CA and key modes, router id, Site resource'
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /Site hub created/);
   const dir = join(home, 'sites', 'hub');
-  for (const f of ['runtime/ca.key', 'runtime/server.key']) {
+  for (const f of ['runtime/ca.key', 'runtime/server.key', 'runtime/identity.key']) {
     assert.equal((await stat(join(dir, f))).mode & 0o777, 0o600, `${f} is 0600`);
   }
   for (const f of ['runtime/ca.crt', 'runtime/server.crt']) assert.ok((await stat(join(dir, f))).isFile());
   assert.ok((await stat(join(dir, 'logs'))).isDirectory());
   const cfg = await loadSiteDir(dir); // a valid site directory, TLS files present
   assert.equal(cfg.site.metadata.name, 'hub');
-  assert.match(cfg.site.spec.routerId ?? '', /^hub-[0-9a-f]{6}$/);
+  // the router id is derived from the identity key, printed, and named by the server certificate
+  assert.equal(cfg.site.spec.routerId, undefined);
+  const identity = await readSiteIdentity(dir, 'hub');
+  assert.match(identity?.routerId ?? '', /^hub-[a-z2-7]{26}$/);
+  assert.ok(r.stdout.includes(identity?.routerId ?? '?'));
+  assert.equal(commonNameOf(await readFile(join(dir, 'runtime', 'server.crt'), 'utf8')), identity?.routerId);
   assert.deepEqual(cfg.site.spec.linkAccess, {
     host: '0.0.0.0',
     port: 7000,

@@ -220,9 +220,14 @@ test('parseRoutingMessage normalises and rejects bad shapes', () => {
   assert.equal(parseRoutingMessage(ad({ links: [{ neighbor: 'x', cost: 1 }] })), undefined); // self link
   assert.equal(parseRoutingMessage(ad({ seq: 0 })), undefined);
   assert.equal(parseRoutingMessage(ad({ seq: 1.5 })), undefined);
-  // "__proto__" is an ordinary routing key after JSON.parse.
-  const parsed = parseRoutingMessage(JSON.parse(JSON.stringify(ad()).replace('"k"', '"__proto__"')));
+  // Keys must be routing keys: "__proto__" (an own property after JSON.parse) or escape sequences are refused.
+  assert.equal(
+    parseRoutingMessage(JSON.parse(JSON.stringify(ad()).replace('"k"', '"__proto__"'))),
+    undefined,
+  );
+  assert.equal(parseRoutingMessage(ad({ addresses: { 'k\u001b[2J': 1 } })), undefined);
+  assert.equal(parseRoutingMessage(ad({ seq: 2 ** 32 })), undefined);
+  const parsed = parseRoutingMessage(ad({ addresses: { 'amqp:queue/a': 1, $management: 1 } }));
   assert.ok(parsed !== undefined && parsed.t === 'ra');
-  assert.deepEqual(Object.keys(parsed.addresses), ['__proto__']);
-  assert.equal(Object.getPrototypeOf(parsed.addresses), Object.prototype);
+  assert.deepEqual(Object.keys(parsed.addresses), ['$management', 'amqp:queue/a']);
 });

@@ -199,29 +199,26 @@ export const siteCreate: CommandSpec = {
     const dir = await createSite(home, site, hosts);
     const routerId = (await readSiteIdentity(dir, name))?.routerId ?? name;
     const la = site.spec.linkAccess;
-    ctx.out.emit(
-      { name, dir, routerId, mode: site.spec.mode, linkAccess: la ?? null },
-      () => {
-        ctx.out.line(`Site ${name} created in ${dir}`);
-        const pairs: Array<[string, string]> = [
-          ['router id', routerId],
-          ['mode', site.spec.mode],
-          ['link access', la ? `${la.host}:${la.port}` : 'no (this site only dials out)'],
-        ];
-        ctx.out.stdout.write(renderPairs(pairs.map(([k, v]) => [`  ${k}`, v])));
-        ctx.out.line();
-        ctx.out.line('Next:');
-        ctx.out.line(`  caravan site start --detach${siteFlag(ctx, name)}`);
-        if (la)
-          ctx.out.line(
-            `  caravan token issue ${name}.token${siteFlag(ctx, name)}   # let another site link here`,
-          );
-        else
-          ctx.out.line(
-            `  caravan token redeem FILE${siteFlag(ctx, name)}   # link to a site that issued a token`,
-          );
-      },
-    );
+    ctx.out.emit({ name, dir, routerId, mode: site.spec.mode, linkAccess: la ?? null }, () => {
+      ctx.out.line(`Site ${name} created in ${dir}`);
+      const pairs: Array<[string, string]> = [
+        ['router id', routerId],
+        ['mode', site.spec.mode],
+        ['link access', la ? `${la.host}:${la.port}` : 'no (this site only dials out)'],
+      ];
+      ctx.out.stdout.write(renderPairs(pairs.map(([k, v]) => [`  ${k}`, v])));
+      ctx.out.line();
+      ctx.out.line('Next:');
+      ctx.out.line(`  caravan site start --detach${siteFlag(ctx, name)}`);
+      if (la)
+        ctx.out.line(
+          `  caravan token issue ${name}.token${siteFlag(ctx, name)}   # let another site link here`,
+        );
+      else
+        ctx.out.line(
+          `  caravan token redeem FILE${siteFlag(ctx, name)}   # link to a site that issued a token`,
+        );
+    });
   },
 };
 

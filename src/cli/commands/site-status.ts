@@ -20,7 +20,10 @@ export const siteStatus: CommandSpec = {
       running: st.running,
       ...(st.unresponsive ? { responding: false } : {}),
       ...(st.pid !== undefined ? { pid: st.pid } : {}),
-      routerId: s?.router.id ?? (await readSiteIdentity(site.dir, site.name).catch(() => undefined))?.routerId ?? site.name,
+      routerId:
+        s?.router.id ??
+        (await readSiteIdentity(site.dir, site.name).catch(() => undefined))?.routerId ??
+        site.name,
       mode: s?.router.mode ?? res.spec.mode,
       linkAccess: la ? { host: la.host, port: la.port } : null,
       ...(s

@@ -26,7 +26,10 @@ export const status: CommandSpec = {
       site: site.name,
       running: st.running,
       router: {
-        id: s?.router.id ?? (await readSiteIdentity(site.dir, site.name).catch(() => undefined))?.routerId ?? site.name,
+        id:
+          s?.router.id ??
+          (await readSiteIdentity(site.dir, site.name).catch(() => undefined))?.routerId ??
+          site.name,
         mode: s?.router.mode ?? res.spec.mode,
         ...(st.pid !== undefined ? { pid: st.pid } : {}),
         ...(s ? { startedAt: s.router.startedAt, version: s.router.version } : {}),

@@ -78,7 +78,12 @@ export class LinkRenewer {
   }
 
   /** When the current certificate is due; re-read every time (the files may have been replaced). */
-  private async dueAt(): Promise<{ dueAt: number; lifetimeMs: number; notAfter: number; wrongName: boolean }> {
+  private async dueAt(): Promise<{
+    dueAt: number;
+    lifetimeMs: number;
+    notAfter: number;
+    wrongName: boolean;
+  }> {
     const info = await readJson<LinkGrantInfo>(this.grantFile);
     const cert = (await loadCerts()).certificateInfo(await readFile(this.opts.tls.cert, 'utf8'));
     const notAfter = cert.notAfter.getTime();
@@ -87,7 +92,12 @@ export class LinkRenewer {
     // A certificate from before router identities names the site, not the router: links with it are refused,
     // so it is renewed at once (the grant server then issues one naming the router id).
     const wrongName = cert.commonName !== this.opts.identity.routerId;
-    return { dueAt: wrongName ? Date.now() : renewalDueAt(notAfter, lifetimeMs), lifetimeMs, notAfter, wrongName };
+    return {
+      dueAt: wrongName ? Date.now() : renewalDueAt(notAfter, lifetimeMs),
+      lifetimeMs,
+      notAfter,
+      wrongName,
+    };
   }
 
   private async schedule(): Promise<void> {

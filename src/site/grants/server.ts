@@ -185,7 +185,10 @@ export class GrantServer {
         const logId = randomBytes(6).toString('hex');
         this.log.error('grant request failed', { peer, url: req.url, logId, error: errorMessage(e) });
         send(500, {
-          error: { code: 'CARAVAN_INTERNAL', message: `internal error (log id ${logId} at the issuing site)` },
+          error: {
+            code: 'CARAVAN_INTERNAL',
+            message: `internal error (log id ${logId} at the issuing site)`,
+          },
         });
       }
     }
@@ -221,7 +224,13 @@ export class GrantServer {
   }
 
   private async redeem(name: string, body: unknown, req: IncomingMessage, peer: string): Promise<unknown> {
-    const b = body as { code?: unknown; csr?: unknown; site?: unknown; link?: unknown; router?: unknown } | null;
+    const b = body as {
+      code?: unknown;
+      csr?: unknown;
+      site?: unknown;
+      link?: unknown;
+      router?: unknown;
+    } | null;
     if (!b || typeof b.code !== 'string' || typeof b.csr !== 'string' || b.router === undefined) {
       throw new HttpError(400, 'CARAVAN_BAD_REQUEST', 'a redemption needs {code, csr, site, router}');
     }
@@ -399,7 +408,13 @@ export class GrantServer {
    * The router id the request proves for the CSR's key (see src/identity.ts provenRouterId); a refusal is a 403
    * with code CARAVAN_PEER_IDENTITY, logged with the reason.
    */
-  private async proveRouter(proof: unknown, site: string, csr: string, peer: string, what: string): Promise<string> {
+  private async proveRouter(
+    proof: unknown,
+    site: string,
+    csr: string,
+    peer: string,
+    what: string,
+  ): Promise<string> {
     const key = await (await loadCerts()).csrPublicKey(csr);
     const r = provenRouterId(proof, site, key);
     if ('refused' in r) {
