@@ -124,6 +124,7 @@ export class SiteRuntime {
         ...router.engine.stats(),
         version: router.engine.version,
         routers: router.engine.topology().routers.length,
+        identityRefusals: router.identityRefusalCount,
       }),
       listeners: () =>
         [...this.listeners.values()].map(({ l, r }) => ({

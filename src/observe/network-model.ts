@@ -4,6 +4,8 @@
  * database) and what each router answered about itself over management flows (traffic rates, link RTTs, listener
  * and connector names). Pure: no I/O, no clock (the caller passes `now`). Linear in routers + links + keys.
  */
+import { idBelongsToSite, isSelfCertifyingId, siteNameOf } from '../identity.js';
+import { isName } from '../names.js';
 import type { LocalTraffic } from './flows.js';
 import type {
   LinkModel,
@@ -59,7 +61,19 @@ export interface ModelInput {
   unanswered?: Array<{ router: string; error: string }>;
 }
 
-const str = (v: unknown, fallback: string): string => (typeof v === 'string' && v !== '' ? v : fallback);
+/** Versions and platforms from peers: short printable ASCII, else nothing. */
+const printable = (v: unknown, fallback: string): string =>
+  typeof v === 'string' && v !== '' && v.length <= 128 && /^[\x20-\x7e]+$/.test(v) ? v : fallback;
+
+/**
+ * The site name shown for router `id`: the name its advertisement states when it is a site name the id belongs
+ * to (a self-certifying id carries its site's name; an older id is taken at its word), else the site part of the
+ * id. A router cannot pass itself off as another site in the console or `network status`.
+ */
+export function siteNameFor(id: string, stated: unknown): string {
+  if (isName(stated) && (idBelongsToSite(id, stated) || !isSelfCertifyingId(id))) return stated;
+  return siteNameOf(id) ?? id;
+}
 
 function countMap(v: unknown): Record<string, number> {
   const out: Record<string, number> = {};
@@ -128,10 +142,10 @@ export function buildNetworkModel(input: ModelInput): NetworkModel {
     const self = r.id === selfId;
     sites.set(r.id, {
       id: r.id,
-      name: str(info.site, self ? input.self.site : r.id),
+      name: self ? input.self.site : siteNameFor(r.id, info.site),
       mode: r.mode,
-      platform: str(info.platform, self ? input.self.platform : ''),
-      version: str(info.version, self ? input.self.version : ''),
+      platform: self ? input.self.platform : printable(info.platform, ''),
+      version: self ? input.self.version : printable(info.version, ''),
       reachable: self || r.reachable,
     });
   }
@@ -178,7 +192,7 @@ export function buildNetworkModel(input: ModelInput): NetworkModel {
     if (!sites.has(s.neighbor)) {
       sites.set(s.neighbor, {
         id: s.neighbor,
-        name: s.neighbor,
+        name: siteNameFor(s.neighbor, undefined),
         mode: s.neighborMode ?? 'edge',
         platform: '',
         version: '',
@@ -204,7 +218,14 @@ export function buildNetworkModel(input: ModelInput): NetworkModel {
       // a neighbour advertised by a router whose own advertisement we do not have (yet)
       for (const x of [l.from, l.to]) {
         if (!sites.has(x))
-          sites.set(x, { id: x, name: x, mode: 'interior', platform: '', version: '', reachable: false });
+          sites.set(x, {
+            id: x,
+            name: siteNameFor(x, undefined),
+            mode: 'interior',
+            platform: '',
+            version: '',
+            reachable: false,
+          });
       }
     }
     linkModels.push({

@@ -27,7 +27,18 @@ export interface RouterMetricsSource {
   routerId: string;
   records: FlowRecorder;
   links(): LinkMetricsInput[];
-  routing(): { spfRuns: number; version: number; messagesIn: number; messagesOut: number; routers: number };
+  routing(): {
+    spfRuns: number;
+    version: number;
+    messagesIn: number;
+    messagesOut: number;
+    routers: number;
+    /** advertisements dropped: not signed by their router's key / beyond the database limit */
+    forged: number;
+    overflow: number;
+    /** links refused because the peer's claimed router id did not match its certificate or site */
+    identityRefusals: number;
+  };
   listeners(): AdapterMetricsInput[];
   connectors(): AdapterMetricsInput[];
 }
@@ -88,6 +99,15 @@ export function createRouterMetrics(src: RouterMetricsSource): MetricsRegistry {
   const rtMsgOut = reg.counter('caravan_routing_messages_sent_total', 'Routing messages sent');
   const rtVersion = reg.gauge('caravan_routing_version', 'Increments when routes or addresses change');
   const rtRouters = reg.gauge('caravan_routing_routers', 'Routers in the link-state database');
+  const rtDropped = reg.counter(
+    'caravan_routing_advertisements_dropped_total',
+    "Advertisements dropped: forged (key or signature not the router id's) or overflow (database full)",
+    ['reason'],
+  );
+  const idRefused = reg.counter(
+    'caravan_links_refused_identity_total',
+    'Links refused because the router id a peer claimed did not match its certificate or its site',
+  );
   const al = ['routing_key', 'adapter', 'name', 'side'];
   const httpReq = reg.counter(
     'caravan_http_requests_total',
@@ -178,6 +198,9 @@ export function createRouterMetrics(src: RouterMetricsSource): MetricsRegistry {
     rtMsgOut.set({}, r.messagesOut);
     rtVersion.set({}, r.version);
     rtRouters.set({}, r.routers);
+    rtDropped.set({ reason: 'forged' }, r.forged);
+    rtDropped.set({ reason: 'overflow' }, r.overflow);
+    idRefused.set({}, r.identityRefusals);
     for (const c of src.connectors()) {
       const l = { routing_key: c.routingKey, connector: c.name };
       const s = c.stats;

@@ -280,6 +280,16 @@ export class Router extends EventEmitter implements AdapterHost {
     try {
       msg = decodeControl(payload);
     } catch (e) {
+      if (!link.registered) {
+        // the first message must be a well-formed `hi` naming a valid router id and site: nothing else links
+        this.log.warn('link refused: malformed hello', {
+          link: link.id,
+          peer: link.name,
+          error: errorMessage(e),
+        });
+        link.session.destroy(new CaravanError(ErrorCodes.PROTOCOL, `malformed hi: ${errorMessage(e)}`));
+        return;
+      }
       this.log.warn('malformed control message dropped', { link: link.id, error: errorMessage(e) });
       return;
     }

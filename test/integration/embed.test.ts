@@ -70,7 +70,7 @@ describe('embedding API: a Node program as a site', () => {
 
   test('connect(key): a Duplex to the server behind the key, byte-exact both ways, with half-close', async () => {
     const sock = await node.connect('echo');
-    assert.equal(sock.info.router, 'hub');
+    assert.equal(sock.info.router, hub.routerId);
     assert.equal(sock.info.connector, 'echo');
     assert.match(sock.info.target ?? '', /^127\.0\.0\.1:\d+$/);
     const data = randomBytes(4 * 1024 * 1024 + 17);

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import type { NetworkModel, TrafficSample } from '../../src/observe/model.js';
 import { NetLab } from '../support/netns.js';
 import { spawnManaged, stopAllProcesses } from '../support/proc.js';
-import { makeTempRoot, TestSite } from '../support/sites.js';
+import { makeTempRoot, TestSite, siteOf } from '../support/sites.js';
 import { waitFor } from '../support/wait.js';
 import { skipUnless } from '../support/skip.js';
 import { freePort } from '../support/ports.js';
@@ -141,9 +141,9 @@ describe('network-wide observability', () => {
     );
     assert.deepEqual(rec.r.unanswered, []);
     const f = rec.f;
-    assert.equal(f.sourceSite, 'west');
+    assert.equal(f.sourceSite, west.routerId);
     assert.equal(f.listener, 'ping');
-    assert.equal(f.destSite, 'east');
+    assert.equal(f.destSite, east.routerId);
     assert.equal(f.connector, 'ping');
     assert.match(f.targetAddress ?? '', /^127\.0\.0\.1:\d+$/);
     assert.match(f.clientAddress, /^127\.0\.0\.1:\d+$/);
@@ -153,7 +153,7 @@ describe('network-wide observability', () => {
     assert.equal(f.bytesIn, 4);
     assert.ok(f.endedAt && f.endedAt >= f.startedAt);
     // by site, over the console API too
-    const api = await get(eastUrl, '/api/flows?site=west&limit=5');
+    const api = await get(eastUrl, `/api/flows?site=${west.routerId}&limit=5`);
     assert.equal(api.status, 200);
     assert.ok((JSON.parse(api.body) as Array<{ id: string }>).some((x) => x.id === f.id));
   });
@@ -166,7 +166,7 @@ describe('network-wide observability', () => {
       },
       { what: 'a model with two links up', timeoutMs: 10_000 },
     );
-    assert.equal(m.observedBy, 'east');
+    assert.equal(m.observedBy, east.routerId);
     assert.deepEqual(
       m.sites.map((s) => [s.name, s.reachable, s.version]),
       [
@@ -175,13 +175,14 @@ describe('network-wide observability', () => {
         ['west', true, '0.1.0'],
       ],
     );
+    // sites are identified by router id, shown by name
     assert.deepEqual(
-      m.links.map((l) => l.id),
+      m.links.map((l) => [siteOf(l.from), siteOf(l.to)].sort().join('--')).sort(),
       ['east--hub', 'hub--west'],
     );
     const ping = m.services.find((s) => s.routingKey === 'ping')!;
-    assert.deepEqual(ping.listeners, [{ site: 'west', count: 1, names: ['ping'] }]);
-    assert.deepEqual(ping.connectors, [{ site: 'east', count: 1, names: ['ping'] }]);
+    assert.deepEqual(ping.listeners, [{ site: west.routerId, count: 1, names: ['ping'] }]);
+    assert.deepEqual(ping.connectors, [{ site: east.routerId, count: 1, names: ['ping'] }]);
     assert.equal(ping.matched, true);
     assert.equal(m.unanswered, undefined);
     const api = JSON.parse((await get(eastUrl, '/api/network')).body) as NetworkModel;
@@ -190,7 +191,7 @@ describe('network-wide observability', () => {
 
   test('/api/events sends a network event; /api/traffic answers samples', async () => {
     const ev = (await firstEvent(eastUrl, 'network')) as NetworkModel;
-    assert.equal(ev.observedBy, 'east');
+    assert.equal(ev.observedBy, east.routerId);
     assert.equal(ev.sites.length, 3);
     const t = await get(eastUrl, '/api/traffic');
     assert.equal(t.status, 200);

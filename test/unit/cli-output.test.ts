@@ -5,7 +5,7 @@ import type { StatusSnapshot } from '../../src/admin/types.js';
 import { siteOfRouter } from '../../src/cli/names.js';
 import { generateIdentity } from '../../src/identity.js';
 import { networkView } from '../../src/cli/network.js';
-import { Output, renderTable, visibleWidth } from '../../src/cli/output.js';
+import { Output, renderPairs, renderTable, visibleWidth } from '../../src/cli/output.js';
 import { tempHome } from '../support/cli.js';
 
 function capture(format: 'table' | 'json' | 'yaml', color = false): { out: Output; text: () => string } {
@@ -15,15 +15,20 @@ function capture(format: 'table' | 'json' | 'yaml', color = false): { out: Outpu
 }
 
 test('renderTable: aligned columns, no trailing spaces, colour codes do not count', () => {
-  const t = renderTable(
+  const c = capture('table', true);
+  c.out.table(
     ['NAME', 'STATE'],
     [
-      ['a', '\u001b[32mup\u001b[39m'],
+      ['a', c.out.style('green', 'up')],
       ['longer-name', 'down'],
     ],
   );
-  assert.equal(t, 'NAME         STATE\na            \u001b[32mup\u001b[39m\nlonger-name  down\n');
+  assert.equal(
+    c.text(),
+    '\u001b[1mNAME\u001b[22m         \u001b[1mSTATE\u001b[22m\na            \u001b[32mup\u001b[39m\nlonger-name  down\n',
+  );
   assert.equal(visibleWidth('\u001b[1mNAME\u001b[22m'), 4);
+  assert.equal(visibleWidth(c.out.style('bold', 'NAME')), 4);
   for (const line of renderTable(['A', 'B', 'C'], [['1', '', '']]).split('\n'))
     assert.equal(line, line.trimEnd());
 });
@@ -147,4 +152,32 @@ test('networkView: sites from the topology, with links, services and edges attac
     { key: 'redis', connectors: 1 },
   ]);
   assert.deepEqual(v[0]!.links, [{ site: 'east', router: 'east-bbbbbb', cost: 2 }]);
+});
+
+test('text from peers cannot reach the terminal raw: cells, pairs, lines, json and yaml are escaped', () => {
+  const evil = 'west\u001b[2J\u001b]0;owned\u0007\u009b31m\u202eevil\r';
+  const c = capture('table', true);
+  c.out.table(['SITE', 'STATE'], [[evil, c.out.style('green', 'up')]]);
+  c.out.line(`site ${evil}`);
+  c.out.stdout.write(renderPairs([['site', evil]]));
+  const text = c.text();
+  // the only escape sequences left are the CLI's own colours
+  assert.deepEqual(
+    [...text.matchAll(/\u001b\[[0-9;]*m/g)].map((m) => m[0]),
+    ['\u001b[1m', '\u001b[22m', '\u001b[1m', '\u001b[22m', '\u001b[32m', '\u001b[39m'],
+  );
+  assert.ok(!/[\u0007\u009b\u202e\r]/.test(text));
+  assert.ok(!text.replace(/\u001b\[[0-9;]*m/g, '').includes('\u001b'));
+  assert.ok(text.includes('west\\x1b[2J'));
+  // a peer cannot forge the CLI's colour markers: it does not know the nonce
+  const forged = capture('table', true);
+  forged.out.line('\uE000deadbeefdeadbeef:31\uE001red?');
+  assert.ok(!forged.text().includes('\u001b'));
+  const j = capture('json');
+  j.out.emit({ site: evil }, () => assert.fail('no table'));
+  assert.ok(!/[\u0000-\u001f\u007f-\u009f\u202e]/.test(j.text().replace(/\n/g, '')));
+  assert.equal((JSON.parse(j.text()) as { site: string }).site, evil);
+  const y = capture('yaml');
+  y.out.emit({ site: evil }, () => assert.fail('no table'));
+  assert.ok(!/[\u001b\u0007\u009b\u202e\r]/.test(y.text()));
 });
