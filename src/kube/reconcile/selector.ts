@@ -86,7 +86,11 @@ export function parseSelectorString(text: string): Requirements {
 
 /** Checks the object form (or a string) and returns its requirements. Throws SelectorError with a field path. */
 export function parseSelector(value: unknown): Requirements {
-  if (typeof value === 'string') return parseSelectorString(value);
+  if (typeof value === 'string') {
+    const reqs = parseSelectorString(value);
+    if (reqs.length === 0) throw new SelectorError('', 'selects every pod: give at least one label');
+    return reqs;
+  }
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw new SelectorError(
       '',
