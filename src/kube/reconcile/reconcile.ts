@@ -119,7 +119,7 @@ export function reconcile(input: ObservedState): ReconcileResult {
         matched = bad('NoReadyPods', `no ready pods match selector ${text}${notReady}`);
       } else {
         const n = t.targets.length;
-        matched = ok('PodsReady', `${n} ready pod${n > 1 ? 's' : ''} match selector ${text}`);
+        matched = ok('PodsReady', `${n} ready ${n > 1 ? 'pods match' : 'pod matches'} selector ${text}`);
         const r = structuredClone(c.resource);
         r.spec.host = first.host;
         r.spec.port = first.port;
@@ -161,9 +161,18 @@ export function reconcile(input: ObservedState): ReconcileResult {
           tokens: tokens.map((t) => t.resource),
         })
       : undefined;
-  /** Ready of a resource that waits on the site, else `then`. */
-  const afterSite = (then: () => Verdict): Verdict =>
-    siteBlocked !== undefined ? bad('SiteNotReady', siteBlocked) : facts ? then() : PENDING;
+  /**
+   * Ready of a resource that runs in the router: False while the site cannot run, or when `known` (what the
+   * core itself can tell) is False; Pending until the router reports; then what `then` reads from its facts.
+   */
+  const afterSite = (then: () => Verdict, known?: Verdict): Verdict =>
+    siteBlocked !== undefined
+      ? bad('SiteNotReady', siteBlocked)
+      : known?.status === 'False'
+        ? known
+        : facts
+          ? then()
+          : PENDING;
 
   // --- statuses ------------------------------------------------------------------------------------------
   if (site && secrets) {
@@ -228,7 +237,11 @@ export function reconcile(input: ObservedState): ReconcileResult {
   for (const g of grants) {
     findings.set(key('AccessGrant', g.meta.name), {
       configured: ok('Configured'),
-      running: afterSite(() => grantReady(g.resource, g.obj, la !== undefined, addr, input.now)),
+      running: afterSite(
+        () =>
+          facts?.linkAccess?.bound === false ? bad('BindFailed', facts.linkAccess.error ?? '') : ok('Ready'),
+        grantReady(g.resource, g.obj, la !== undefined, addr, input.now),
+      ),
     });
   }
   const redeemed = new Set(runLinks.map((l) => l.meta.name));

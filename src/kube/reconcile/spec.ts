@@ -60,6 +60,13 @@ function kubeIssues(obj: CaravanObject, spec: Record<string, unknown>, extras: K
         });
         break;
       }
+      if (spec['type'] === 'amqp') {
+        issues.push({
+          path: 'spec.selector',
+          message: 'an amqp connector reaches one broker: give host (a Service name) instead',
+        });
+        break;
+      }
       try {
         extras.selector = parseSelector(sel);
         extras.selectorText = formatSelector(extras.selector);
