@@ -266,3 +266,45 @@ test('a Listener on the link-access port, or on another listener port, is a port
   assert.equal(reason('links')?.reason, 'PortConflict');
   assert.equal(reason('udp7000')?.status, 'True', 'udp and tcp ports do not clash');
 });
+
+test('revision labels of the router pods never go into a Service selector', () => {
+  const r = reconcile(
+    observed([site(), cr('Listener', 'db', { port: 5432 })], {
+      routerPodLabels: { ...ROUTER_LABELS, 'pod-template-hash': '5d8f7c9b4' },
+    }),
+  );
+  assert.deepEqual(r.services[0]?.spec.selector, ROUTER_LABELS);
+});
+
+test('a Listener recreated under the same name takes its Service back; a held one is not taken', () => {
+  const first = cr('Listener', 'db', { port: 5432 });
+  let state = converge(observed([site(), first]));
+  const second = cr('Listener', 'db', { port: 5432 });
+  state = { ...state, resources: [...state.resources.filter((r) => r.kind !== 'Listener'), second] };
+  const r = reconcile(state);
+  const upd = ofKind(r.actions, 'update');
+  assert.equal(upd.length, 1);
+  assert.equal(upd[0]?.object.metadata.ownerReferences?.[0]?.uid, second.metadata.uid);
+  state = converge(state);
+  // the Service's owner now has a bad spec: another Listener asking for the name does not get it
+  state = {
+    ...state,
+    resources: [
+      ...state.resources.map((x) => (x.kind === 'Listener' ? { ...x, spec: { port: 'x' } } : x)),
+      cr('Listener', 'thief', { host: 'db', port: 6000 }),
+    ],
+  };
+  const r2 = reconcile(state);
+  assert.equal(
+    r2.actions.filter((a) => a.kind === 'Service').length,
+    0,
+    'the held Service is neither taken nor deleted',
+  );
+  assert.equal(
+    r2.services.some((s) => s.metadata.name === 'db'),
+    false,
+  );
+  const c = findCondition(r2.statuses.find((s) => s.name === 'thief')?.status.conditions, 'Configured');
+  assert.equal(c?.reason, 'ServiceConflict');
+  assert.match(c?.message ?? '', /Service db is held by Listener db/);
+});

@@ -19,6 +19,16 @@ import {
 /** The Service other sites dial (links and the grant server). */
 export const LINK_ACCESS_SERVICE = 'caravan-link-access';
 
+/**
+ * Labels a controller stamps on each revision of its pods. A Service selecting one would lose every pod at the
+ * next rollout, so they never go into a selector.
+ */
+const REVISION_LABELS = new Set(['pod-template-hash', 'controller-revision-hash', 'pod-template-generation']);
+
+export function routerSelector(labels: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).filter(([k]) => !REVISION_LABELS.has(k)));
+}
+
 export interface WantedListener {
   meta: KubeMeta;
   resource: ListenerResource;
@@ -51,7 +61,7 @@ function serviceObject(
       annotations: ownedAnnotations(),
       ownerReferences: [ownerReference(owner.kind, owner.meta)],
     },
-    spec: { type, selector: { ...selector }, ports },
+    spec: { type, selector: routerSelector(selector), ports },
   };
 }
 
