@@ -8,6 +8,7 @@ import {
   SITE_CA_SECRET,
   derivedRouterId,
   linkSecretName,
+  linkSecret as makeLinkSecret,
   reconcile,
   type CaravanObject,
   type ObservedState,
@@ -35,12 +36,10 @@ const cond = (state: ObservedState | CaravanObject[], kind: string, name: string
     type,
   );
 const b64 = (s: string) => Buffer.from(s).toString('base64');
-function linkSecret(link: string): SecretObject {
-  return {
-    metadata: { name: linkSecretName(link), namespace: NS, uid: `u-${link}` },
-    data: { 'ca.crt': b64('CA'), 'tls.crt': b64('CERT'), 'tls.key': b64('KEY') },
-  };
-}
+const SITE_META = { name: 'east', uid: 'site-uid' };
+/** The Secret a redemption makes, owned by the Site. */
+const linkSecret = (link: string): SecretObject =>
+  makeLinkSecret(NS, SITE_META, link, { ca: 'CA', cert: 'CERT', key: 'KEY', grant: '{}' });
 
 test('a bad spec sets Configured=False naming the field and leaves every other resource running', () => {
   const state = converge(
@@ -250,6 +249,12 @@ test('Links need their Secret; AccessTokens are redeemed once their Link exists'
     cert: '/var/lib/caravan/runtime/links/to-west/client.crt',
     key: '/var/lib/caravan/runtime/links/to-west/client.key',
   });
+  assert.ok(
+    r.secretFiles.some((f) => f.key === 'grant.json' && f.path === 'runtime/links/to-west/grant.json'),
+  );
+  const made = linkSecret('to-west');
+  assert.equal(made.metadata.name, linkSecretName('to-west'));
+  assert.equal(made.metadata.ownerReferences?.[0]?.kind, 'Site');
   assert.equal(cond(state, 'Link', 'to-west', 'Ready')?.reason, 'LinkUp');
   assert.equal(cond(state, 'AccessToken', 'to-west', 'Ready')?.reason, 'Redeemed');
   assert.equal(cond(state, 'AccessToken', 'later', 'Ready')?.reason, 'RedeemFailed');

@@ -13,6 +13,7 @@ export {
   GRANT_STATE_SECRET,
   SECRET_KEYS,
   linkSecretName,
+  linkSecret,
   derivedRouterId,
 } from './secrets.js';
 export {

@@ -74,6 +74,26 @@ function secret(
   };
 }
 
+/**
+ * The Secret of a redeemed Link, as whoever redeems the AccessToken must create it: the link's CA, client
+ * certificate and key (PEM text) and its grant info, owned by the Site like every other Secret of the site.
+ */
+export function linkSecret(
+  namespace: string,
+  site: KubeMeta,
+  link: string,
+  pem: { ca: string; cert: string; key: string; grant?: string },
+): SecretObject {
+  const k = SECRET_KEYS.link;
+  const data: Record<string, string> = {
+    [k.ca]: encode(pem.ca),
+    [k.cert]: encode(pem.cert),
+    [k.key]: encode(pem.key),
+  };
+  if (pem.grant !== undefined) data[k.grant] = encode(pem.grant);
+  return secret(namespace, linkSecretName(link), site, 'link', data);
+}
+
 export interface SecretPlan {
   /** Secrets the site needs (missing ones become create actions). */
   desired: DesiredSecret[];
