@@ -50,7 +50,7 @@ test('targets follow pods becoming ready, not ready and going away', () => {
   let m = matched(state);
   assert.equal(m?.status, 'False');
   assert.equal(m?.reason, 'NoReadyPods');
-  assert.equal(m?.message, 'no ready pods match selector app=redis (1 match but none is ready)');
+  assert.equal(m?.message, 'no ready pods match selector app=redis (1 matches but is not ready)');
   assert.equal(
     findCondition(reconcile(state).statuses.find((s) => s.name === 'redis')?.status.conditions, 'Ready')
       ?.status,

@@ -308,3 +308,20 @@ test('a Listener recreated under the same name takes its Service back; a held on
   assert.equal(c?.reason, 'ServiceConflict');
   assert.match(c?.message ?? '', /Service db is held by Listener db/);
 });
+
+test('a foreign Service named like the link-access Service is left alone and gives no address', () => {
+  const theirs = foreignService(LINK_ACCESS_SERVICE, 443);
+  theirs.status = { loadBalancer: { ingress: [{ ip: '198.51.100.1' }] } };
+  const start = observed([site({ linkAccess: {} })], { services: [theirs] });
+  assert.equal(reconcile(start).actions.filter((a) => a.kind === 'Service').length, 0);
+  const final = converge(start);
+  assert.deepEqual(final.services, [theirs]);
+  const r = reconcile(final);
+  assert.equal(r.linkAddress, undefined);
+  const ready = findCondition(statusOf(r, 'Site', 'east')?.conditions, 'Ready');
+  assert.equal(ready?.reason, 'ServiceConflict');
+  assert.match(
+    ready?.message ?? '',
+    new RegExp(`Service ${LINK_ACCESS_SERVICE} exists and is not Caravan's`),
+  );
+});

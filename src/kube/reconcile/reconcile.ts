@@ -100,7 +100,12 @@ export function reconcile(input: ObservedState): ReconcileResult {
   const secrets: SecretPlan | undefined = site
     ? planSecrets({ namespace: ns, site, links, observed: input.secrets })
     : undefined;
-  const laService = input.services.find((s) => s.metadata.name === LINK_ACCESS_SERVICE);
+  // a Service of that name that is not Caravan's says nothing about this site's address
+  const laService = svc.siteConflict
+    ? undefined
+    : input.services.find(
+        (s) => s.metadata.name === LINK_ACCESS_SERVICE && (s.metadata.namespace ?? ns) === ns,
+      );
   const addr: AddressResult | undefined =
     la && laType ? linkAddress(la, laType, laService, ns, LINK_ACCESS_SERVICE) : undefined;
   const address = addr && 'address' in addr ? addr.address : undefined;
@@ -115,7 +120,9 @@ export function reconcile(input: ObservedState): ReconcileResult {
       const text = c.extras.selectorText ?? '';
       const first = t.targets[0];
       if (!first) {
-        const notReady = t.matching > 0 ? ` (${t.matching} match but none is ready)` : '';
+        const m = t.matching;
+        const notReady =
+          m === 0 ? '' : m === 1 ? ' (1 matches but is not ready)' : ` (${m} match but none is ready)`;
         matched = bad('NoReadyPods', `no ready pods match selector ${text}${notReady}`);
       } else {
         const n = t.targets.length;
