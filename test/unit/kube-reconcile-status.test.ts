@@ -335,6 +335,18 @@ test('a whole site converges: applying the actions and reconciling again gives n
   assert.equal(cond(state, 'Listener', 'api', 'Matched')?.message, 'connector for api-v1 is reachable');
   assert.equal(cond(state, 'AccessGrant', 'g', 'Ready')?.status, 'True');
   for (const r of state.resources) {
+    const types = (r.status?.conditions ?? []).map((c) => c.type);
+    const want =
+      r.kind === 'Listener' || r.kind === 'Connector'
+        ? ['Configured', 'Matched', 'Ready']
+        : ['Configured', 'Ready'];
+    assert.deepEqual(types, want, `${r.kind} ${r.metadata.name}`);
+    for (const c of r.status?.conditions ?? []) {
+      assert.equal(c.observedGeneration, r.metadata.generation);
+      assert.ok(c.reason && /^[A-Z][A-Za-z]*$/.test(c.reason), c.reason);
+      assert.ok(c.lastTransitionTime);
+      assert.ok(!/\n/.test(c.message ?? ''));
+    }
     if (r.metadata.name === 'bad') continue;
     assert.equal(
       findCondition(r.status?.conditions, 'Configured')?.status,
