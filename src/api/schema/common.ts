@@ -1,6 +1,6 @@
 /** Schema nodes that several kinds share: hosts, ports, routing keys, TLS files, endpoints, status conditions. */
 import { CONDITION_STATUSES, ROUTING_KEY_PATTERN } from '../types.js';
-import { int, list, obj, oneOf, str, type Fields, type ObjectNode, type StringNode } from './dsl.js';
+import { int, list, obj, oneOf, str, type Fields, type StringNode } from './dsl.js';
 import { describeValue } from './messages.js';
 
 export const MAX_INT32 = 2 ** 31 - 1;
@@ -39,20 +39,17 @@ export const time = (description: string, maxLength?: number): StringNode =>
   str({ description, check: rfc3339, format: 'date-time', ...(maxLength ? { maxLength } : {}) });
 
 /** `{host, port}`, both required. */
-export const endpoint = (description: string): ObjectNode =>
+export const endpoint = (description: string) =>
   obj(
     {
       host: host('Host name or IP address.'),
-      port: port('TCP port, 1-65535.'),
+      port: port('TCP port.'),
     },
     { description, required: true },
   );
 
 /** `{ca, cert, key}` PEM file paths, each with its default (a kind's rule may fill them in instead). */
-export function tlsFiles(
-  description: string,
-  defaults?: { ca: string; cert: string; key: string },
-): ObjectNode {
+export function tlsFiles(description: string, defaults?: { ca: string; cert: string; key: string }) {
   const file = (what: string, def?: string): StringNode =>
     str({
       description: `PEM file of the ${what}.`,
