@@ -40,9 +40,7 @@ for (const [rel, text] of Object.entries(files)) {
   } else stale.push(`${rel}: ${current === undefined ? 'missing' : 'stale'}`);
 }
 if (stale.length) {
-  process.stderr.write(
-    `generated files out of date (run \`npm run generate\`):\n  ${stale.join('\n  ')}\n`,
-  );
+  process.stderr.write(`generated files out of date (run \`npm run generate\`):\n  ${stale.join('\n  ')}\n`);
   process.exit(1);
 }
 if (!write) process.stdout.write('generated files up to date\n');
