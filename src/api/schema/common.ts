@@ -21,8 +21,14 @@ export const port = (description: string): ReturnType<typeof int> =>
 export const ROUTING_KEY_HELP =
   'must be a routing key: 1-252 letters, digits, ".", "_" or "-", starting with a letter or digit (a service name, never a host:port)';
 
-export const routingKey = (description: string): StringNode =>
-  str({ description, pattern: ROUTING_KEY_PATTERN, patternHelp: ROUTING_KEY_HELP, docType: 'routing key' });
+export const routingKey = (description: string, docDefault: string): StringNode =>
+  str({
+    description,
+    pattern: ROUTING_KEY_PATTERN,
+    patternHelp: ROUTING_KEY_HELP,
+    docType: 'routing key',
+    docDefault,
+  });
 
 /** A routing key inside a list or as a mapping key: one message for every way it can be wrong. */
 export const routingKeyText: StringNode = str({
@@ -48,19 +54,27 @@ export const endpoint = (description: string) =>
     { description, required: true },
   );
 
-/** `{ca, cert, key}` PEM file paths, each with its default (a kind's rule may fill them in instead). */
-export function tlsFiles(description: string, defaults?: { ca: string; cert: string; key: string }) {
-  const file = (what: string, def?: string): StringNode =>
+/**
+ * `{ca, cert, key}` PEM file paths, each with its default, or with the default a kind's rule fills in (`docDefaults`,
+ * shown in the docs).
+ */
+export function tlsFiles(
+  description: string,
+  defaults?: { ca: string; cert: string; key: string },
+  docDefaults?: { ca: string; cert: string; key: string },
+) {
+  const file = (what: string, def?: string, docDefault?: string): StringNode =>
     str({
       description: `PEM file of the ${what}.`,
       ...(def !== undefined ? { default: def } : {}),
+      ...(docDefault !== undefined ? { docDefault } : {}),
       docType: 'path',
     });
   return obj(
     {
-      ca: file('CA certificate', defaults?.ca),
-      cert: file('certificate', defaults?.cert),
-      key: file('private key', defaults?.key),
+      ca: file('CA certificate', defaults?.ca, docDefaults?.ca),
+      cert: file('certificate', defaults?.cert, docDefaults?.cert),
+      key: file('private key', defaults?.key, docDefaults?.key),
     },
     { description },
   );

@@ -28,8 +28,10 @@ export const connectorTls = obj(
 
 export const connectorSpec = obj(
   {
-    routingKey: routingKey('The service this connector delivers.'),
-    host: host('The target’s host name or address.', DEFAULTS.connectorHost),
+    routingKey: routingKey('The service this connector delivers.', '`metadata.name`'),
+    host: withOpts(host('The target’s host name or address.', DEFAULTS.connectorHost), {
+      docDefault: `the first target's host, else \`${DEFAULTS.connectorHost}\``,
+    }),
     port: int({
       description: 'The target’s port; required unless `targets` is given.',
       min: 1,

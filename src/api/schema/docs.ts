@@ -33,7 +33,7 @@ function typeText(node: Node): string {
 }
 
 function defaultText(node: Node): string {
-  if (node.docDefault !== undefined) return code(node.docDefault);
+  if (node.docDefault !== undefined) return node.docDefault;
   if ('default' in node && node.default !== undefined) return code(String(node.default));
   return '';
 }

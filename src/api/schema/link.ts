@@ -36,9 +36,11 @@ export const linkSpec = obj(
       max: DEFAULTS.maxCost,
       default: DEFAULTS.linkCost,
     }),
-    tls: tlsFiles(
-      'Client TLS files of the link; each defaults to `runtime/links/<name>/{ca.crt,client.crt,client.key}`.',
-    ),
+    tls: tlsFiles('Client TLS files of the link.', undefined, {
+      ca: '`runtime/links/<name>/ca.crt`',
+      cert: '`runtime/links/<name>/client.crt`',
+      key: '`runtime/links/<name>/client.key`',
+    }),
     proxy: str({
       description:
         'Reach the endpoints through this HTTP proxy (`http://[user:password@]host[:port]`, HTTP CONNECT); the link’s mutual TLS runs end to end through the tunnel. Certificate renewal uses it too.',

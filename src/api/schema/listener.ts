@@ -59,7 +59,10 @@ export const listenerUser = obj(
 
 export const listenerSpec = obj(
   {
-    routingKey: routingKey('The service this listener reaches.'),
+    routingKey: routingKey(
+      'The service this listener reaches.',
+      'the first `priority`/`weighted` key, else `metadata.name`',
+    ),
     host: host('Address the listener binds.', DEFAULTS.listenerHost),
     port: port('Port the listener binds.'),
     type: serviceType,

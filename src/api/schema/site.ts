@@ -45,7 +45,7 @@ export const routing = obj(
       description: 'A neighbour is dead after this long without a HELLO; greater than helloIntervalMs.',
       min: 1,
       max: MAX_INT32,
-      docDefault: `${DEFAULTS.deadIntervalHellos} × helloIntervalMs`,
+      docDefault: `${DEFAULTS.deadIntervalHellos} × \`helloIntervalMs\``,
     }),
   },
   { description: 'Timers of the routing protocol.', defaulted: true },
