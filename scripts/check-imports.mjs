@@ -19,7 +19,7 @@ const allowed = {
   adapters: [...common, 'router/contract', 'router/codes'],
   site: [...common, 'api'],
   admin: [...common, 'api'],
-  cli: [...common, 'api', 'admin/client', 'admin/types', 'site'],
+  cli: [...common, 'api', 'admin/client', 'admin/types', 'site', 'kube/manifests'],
   console: [...common, 'api', 'admin/client', 'admin/types'],
   kube: [...common, 'api', 'admin/client', 'admin/types', 'site'],
   // an embedded node runs the daemon's composition (SiteRuntime) in the program's process
