@@ -347,6 +347,7 @@ function checkSite(c: Checker, meta: ObjectMeta, specValue: unknown, statusValue
     'tls',
     'console',
     'observe',
+    'limits',
   ]);
   const mode = c.oneOf(s, 'mode', 'spec', SITE_MODES, 'interior');
   const routerId = c.string(s, 'routerId', 'spec', {
@@ -428,7 +429,7 @@ function checkSite(c: Checker, meta: ObjectMeta, specValue: unknown, statusValue
     if (socket !== undefined) spec.admin.socket = socket;
   }
 
-  const con = c.object(s?.['console'], 'spec.console', ['host', 'port', 'username', 'password']);
+  const con = c.object(s?.['console'], 'spec.console', ['host', 'port', 'username', 'password', 'hosts']);
   if (con) {
     spec.console = {
       host: c.host(con, 'host', 'spec.console', '127.0.0.1') ?? '127.0.0.1',
@@ -440,6 +441,33 @@ function checkSite(c: Checker, meta: ObjectMeta, specValue: unknown, statusValue
     if (password !== undefined) spec.console.password = password;
     if (username !== undefined && password === undefined)
       c.add('spec.console.password', 'is required when spec.console.username is set');
+    const hosts = con['hosts'];
+    if (hosts !== undefined && hosts !== null) {
+      if (!Array.isArray(hosts)) c.add('spec.console.hosts', `must be a list of host names (got ${describeValue(hosts)})`);
+      else {
+        const list: string[] = [];
+        hosts.forEach((v: unknown, i) => {
+          const key = `hosts[${i}]`;
+          const h = c.host({ [key]: v }, key, 'spec.console');
+          if (h !== undefined) list.push(h);
+        });
+        spec.console.hosts = list;
+      }
+    }
+  }
+  const lim = c.object(s?.['limits'], 'spec.limits', [
+    'handshakeTimeoutMs',
+    'maxHandshakes',
+    'maxHandshakesPerAddress',
+  ]);
+  if (lim) {
+    spec.limits = {};
+    const t = c.integer(lim, 'handshakeTimeoutMs', 'spec.limits', { min: 100, max: 600_000 });
+    const n = c.integer(lim, 'maxHandshakes', 'spec.limits', { min: 1, max: 1_000_000 });
+    const a = c.integer(lim, 'maxHandshakesPerAddress', 'spec.limits', { min: 1, max: 1_000_000 });
+    if (t !== undefined) spec.limits.handshakeTimeoutMs = t;
+    if (n !== undefined) spec.limits.maxHandshakes = n;
+    if (a !== undefined) spec.limits.maxHandshakesPerAddress = a;
   }
   const obs = c.object(s?.['observe'], 'spec.observe', ['flowRecords', 'flowLog']);
   if (obs) {
