@@ -20,6 +20,7 @@ import { buildSecureContext, readTlsFiles, type TlsMaterial } from '../links/tls
 import { rotatingFileSink, type Logger } from '../observe/log.js';
 import { openFdCount, readFdLimits } from '../observe/fd-limits.js';
 import { AcceptGuard } from '../net/accept-guard.js';
+import { FdWatch } from '../net/fd-watch.js';
 import { describeTlsError } from '../links/tls.js';
 import type { ConnectorAdapter, ListenerAdapter } from '../router/contract.js';
 import { Router } from '../router/router.js';
@@ -93,6 +94,7 @@ export class SiteRuntime {
   private flowLog: { stop(): void } | undefined;
   /** the guards of the public ports; they outlive restarts of their servers, so their counts do too */
   private readonly guards: { link: AcceptGuard; grant: AcceptGuard; console: AcceptGuard };
+  private readonly fdWatch: FdWatch;
 
   private constructor(
     private config: SiteConfig,
@@ -112,9 +114,12 @@ export class SiteRuntime {
     });
     const router = this.router;
     const limits = site.spec.limits;
+    this.fdWatch = new FdWatch({ logger: this.log });
+    const fdWatch = this.fdWatch;
     this.guards = {
       link: new AcceptGuard({
         server: 'link',
+        fdWatch,
         logger: this.log.child({ subsystem: 'link-access' }),
         limits,
         refusedMessage: 'link refused',
@@ -122,12 +127,14 @@ export class SiteRuntime {
       }),
       grant: new AcceptGuard({
         server: 'grant',
+        fdWatch,
         logger: this.log.child({ subsystem: 'grants' }),
         limits,
         refusedMessage: 'grant connection refused',
       }),
       console: new AcceptGuard({
         server: 'console',
+        fdWatch,
         logger: this.log.child({ subsystem: 'console' }),
         limits,
         refusedMessage: 'console request refused',
@@ -157,7 +164,11 @@ export class SiteRuntime {
           stats: c.stats(),
         })),
       guards: () => Object.values(this.guards).map((g) => ({ server: g.server, ...g.stats() })),
-      fds: () => ({ open: openFdCount(), max: readFdLimits()?.soft }),
+      fds: () => ({
+        open: openFdCount(),
+        max: this.fdWatch.lastSample?.max ?? readFdLimits()?.soft,
+        exhaustedEpisodes: this.fdWatch.episodes,
+      }),
     });
     this.observer = new NetworkObserver({
       selfId: id,
@@ -316,6 +327,7 @@ export class SiteRuntime {
 
   private async startAll(): Promise<void> {
     this.logFdLimits();
+    this.fdWatch.start();
     const { site } = this.config;
     this.admin = new AdminServer(
       this.opts.adminSocket ?? site.spec.admin?.socket ?? join(this.config.dir, 'runtime', 'admin.sock'),
@@ -926,6 +938,7 @@ export class SiteRuntime {
     await this.admin?.stop();
     this.flowLog?.stop();
     for (const g of Object.values(this.guards)) g.close();
+    this.fdWatch.stop();
   }
 }
 

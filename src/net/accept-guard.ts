@@ -10,7 +10,8 @@
  *   before any TLS state is allocated for them.
  * - Accept errors never reach the process: `EMFILE`/`ENFILE` (out of file descriptors) pause admission for a
  *   backoff (1 s doubling to 30 s): connections accepted meanwhile are closed at once, so the descriptors that are
- *   left serve the connections already established. One line says so when it starts and one when it ends.
+ *   left serve the connections already established. One line says so when it starts and one when it ends. With an
+ *   FdWatch, admission also pauses while the process is near its descriptor limit (fd-watch.ts).
  * - Every refusal is counted by reason (`stats()`, exported as `caravan_connections_refused_total`) and logged
  *   through a RateLimitedLog: a few lines in full per interval, then one summary line with the counts.
  *
@@ -24,6 +25,7 @@ import type { IncomingMessage } from 'node:http';
 import { systemClock, type Clock, type Timer } from '../clock.js';
 import type { LogFields, Logger } from '../observe/log.js';
 import { RateLimitedLog } from '../observe/rate-limited-log.js';
+import type { FdWatch } from './fd-watch.js';
 
 export interface AcceptLimits {
   /** a connection must finish its handshake (TLS, or first HTTP request) within this; default 10 s */
@@ -46,8 +48,8 @@ export const RefusalReasons = {
   HANDSHAKE_FAILED: 'handshake_failed',
   TOO_MANY_HANDSHAKES: 'too_many_handshakes',
   TOO_MANY_FROM_ADDRESS: 'too_many_from_address',
+  /** accept failed with EMFILE/ENFILE, or the connection was closed at accept while descriptors ran out */
   FD_EXHAUSTED: 'fd_exhausted',
-  ACCEPT_PAUSED: 'accept_paused',
 } as const;
 
 export type HandshakeKind = 'tls' | 'http';
@@ -67,6 +69,8 @@ export interface AcceptGuardOptions {
   pauseMaxMs?: number;
   /** interval of the refusal summaries (default 10 s) */
   logIntervalMs?: number;
+  /** pause admission while the process is near its file-descriptor limit */
+  fdWatch?: FdWatch;
 }
 
 export interface AcceptGuardStats {
@@ -145,7 +149,7 @@ export class AcceptGuard {
     return {
       handshaking: this.byKey.size,
       refused: Object.fromEntries(this.refused),
-      paused: this.pauseTimer !== undefined,
+      paused: this.pauseTimer !== undefined || (this.opts.fdWatch?.exhaustedAtLastSample ?? false),
     };
   }
 
@@ -204,9 +208,11 @@ export class AcceptGuard {
 
   private admit(socket: net.Socket): boolean {
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
-    if (this.pauseTimer) {
+    const watch = this.opts.fdWatch;
+    if (this.pauseTimer || watch?.exhausted) {
       this.droppedInPause++;
-      this.count(RefusalReasons.ACCEPT_PAUSED);
+      if (watch) watch.closedWhileExhausted++;
+      this.count(RefusalReasons.FD_EXHAUSTED);
       socket.destroy();
       return false;
     }

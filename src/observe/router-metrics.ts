@@ -41,7 +41,7 @@ export interface RouterMetricsSource {
   /** the guards of the public ports */
   guards?(): AcceptMetricsInput[];
   /** file descriptors open now and the process's limit */
-  fds?(): { open?: number; max?: number };
+  fds?(): { open?: number; max?: number; exhaustedEpisodes?: number };
 }
 
 /** Seconds buckets matching the HTTP adapters' latency buckets (ms): 1 ms … 30 s. */
@@ -168,6 +168,10 @@ export function createRouterMetrics(src: RouterMetricsSource): MetricsRegistry {
   );
   const openFds = reg.gauge('process_open_fds', 'Open file descriptors of the router process');
   const maxFds = reg.gauge('process_max_fds', 'Limit of open file descriptors of the router process');
+  const fdEpisodes = reg.counter(
+    'caravan_fd_exhausted_total',
+    'Times the router came within its reserve of the file-descriptor limit (public ports then close new connections)',
+  );
   reg.onCollect(() => {
     for (const g of src.guards?.() ?? []) {
       for (const [reason, n] of Object.entries(g.refused)) refused.set({ server: g.server, reason }, n);
@@ -177,6 +181,7 @@ export function createRouterMetrics(src: RouterMetricsSource): MetricsRegistry {
     const fds = src.fds?.();
     if (fds?.open !== undefined) openFds.set({}, fds.open);
     if (fds?.max !== undefined && Number.isFinite(fds.max)) maxFds.set({}, fds.max);
+    if (fds?.exhaustedEpisodes !== undefined) fdEpisodes.set({}, fds.exhaustedEpisodes);
   });
   reg.onCollect(() => {
     for (const m of [

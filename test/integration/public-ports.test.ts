@@ -1,0 +1,232 @@
+/**
+ * The public ports of a real router against clients that never authenticate: a flood of TCP connections to the
+ * link port that never start TLS is capped (per source address and in total), every held one is closed at the
+ * (shortened) handshake deadline, refusals are counted in /metrics and logged in summaries, RSS stays bounded, and
+ * a real link comes up while the flood goes on. A router started with a tiny file-descriptor limit (prlimit) and
+ * flooded until accept fails with EMFILE stays up and serves again once the flood is gone.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { parseExposition } from '../../src/observe/metrics.js';
+import { spawnManaged, stopAllProcesses, type ManagedProcess } from '../support/proc.js';
+import { makeTempRoot, TestSite } from '../support/sites.js';
+import { waitFor } from '../support/wait.js';
+
+function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+      })
+      .on('error', reject);
+  });
+}
+
+function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? NaN);
+}
+
+/**
+ * Connections that never send a byte, from `localAddress`; each records when it was closed by the server. Keeps
+ * `target` connections open by reopening closed ones until `stop()`.
+ */
+class Flood {
+  readonly sockets = new Set<net.Socket>();
+  opened = 0;
+  closed = 0;
+  /** ms from connect to the server's close, for connections the server held */
+  readonly heldMs: number[] = [];
+  private stopped = false;
+
+  constructor(
+    private readonly port: number,
+    private readonly localAddress: string,
+    private readonly target: number,
+    private readonly reopen = true,
+  ) {
+    for (let i = 0; i < target; i++) this.open();
+  }
+
+  private open(): void {
+    if (this.stopped) return;
+    this.opened++;
+    const s = net.connect({ port: this.port, host: '127.0.0.1', localAddress: this.localAddress });
+    let connectedAt = 0;
+    s.on('connect', () => (connectedAt = Date.now()));
+    s.on('error', () => undefined);
+    s.on('close', () => {
+      this.sockets.delete(s);
+      this.closed++;
+      if (connectedAt > 0) this.heldMs.push(Date.now() - connectedAt);
+      // paced, so that the flood keeps the caps busy without eating the machine's CPU
+      if (this.reopen) setTimeout(() => this.open(), 250);
+    });
+    this.sockets.add(s);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const s of this.sockets) s.destroy();
+  }
+}
+
+async function scrape(url: string): Promise<Map<string, number>> {
+  const r = await get(url);
+  assert.equal(r.status, 200);
+  return parseExposition(r.body);
+}
+
+const refusedKey = (server: string, reason: string): string =>
+  `caravan_connections_refused_total{server="${server}",reason="${reason}"}`;
+
+describe('public ports under a flood of unauthenticated connections', () => {
+  let root: { dir: string; remove: () => Promise<void> };
+  let hub: TestSite;
+  let hubProc: ManagedProcess;
+  let linkPort: number;
+  let metricsUrl: string;
+
+  before(async () => {
+    root = await makeTempRoot('ports');
+    hub = await TestSite.create(root.dir, {
+      name: 'hub',
+      linkAccess: { host: '127.0.0.1', port: 0 },
+      spec: { limits: { handshakeTimeoutMs: 1500, maxHandshakes: 100, maxHandshakesPerAddress: 40 } },
+    });
+    hubProc = spawnManaged(process.execPath, [...hub.routerArgs(), '--console-port', '0'], {
+      label: 'router-hub',
+    });
+    const hs = await hub.ready();
+    linkPort = hs.router.linkAccess!.port;
+    metricsUrl = `${hs.router.console!.url}metrics`;
+  });
+
+  after(async () => {
+    await stopAllProcesses();
+    await root?.remove();
+  });
+
+  test('connections that never handshake are capped, closed at the deadline and counted; a real link still comes up', async () => {
+    const pid = hubProc.pid!;
+    const rssBefore = rssKb(pid);
+    const linesBefore = (hubProc.output.match(/link refused/g) ?? []).length;
+    // 120 silent connections from 127.0.0.2, each reopened soon after the router closed it
+    const flood = new Flood(linkPort, '127.0.0.2', 120);
+    try {
+      const m = await waitFor(
+        async () => {
+          const x = await scrape(metricsUrl);
+          return (x.get(refusedKey('link', 'too_many_from_address')) ?? 0) >= 100 &&
+            (x.get(refusedKey('link', 'handshake_timeout')) ?? 0) >= 40
+            ? x
+            : undefined;
+        },
+        { what: 'refusals by the per-address cap and by the handshake deadline', timeoutMs: 20_000 },
+      );
+      assert.ok((m.get('caravan_connections_handshaking{server="link"}') ?? Infinity) <= 40);
+      // the ones the router held were closed at the deadline (1.5 s), not at Node's 120 s
+      const held = flood.heldMs.filter((ms) => ms >= 1000);
+      assert.ok(held.length >= 40, `connections held until the deadline: ${held.length}`);
+      assert.ok(Math.max(...held) < 6000, `longest held connection: ${Math.max(...held)} ms`);
+
+      // a legitimate site links while the flood goes on
+      const west = await TestSite.create(root.dir, { name: 'west' });
+      await west.linkTo(hub, { endpoints: [{ host: '127.0.0.1', port: linkPort }] });
+      west.start();
+      await west.routesTo(['hub'], 20_000);
+      await hub.routesTo(['west'], 20_000);
+
+      const rssGrowthMb = (rssKb(pid) - rssBefore) / 1024;
+      assert.ok(rssGrowthMb < 40, `RSS grew by ${rssGrowthMb.toFixed(1)} MB`);
+      // hundreds of refusals, a bounded number of log lines (a few in full per 10 s, then a summary)
+      const lines = (hubProc.output.match(/link refused/g) ?? []).length - linesBefore;
+      const refusals =
+        (m.get(refusedKey('link', 'too_many_from_address')) ?? 0) +
+        (m.get(refusedKey('link', 'handshake_timeout')) ?? 0);
+      assert.ok(lines <= 20, `${lines} log lines for ${refusals} refusals`);
+      assert.ok(hubProc.running, 'the hub is still running');
+    } finally {
+      flood.stop();
+    }
+  });
+
+  test('the per-router cap holds connections from many addresses at maxHandshakes', async () => {
+    const floods = ['127.0.0.3', '127.0.0.4', '127.0.0.5'].map((a) => new Flood(linkPort, a, 40, false));
+    try {
+      const m = await waitFor(
+        async () => {
+          const x = await scrape(metricsUrl);
+          return (x.get(refusedKey('link', 'too_many_handshakes')) ?? 0) >= 10 ? x : undefined;
+        },
+        { what: 'refusals by the total cap', timeoutMs: 15_000 },
+      );
+      assert.ok((m.get('caravan_connections_handshaking{server="link"}') ?? Infinity) <= 100);
+    } finally {
+      for (const f of floods) f.stop();
+    }
+  });
+});
+
+describe('a router out of file descriptors', () => {
+  let root: { dir: string; remove: () => Promise<void> };
+
+  before(async () => {
+    root = await makeTempRoot('emfile');
+  });
+
+  after(async () => {
+    await stopAllProcesses();
+    await root?.remove();
+  });
+
+  test('survives running out of file descriptors, pauses accepting, and serves again once they are free', async () => {
+    const hub = await TestSite.create(root.dir, {
+      name: 'hub',
+      linkAccess: { host: '127.0.0.1', port: 0 },
+      // caps out of the way: the flood must exhaust descriptors, not hit the caps
+      spec: { limits: { handshakeTimeoutMs: 3000, maxHandshakes: 100_000, maxHandshakesPerAddress: 100_000 } },
+    });
+    // a limit just above what the router needs to start: a few hundred connections exhaust it
+    const proc = spawnManaged(
+      'prlimit',
+      ['--nofile=128:128', '--', process.execPath, ...hub.routerArgs(), '--console-port', '0'],
+      { label: 'router-hub-lowfd' },
+    );
+    const hs = await hub.ready();
+    const linkPort = hs.router.linkAccess!.port;
+    const metricsUrl = `${hs.router.console!.url}metrics`;
+    const before = await scrape(metricsUrl);
+    assert.equal(before.get('process_max_fds'), 128, 'the limit the router sees');
+
+    const flood = new Flood(linkPort, '127.0.0.2', 400, false);
+    try {
+      await proc.waitForOutput(/out of file descriptors/, { timeoutMs: 15_000 });
+      // the held connections reach their handshake deadline: descriptors come back, the router says so
+      await proc.waitForOutput(/accepting connections again/, { timeoutMs: 15_000 });
+    } finally {
+      flood.stop();
+    }
+    // still alive, and serving again: its admin API, its metrics, and a real link
+    await waitFor(() => proc.running && hub.status().then(() => true), {
+      what: 'the router to answer after the flood',
+      timeoutMs: 15_000,
+    });
+    const m = await scrape(metricsUrl);
+    assert.ok((m.get('caravan_fd_exhausted_total') ?? 0) >= 1, 'the episode is counted');
+    assert.ok((m.get('process_open_fds') ?? Infinity) < 100, 'descriptors were given back');
+    const west = await TestSite.create(root.dir, { name: 'west' });
+    await west.linkTo(hub, { endpoints: [{ host: '127.0.0.1', port: linkPort }] });
+    west.start();
+    await hub.routesTo(['west'], 30_000);
+    assert.ok(proc.running, 'the hub never exited');
+    assert.match(proc.output, /accepting connections again/);
+  });
+});
