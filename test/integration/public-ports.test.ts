@@ -7,25 +7,58 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { parseExposition } from '../../src/observe/metrics.js';
 import { spawnManaged, stopAllProcesses, type ManagedProcess } from '../support/proc.js';
+import { freePort } from '../support/ports.js';
 import { makeTempRoot, TestSite } from '../support/sites.js';
 import { waitFor } from '../support/wait.js';
 
-function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+interface Got {
+  status: number;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+function get(url: string, headers: Record<string, string> = {}): Promise<Got> {
   return new Promise((resolve, reject) => {
-    http
-      .get(url, { headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-        );
-      })
-      .on('error', reject);
+    const req = http.get(url, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      // an event stream never ends: its status and headers are enough
+      if (String(res.headers['content-type']).startsWith('text/event-stream')) {
+        resolve({ status: res.statusCode ?? 0, body: '', headers: res.headers });
+        req.destroy();
+        return;
+      }
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString('utf8'),
+          headers: res.headers,
+        }),
+      );
+    });
+    req.on('error', reject);
+  });
+}
+
+/** One TCP round trip: sends `text`, half-closes, resolves with what came back. */
+function echoOnce(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    let got = '';
+    c.on('connect', () => c.end(text));
+    c.on('data', (d: Buffer) => (got += d.toString('utf8')));
+    c.on('end', () => {
+      c.end();
+      resolve(got);
+    });
+    c.on('error', reject);
   });
 }
 
@@ -93,24 +126,38 @@ describe('public ports under a flood of unauthenticated connections', () => {
   let hubProc: ManagedProcess;
   let linkPort: number;
   let metricsUrl: string;
+  let consoleUrl: string;
+  let echo: net.Server;
+  let echoListen: number;
 
   before(async () => {
     root = await makeTempRoot('ports');
+    echo = net.createServer({ allowHalfOpen: true }, (sock) => {
+      sock.on('error', () => undefined);
+      sock.on('data', (d) => sock.write(d));
+      sock.on('end', () => sock.end());
+    });
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
+    echoListen = await freePort();
     hub = await TestSite.create(root.dir, {
       name: 'hub',
       linkAccess: { host: '127.0.0.1', port: 0 },
       spec: { limits: { handshakeTimeoutMs: 1500, maxHandshakes: 100, maxHandshakesPerAddress: 40 } },
     });
+    await hub.addConnector({ name: 'echo', port: (echo.address() as net.AddressInfo).port });
+    await hub.addListener({ name: 'echo', port: echoListen });
     hubProc = spawnManaged(process.execPath, [...hub.routerArgs(), '--console-port', '0'], {
       label: 'router-hub',
     });
     const hs = await hub.ready();
     linkPort = hs.router.linkAccess!.port;
-    metricsUrl = `${hs.router.console!.url}metrics`;
+    consoleUrl = hs.router.console!.url;
+    metricsUrl = `${consoleUrl}metrics`;
   });
 
   after(async () => {
     await stopAllProcesses();
+    echo?.close();
     await root?.remove();
   });
 
@@ -172,6 +219,63 @@ describe('public ports under a flood of unauthenticated connections', () => {
     } finally {
       for (const f of floods) f.stop();
     }
+  });
+
+  test('the console answers only to its own host names (DNS rebinding) and forbids framing', async () => {
+    const port = new URL(consoleUrl).port;
+    const foreign = await get(`${consoleUrl}api/network`, { host: `rebind.attacker.example:${port}` });
+    assert.equal(foreign.status, 421);
+    assert.match(foreign.body, /answers to .*127\.0\.0\.1.*not to the host "rebind\.attacker\.example/);
+    const metrics = await get(metricsUrl, { host: 'rebind.attacker.example' });
+    assert.equal(metrics.status, 421, '/metrics is refused too');
+    const events = await get(`${consoleUrl}api/events`, {
+      host: `127.0.0.1:${port}`,
+      origin: 'http://rebind.attacker.example',
+    });
+    assert.equal(events.status, 403, 'an event stream opened by a foreign page');
+
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`]) {
+      const own = await get(`${consoleUrl}api/network`, { host });
+      assert.equal(own.status, 200, host);
+      assert.match(String(own.headers['content-security-policy']), /frame-ancestors 'none'/);
+      assert.match(String(own.headers['content-security-policy']), /default-src 'self'/);
+      assert.equal(own.headers['x-frame-options'], 'DENY');
+      assert.equal(own.headers['x-content-type-options'], 'nosniff');
+    }
+    const sameOrigin = await get(`${consoleUrl}api/events`, {
+      host: `127.0.0.1:${port}`,
+      origin: `http://127.0.0.1:${port}`,
+    });
+    assert.equal(sameOrigin.status, 200, "the console's own page opens its event stream");
+    const m = await scrape(metricsUrl);
+    assert.ok((m.get(refusedKey('console', 'bad_host')) ?? 0) >= 2);
+    assert.ok((m.get(refusedKey('console', 'bad_origin')) ?? 0) >= 1);
+  });
+
+  test('an oversized resource file is refused with its name and the limit; the router keeps serving', async () => {
+    assert.equal(await echoOnce(echoListen, 'before'), 'before');
+    const big = join(hub.dir, 'resources', 'big.yaml');
+    // 2 MiB of YAML comments: valid YAML, over the 1 MiB cap
+    await writeFile(big, `# ${'x'.repeat(1021)}\n`.repeat(2048));
+    try {
+      await hubProc.waitForOutput(/resources not applied.*big\.yaml.*file too large \(2097152 bytes\).*1 MiB/, {
+        timeoutMs: 15_000,
+      });
+      const r = await hub.admin().reload();
+      assert.equal(r.applied, false);
+      assert.match(r.error ?? '', /resources\/big\.yaml: file too large .*limited to 1 MiB/);
+      // the running configuration is untouched: the service still works, the router answers at once
+      assert.equal(await echoOnce(echoListen, 'during'), 'during');
+      const t0 = Date.now();
+      await hub.status();
+      assert.ok(Date.now() - t0 < 2000, 'the router answers without delay');
+    } finally {
+      await unlink(big);
+    }
+    // gone again: the next change applies
+    await hub.addConnector({ name: 'after', port: (echo.address() as net.AddressInfo).port });
+    await hub.seesKey('after');
+    assert.equal(await echoOnce(echoListen, 'after'), 'after');
   });
 });
 
