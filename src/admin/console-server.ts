@@ -96,7 +96,8 @@ export class ConsoleServer {
     this.log = opts.logger.child({ subsystem: 'console' });
     this.ownGuard = opts.guard === undefined;
     this.guard =
-      opts.guard ?? new AcceptGuard({ server: 'console', logger: this.log, refusedMessage: 'console request refused' });
+      opts.guard ??
+      new AcceptGuard({ server: 'console', logger: this.log, refusedMessage: 'console request refused' });
   }
 
   get port(): number | undefined {

@@ -443,7 +443,8 @@ function checkSite(c: Checker, meta: ObjectMeta, specValue: unknown, statusValue
       c.add('spec.console.password', 'is required when spec.console.username is set');
     const hosts = con['hosts'];
     if (hosts !== undefined && hosts !== null) {
-      if (!Array.isArray(hosts)) c.add('spec.console.hosts', `must be a list of host names (got ${describeValue(hosts)})`);
+      if (!Array.isArray(hosts))
+        c.add('spec.console.hosts', `must be a list of host names (got ${describeValue(hosts)})`);
       else {
         const list: string[] = [];
         hosts.forEach((v: unknown, i) => {

@@ -321,7 +321,8 @@ export class SiteRuntime {
     const l = readFdLimits();
     if (!l) return;
     const fields = { soft: l.soft, hard: l.hard, open: openFdCount() };
-    if (l.soft < 4096) this.log.warn('file descriptor limit is low; raise the hard limit (LimitNOFILE=)', fields);
+    if (l.soft < 4096)
+      this.log.warn('file descriptor limit is low; raise the hard limit (LimitNOFILE=)', fields);
     else this.log.info('file descriptor limits', fields);
   }
 

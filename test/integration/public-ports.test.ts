@@ -258,9 +258,12 @@ describe('public ports under a flood of unauthenticated connections', () => {
     // 2 MiB of YAML comments: valid YAML, over the 1 MiB cap
     await writeFile(big, `# ${'x'.repeat(1021)}\n`.repeat(2048));
     try {
-      await hubProc.waitForOutput(/resources not applied.*big\.yaml.*file too large \(2097152 bytes\).*1 MiB/, {
-        timeoutMs: 15_000,
-      });
+      await hubProc.waitForOutput(
+        /resources not applied.*big\.yaml.*file too large \(2097152 bytes\).*1 MiB/,
+        {
+          timeoutMs: 15_000,
+        },
+      );
       const r = await hub.admin().reload();
       assert.equal(r.applied, false);
       assert.match(r.error ?? '', /resources\/big\.yaml: file too large .*limited to 1 MiB/);
@@ -296,7 +299,9 @@ describe('a router out of file descriptors', () => {
       name: 'hub',
       linkAccess: { host: '127.0.0.1', port: 0 },
       // caps out of the way: the flood must exhaust descriptors, not hit the caps
-      spec: { limits: { handshakeTimeoutMs: 3000, maxHandshakes: 100_000, maxHandshakesPerAddress: 100_000 } },
+      spec: {
+        limits: { handshakeTimeoutMs: 3000, maxHandshakes: 100_000, maxHandshakesPerAddress: 100_000 },
+      },
     });
     // a limit just above what the router needs to start: a few hundred connections exhaust it
     const proc = spawnManaged(

@@ -100,7 +100,8 @@ export class GrantServer {
     this.log = opts.logger.child({ subsystem: 'grants' });
     this.ownGuard = opts.guard === undefined;
     this.guard =
-      opts.guard ?? new AcceptGuard({ server: 'grant', logger: this.log, refusedMessage: 'grant connection refused' });
+      opts.guard ??
+      new AcceptGuard({ server: 'grant', logger: this.log, refusedMessage: 'grant connection refused' });
   }
 
   get port(): number | undefined {
