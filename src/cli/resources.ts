@@ -4,7 +4,7 @@
  * check the site as a whole (one Site, no port clashes), then write atomically. Nothing is written when
  * anything is invalid.
  */
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import {
   ResourceError,

@@ -3,7 +3,7 @@
  * `runtime/` (router id, CA and certificates, state), `logs/`. `loadSiteDir` turns it into the configuration a
  * router runs with; `writeResource` is how the CLI edits it when the router is stopped.
  */
-import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import {
   ResourceError,
