@@ -221,6 +221,27 @@ describe('public ports under a flood of unauthenticated connections', () => {
     }
   });
 
+  test('the grant port and the console close silent connections at the deadline too', async () => {
+    const st = await hub.status();
+    const grantPort = st.router.grantServer!.port;
+    const consolePort = Number(new URL(consoleUrl).port);
+    const grant = new Flood(grantPort, '127.0.0.6', 5, false);
+    const cons = new Flood(consolePort, '127.0.0.6', 5, false);
+    try {
+      await waitFor(() => grant.closed === 5 && cons.closed === 5, {
+        what: 'the silent connections to be closed',
+        timeoutMs: 10_000,
+      });
+      assert.ok(Math.max(...grant.heldMs, ...cons.heldMs) < 6000, 'closed at the 1.5 s deadline');
+      const m = await scrape(metricsUrl);
+      assert.ok((m.get(refusedKey('grant', 'handshake_timeout')) ?? 0) >= 5);
+      assert.ok((m.get(refusedKey('console', 'handshake_timeout')) ?? 0) >= 5);
+    } finally {
+      grant.stop();
+      cons.stop();
+    }
+  });
+
   test('the console answers only to its own host names (DNS rebinding) and forbids framing', async () => {
     const port = new URL(consoleUrl).port;
     const foreign = await get(`${consoleUrl}api/network`, { host: `rebind.attacker.example:${port}` });
