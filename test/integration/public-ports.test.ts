@@ -301,6 +301,30 @@ describe('public ports under a flood of unauthenticated connections', () => {
     await hub.seesKey('after');
     assert.equal(await echoOnce(echoListen, 'after'), 'after');
   });
+
+  test('changed limits apply while the router runs', async () => {
+    const before = (await scrape(metricsUrl)).get(refusedKey('link', 'too_many_from_address')) ?? 0;
+    // the Site resource TestSite wrote, with a per-address cap of 2
+    await hub.writeResource('Site', 'hub', {
+      mode: 'interior',
+      routing: { helloIntervalMs: 100, deadIntervalMs: 1000 },
+      linkAccess: { grantPort: 0, host: '127.0.0.1', port: 0 },
+      limits: { handshakeTimeoutMs: 1500, maxHandshakes: 100, maxHandshakesPerAddress: 2 },
+    });
+    await hubProc.waitForOutput(/limits of the link port now .*maxHandshakesPerAddress\W{1,4}2/, {
+      timeoutMs: 15_000,
+    });
+    const flood = new Flood(linkPort, '127.0.0.7', 5, false);
+    try {
+      await waitFor(
+        async () =>
+          ((await scrape(metricsUrl)).get(refusedKey('link', 'too_many_from_address')) ?? 0) >= before + 3,
+        { what: 'three of five refused by the new cap', timeoutMs: 10_000 },
+      );
+    } finally {
+      flood.stop();
+    }
+  });
 });
 
 describe('a router out of file descriptors', () => {
