@@ -8,10 +8,12 @@ const root = resolve(new URL('..', import.meta.url).pathname);
 const src = join(root, 'src');
 
 // folder -> folders it may import (besides itself). Top-level files (errors.ts) count as folder '.'.
-const common = ['.', 'observe'];
+const common = ['.', 'observe', 'net'];
 const allowed = {
   '.': [],
   observe: ['.'],
+  // the guard in front of public accept paths (links, grants, console, listeners)
+  net: ['.', 'observe'],
   api: ['.'],
   routing: [],
   router: [...common, 'api', 'routing'],

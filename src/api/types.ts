@@ -174,7 +174,21 @@ export interface SiteSpec {
    * The console HTTP server (web console, /api, /metrics). Port 0 (default) disables it. Host defaults to
    * 127.0.0.1; binding any non-loopback address requires HTTP Basic credentials (generated when not given).
    */
-  console?: { host: string; port: number; username?: string; password?: string };
+  console?: {
+    host: string;
+    port: number;
+    username?: string;
+    password?: string;
+    /** names the console also answers to (Host header), besides its address and the localhost names */
+    hosts?: string[];
+  };
+  /**
+   * Limits of the public ports (link access, grant server, console) against clients that never authenticate:
+   * a connection must finish its handshake (TLS; the console: its first request) within `handshakeTimeoutMs`
+   * (default 10,000), at most `maxHandshakes` (default 256) connections are in handshake per port, at most
+   * `maxHandshakesPerAddress` (default 32) from one source address.
+   */
+  limits?: { handshakeTimeoutMs?: number; maxHandshakes?: number; maxHandshakesPerAddress?: number };
   /**
    * Observability: flow records kept by the router (ring size, default 10,000); `flowLog: true` also appends every
    * finished flow as one JSON line to `logs/flows.log` (an access log; rotated at 10 MiB, 3 files kept).

@@ -4,7 +4,7 @@
  * check the site as a whole (one Site, no port clashes), then write atomically. Nothing is written when
  * anything is invalid.
  */
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import {
   ResourceError,
@@ -20,6 +20,7 @@ import {
 } from '../api/index.js';
 import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
 import { writeFileAtomic } from '../site/atomic.js';
+import { checkResourceText, readResourceFile } from '../site/resource-file.js';
 import { resourceFileName, SITE_SUBDIRS } from '../site/site-dir.js';
 
 export interface InputResource {
@@ -61,8 +62,15 @@ export async function readInputs(
   for (const f of files) {
     let text: string;
     try {
-      text = f.path === undefined ? await readStdin() : await readFile(f.path, 'utf8');
+      text =
+        f.path === undefined
+          ? checkResourceText(await readStdin(), f.source)
+          : await readResourceFile(f.path, f.source);
     } catch (e) {
+      if (e instanceof ResourceError) {
+        issues.push(...e.issues);
+        continue;
+      }
       throw new CaravanError(ErrorCodes.CONFIG_IO, `cannot read ${f.source}: ${errorMessage(e)}`, {
         cause: e,
       });
@@ -122,7 +130,7 @@ async function readSiteFiles(dir: string): Promise<SiteFile[]> {
     const source = `${SITE_SUBDIRS.resources}/${n}`;
     let resources: Resource[] | undefined;
     try {
-      resources = parseResources(await readFile(join(dir, source), 'utf8'), source);
+      resources = parseResources(await readResourceFile(join(dir, source), source), source);
     } catch {
       resources = undefined;
     }

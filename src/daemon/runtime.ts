@@ -18,6 +18,10 @@ import { parseProxyUrl } from '../http-proxy.js';
 import type { MuxSession } from '../links/mux/session.js';
 import { buildSecureContext, readTlsFiles, type TlsMaterial } from '../links/tls.js';
 import { rotatingFileSink, type Logger } from '../observe/log.js';
+import { openFdCount, readFdLimits } from '../observe/fd-limits.js';
+import { AcceptGuard } from '../net/accept-guard.js';
+import { FdWatch } from '../net/fd-watch.js';
+import { describeTlsError } from '../links/tls.js';
 import type { ConnectorAdapter, ListenerAdapter } from '../router/contract.js';
 import { Router } from '../router/router.js';
 import { createConnector, createListener } from './adapters.js';
@@ -88,6 +92,9 @@ export class SiteRuntime {
   private sampleTimer: NodeJS.Timeout | undefined;
   /** the flow access log (Site spec.observe.flowLog): stops watching and closes the file */
   private flowLog: { stop(): void } | undefined;
+  /** the guards of the public ports; they outlive restarts of their servers, so their counts do too */
+  private readonly guards: { link: AcceptGuard; grant: AcceptGuard; console: AcceptGuard };
+  private readonly fdWatch: FdWatch;
 
   private constructor(
     private config: SiteConfig,
@@ -106,6 +113,33 @@ export class SiteRuntime {
       ...(site.spec.observe?.flowRecords !== undefined ? { flowRecords: site.spec.observe.flowRecords } : {}),
     });
     const router = this.router;
+    const limits = site.spec.limits;
+    this.fdWatch = new FdWatch({ logger: this.log });
+    const fdWatch = this.fdWatch;
+    this.guards = {
+      link: new AcceptGuard({
+        server: 'link',
+        fdWatch,
+        logger: this.log.child({ subsystem: 'link-access' }),
+        limits,
+        refusedMessage: 'link refused',
+        describeError: describeTlsError,
+      }),
+      grant: new AcceptGuard({
+        server: 'grant',
+        fdWatch,
+        logger: this.log.child({ subsystem: 'grants' }),
+        limits,
+        refusedMessage: 'grant connection refused',
+      }),
+      console: new AcceptGuard({
+        server: 'console',
+        fdWatch,
+        logger: this.log.child({ subsystem: 'console' }),
+        limits,
+        refusedMessage: 'console request refused',
+      }),
+    };
     this.metrics = createRouterMetrics({
       routerId: id,
       records: router.records,
@@ -129,6 +163,12 @@ export class SiteRuntime {
           type: r.spec.type,
           stats: c.stats(),
         })),
+      guards: () => Object.values(this.guards).map((g) => ({ server: g.server, ...g.stats() })),
+      fds: () => ({
+        open: openFdCount(),
+        max: this.fdWatch.lastSample?.max ?? readFdLimits()?.soft,
+        exhaustedEpisodes: this.fdWatch.episodes,
+      }),
     });
     this.observer = new NetworkObserver({
       selfId: id,
@@ -239,6 +279,8 @@ export class SiteRuntime {
       staticDir: this.opts.consoleStaticDir ?? defaultConsoleDir(),
       credentialsFile: join(this.config.dir, 'runtime', 'console-credentials'),
       logger: this.opts.logger,
+      guard: this.guards.console,
+      ...(spec?.hosts !== undefined ? { hosts: spec.hosts } : {}),
       data: {
         network: () => this.network(),
         flows: (q) => this.flows(q),
@@ -271,7 +313,22 @@ export class SiteRuntime {
     return { keepaliveIntervalMs: Math.max(1000, this.config.site.spec.routing.helloIntervalMs * 5) };
   }
 
+  /**
+   * Logs the file-descriptor limits the router runs with. Node has already raised the soft limit to the hard
+   * one; a low hard limit is the service manager's to raise (systemd: LimitNOFILE=, docs/design/security.md).
+   */
+  private logFdLimits(): void {
+    const l = readFdLimits();
+    if (!l) return;
+    const fields = { soft: l.soft, hard: l.hard, open: openFdCount() };
+    if (l.soft < 4096)
+      this.log.warn('file descriptor limit is low; raise the hard limit (LimitNOFILE=)', fields);
+    else this.log.info('file descriptor limits', fields);
+  }
+
   private async startAll(): Promise<void> {
+    this.logFdLimits();
+    this.fdWatch.start();
     const { site } = this.config;
     this.admin = new AdminServer(
       this.opts.adminSocket ?? site.spec.admin?.socket ?? join(this.config.dir, 'runtime', 'admin.sock'),
@@ -332,6 +389,7 @@ export class SiteRuntime {
       logger: this.opts.logger,
       mux: this.muxOptions(),
       refuse: (cert) => this.revocations.refusal(cert.serialNumber ?? ''),
+      guard: this.guards.link,
     });
     await acceptor.start();
     this.acceptor = acceptor;
@@ -354,6 +412,9 @@ export class SiteRuntime {
    */
   private async applySite(d: SiteDiff, changes: string[]): Promise<void> {
     const spec = this.config.site.spec;
+    for (const g of Object.values(this.guards))
+      if (g.setLimits(spec.limits))
+        changes.push(`Site: limits of the ${g.server} port now ${JSON.stringify(g.currentLimits)}`);
     if (d.restart.length > 0) {
       changes.push(`Site: ${d.restart.join(', ')} changed: restart the router to apply`);
       this.log.warn('Site resource changed; restart the router to apply these fields', { fields: d.restart });
@@ -429,6 +490,7 @@ export class SiteRuntime {
       logger: this.opts.logger,
       ...(Number.isFinite(lifetime) && lifetime > 0 ? { defaultLifetimeMs: lifetime } : {}),
       onChange: () => void this.loadRevocations(),
+      guard: this.guards.grant,
     });
     try {
       await grants.start();
@@ -876,6 +938,8 @@ export class SiteRuntime {
     for (const { d } of this.dialers.values()) d.destroy();
     await this.admin?.stop();
     this.flowLog?.stop();
+    for (const g of Object.values(this.guards)) g.close();
+    this.fdWatch.stop();
   }
 }
 

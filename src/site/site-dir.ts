@@ -3,7 +3,7 @@
  * `runtime/` (router id, CA and certificates, state), `logs/`. `loadSiteDir` turns it into the configuration a
  * router runs with; `writeResource` is how the CLI edits it when the router is stopped.
  */
-import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import {
   ResourceError,
@@ -24,6 +24,7 @@ import {
 } from '../api/index.js';
 import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
 import { isAtomicTempFile, writeFileAtomic } from './atomic.js';
+import { readResourceFile } from './resource-file.js';
 
 export const SITE_SUBDIRS = { resources: 'resources', runtime: 'runtime', logs: 'logs' } as const;
 
@@ -95,8 +96,12 @@ export async function readSiteResources(dir: string): Promise<SourcedResource[]>
     const source = `${SITE_SUBDIRS.resources}/${name}`;
     let text: string;
     try {
-      text = await readFile(join(abs, source), 'utf8');
+      text = await readResourceFile(join(abs, source), source);
     } catch (e) {
+      if (e instanceof ResourceError) {
+        issues.push(...e.issues);
+        continue;
+      }
       throw ioError(`cannot read ${join(abs, source)}`, e);
     }
     try {
@@ -338,7 +343,7 @@ export async function writeResource(dir: string, resource: Resource): Promise<st
     if (source === rel) continue;
     let found = false;
     try {
-      found = parseResources(await readFile(join(abs, source), 'utf8'), source).some(
+      found = parseResources(await readResourceFile(join(abs, source), source), source).some(
         (r) => resourceKey(r) === key,
       );
     } catch {

@@ -23,6 +23,8 @@ export interface SiteDef {
   linkAccess?: { host: string; port: number; grantPort?: number; hosts?: string[] };
   helloIntervalMs?: number;
   deadIntervalMs?: number;
+  /** more Site spec fields (e.g. `limits`, `console`) */
+  spec?: Record<string, unknown>;
 }
 
 export interface ListenerDef {
@@ -74,7 +76,7 @@ export class TestSite {
       await writeFile(join(dir, 'runtime', 'server.crt'), server.certPem);
       await writeFile(join(dir, 'runtime', 'server.key'), server.keyPem, { mode: 0o600 });
     }
-    await site.writeResource('Site', def.name, spec);
+    await site.writeResource('Site', def.name, { ...spec, ...def.spec });
     return site;
   }
 

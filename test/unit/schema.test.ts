@@ -78,6 +78,7 @@ const SPEC_KEYS = {
     routing: 1,
     admin: 1,
     console: 1,
+    limits: 1,
     observe: 1,
     tls: 1,
   } satisfies Record<keyof SiteSpec, 1>,

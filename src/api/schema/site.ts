@@ -57,8 +57,35 @@ export const consoleServer = obj(
     port: int({ description: 'Port of the console; 0 disables it.', min: 0, max: 65535, default: 0 }),
     username: str({ description: 'HTTP Basic user name (with password).' }),
     password: str({ description: 'HTTP Basic password; generated when not given.' }),
+    hosts: list(host('A host name the console answers to.'), {
+      description:
+        'Names the console also answers to (the Host header), besides its own address and the localhost names; any other Host is refused (DNS rebinding).',
+      notList: 'must be a list of host names',
+    }),
   },
   { description: 'The console HTTP server (web console, /api, /metrics).' },
+);
+
+export const limits = obj(
+  {
+    handshakeTimeoutMs: int({
+      description:
+        'A connection to a public port (link, grant, console) must finish its handshake (TLS; the console: its first request) within this many milliseconds (default 10,000).',
+      min: 100,
+      max: 600_000,
+    }),
+    maxHandshakes: int({
+      description: 'Most connections in handshake per public port (default 256).',
+      min: 1,
+      max: 1_000_000,
+    }),
+    maxHandshakesPerAddress: int({
+      description: 'Most connections in handshake per public port from one source address (default 32).',
+      min: 1,
+      max: 1_000_000,
+    }),
+  },
+  { description: 'Limits of the public ports against clients that never authenticate.' },
 );
 
 export const siteSpec = obj(
@@ -79,6 +106,7 @@ export const siteSpec = obj(
       { description: 'The local admin API.' },
     ),
     console: consoleServer,
+    limits,
     observe: obj(
       {
         flowRecords: int({

@@ -27,6 +27,8 @@ export function renderUnit(site: SiteRef, scope: 'user' | 'system', nodePath = p
     'RestartSec=2',
     'KillSignal=SIGTERM',
     'TimeoutStopSec=20',
+    // file descriptors for many links and flows (Node raises the soft limit to this hard limit at start)
+    'LimitNOFILE=65536',
   ];
   if (scope === 'system') {
     const u = userInfo();
