@@ -2,3 +2,11 @@
 export { KubeApiServer, type KubeApiServerOptions, type Fault, type RequestRecord } from './server.js';
 export { serviceAccountUser, type User } from './rbac.js';
 export type { JsonObject } from './status.js';
+export {
+  ADMIN_TOKEN,
+  standInTls,
+  startStandIn,
+  addNamespace,
+  addServiceAccount,
+  widgetCrd,
+} from './fixture.js';

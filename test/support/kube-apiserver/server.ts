@@ -23,14 +23,14 @@ import { WatchStream } from './watch.js';
 export interface KubeApiServerOptions extends StoreOptions {
   /** token → user. Requests without a known token answer 401. */
   tokens?: Record<string, User>;
-  /** Serve HTTPS with this key and certificate (PEM); plain HTTP otherwise. */
-  tls?: { key: string; cert: string };
+  /** Serve HTTPS with this key and certificate (PEM; `ca` is the issuing CA clients should pin); HTTP otherwise. */
+  tls?: { key: string; cert: string; ca?: string };
   /** Interval of BOOKMARK events on watches that allow them; 0 = only when `bookmark()` is called. Default 0. */
   bookmarkIntervalMs?: number;
 }
 
 export interface Fault {
-  /** Which requests fail (default: all). */
+  /** Which requests fail (default: all); `path` includes the query string. */
   match?: (method: string, path: string) => boolean;
   /** 'drop' destroys the connection without an answer; a number answers that status. */
   kind: 'drop' | number;
@@ -85,6 +85,11 @@ export class KubeApiServer {
 
   get port(): number {
     return this.portNumber;
+  }
+
+  /** The CA that issued the server certificate (HTTPS only). */
+  get caPem(): string | undefined {
+    return this.opts.tls?.ca;
   }
 
   get url(): string {
@@ -142,6 +147,11 @@ export class KubeApiServer {
   /** Makes the next matching request(s) fail. */
   injectFault(f: Fault): void {
     this.faults.push({ count: 1, ...f });
+  }
+
+  /** Cancels the faults not yet used up. */
+  clearFaults(): void {
+    this.faults.length = 0;
   }
 
   /** Sends a BOOKMARK to every watch that allows them. */
@@ -242,7 +252,9 @@ export class KubeApiServer {
     const url = new URL(req.url ?? '/', 'http://x');
     const method = req.method ?? 'GET';
     let user: User | undefined;
-    const fault = this.faults.find((f) => (f.count ?? 1) > 0 && (!f.match || f.match(method, url.pathname)));
+    const fault = this.faults.find(
+      (f) => (f.count ?? 1) > 0 && (!f.match || f.match(method, url.pathname + url.search)),
+    );
     if (fault) {
       fault.count = (fault.count ?? 1) - 1;
       if (fault.count <= 0) this.faults.splice(this.faults.indexOf(fault), 1);

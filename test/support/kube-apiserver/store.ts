@@ -130,9 +130,13 @@ export class Store {
     this.history.length = 0;
   }
 
-  /** Forgets every object and the history (as an API server whose etcd was wiped); the counter keeps going. */
+  /**
+   * Forgets every object and the history (as an API server whose etcd was wiped). The counter moves on, and every
+   * earlier resourceVersion becomes too old, so a client resuming a watch gets 410 and relists.
+   */
   wipe(): void {
     for (const m of this.objects.values()) m.clear();
+    this.rv++;
     this.compact();
   }
 
