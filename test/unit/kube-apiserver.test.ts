@@ -501,6 +501,75 @@ describe('Kubernetes API stand-in conventions', () => {
     assert.equal((await as('GET', '/apis')).code, 200, 'discovery is open to authenticated users');
   });
 
+  test('RBAC escalation: a Role or RoleBinding may grant only what the requester holds, unless escalate/bind', async () => {
+    addNamespace(server, 'esc');
+    addServiceAccount(server, 'esc', 'ctl', 'ctl-token', [
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] },
+      {
+        apiGroups: ['rbac.authorization.k8s.io'],
+        resources: ['roles', 'rolebindings'],
+        verbs: ['create', 'update', 'patch', 'get'],
+      },
+    ]);
+    const roles = '/apis/rbac.authorization.k8s.io/v1/namespaces/esc/roles';
+    const bindings = '/apis/rbac.authorization.k8s.io/v1/namespaces/esc/rolebindings';
+    const as = (method: string, path: string, body: unknown): Promise<Answer> =>
+      raw(method, path, { token: 'ctl-token', body });
+    const role = (name: string, rules: JsonObject[]): JsonObject => ({ metadata: { name }, rules });
+    assert.equal(
+      (
+        await as(
+          'POST',
+          roles,
+          role('reader', [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }]),
+        )
+      ).code,
+      201,
+    );
+    const more = await as(
+      'POST',
+      roles,
+      role('writer', [{ apiGroups: [''], resources: ['configmaps', 'secrets'], verbs: ['get', 'delete'] }]),
+    );
+    assertStatus(more, 403, 'Forbidden');
+    assert.match(String(more.body['message']), /not currently held[\s\S]*Resources:\["secrets"\]/);
+    assertStatus(
+      await as('POST', roles, role('star', [{ apiGroups: [''], resources: ['configmaps'], verbs: ['*'] }])),
+      403,
+      'Forbidden',
+    );
+    const bind = (name: string, roleName: string): JsonObject => ({
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: roleName },
+      subjects: [{ kind: 'ServiceAccount', name: 'router', namespace: 'esc' }],
+    });
+    assert.equal((await as('POST', bindings, bind('router-reader', 'reader'))).code, 201);
+    server.put('rbac.authorization.k8s.io', 'roles', {
+      metadata: { name: 'admin', namespace: 'esc' },
+      rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
+    });
+    assertStatus(await as('POST', bindings, bind('router-admin', 'admin')), 403, 'Forbidden');
+    // The bind verb on that Role lifts the check, as on a real cluster.
+    server.put('rbac.authorization.k8s.io', 'roles', {
+      metadata: { name: 'ctl', namespace: 'esc' },
+      rules: [
+        { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] },
+        {
+          apiGroups: ['rbac.authorization.k8s.io'],
+          resources: ['roles', 'rolebindings'],
+          verbs: ['create', 'update', 'patch', 'get'],
+        },
+        {
+          apiGroups: ['rbac.authorization.k8s.io'],
+          resources: ['roles'],
+          verbs: ['bind'],
+          resourceNames: ['admin'],
+        },
+      ],
+    });
+    assert.equal((await as('POST', bindings, bind('router-admin', 'admin'))).code, 201);
+  });
+
   test('test hooks: pod readiness, injected 500s and dropped connections, restart keeping or losing state', async () => {
     addNamespace(server, 'hooks');
     server.put('', 'pods', {

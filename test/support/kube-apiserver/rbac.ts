@@ -5,8 +5,12 @@
 // rules match on apiGroups, resources (`pods`, `pods/status`, `*`, `*/status`), verbs and resourceNames. Discovery
 // (`/api`, `/apis`, `/version`, …) is open to every authenticated user, as the `system:discovery` ClusterRole makes
 // it. Not modelled: ClusterRoles and ClusterRoleBindings (so no cluster-scoped request succeeds without
-// `system:masters`, and a RoleBinding to a ClusterRole grants nothing), aggregation, impersonation, and the
-// escalation checks on creating Roles and RoleBindings.
+// `system:masters`, and a RoleBinding to a ClusterRole grants nothing), aggregation and impersonation.
+//
+// Escalation prevention (reference/access-authn-authz/rbac, "Privilege escalation prevention and bootstrapping") is
+// modelled for Roles in a namespace: creating or updating a Role, or a RoleBinding to one, is refused with 403
+// unless the requester already holds every permission it grants (each apiGroup × resource × verb × resourceName,
+// a `*` only covered by a `*`), or holds `escalate` (Roles) or `bind` (RoleBindings) on roles.
 
 import type { JsonObject } from './status.js';
 
@@ -92,3 +96,30 @@ export function forbiddenMessage(user: User, a: Attributes): string {
   const where = a.namespace ? ` in the namespace "${a.namespace}"` : ' at the cluster scope';
   return `${what} is forbidden: User "${user.name}" cannot ${a.verb} resource "${res}" in API group "${a.group}"${where}`;
 }
+
+/** The permissions in `rules` that `user` does not hold in `namespace` (empty: no escalation). */
+export function ungranted(
+  user: User,
+  namespace: string,
+  rules: Rule[],
+  roles: JsonObject[],
+  bindings: JsonObject[],
+): string[] {
+  if (user.groups.includes('system:masters')) return [];
+  const missing: string[] = [];
+  for (const r of rules)
+    for (const group of r.apiGroups ?? [])
+      for (const res of r.resources ?? [])
+        for (const verb of r.verbs ?? [])
+          for (const name of r.resourceNames?.length ? r.resourceNames : ['']) {
+            const [resource = '', subresource = ''] = res.split('/');
+            const a = { verb, group, resource, subresource, namespace, name };
+            if (!allowed(user, a, roles, bindings))
+              missing.push(
+                `{APIGroups:["${group}"], Resources:["${res}"], Verbs:["${verb}"]${name ? `, ResourceNames:["${name}"]` : ''}}`,
+              );
+          }
+  return missing;
+}
+
+export type { Rule };

@@ -12,8 +12,8 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { patchTypeOf } from './patch.js';
-import { allowed, forbiddenMessage, type Attributes, type User } from './rbac.js';
+import { allowed, forbiddenMessage, ungranted, type Attributes, type Rule, type User } from './rbac.js';
+import { jsonPatch, mergePatch, patchTypeOf } from './patch.js';
 import { builtinTypes, typeFromCrd, VERBS, type ResourceType } from './resources.js';
 import { fieldSelector, labelSelector, labelsOf } from './selectors.js';
 import { ApiStatusError, badRequest, invalid, successStatus, type Json, type JsonObject } from './status.js';
@@ -375,6 +375,15 @@ export class KubeApiServer {
     };
     const { type: t, version } = route;
     const ns = route.namespace ?? '';
+    if (t.group === 'rbac.authorization.k8s.io' && ['create', 'update', 'patch'].includes(verb)) {
+      let next: Json = body();
+      if (verb === 'patch') {
+        const old = this.store.get(t, ns, route.name);
+        next =
+          patchTypeOf(req.headers['content-type']) === 'json' ? jsonPatch(old, next) : mergePatch(old, next);
+      }
+      this.checkEscalation(user, t, ns, isObject(next) ? next : {});
+    }
     if (route.subresource !== '' && route.subresource !== 'status')
       throw new ApiStatusError(
         404,
@@ -510,6 +519,52 @@ export class KubeApiServer {
       default:
         throw new ApiStatusError(405, 'MethodNotAllowed', `${method} is not supported here`);
     }
+  }
+
+  /** Refuses a Role or RoleBinding that would grant `user` more than it holds (see rbac.ts). */
+  private checkEscalation(user: User, t: ResourceType, ns: string, obj: JsonObject): void {
+    const roles = this.store.list(this.type('rbac.authorization.k8s.io', 'roles'), undefined);
+    const bindings = this.store.list(this.type('rbac.authorization.k8s.io', 'rolebindings'), undefined);
+    const name = String((obj['metadata'] as JsonObject | undefined)?.['name'] ?? '');
+    const holds = (verb: string, roleName: string): boolean =>
+      allowed(
+        user,
+        {
+          verb,
+          group: 'rbac.authorization.k8s.io',
+          resource: 'roles',
+          subresource: '',
+          namespace: ns,
+          name: roleName,
+        },
+        roles,
+        bindings,
+      );
+    let rules: Rule[];
+    if (t.plural === 'roles') {
+      if (holds('escalate', name)) return;
+      rules = Array.isArray(obj['rules']) ? (obj['rules'] as Rule[]) : [];
+    } else {
+      const ref = (obj['roleRef'] ?? {}) as JsonObject;
+      const roleName = String(ref['name'] ?? '');
+      if (holds('bind', roleName)) return;
+      const role = this.store.peek(this.type('rbac.authorization.k8s.io', 'roles'), ns, roleName);
+      if (ref['kind'] !== 'Role' || !role)
+        throw new ApiStatusError(
+          403,
+          'Forbidden',
+          `${t.plural}.${t.group} "${name}" is forbidden: the stand-in binds only existing Roles of the namespace`,
+        );
+      rules = Array.isArray(role['rules']) ? (role['rules'] as Rule[]) : [];
+    }
+    const missing = ungranted(user, ns, rules, roles, bindings);
+    if (missing.length)
+      throw new ApiStatusError(
+        403,
+        'Forbidden',
+        `${t.plural}.${t.group} "${name}" is forbidden: user "${user.name}" is attempting to grant RBAC permissions not currently held:\n${missing.join('\n')}`,
+        { name, group: t.group, kind: t.plural },
+      );
   }
 
   private crdType(crd: JsonObject): ResourceType | undefined {
