@@ -61,9 +61,13 @@ async function rejects(p: Promise<unknown>, code: string): Promise<KubeApiError>
   assert.fail(`expected ${code}`);
 }
 
-/** Applies watch events to a map, failing on an impossible sequence (add of a known key, delete of an unknown). */
+/**
+ * Applies watch events to a map and records impossible sequences (an add of a known key, a change or delete of an
+ * unknown one) in `problems` — recorded, not thrown, because the watch loop reports a throwing handler as an error.
+ */
 class Observed {
   readonly state = new Map<string, KubeObject>();
+  readonly problems: string[] = [];
   readonly events: WatchEvent<KubeObject>[] = [];
   readonly errors: string[] = [];
   syncs = 0;
@@ -78,8 +82,13 @@ class Observed {
       return;
     }
     const key = `${ev.object.metadata?.namespace}/${ev.object.metadata?.name}`;
-    if (ev.type === 'added') assert.ok(!this.state.has(key), `duplicate add of ${key}`);
-    else assert.ok(this.state.has(key), `${ev.type} of unknown ${key}`);
+    if (ev.type === 'added' && this.state.has(key)) this.problems.push(`duplicate add of ${key}`);
+    if (ev.type !== 'added' && !this.state.has(key)) this.problems.push(`${ev.type} of unknown ${key}`);
+    if (
+      ev.type === 'modified' &&
+      ev.previous.metadata?.resourceVersion === ev.object.metadata?.resourceVersion
+    )
+      this.problems.push(`repeated modify of ${key}`);
     if (ev.type === 'deleted') this.state.delete(key);
     else this.state.set(key, ev.object);
   };
@@ -372,6 +381,7 @@ describe('the watch loop against the stand-in', () => {
     const kinds = seen.events.map((e) => e.type);
     assert.deepEqual(kinds, ['added', 'synced', 'added', 'modified', 'deleted']);
     assert.deepEqual(seen.errors, []);
+    assert.deepEqual(seen.problems, []);
     w.stop();
   });
 
@@ -398,6 +408,7 @@ describe('the watch loop against the stand-in', () => {
     const before = Number(w.resourceVersion);
     server.bookmark();
     await waitFor(() => Number(w.resourceVersion) > before, { what: 'bookmark' });
+    assert.deepEqual(seen.problems, []);
     w.stop();
   });
 
@@ -428,6 +439,7 @@ describe('the watch loop against the stand-in', () => {
     await admin.create(CM, ns, { metadata: { name: 'after' } });
     await waitFor(() => seen.names().includes('after'), { what: 'event after relist' });
     assert.deepEqual(seen.names(), serverNames(server, ns));
+    assert.deepEqual(seen.problems, []);
     w.stop();
   });
 
@@ -443,6 +455,7 @@ describe('the watch loop against the stand-in', () => {
     await waitFor(() => seen.names().join() === 'fresh', { what: 'relist after state loss' });
     assert.ok(seen.syncs >= 2);
     assert.deepEqual(seen.names(), serverNames(server, ns));
+    assert.deepEqual(seen.problems, []);
     w.stop();
   });
 
@@ -459,6 +472,7 @@ describe('the watch loop against the stand-in', () => {
     assert.ok(seen.errors.every((c) => c === ErrorCodes.KUBE_API));
     const errs = seen.events.filter((e) => e.type === 'error');
     assert.ok(errs.every((e) => e.type === 'error' && e.retryInMs <= 200 && e.retryInMs >= 10));
+    assert.deepEqual(seen.problems, []);
     w.stop();
   });
 
@@ -474,6 +488,7 @@ describe('the watch loop against the stand-in', () => {
     await waitFor(() => seen.names().join() === 'p', { what: 'enters' });
     await admin.patch(PODS, ns, 'p', { metadata: { labels: { app: 'web' } } });
     await waitFor(() => seen.names().length === 0, { what: 'leaves' });
+    assert.deepEqual(seen.problems, []);
     w.stop();
   });
 });
