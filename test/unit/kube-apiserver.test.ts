@@ -445,11 +445,22 @@ describe('Kubernetes API stand-in conventions', () => {
     assert.equal(del.code, 200);
     assert.ok(md(del.body)['deletionTimestamp']);
     assert.equal((await raw('GET', `${cm('gc')}/fin`)).code, 200);
+    const fw = watch(
+      `${cm('gc')}?watch=1&fieldSelector=metadata.name%3Dfin&resourceVersion=${String(md(del.body)['resourceVersion'])}`,
+    );
     await raw('PATCH', `${cm('gc')}/fin`, {
       body: { metadata: { finalizers: null } },
       contentType: 'application/merge-patch+json',
     });
     assert.equal((await raw('GET', `${cm('gc')}/fin`)).code, 404);
+    await waitFor(() => fw.events.length === 1, { what: 'DELETED of the finalized object' });
+    assert.equal(
+      fw.events[0]!['type'],
+      'DELETED',
+      'removing the last finalizer deletes, with no MODIFIED first',
+    );
+    fw.close();
+    await fw.ended;
     assert.ok(md(f)['uid']);
   });
 

@@ -493,14 +493,17 @@ export class Store {
     if (JSON.stringify(admitted) === JSON.stringify(old)) return clone(old);
     if (t.generation && specPart(admitted, !t.statusSubresource) !== specPart(old, !t.statusSubresource))
       amd['generation'] = Number(omd['generation'] ?? 0) + 1;
-    amd['resourceVersion'] = String(++this.rv);
-    this.bucket(t).set(this.key(t.namespaced ? ns : '', name), admitted);
-    this.record('MODIFIED', t, admitted, old);
     if (
       amd['deletionTimestamp'] !== undefined &&
       (!Array.isArray(amd['finalizers']) || amd['finalizers'].length === 0)
-    )
-      this.remove(t, ns, name);
+    ) {
+      // The last finalizer is gone: the update deletes the object (watchers see DELETED with its final state).
+      this.bucket(t).set(this.key(t.namespaced ? ns : '', name), admitted);
+      return this.remove(t, ns, name);
+    }
+    amd['resourceVersion'] = String(++this.rv);
+    this.bucket(t).set(this.key(t.namespaced ? ns : '', name), admitted);
+    this.record('MODIFIED', t, admitted, old);
     return clone(admitted);
   }
 
