@@ -95,11 +95,22 @@ export interface WatchHandle {
   readonly resourceVersion: string;
   /** `listing`, `watching`, `waiting` (backoff) or `stopped`. */
   readonly state: WatchState;
+  /** Counters for metrics: lists done, watch requests opened, failures retried. */
+  readonly stats: Readonly<WatchStats>;
   /** Stops the watch; no event is reported after it returns. */
   stop(): void;
 }
 
 export type WatchState = 'listing' | 'watching' | 'waiting' | 'stopped';
+
+export interface WatchStats {
+  /** Successful lists (the first one, and every relist after a 410 or a server that lost its history). */
+  lists: number;
+  /** Watch requests opened. */
+  watches: number;
+  /** Failed requests (each followed by a backoff wait). */
+  errors: number;
+}
 
 export interface KubeApi {
   get<T extends KubeObject>(ref: ResourceRef, namespace: string, name: string): Promise<T>;

@@ -23,6 +23,7 @@ import {
   type WatchEvent,
   type WatchHandle,
   type WatchState,
+  type WatchStats,
 } from './api.js';
 import { Backoff } from './backoff.js';
 import { KubeApiError } from './errors.js';
@@ -68,6 +69,7 @@ interface StatusLike {
 
 export class WatchLoop implements WatchHandle {
   private readonly cache = new Map<string, KubeObject>();
+  readonly stats: WatchStats = { lists: 0, watches: 0, errors: 0 };
   private rv = '';
   private current: WatchState = 'listing';
   /** Bumped on every request and on stop: callbacks of an older request are ignored. */
@@ -130,6 +132,7 @@ export class WatchLoop implements WatchHandle {
     this.transport.list(this.selectors()).then(
       (list) => {
         if (epoch !== this.epoch) return;
+        this.stats.lists++;
         this.replace(list);
         this.watch();
       },
@@ -183,6 +186,7 @@ export class WatchLoop implements WatchHandle {
         });
       } else end(() => this.wait(this.backoff.next(), () => this.watch()));
     };
+    this.stats.watches++;
     try {
       this.closeStream = this.transport.open(
         { ...this.selectors(), resourceVersion: this.rv, allowWatchBookmarks: true, timeoutSeconds },
@@ -251,6 +255,7 @@ export class WatchLoop implements WatchHandle {
         ? e
         : new CaravanError(ErrorCodes.KUBE_API, `${what} failed: ${errorMessage(e)}`, { cause: e });
     const ms = this.backoff.next();
+    this.stats.errors++;
     this.log.warn(`${what} failed; retrying`, { code: error.code, error: error.message, retryInMs: ms });
     this.emit({ type: 'error', error, retryInMs: ms });
     this.wait(ms, again);

@@ -433,6 +433,8 @@ describe('the watch loop against the stand-in', () => {
     server.clearFaults();
     await waitFor(() => seen.syncs === 2 && w.state === 'watching', { what: 'relist after 410' });
     assert.deepEqual(seen.names(), serverNames(server, ns));
+    assert.equal(w.stats.lists, 2, 'one relist');
+    assert.ok(w.stats.errors >= 1, 'the dropped reconnects were counted');
     const keep = server.object('', 'configmaps', ns, 'keep')!['metadata'] as { resourceVersion: string };
     assert.equal(seen.rvOf('keep'), keep.resourceVersion);
     // After the relist, the watch goes on.

@@ -83,6 +83,7 @@ test('failed lists back off exponentially up to the cap and never throw; a good 
   clock.advance(100);
   assert.equal(t.streams.length, 2);
   assert.equal(t.streams[1]!.params.resourceVersion, '10');
+  assert.deepEqual(loop.stats, { lists: 1, watches: 2, errors: 7 });
   loop.stop();
 });
 
