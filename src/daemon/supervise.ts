@@ -39,7 +39,8 @@ export function restartOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<RestartOp
     const v = env[name];
     if (v === undefined || v === '') continue;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name} must be a positive integer (got '${v}')`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new RangeError(`${name} must be a positive integer (got '${v}')`);
     out[key] = n;
   }
   return out;
@@ -92,7 +93,8 @@ function spawnRouter(dir: string, args: string[], logPath: string): ChildHandle 
   };
   child.on('exit', (code, signal) => end({ code, signal }));
   child.on('error', (e) => {
-    if (child.pid === undefined || child.exitCode !== null) end({ code: null, signal: null, error: errorMessage(e) });
+    if (child.pid === undefined || child.exitCode !== null)
+      end({ code: null, signal: null, error: errorMessage(e) });
   });
   return {
     pid: child.pid,

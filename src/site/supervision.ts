@@ -64,7 +64,8 @@ export async function readSupervisorRecord(dir: string): Promise<SupervisorRecor
     const v = JSON.parse(text) as unknown;
     if (typeof v !== 'object' || v === null) return undefined;
     const r = v as Partial<SupervisorRecord>;
-    if (!Number.isInteger(r.pid) || typeof r.phase !== 'string' || !Number.isInteger(r.restarts)) return undefined;
+    if (!Number.isInteger(r.pid) || typeof r.phase !== 'string' || !Number.isInteger(r.restarts))
+      return undefined;
     return r as SupervisorRecord;
   } catch {
     return undefined;
