@@ -22,7 +22,7 @@ import { postJson } from './client.js';
 import { readSite } from './issue.js';
 import { installLinkFiles } from './link-files.js';
 import { renewUrlFor } from './logic.js';
-import { sitePaths, type LinkGrantInfo } from './state.js';
+import type { LinkGrantInfo } from './state.js';
 
 export interface RedeemOptions {
   /** Link cost; default the token's, else the grant's. */
