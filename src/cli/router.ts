@@ -64,6 +64,17 @@ async function looksLikeRouter(pid: number): Promise<boolean> {
   }
 }
 
+/** Whether `pid` looks like a router supervisor (Linux: /proc cmdline; elsewhere: alive). */
+async function looksLikeSupervisor(pid: number): Promise<boolean> {
+  if (!processAlive(pid)) return false;
+  try {
+    const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    return args.includes('--supervise') && args.some((a) => a.includes('caravan-router'));
+  } catch {
+    return true;
+  }
+}
+
 /** The pid recorded in runtime/router.pid, when that process is still a live router. */
 export async function readPid(dir: string): Promise<number | undefined> {
   let text: string;
@@ -97,7 +108,7 @@ export async function supervisorState(dir: string): Promise<SupervisorState | un
   const rec = await readSupervisorRecord(dir);
   if (!rec) return undefined;
   const done = rec.phase === 'stopped' || rec.phase === 'gave-up';
-  return { ...rec, alive: !done && (await looksLikeRouter(rec.pid)) };
+  return { ...rec, alive: !done && (await looksLikeSupervisor(rec.pid)) };
 }
 
 export interface RouterState {
@@ -191,10 +202,10 @@ export async function startDetached(
         const rec = await readSupervisorRecord(site.dir);
         const why = rec?.pid === pid ? rec.lastExit?.cause : undefined;
         const end = await tail(log, 5);
-        const err = /^error: (.*)$/m.exec(end)?.[1];
+        const err = [...end.matchAll(/^error: (.*)$/gm)].pop()?.[1];
         throw new CaravanError(
           ErrorCodes.SITE_NOT_RUNNING,
-          `the router of site ${site.name} exited (${why ?? exited.signal ?? `code ${exited.code}`})${err ? `: ${err}` : ''}; see ${log}`,
+          `the router of site ${site.name} did not start (${why ?? exited.signal ?? `exited with code ${exited.code}`})${err ? `: ${err}` : ''}; see ${log}`,
         );
       }
       const rec = await readSupervisorRecord(site.dir);

@@ -10,7 +10,7 @@ import { errorMessage, isCaravanError } from '../errors.js';
 import { createLogger, parseLogLevel, rotatingFileSink } from '../observe/log.js';
 import { IdleCompactor } from './idle-compactor.js';
 import { SiteRuntime, VERSION } from './runtime.js';
-import { READY_MESSAGE, restartOptionsFromEnv, supervise } from './supervise.js';
+import { READY_MESSAGE, RESTARTS_ENV, restartOptionsFromEnv, supervise } from './supervise.js';
 
 const USAGE = `Usage: caravan-router --dir SITE_DIR [options]
 
@@ -131,7 +131,16 @@ async function main(): Promise<number> {
   }
   const compactor = new IdleCompactor({ logger });
   compactor.start();
-  // under `--supervise`: tell the supervisor the router runs (then the channel closes)
+  // under `--supervise`: how often the router was started again, and tell the supervisor it runs
+  const restarts = Number(process.env[RESTARTS_ENV]);
+  if (process.env[RESTARTS_ENV] !== undefined && Number.isInteger(restarts) && restarts >= 0) {
+    rt.metrics
+      .counter(
+        'caravan_router_restarts_total',
+        "Times the supervisor started this site's router again after it died (before this process)",
+      )
+      .set({}, restarts);
+  }
   if (process.send) {
     process.send(READY_MESSAGE);
     process.channel?.unref();

@@ -21,6 +21,9 @@ import { Supervisor, type ChildHandle } from './supervisor.js';
 /** `bin/caravan-router.js` of this package (dist/src/daemon/supervise.js → ../../../bin). */
 const ROUTER_BIN = fileURLToPath(new URL('../../../bin/caravan-router.js', import.meta.url));
 
+/** How many times the supervisor started the router again before this start (the router exports it as a metric). */
+export const RESTARTS_ENV = 'CARAVAN_SUPERVISOR_RESTARTS';
+
 /** The message a supervised router sends on its IPC channel once it runs. */
 export const READY_MESSAGE = 'caravan-router-ready';
 
@@ -72,14 +75,14 @@ export interface SuperviseOptions {
   restart: Partial<RestartOptions>;
 }
 
-function spawnRouter(dir: string, args: string[], logPath: string): ChildHandle {
+function spawnRouter(dir: string, args: string[], logPath: string, restarts: number): ChildHandle {
   // opened for every start, so a restarted router writes to the current log after a rotation
   const fd = openSync(logPath, 'a', 0o600);
   let child;
   try {
     child = spawn(process.execPath, [...ROUTER_NODE_FLAGS, ROUTER_BIN, '--dir', dir, ...args], {
       stdio: ['ignore', fd, fd, 'ipc'],
-      env: process.env,
+      env: { ...process.env, [RESTARTS_ENV]: String(restarts) },
     });
   } finally {
     closeSync(fd);
@@ -142,7 +145,7 @@ export async function supervise(opts: SuperviseOptions): Promise<number> {
   const sup = new Supervisor({
     clock: systemClock,
     logger,
-    spawn: () => spawnRouter(opts.dir, opts.routerArgs, logPath),
+    spawn: (restarts) => spawnRouter(opts.dir, opts.routerArgs, logPath, restarts),
     writeRecord: (rec) => writeSupervisorRecord(opts.dir, rec),
     writePid: async (pid) => {
       if (pid === undefined) await unlink(pidPath).catch(() => undefined);

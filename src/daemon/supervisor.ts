@@ -23,7 +23,8 @@ export interface ChildHandle {
 export interface SupervisorDeps {
   clock: Clock;
   logger: Logger;
-  spawn: () => ChildHandle;
+  /** Starts a router; `restarts` is how many times one was started again before (the router exports it). */
+  spawn: (restarts: number) => ChildHandle;
   /** Writes the state file (atomically). */
   writeRecord: (rec: SupervisorRecord) => Promise<void>;
   /** Records the pid of the running router (runtime/router.pid); undefined removes it. */
@@ -118,7 +119,7 @@ export class Supervisor {
   private spawnChild(): void {
     let child: ChildHandle;
     try {
-      child = this.deps.spawn();
+      child = this.deps.spawn(this.policy.restarts);
     } catch (e) {
       this.onExit(undefined, { code: null, signal: null, error: errorMessage(e) });
       return;

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { AdminClient } from '../../src/admin/client.js';
 import { repoRoot, run, type RunResult } from '../support/proc.js';
 import { makeTempRoot } from '../support/sites.js';
 import { waitFor } from '../support/wait.js';
@@ -90,6 +91,10 @@ describe('site start --detach: the supervisor restarts a router that dies', () =
     assert.notEqual(routerPid, supPid);
     assert.equal(first.supervisor.restarts, 0);
     assert.equal(first.supervisor.running, true);
+    assert.match(
+      await new AdminClient(join(siteDir, 'runtime', 'admin.sock')).metrics(),
+      /^caravan_router_restarts_total 0$/m,
+    );
     assert.deepEqual((await processesOf(siteDir)).sort(), [routerPid, supPid].sort());
 
     process.kill(routerPid, 'SIGKILL');
@@ -115,6 +120,8 @@ describe('site start --detach: the supervisor restarts a router that dies', () =
     const yaml = await cvOk(['site', 'status', '-o', 'yaml']);
     assert.match(yaml, /restarts: 1/);
     assert.match(yaml, /cause: killed by SIGKILL/);
+    const metrics = await new AdminClient(join(siteDir, 'runtime', 'admin.sock')).metrics();
+    assert.match(metrics, /^caravan_router_restarts_total 1$/m);
     const log = await readFile(join(siteDir, 'logs', 'router.log'), 'utf8');
     assert.match(log, /WARN {2}router died; restarting .*cause="killed by SIGKILL"/);
 
