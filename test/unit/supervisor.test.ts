@@ -316,6 +316,28 @@ describe('Supervisor', () => {
     assert.ok(h.logger.lines.some((l) => /ERROR router died; giving up/.test(l)));
   });
 
+  test('a router that cannot be spawned at all ends the supervisor with the reason', async () => {
+    const clock = new ManualClock();
+    const records: SupervisorRecord[] = [];
+    const sup = new Supervisor({
+      clock,
+      logger: memoryLogger('info'),
+      pid: 1,
+      spawn: () => {
+        throw new Error('spawn EACCES');
+      },
+      writeRecord: async (r) => void records.push(r),
+      writePid: async () => undefined,
+      restart: OPTS,
+    });
+    sup.start();
+    assert.equal(await sup.done, 1);
+    const last = records[records.length - 1]!;
+    assert.equal(last.phase, 'gave-up');
+    assert.equal(last.lastExit?.cause, 'could not start: spawn EACCES');
+    assert.match(last.reason ?? '', /failed to start \(could not start: spawn EACCES\)/);
+  });
+
   test('SIGHUP is passed on without touching the supervision', () => {
     const h = harness();
     h.sup.start();
