@@ -20,7 +20,8 @@ const allowed = {
   links: [...common],
   adapters: [...common, 'router/contract', 'router/codes'],
   site: [...common, 'api'],
-  admin: [...common, 'api'],
+  // the console writes its generated credentials file like every state file (site/atomic)
+  admin: [...common, 'api', 'site/atomic'],
   cli: [...common, 'api', 'admin/client', 'admin/types', 'site', 'kube/manifests'],
   console: [...common, 'api', 'admin/client', 'admin/types'],
   kube: [...common, 'api', 'admin/client', 'admin/types', 'site'],

@@ -6,12 +6,13 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import http from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { extname, join, resolve, sep } from 'node:path';
 import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
 import { AcceptGuard } from '../net/accept-guard.js';
+import { writeFileAtomic } from '../site/atomic.js';
 import type { Logger } from '../observe/log.js';
 import { consoleHosts, hostOfHeader, originHost, SECURITY_HEADERS } from './console-hosts.js';
 import type { FlowRecord, NetworkModel, TrafficSample } from '../observe/model.js';
@@ -123,7 +124,7 @@ export class ConsoleServer {
     } else if (!isLoopback(host)) {
       const pass = randomBytes(18).toString('base64url');
       this.auth = { user: username ?? 'admin', pass };
-      await writeFile(this.opts.credentialsFile, `${this.auth.user}:${pass}\n`, { mode: 0o600 });
+      await writeFileAtomic(this.opts.credentialsFile, `${this.auth.user}:${pass}\n`, 0o600);
       this.log.warn('console bound to a non-loopback address: generated credentials (shown once)', {
         username: this.auth.user,
         password: pass,

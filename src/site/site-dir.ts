@@ -25,6 +25,7 @@ import {
 import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
 import { isAtomicTempFile, writeFileAtomic } from './atomic.js';
 import { readResourceFile } from './resource-file.js';
+import { recoverLinkFolders } from './grants/link-files.js';
 
 export const SITE_SUBDIRS = { resources: 'resources', runtime: 'runtime', logs: 'logs' } as const;
 
@@ -224,6 +225,8 @@ async function resolveTls(
  */
 export async function loadSiteDir(dir: string): Promise<SiteConfig> {
   const abs = resolve(dir);
+  // a writer killed while it replaced a link's certificate folder: put the old one back first
+  await recoverLinkFolders(abs);
   const all = await readSiteResources(abs);
   const issues: ResourceIssue[] = [];
 
