@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { CaravanError, ErrorCodes, errorMessage, isCaravanError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { RoutingEngine, type RoutingMessage, type RouterMode } from '../routing/index.js';
-import { errorCodeOf, isRetryable, isTargetFailure, wireCode } from './codes.js';
+import { errorCodeOf, isRetryable, isTargetFailure, isUnprocessed, wireCode } from './codes.js';
 import {
   MAX_HOPS,
   type AdapterHost,
@@ -645,8 +645,8 @@ export class Router extends EventEmitter implements AdapterHost {
           reason: err.message,
         });
         if (!isRetryable(err.code)) break;
-        // A refused target or a transit's NO_ROUTE refusal forwarded nothing: the early bytes can be replayed.
-        if (sent.early && !isTargetFailure(err.code) && err.code !== ErrorCodes.NO_ROUTE) {
+        // A refused target, a transit's NO_ROUTE or a refused stream forwarded nothing: the early bytes can be replayed.
+        if (sent.early && !isUnprocessed(err.code)) {
           // The path broke after early data went out: the far connector may have delivered it. Replaying it to
           // another target could duplicate a request, so the flow fails instead (docs/adr/0004-early-data.md).
           lastErr = new CaravanError(
