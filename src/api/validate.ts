@@ -34,6 +34,7 @@ import {
   type ObjectMeta,
   type Resource,
   type ResourceStatus,
+  type PeerLimits,
   type SiteResource,
   type SiteSpec,
   type TlsFiles,
@@ -347,6 +348,7 @@ function checkSite(c: Checker, meta: ObjectMeta, specValue: unknown, statusValue
     'tls',
     'console',
     'observe',
+    'peerLimits',
   ]);
   const mode = c.oneOf(s, 'mode', 'spec', SITE_MODES, 'interior');
   const routerId = c.string(s, 'routerId', 'spec', {
@@ -454,6 +456,9 @@ function checkSite(c: Checker, meta: ObjectMeta, specValue: unknown, statusValue
     }
   }
 
+  const peerLimits = checkPeerLimits(c, s?.['peerLimits']);
+  if (peerLimits) spec.peerLimits = peerLimits;
+
   const tls = s?.['tls'];
   if ((tls !== undefined && tls !== null) || spec.linkAccess) {
     spec.tls = checkTls(c, tls, 'spec.tls', DEFAULTS.siteTls);
@@ -463,6 +468,30 @@ function checkSite(c: Checker, meta: ObjectMeta, specValue: unknown, statusValue
   const { status } = checkStatus(c, statusValue);
   if (status) res.status = status;
   return res;
+}
+
+const PEER_LIMIT_KEYS = [
+  'linkStreams',
+  'linkOpenRate',
+  'streams',
+  'openRate',
+  'connectorFlows',
+  'helloTimeoutMs',
+] as const;
+
+/** spec.peerLimits: every field optional, a positive integer (helloTimeoutMs: 0 turns the timeout off). */
+function checkPeerLimits(c: Checker, v: unknown): PeerLimits | undefined {
+  const o = c.object(v, 'spec.peerLimits', [...PEER_LIMIT_KEYS]);
+  if (!o) return undefined;
+  const out: PeerLimits = {};
+  for (const k of PEER_LIMIT_KEYS) {
+    const n = c.integer(o, k, 'spec.peerLimits', {
+      min: k === 'helloTimeoutMs' ? 0 : 1,
+      max: k === 'helloTimeoutMs' ? 3_600_000 : 10_000_000,
+    });
+    if (n !== undefined) out[k] = n;
+  }
+  return out;
 }
 
 /** `http://[user[:password]@]host[:port]`, nothing else (the link's own TLS runs through the tunnel). */

@@ -30,6 +30,8 @@ export interface RouterMetricsSource {
   routing(): { spfRuns: number; version: number; messagesIn: number; messagesOut: number; routers: number };
   listeners(): AdapterMetricsInput[];
   connectors(): AdapterMetricsInput[];
+  /** counters of the limits on linked peers: OPENs refused by reason, links closed for a peer's fault by kind */
+  limits?(): { refused: Record<string, number>; faults: Record<string, number> };
 }
 
 /** Seconds buckets matching the HTTP adapters' latency buckets (ms): 1 ms … 30 s. */
@@ -139,7 +141,23 @@ export function createRouterMetrics(src: RouterMetricsSource): MetricsRegistry {
     amqpDropped.set({}, a.stats['dropped'] ?? 0);
   };
 
+  const refused = reg.counter(
+    'caravan_streams_refused_total',
+    'Streams from linked peers refused by a limit (or while going away), by reason',
+    ['reason'],
+  );
+  const faults = reg.counter(
+    'caravan_link_faults_total',
+    'Links closed for a fault of the peer (no preface or hello in time, replies left unread, protocol error), by kind',
+    ['kind'],
+  );
+
   reg.onCollect(() => {
+    const lim = src.limits?.();
+    if (lim) {
+      for (const [reason, n] of Object.entries(lim.refused)) refused.set({ reason }, n);
+      for (const [kind, n] of Object.entries(lim.faults)) faults.set({ kind }, n);
+    }
     for (const m of [
       active,
       linkUp,
