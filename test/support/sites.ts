@@ -23,6 +23,8 @@ export interface SiteDef {
   linkAccess?: { host: string; port: number; grantPort?: number; hosts?: string[] };
   helloIntervalMs?: number;
   deadIntervalMs?: number;
+  /** Site spec.peerLimits */
+  peerLimits?: Record<string, number>;
 }
 
 export interface ListenerDef {
@@ -65,6 +67,7 @@ export class TestSite {
       // a dead interval of at least 1 s keeps links up when a loaded test machine stalls a router briefly
       routing: { helloIntervalMs: hello, deadIntervalMs: def.deadIntervalMs ?? Math.max(1000, hello * 3) },
     };
+    if (def.peerLimits) spec.peerLimits = def.peerLimits;
     if (def.linkAccess) {
       spec.linkAccess = { grantPort: 0, ...def.linkAccess };
       site.ca = await createCa({ commonName: `${def.name} site CA` });

@@ -55,7 +55,7 @@ export interface MuxSessionOptions {
   peerOpenRate?: RateLimit;
   /**
    * replies to the peer (PING acknowledgements, RESETs of its streams) that may wait unsent because the peer does not
-   * read; one more closes the session; default 65,536
+   * read; one more closes the session; default 16,384
    */
   maxQueuedReplies?: number;
   /** OPENs handled in one event-loop turn; the rest of the read waits for the next turn; default 128 */
@@ -90,7 +90,7 @@ export const DEFAULT_MAX_SOCKET_QUEUE = 128 * 1024;
 export const DEFAULT_PREFACE_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_PEER_STREAMS = 10_000;
 export const DEFAULT_PEER_OPEN_RATE: RateLimit = { perSecond: 5_000, burst: 10_000 };
-export const DEFAULT_MAX_QUEUED_REPLIES = 65_536;
+export const DEFAULT_MAX_QUEUED_REPLIES = 16_384;
 export const DEFAULT_OPENS_PER_TURN = 128;
 /** Keepalive does not stack more than this many unanswered PINGs. */
 const MAX_KEEPALIVE_OUTSTANDING = 4;
@@ -921,6 +921,11 @@ export class MuxSession extends EventEmitter {
     if (this._closed) return;
     this.lastRx = performance.now();
     this.counters.bytesIn += chunk.length;
+    if (this.deferred !== undefined) {
+      // a read that arrived while an earlier one waits for the next turn: keep the order
+      this.deferred = Buffer.concat([this.deferred, chunk]);
+      return;
+    }
     let data = chunk;
     try {
       if (this.peer === undefined) {
