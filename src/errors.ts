@@ -22,6 +22,8 @@ export const ErrorCodes = {
   TARGET_UNREACHABLE: 'CARAVAN_TARGET_UNREACHABLE',
   FLOW_RESET: 'CARAVAN_FLOW_RESET',
   PATH_LOST: 'CARAVAN_PATH_LOST',
+  /** a router refused to open the stream (a limit, or it is going away); nothing was processed */
+  STREAM_REFUSED: 'CARAVAN_STREAM_REFUSED',
   // certificates, grants and tokens
   CERT: 'CARAVAN_CERT_ERROR',
   NO_LINK_ACCESS: 'CARAVAN_NO_LINK_ACCESS',

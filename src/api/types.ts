@@ -194,10 +194,28 @@ export interface SiteSpec {
    * finished flow as one JSON line to `logs/flows.log` (an access log; rotated at 10 MiB, 3 files kept).
    */
   observe?: { flowRecords?: number; flowLog?: boolean };
+  /** Limits on what linked peers can make this router do; defaults a normal network never reaches. */
+  peerLimits?: PeerLimits;
   /** Server TLS files for linkAccess; filled with defaults when linkAccess is set. */
   tls?: TlsFiles;
 }
 export type SiteResource = ResourceBase<'Site', SiteSpec>;
+
+/** Site spec.peerLimits (docs/design/security.md, "Limits on what a linked peer can make a router do"). */
+export interface PeerLimits {
+  /** streams a peer may have open on one link (default 10,000) */
+  linkStreams?: number;
+  /** streams a peer may open per second on one link, twice that at once (default 5,000) */
+  linkOpenRate?: number;
+  /** streams all peers together may have open (default 50,000) */
+  streams?: number;
+  /** streams all peers together may open per second, twice that at once (default 20,000) */
+  openRate?: number;
+  /** flows one local connector delivers at once (default 10,000) */
+  connectorFlows?: number;
+  /** a new link must send its preface and its hello within this many ms (default 10,000; 0 = no limit) */
+  helloTimeoutMs?: number;
+}
 
 // --- Link ---------------------------------------------------------------------------------------------------
 

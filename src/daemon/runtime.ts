@@ -15,7 +15,7 @@ import { errorMessage } from '../errors.js';
 import { LinkAcceptor } from '../links/acceptor.js';
 import { LinkDialer } from '../links/dialer.js';
 import { parseProxyUrl } from '../http-proxy.js';
-import type { MuxSession } from '../links/mux/session.js';
+import type { MuxSession, MuxSessionOptions } from '../links/mux/session.js';
 import { buildSecureContext, readTlsFiles, type TlsMaterial } from '../links/tls.js';
 import { rotatingFileSink, type Logger } from '../observe/log.js';
 import { openFdCount, readFdLimits } from '../observe/fd-limits.js';
@@ -23,7 +23,7 @@ import { AcceptGuard } from '../net/accept-guard.js';
 import { FdWatch } from '../net/fd-watch.js';
 import { describeTlsError } from '../links/tls.js';
 import type { ConnectorAdapter, ListenerAdapter } from '../router/contract.js';
-import { Router } from '../router/router.js';
+import { Router, type RouterLimits } from '../router/router.js';
 import { createConnector, createListener } from './adapters.js';
 import {
   listenerKeys,
@@ -31,6 +31,7 @@ import {
   type ConnectorResource,
   type LinkResource,
   type ListenerResource,
+  type PeerLimits,
 } from '../api/index.js';
 import { loadSiteDir, type SiteConfig } from '../site/site-dir.js';
 import { diffSite, type SiteDiff } from './site-diff.js';
@@ -111,6 +112,7 @@ export class SiteRuntime {
       deadIntervalMs: site.spec.routing.deadIntervalMs,
       logger: opts.logger,
       ...(site.spec.observe?.flowRecords !== undefined ? { flowRecords: site.spec.observe.flowRecords } : {}),
+      limits: routerLimits(site.spec.peerLimits),
     });
     const router = this.router;
     const limits = site.spec.limits;
@@ -144,6 +146,7 @@ export class SiteRuntime {
       routerId: id,
       records: router.records,
       links: () => router.linkStatuses(),
+      limits: () => router.limitStats(),
       routing: () => ({
         ...router.engine.stats(),
         version: router.engine.version,
@@ -309,8 +312,12 @@ export class SiteRuntime {
     return rt;
   }
 
-  private muxOptions(): { keepaliveIntervalMs: number } {
-    return { keepaliveIntervalMs: Math.max(1000, this.config.site.spec.routing.helloIntervalMs * 5) };
+  private muxOptions(): Omit<MuxSessionOptions, 'initiator' | 'logger'> {
+    return {
+      keepaliveIntervalMs: Math.max(1000, this.config.site.spec.routing.helloIntervalMs * 5),
+      ...muxLimits(this.config.site.spec.peerLimits),
+      onFault: (kind) => this.router.countFault(kind),
+    };
   }
 
   /**
@@ -967,4 +974,27 @@ function proxyOf(d: LinkDialer | undefined): { proxy?: string } {
 
 function hashTls(m: TlsMaterial): string {
   return createHash('sha256').update(m.ca).update(m.cert).update(m.key).digest('hex');
+}
+
+/** The router's share of Site spec.peerLimits (rates allow a burst of twice the rate). */
+function routerLimits(p: PeerLimits | undefined): Partial<RouterLimits> {
+  if (!p) return {};
+  return {
+    ...(p.streams !== undefined ? { streams: p.streams } : {}),
+    ...(p.openRate !== undefined ? { openRate: { perSecond: p.openRate, burst: 2 * p.openRate } } : {}),
+    ...(p.connectorFlows !== undefined ? { flowsPerConnector: p.connectorFlows } : {}),
+    ...(p.helloTimeoutMs !== undefined ? { helloTimeoutMs: p.helloTimeoutMs } : {}),
+  };
+}
+
+/** Each link's share of Site spec.peerLimits. */
+function muxLimits(p: PeerLimits | undefined): Partial<MuxSessionOptions> {
+  if (!p) return {};
+  return {
+    ...(p.linkStreams !== undefined ? { maxPeerStreams: p.linkStreams } : {}),
+    ...(p.linkOpenRate !== undefined
+      ? { peerOpenRate: { perSecond: p.linkOpenRate, burst: 2 * p.linkOpenRate } }
+      : {}),
+    ...(p.helloTimeoutMs !== undefined ? { prefaceTimeoutMs: p.helloTimeoutMs } : {}),
+  };
 }

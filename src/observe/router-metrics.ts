@@ -42,6 +42,8 @@ export interface RouterMetricsSource {
   guards?(): AcceptMetricsInput[];
   /** file descriptors open now and the process's limit */
   fds?(): { open?: number; max?: number; exhaustedEpisodes?: number };
+  /** counters of the limits on linked peers: OPENs refused by reason, links closed for a peer's fault by kind */
+  limits?(): { refused: Record<string, number>; faults: Record<string, number> };
 }
 
 /** Seconds buckets matching the HTTP adapters' latency buckets (ms): 1 ms … 30 s. */
@@ -183,7 +185,23 @@ export function createRouterMetrics(src: RouterMetricsSource): MetricsRegistry {
     if (fds?.max !== undefined && Number.isFinite(fds.max)) maxFds.set({}, fds.max);
     if (fds?.exhaustedEpisodes !== undefined) fdEpisodes.set({}, fds.exhaustedEpisodes);
   });
+  const streamsRefused = reg.counter(
+    'caravan_streams_refused_total',
+    'Streams from linked peers refused by a limit (or while going away), by reason',
+    ['reason'],
+  );
+  const faults = reg.counter(
+    'caravan_link_faults_total',
+    'Links closed for a fault of the peer (no preface or hello in time, replies left unread, protocol error), by kind',
+    ['kind'],
+  );
+
   reg.onCollect(() => {
+    const lim = src.limits?.();
+    if (lim) {
+      for (const [reason, n] of Object.entries(lim.refused)) streamsRefused.set({ reason }, n);
+      for (const [kind, n] of Object.entries(lim.faults)) faults.set({ kind }, n);
+    }
     for (const m of [
       active,
       linkUp,

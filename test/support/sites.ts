@@ -25,6 +25,8 @@ export interface SiteDef {
   deadIntervalMs?: number;
   /** more Site spec fields (e.g. `limits`, `console`) */
   spec?: Record<string, unknown>;
+  /** Site spec.peerLimits */
+  peerLimits?: Record<string, number>;
 }
 
 export interface ListenerDef {
@@ -67,6 +69,7 @@ export class TestSite {
       // a dead interval of at least 1 s keeps links up when a loaded test machine stalls a router briefly
       routing: { helloIntervalMs: hello, deadIntervalMs: def.deadIntervalMs ?? Math.max(1000, hello * 3) },
     };
+    if (def.peerLimits) spec.peerLimits = def.peerLimits;
     if (def.linkAccess) {
       spec.linkAccess = { grantPort: 0, ...def.linkAccess };
       site.ca = await createCa({ commonName: `${def.name} site CA` });

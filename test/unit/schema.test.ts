@@ -79,6 +79,7 @@ const SPEC_KEYS = {
     admin: 1,
     console: 1,
     limits: 1,
+    peerLimits: 1,
     observe: 1,
     tls: 1,
   } satisfies Record<keyof SiteSpec, 1>,

@@ -88,6 +88,27 @@ export const limits = obj(
   { description: 'Limits of the public ports against clients that never authenticate.' },
 );
 
+const peerLimit = (description: string, min = 1, max = 10_000_000) => int({ description, min, max });
+
+export const peerLimits = obj(
+  {
+    linkStreams: peerLimit('Most open streams a linked peer may hold on one link (default 10,000).'),
+    linkOpenRate: peerLimit('Most streams a linked peer may open per second on one link (default 5,000).'),
+    streams: peerLimit('Most open streams from all linked peers together (default 50,000).'),
+    openRate: peerLimit('Most streams all linked peers together may open per second (default 20,000).'),
+    connectorFlows: peerLimit('Most concurrent flows one connector delivers (default 10,000).'),
+    helloTimeoutMs: peerLimit(
+      'A link whose peer sends no preface or hello within this many milliseconds is closed (default 10,000; 0 turns it off).',
+      0,
+      3_600_000,
+    ),
+  },
+  {
+    description:
+      'Limits on what linked peers can make this router do; defaults a normal network never reaches.',
+  },
+);
+
 export const siteSpec = obj(
   {
     mode: oneOf(SITE_MODES, {
@@ -107,6 +128,7 @@ export const siteSpec = obj(
     ),
     console: consoleServer,
     limits,
+    peerLimits,
     observe: obj(
       {
         flowRecords: int({
