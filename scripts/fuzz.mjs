@@ -19,7 +19,7 @@ const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist', 'test', 'fuzz', 'targets');
 const cli = join(root, 'node_modules', '@jazzer.js', 'core', 'dist', 'cli.js');
 /** targets whose fuzz function returns a promise */
-const ASYNC = new Set(['grant-request']);
+const ASYNC = new Set(['grant-request', 'mux-session']);
 /** a single input running longer than this is a hang */
 const TIMEOUT_MS = 2000;
 

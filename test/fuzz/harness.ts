@@ -64,3 +64,12 @@ export function chunked(data: Buffer): Buffer[] {
 export function text(data: Buffer): string {
   return data.toString('utf8');
 }
+
+/** The outcome of decoding a whole input: a summary of what came out, or the error's class name. */
+export function outcome(run: () => string[]): { items: string[]; error?: string } {
+  try {
+    return { items: run() };
+  } catch (e) {
+    return { items: [], error: e instanceof Error ? e.constructor.name : typeof e };
+  }
+}

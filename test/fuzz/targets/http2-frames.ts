@@ -12,9 +12,22 @@ import {
   h2CodeOf,
   parseGrpcTimeout,
 } from '../../../src/adapters/http2/frames.js';
-import { chunked, expectTyped, invariant } from '../harness.js';
+import { chunked, expectTyped, invariant, outcome } from '../harness.js';
+
+function decodeAll(pieces: Buffer[]): string[] {
+  const decoder = new FrameDecoder();
+  const out: string[] = [];
+  for (const p of pieces) for (const f of decoder.push(p)) out.push(`${f.type} ${f.flags} ${f.payload.toString('hex')}`);
+  out.push(`pending ${decoder.pending}`);
+  return out;
+}
 
 export function fuzz(data: Buffer): void {
+  const pieces = chunked(data);
+  const whole = outcome(() => decodeAll([Buffer.concat(pieces)]));
+  const split = outcome(() => decodeAll(pieces));
+  invariant(whole.error === split.error, `error differs: whole ${whole.error}, split ${split.error}`);
+  if (whole.error === undefined) invariant(whole.items.join() === split.items.join(), 'frames depend on the split');
   expectTyped([FrameError], () => {
     const decoder = new FrameDecoder();
     for (const piece of chunked(data)) {

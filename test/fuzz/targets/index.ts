@@ -1,6 +1,7 @@
 /** The fuzz targets: one per parser of bytes that come from a peer or a user (docs/design/security.md, "Fuzzing"). */
 export const TARGETS = [
   'mux-frame',
+  'mux-session',
   'control-message',
   'flow-header',
   'http1-head',

@@ -9,9 +9,37 @@ import {
   encodePreface,
   type Frame,
 } from '../../../src/links/mux/frame.js';
-import { chunked, expectTyped, invariant } from '../harness.js';
+import { chunked, expectTyped, invariant, outcome } from '../harness.js';
+
+/** What a decoder made of `pieces`: frames (DATA merged per stream, as a session sees bytes) or its error. */
+function decodeAll(pieces: Buffer[]): string[] {
+  const out: string[] = [];
+  const decoder = new FrameDecoder({ maxPayload: 64 * 1024 });
+  for (const p of pieces) {
+    decoder.push(p, (f) => {
+      const last = out[out.length - 1];
+      if (f.type === FrameType.DATA) {
+        const tag = `DATA ${f.streamId} ${f.flags}:`;
+        if (last?.startsWith(tag)) out[out.length - 1] = last + f.payload.toString('hex');
+        else out.push(tag + f.payload.toString('hex'));
+        return;
+      }
+      out.push(JSON.stringify(f));
+    });
+  }
+  if (decoder.buffered > 0) out.push(`partial ${decoder.buffered}`);
+  return out;
+}
 
 export function fuzz(data: Buffer): void {
+  // Differential: the frames must not depend on how the bytes were split into reads.
+  const pieces0 = chunked(data);
+  const whole = outcome(() => decodeAll([Buffer.concat(pieces0)]));
+  const split = outcome(() => decodeAll(pieces0));
+  invariant(whole.error === split.error, `error differs: whole ${whole.error}, split ${split.error}`);
+  if (whole.error === undefined) {
+    invariant(JSON.stringify(whole.items) === JSON.stringify(split.items), 'frames differ between whole and split input');
+  }
   const withPreface = ((data[0] ?? 0) & 0x80) !== 0;
   const pieces = chunked(data);
   expectTyped([CaravanError], () => {

@@ -24,7 +24,7 @@ export function seeds(): Buffer[] {
     `${head('Listener', 'db')}  labels:\n    tier: data\nspec:\n  routingKey: db\n  port: 5432\n  type: tcp\n  distribution: closest\n`,
     `${head('Connector', 'web')}spec:\n  routingKey: web\n  host: 127.0.0.1\n  port: 8080\n  type: http1\n`,
     `${head('Link', 'to-east')}spec:\n  cost: 5\n  endpoints:\n    - host: east.example\n      port: 55671\n`,
-    `${head('AccessGrant', 'g')}spec:\n  redemptions: 2\n  expiresIn: 15m\n---\n${head('Listener', 'x')}spec:\n  port: 80\n`,
-    `base: &a {port: 1}\nrefs: [*a, *a, *a]\n${head('Listener', 'y').replace('metadata:\n  name: y\n', 'metadata: {name: y}\n')}spec: {port: 81}\n`,
+    `${head('AccessGrant', 'g')}spec:\n  redemptions: 2\n  expiry: 15m\n  certLifetime: 720h\n---\n${head('Listener', 'x')}spec:\n  port: 80\n`,
+    `apiVersion: ${API_VERSION}\nkind: Listener\nmetadata: {name: &n y, labels: {app: *n}}\nspec: {port: 81, routingKey: *n}\n`,
   ].map((s) => Buffer.from(s));
 }
