@@ -20,11 +20,25 @@ const dist = join(root, 'dist', 'test', 'fuzz', 'targets');
 const cli = join(root, 'node_modules', '@jazzer.js', 'core', 'dist', 'cli.js');
 /** targets whose fuzz function returns a promise */
 const ASYNC = new Set(['grant-request', 'mux-session']);
+/** libFuzzer dictionaries (test/fuzz/dict/) per target: tokens the parsers compare against */
+const DICT = {
+  'control-message': 'json',
+  'flow-header': 'json',
+  'http1-head': 'json',
+  'http2-frames': 'json',
+  'amqp-flow': 'json',
+  'grant-request': 'json',
+  'mux-session': 'json',
+  'resource-yaml': 'yaml',
+  'token-file': 'yaml',
+};
 /** a single input running longer than this is a hang */
 const TIMEOUT_MS = 2000;
 
 function usage(msg) {
-  process.stderr.write(`error: ${msg}\nusage: npm run fuzz -- [--target T[,T...]] [--seconds N] [--regression] [--write-seeds] [--list]\n`);
+  process.stderr.write(
+    `error: ${msg}\nusage: npm run fuzz -- [--target T[,T...]] [--seconds N] [--regression] [--write-seeds] [--list]\n`,
+  );
   process.exit(2);
 }
 
@@ -47,13 +61,15 @@ for (let i = 0; i < args.length; i++) {
   else usage(`unknown argument ${a}`);
 }
 
-if (!existsSync(join(dist, 'index.js'))) usage('dist/test/fuzz is missing: run `npx tsc -p tsconfig.json` first');
+if (!existsSync(join(dist, 'index.js')))
+  usage('dist/test/fuzz is missing: run `npx tsc -p tsconfig.json` first');
 const { TARGETS, loadTarget } = await import(join(dist, 'index.js'));
 if (opts.list) {
   process.stdout.write(`${TARGETS.join('\n')}\n`);
   process.exit(0);
 }
-for (const t of opts.targets) if (!TARGETS.includes(t)) usage(`unknown target ${t} (known: ${TARGETS.join(', ')})`);
+for (const t of opts.targets)
+  if (!TARGETS.includes(t)) usage(`unknown target ${t} (known: ${TARGETS.join(', ')})`);
 const targets = opts.targets.length ? opts.targets : [...TARGETS];
 
 const seedDir = (t) => join(root, 'test', 'fuzz', 'corpus', t);
@@ -107,6 +123,8 @@ function runTarget(t) {
     ...dirs,
     '-i',
     'dist/src/',
+    '-i',
+    'dist/test/fuzz/targets/',
     '--timeout',
     String(TIMEOUT_MS),
     ...(ASYNC.has(t) ? [] : ['--sync']),
@@ -116,6 +134,7 @@ function runTarget(t) {
     '-rss_limit_mb=2048',
     '-max_len=65536',
     '-print_final_stats=1',
+    ...(DICT[t] ? [`-dict=${join(root, 'test', 'fuzz', 'dict', `${DICT[t]}.dict`)}`] : []),
   ];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -127,7 +146,8 @@ function runTarget(t) {
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     child.on('close', (code) => {
-      const runs = /stat::number_of_executed_units:\s*(\d+)/.exec(out)?.[1] ?? /Done (\d+) runs/.exec(out)?.[1];
+      const runs =
+        /stat::number_of_executed_units:\s*(\d+)/.exec(out)?.[1] ?? /Done (\d+) runs/.exec(out)?.[1];
       const artifact = /Test unit written to (\S+)/.exec(out)?.[1];
       resolve({ target: t, code, runs: runs === undefined ? undefined : Number(runs), artifact, out });
     });
@@ -140,7 +160,11 @@ for (const t of targets) {
   const r = await runTarget(t);
   results.push(r);
   if (r.code !== 0) {
-    const tail = r.out.split('\n').filter((l) => !/^#\d+/.test(l)).slice(-40).join('\n');
+    const tail = r.out
+      .split('\n')
+      .filter((l) => !/^#\d+/.test(l))
+      .slice(-40)
+      .join('\n');
     process.stdout.write(`${tail}\n`);
   }
 }

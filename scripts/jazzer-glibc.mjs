@@ -17,7 +17,14 @@ const root = new URL('..', import.meta.url).pathname;
 const require = createRequire(import.meta.url);
 
 export function addonPath() {
-  return join(root, 'node_modules', '@jazzer.js', 'fuzzer', 'prebuilds', `fuzzer-${process.platform}-${process.arch}.node`);
+  return join(
+    root,
+    'node_modules',
+    '@jazzer.js',
+    'fuzzer',
+    'prebuilds',
+    `fuzzer-${process.platform}-${process.arch}.node`,
+  );
 }
 
 function loads(file) {
@@ -37,7 +44,8 @@ function cstr(buf, off) {
 
 /** Rewrites the ELF image in place; returns the names of the symbols it changed. */
 export function patchElf(buf) {
-  if (buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== 2 || buf[5] !== 1) throw new Error('not a 64-bit little-endian ELF file');
+  if (buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== 2 || buf[5] !== 1)
+    throw new Error('not a 64-bit little-endian ELF file');
   const shoff = Number(buf.readBigUInt64LE(0x28));
   const shentsize = buf.readUInt16LE(0x3a);
   const shnum = buf.readUInt16LE(0x3c);
@@ -66,7 +74,11 @@ export function patchElf(buf) {
     const file = cstr(buf, verstr + buf.readUInt32LE(vn + 4));
     let aux = vn + buf.readUInt32LE(vn + 8);
     for (let a = 0; a < buf.readUInt16LE(vn + 2); a++) {
-      versions.set(buf.readUInt16LE(aux + 6), { file, name: cstr(buf, verstr + buf.readUInt32LE(aux + 8)), aux });
+      versions.set(buf.readUInt16LE(aux + 6), {
+        file,
+        name: cstr(buf, verstr + buf.readUInt32LE(aux + 8)),
+        aux,
+      });
       const next = buf.readUInt32LE(aux + 12);
       if (next === 0) break;
       aux += next;
@@ -90,7 +102,10 @@ export function patchElf(buf) {
     const ver = buf.readUInt16LE(versym.offset + i * 2) & 0x7fff;
     if (v238 && ver === v238[0]) {
       if (!v225) throw new Error('no GLIBC_2.2.5 requirement to reuse');
-      if (!name.startsWith(prefix) || !['strtol', 'strtoul', 'strtoll', 'strtoull'].includes(name.slice(prefix.length))) {
+      if (
+        !name.startsWith(prefix) ||
+        !['strtol', 'strtoul', 'strtoll', 'strtoull'].includes(name.slice(prefix.length))
+      ) {
         throw new Error(`symbol ${name} needs GLIBC_2.38 and has no older equivalent`);
       }
       buf.writeUInt32LE(nameOff + prefix.length, e);

@@ -29,7 +29,10 @@ export function expectTyped(allowed: readonly ErrorClass[], fn: () => void): voi
   }
 }
 
-export async function expectTypedAsync(allowed: readonly ErrorClass[], fn: () => Promise<void>): Promise<void> {
+export async function expectTypedAsync(
+  allowed: readonly ErrorClass[],
+  fn: () => Promise<void>,
+): Promise<void> {
   try {
     await fn();
   } catch (e) {
@@ -51,7 +54,7 @@ export function chunked(data: Buffer): Buffer[] {
   let seed = (data[0] as number) | 1;
   const body = data.subarray(1);
   const out: Buffer[] = [];
-  for (let at = 0; at < body.length; ) {
+  for (let at = 0; at < body.length;) {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     const n = seed % 8 === 0 ? body.length - at : 1 + (seed % 64);
     out.push(body.subarray(at, at + n));
@@ -72,4 +75,40 @@ export function outcome(run: () => string[]): { items: string[]; error?: string 
   } catch (e) {
     return { items: [], error: e instanceof Error ? e.constructor.name : typeof e };
   }
+}
+
+/** Values of the wrong type a hostile peer may put where a field is expected. */
+const WRONG_TYPES: readonly unknown[] = [null, 0, -1.5, true, '', [], ['x'], { toString: 1 }];
+
+/**
+ * Structure-aware mutation for JSON messages, which byte-level mutation reaches only slowly: the input is
+ * `[retype][json]`. A retype byte below 0x80 leaves the JSON as it is; otherwise its low 4 bits pick a value in
+ * the document (depth-first, the root excluded) and bits 4-6 the wrong-typed value put in its place.
+ */
+export function retyped(data: Buffer): Buffer {
+  const r = data[0] ?? 0;
+  const json = data.subarray(1);
+  if (r < 0x80) return json;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(json.toString('utf8'));
+  } catch {
+    return json;
+  }
+  let index = r & 0x0f;
+  const replacement = WRONG_TYPES[(r >> 4) & 0x07];
+  const visit = (v: unknown): boolean => {
+    if (v === null || typeof v !== 'object') return false;
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      if (index-- === 0) {
+        o[k] = replacement;
+        return true;
+      }
+      if (visit(o[k])) return true;
+    }
+    return false;
+  };
+  visit(doc);
+  return Buffer.from(JSON.stringify(doc));
 }

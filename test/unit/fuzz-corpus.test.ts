@@ -22,6 +22,7 @@ for (const name of TARGETS) {
     }
     // The committed seeds are the targets' real encodings: regenerating them (npm run fuzz -- --write-seeds)
     // gives the same set, except grant-request whose CSR has a fresh key each time.
-    if (name !== 'grant-request') assert.equal((await target.seeds()).length, seeds.filter((f) => f.includes('seed-')).length);
+    if (name !== 'grant-request')
+      assert.equal((await target.seeds()).length, seeds.filter((f) => f.includes('seed-')).length);
   });
 }

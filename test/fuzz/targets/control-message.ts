@@ -4,12 +4,17 @@
  */
 import { CaravanError } from '../../../src/errors.js';
 import { decodeControl, encodeControl } from '../../../src/router/messages.js';
-import { canonicalContent, compareAds, parseRoutingMessage, sameContent } from '../../../src/routing/messages.js';
-import { expectTyped, invariant } from '../harness.js';
+import {
+  canonicalContent,
+  compareAds,
+  parseRoutingMessage,
+  sameContent,
+} from '../../../src/routing/messages.js';
+import { expectTyped, invariant, retyped } from '../harness.js';
 
 export function fuzz(data: Buffer): void {
   expectTyped([CaravanError], () => {
-    const m = decodeControl(data);
+    const m = decodeControl(retyped(data));
     if (m.k !== 'rt') return;
     // The routing layer never throws on a malformed message: it drops it (undefined).
     const r = parseRoutingMessage(m.m);
@@ -20,15 +25,29 @@ export function fuzz(data: Buffer): void {
     // A normalised advertisement survives a trip through the wire encoding unchanged.
     const again = decodeControl(encodeControl({ k: 'rt', m: r }));
     const back = again.k === 'rt' ? parseRoutingMessage(again.m) : undefined;
-    invariant(back !== undefined && back.t === 'ra' && sameContent(back, r), 're-encoded advertisement differs');
+    invariant(
+      back !== undefined && back.t === 'ra' && sameContent(back, r),
+      're-encoded advertisement differs',
+    );
   });
 }
 
 export function seeds(): Buffer[] {
   return [
-    encodeControl({ k: 'hi', id: 'west-1', mode: 'interior', site: 'west', cost: 1, hello: 1000, dead: 3000 }),
+    encodeControl({
+      k: 'hi',
+      id: 'west-1',
+      mode: 'interior',
+      site: 'west',
+      cost: 1,
+      hello: 1000,
+      dead: 3000,
+    }),
     encodeControl({ k: 'cost', cost: 10 }),
-    encodeControl({ k: 'rt', m: { t: 'hello', id: 'west-1', mode: 'interior', seen: ['east-1'], dead: 3000 } }),
+    encodeControl({
+      k: 'rt',
+      m: { t: 'hello', id: 'west-1', mode: 'interior', seen: ['east-1'], dead: 3000 },
+    }),
     encodeControl({
       k: 'rt',
       m: {
@@ -45,5 +64,5 @@ export function seeds(): Buffer[] {
         info: { site: 'west', version: '0.1.0', listeners: ['db'] },
       },
     }),
-  ].map((b) => Buffer.from(b));
+  ].map((b) => Buffer.concat([Buffer.from([0]), b]));
 }

@@ -47,11 +47,9 @@ export async function fuzz(data: Buffer): Promise<void> {
 
 export async function seeds(): Promise<Buffer[]> {
   const { csrPem } = await createKeyAndCsr({ commonName: 'east' });
-  const der = Buffer.from(
-    csrPem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''),
-    'base64',
-  );
-  const withMode = (m: number, b: Buffer | string): Buffer => Buffer.concat([Buffer.from([m]), Buffer.from(b)]);
+  const der = Buffer.from(csrPem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
+  const withMode = (m: number, b: Buffer | string): Buffer =>
+    Buffer.concat([Buffer.from([m]), Buffer.from(b)]);
   return [
     withMode(0, `/v1/grants/g\n${JSON.stringify({ code: 'a'.repeat(32), csr: csrPem, link: 'to-west' })}`),
     withMode(0, `/v1/renew\n${JSON.stringify({ csr: csrPem, serial: '0A:1B' })}`),

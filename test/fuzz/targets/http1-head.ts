@@ -1,5 +1,11 @@
 /** The http1 adapter's head frame on a flow (src/adapters/http1/framing.ts) and its header filtering. */
-import { FramingError, HeadReader, encodeHead, parseRequestHead, parseResponseHead } from '../../../src/adapters/http1/framing.js';
+import {
+  FramingError,
+  HeadReader,
+  encodeHead,
+  parseRequestHead,
+  parseResponseHead,
+} from '../../../src/adapters/http1/framing.js';
 import { filterHeaders } from '../../../src/adapters/http1/headers.js';
 import { chunked, expectTyped, invariant, outcome } from '../harness.js';
 
@@ -18,7 +24,8 @@ export function fuzz(data: Buffer): void {
   const whole = outcome(() => readAll([Buffer.concat(pieces)]));
   const split = outcome(() => readAll(pieces));
   invariant(whole.error === split.error, `error differs: whole ${whole.error}, split ${split.error}`);
-  if (whole.error === undefined) invariant(whole.items.join() === split.items.join(), 'head or body depend on the split');
+  if (whole.error === undefined)
+    invariant(whole.items.join() === split.items.join(), 'head or body depend on the split');
   const response = ((data[0] ?? 0) & 0x80) !== 0;
   expectTyped([FramingError], () => {
     const reader = new HeadReader(
@@ -41,7 +48,13 @@ export function seeds(): Buffer[] {
     headers: ['Host', 'example', 'Connection', 'keep-alive, x-drop', 'x-drop', '1', 'Upgrade', 'websocket'],
     body: 'none',
   });
-  const res = encodeHead({ v: 1, status: 200, message: 'OK', headers: ['Content-Length', '5'], body: 'length' });
+  const res = encodeHead({
+    v: 1,
+    status: 200,
+    message: 'OK',
+    headers: ['Content-Length', '5'],
+    body: 'length',
+  });
   return [
     Buffer.concat([Buffer.from([0x00]), req, Buffer.from('body')]),
     Buffer.concat([Buffer.from([0x80]), res, Buffer.from('hello')]),

@@ -17,7 +17,8 @@ import { chunked, expectTyped, invariant, outcome } from '../harness.js';
 function decodeAll(pieces: Buffer[]): string[] {
   const decoder = new FrameDecoder();
   const out: string[] = [];
-  for (const p of pieces) for (const f of decoder.push(p)) out.push(`${f.type} ${f.flags} ${f.payload.toString('hex')}`);
+  for (const p of pieces)
+    for (const f of decoder.push(p)) out.push(`${f.type} ${f.flags} ${f.payload.toString('hex')}`);
   out.push(`pending ${decoder.pending}`);
   return out;
 }
@@ -27,12 +28,16 @@ export function fuzz(data: Buffer): void {
   const whole = outcome(() => decodeAll([Buffer.concat(pieces)]));
   const split = outcome(() => decodeAll(pieces));
   invariant(whole.error === split.error, `error differs: whole ${whole.error}, split ${split.error}`);
-  if (whole.error === undefined) invariant(whole.items.join() === split.items.join(), 'frames depend on the split');
+  if (whole.error === undefined)
+    invariant(whole.items.join() === split.items.join(), 'frames depend on the split');
   expectTyped([FrameError], () => {
     const decoder = new FrameDecoder();
     for (const piece of chunked(data)) {
       for (const f of decoder.push(piece)) {
-        invariant(f.wireLength === FRAME_HEADER_BYTES + f.payload.length, 'wire length does not match payload');
+        invariant(
+          f.wireLength === FRAME_HEADER_BYTES + f.payload.length,
+          'wire length does not match payload',
+        );
         if (f.type === FrameType.DATA) continue;
         const h = decodeHeaders(f.payload);
         for (const [k, v] of Object.entries(h)) {
@@ -42,7 +47,10 @@ export function fuzz(data: Buffer): void {
         const status = h[':status'];
         if (typeof status === 'string') h2CodeOf(status);
       }
-      invariant(decoder.pending <= FRAME_HEADER_BYTES + MAX_FRAME_PAYLOAD + piece.length, 'decoder holds too much');
+      invariant(
+        decoder.pending <= FRAME_HEADER_BYTES + MAX_FRAME_PAYLOAD + piece.length,
+        'decoder holds too much',
+      );
     }
   });
 }

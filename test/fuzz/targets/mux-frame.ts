@@ -38,7 +38,10 @@ export function fuzz(data: Buffer): void {
   const split = outcome(() => decodeAll(pieces0));
   invariant(whole.error === split.error, `error differs: whole ${whole.error}, split ${split.error}`);
   if (whole.error === undefined) {
-    invariant(JSON.stringify(whole.items) === JSON.stringify(split.items), 'frames differ between whole and split input');
+    invariant(
+      JSON.stringify(whole.items) === JSON.stringify(split.items),
+      'frames differ between whole and split input',
+    );
   }
   const withPreface = ((data[0] ?? 0) & 0x80) !== 0;
   const pieces = chunked(data);

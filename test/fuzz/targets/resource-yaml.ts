@@ -12,11 +12,15 @@ export function fuzz(data: Buffer): void {
     const resources = parseResources(text(data), 'fuzz.yaml');
     if (resources.length === 0) return;
     const again = parseResources(resourcesToYaml(resources), 'again.yaml');
-    invariant(JSON.stringify(again) === JSON.stringify(resources), 'resources change through toYaml and back');
+    invariant(
+      JSON.stringify(again) === JSON.stringify(resources),
+      'resources change through toYaml and back',
+    );
   });
 }
 
-const head = (kind: string, name: string): string => `apiVersion: ${API_VERSION}\nkind: ${kind}\nmetadata:\n  name: ${name}\n`;
+const head = (kind: string, name: string): string =>
+  `apiVersion: ${API_VERSION}\nkind: ${kind}\nmetadata:\n  name: ${name}\n`;
 
 export function seeds(): Buffer[] {
   return [
