@@ -149,7 +149,8 @@ function runTarget(t) {
       const runs =
         /stat::number_of_executed_units:\s*(\d+)/.exec(out)?.[1] ?? /Done (\d+) runs/.exec(out)?.[1];
       const artifact = /Test unit written to (\S+)/.exec(out)?.[1];
-      resolve({ target: t, code, runs: runs === undefined ? undefined : Number(runs), artifact, out });
+      const secs = Number(/Done \d+ runs in (\d+) second/.exec(out)?.[1] ?? opts.seconds);
+      resolve({ target: t, code, runs: runs === undefined ? undefined : Number(runs), secs, artifact, out });
     });
   });
 }
@@ -173,9 +174,9 @@ for (const r of results) {
   const runs = r.runs ?? 0;
   const result = r.code === 0 ? 'ok' : r.artifact ? `CRASH ${r.artifact}` : `failed (exit ${r.code})`;
   process.stdout.write(
-    `${r.target.padEnd(18)}${String(opts.seconds).padStart(7)}${String(runs).padStart(18)}${String(Math.round(runs / opts.seconds)).padStart(11)}   ${result}\n`,
+    `${r.target.padEnd(18)}${String(r.secs).padStart(7)}${String(runs).padStart(18)}${String(Math.round(runs / Math.max(1, r.secs))).padStart(11)}   ${result}\n`,
   );
 }
 const bad = results.filter((r) => r.code !== 0 || r.runs === undefined);
-process.stdout.write(`${results.length - bad.length} passed, ${bad.length} failed\n`);
+process.stdout.write(`fuzzing: ${results.length - bad.length} targets clean, ${bad.length} with findings\n`);
 process.exit(bad.length ? 1 : 0);
