@@ -83,7 +83,8 @@ const WRONG_TYPES: readonly unknown[] = [null, 0, -1.5, true, '', [], ['x'], { t
 /**
  * Structure-aware mutation for JSON messages, which byte-level mutation reaches only slowly: the input is
  * `[retype][json]`. A retype byte below 0x80 leaves the JSON as it is; otherwise its low 4 bits pick a value in
- * the document (depth-first, the root excluded) and bits 4-6 the wrong-typed value put in its place.
+ * the document (depth-first, the root excluded, modulo their number) and bits 4-6 the wrong-typed value put in its
+ * place.
  */
 export function retyped(data: Buffer): Buffer {
   const r = data[0] ?? 0;
@@ -95,7 +96,13 @@ export function retyped(data: Buffer): Buffer {
   } catch {
     return json;
   }
-  let index = r & 0x0f;
+  const count = (v: unknown): number =>
+    v === null || typeof v !== 'object'
+      ? 0
+      : Object.values(v as Record<string, unknown>).reduce<number>((n, x) => n + 1 + count(x), 0);
+  const total = count(doc);
+  if (total === 0) return json;
+  let index = (r & 0x0f) % total;
   const replacement = WRONG_TYPES[(r >> 4) & 0x07];
   const visit = (v: unknown): boolean => {
     if (v === null || typeof v !== 'object') return false;
