@@ -10,4 +10,11 @@ export {
   describeValue,
   type CheckResult,
 } from './validate.js';
-export { parseResources, toYaml, resourcesToYaml } from './parse.js';
+export {
+  parseResources,
+  parseDocuments,
+  toYaml,
+  resourcesToYaml,
+  type ParsedDocuments,
+  type RejectedDocument,
+} from './parse.js';
