@@ -2,6 +2,7 @@
  * What the parts of a running site share: the router core, the options it was started with, its logger and the
  * site configuration currently applied (replaced as a whole when resources are reloaded).
  */
+import type { Clock } from '../clock.js';
 import type { Logger } from '../observe/log.js';
 import type { Router } from '../router/router.js';
 import type { SiteConfig } from '../site/site-dir.js';
@@ -16,6 +17,8 @@ export interface RuntimeOptions {
   consolePort?: number;
   /** where the built web console lives (default: dist/console of this package) */
   consoleStaticDir?: string;
+  /** time for status conditions (default: the system clock) */
+  clock?: Clock;
 }
 
 export interface RuntimeContext {

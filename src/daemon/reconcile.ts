@@ -6,20 +6,42 @@
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import type { ConnectorResource, LinkResource, ListenerResource } from '../api/index.js';
+import {
+  formatIssue,
+  type ConnectorResource,
+  type Kind,
+  type LinkResource,
+  type ListenerResource,
+} from '../api/index.js';
 import type { ReloadResult } from '../admin/types.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, isCaravanError } from '../errors.js';
 import { parseProxyUrl } from '../http-proxy.js';
 import { LinkDialer } from '../links/dialer.js';
 import { buildSecureContext, readTlsFiles, type TlsMaterial } from '../links/tls.js';
 import type { Logger } from '../observe/log.js';
 import type { ConnectorAdapter, ListenerAdapter } from '../router/contract.js';
 import type { Router } from '../router/router.js';
-import { loadSiteDir, type SiteConfig } from '../site/site-dir.js';
-import { createConnector, createListener } from './adapters.js';
+import { loadSite, type LoadedSite, type RejectedResource, type SiteConfig } from '../site/site-dir.js';
+import { createConnector, createListener, updateListener } from './adapters.js';
 import type { RuntimeContext, RuntimeOptions } from './context.js';
 import type { LinkAccess } from './link-access.js';
+import {
+  describeChange,
+  diffResources,
+  linkInPlace,
+  listenerInPlace,
+  type ResourceChange,
+} from './resource-diff.js';
 import { diffSite, type SiteDiff } from './site-diff.js';
+
+/** A running listener: its adapter, the resource it runs, and why it does not serve (its port is taken, ...). */
+export interface ListenerEntry {
+  l: ListenerAdapter;
+  r: ListenerResource;
+  error?: string;
+  /** the error's code (PORT_IN_USE, CONFIG_IO) */
+  errorCode?: string;
+}
 
 /** What the composition root does when a reload changed the Site or the services. */
 export interface ReconcileHooks {
@@ -30,14 +52,16 @@ export interface ReconcileHooks {
 }
 
 export class SiteResources {
-  readonly dialers = new Map<string, { d: LinkDialer; spec: string; tlsHash: string }>();
-  private readonly listenerSpecs = new Map<string, string>();
-  private readonly connectorSpecs = new Map<string, string>();
+  readonly dialers = new Map<string, { d: LinkDialer; r: LinkResource; tlsHash: string }>();
+  /** links that could not start (their certificate files are unreadable): why */
+  readonly linkErrors = new Map<string, string>();
+  /** resources of the site directory left out because they are invalid */
+  rejected: RejectedResource[] = [];
   private watcher: FSWatcher | undefined;
   private reloadTimer: NodeJS.Timeout | undefined;
   private reloading: Promise<ReloadResult> | undefined;
   private stopped = false;
-  readonly listeners = new Map<string, { l: ListenerAdapter; r: ListenerResource; error?: string }>();
+  readonly listeners = new Map<string, ListenerEntry>();
   readonly connectors = new Map<string, { c: ConnectorAdapter; r: ConnectorResource }>();
 
   constructor(
@@ -78,7 +102,6 @@ export class SiteResources {
   startConnector(r: ConnectorResource): void {
     const c = createConnector(this.router, r, this.opts.logger);
     this.connectors.set(r.metadata.name, { c, r });
-    this.connectorSpecs.set(r.metadata.name, JSON.stringify(r.spec));
     this.router.addConnector(c);
   }
 
@@ -86,21 +109,20 @@ export class SiteResources {
     const e = this.connectors.get(name);
     if (!e) return;
     this.connectors.delete(name);
-    this.connectorSpecs.delete(name);
     this.router.removeConnector(name);
     e.c.stop();
   }
 
   async startListener(r: ListenerResource): Promise<void> {
     const l = createListener(this.router, r, this.opts.logger);
-    const entry: { l: ListenerAdapter; r: ListenerResource; error?: string } = { l, r };
+    const entry: ListenerEntry = { l, r };
     this.listeners.set(r.metadata.name, entry);
-    this.listenerSpecs.set(r.metadata.name, JSON.stringify(r.spec));
     try {
       await l.start();
     } catch (e) {
       // A port conflict on one listener must not take the site down: report it and keep serving the rest.
       entry.error = errorMessage(e);
+      if (isCaravanError(e)) entry.errorCode = e.code;
       this.log.error('listener not started', { listener: r.metadata.name, reason: entry.error });
     }
   }
@@ -109,12 +131,23 @@ export class SiteResources {
     const e = this.listeners.get(name);
     if (!e) return;
     this.listeners.delete(name);
-    this.listenerSpecs.delete(name);
     await e.l.stop();
   }
 
+  /** Starts dialing a link; a link whose certificate files cannot be read is reported, the others go on. */
   async startLink(link: LinkResource): Promise<void> {
-    const material = await readTlsFiles(link.spec.tls);
+    let material: TlsMaterial;
+    try {
+      material = await readTlsFiles(link.spec.tls);
+    } catch (e) {
+      this.linkErrors.set(link.metadata.name, errorMessage(e));
+      this.log.error('link not started: its certificate files are unreadable', {
+        link: link.metadata.name,
+        reason: errorMessage(e),
+      });
+      return;
+    }
+    this.linkErrors.delete(link.metadata.name);
     const dialer = new LinkDialer({
       name: link.metadata.name,
       endpoints: link.spec.endpoints,
@@ -129,35 +162,15 @@ export class SiteResources {
     });
     this.dialers.set(link.metadata.name, {
       d: dialer,
-      spec: JSON.stringify(link.spec),
+      r: link,
       tlsHash: hashTls(material),
     });
     dialer.start();
     await this.access.startRenewer(link);
   }
 
-  /**
-   * Links whose resource changed only in cost: the new cost applies to the running link (and the peer takes it
-   * over), so the link and its flows stay up. Any other change restarts the link (reconcileSet).
-   */
-  private applyLinkCosts(links: LinkResource[], changes: string[]): void {
-    for (const link of links) {
-      const e = this.dialers.get(link.metadata.name);
-      if (!e) continue;
-      const cur = JSON.parse(e.spec) as LinkResource['spec'];
-      if (
-        cur.cost === link.spec.cost ||
-        JSON.stringify({ ...cur, cost: link.spec.cost }) !== JSON.stringify(link.spec)
-      )
-        continue;
-      e.d.setCost(link.spec.cost);
-      this.router.setLinkCost(link.metadata.name, link.spec.cost);
-      e.spec = JSON.stringify(link.spec);
-      changes.push(`Link/${link.metadata.name}: cost ${cur.cost} -> ${link.spec.cost}`);
-    }
-  }
-
   private stopLink(name: string): void {
+    this.linkErrors.delete(name);
     const e = this.dialers.get(name);
     if (!e) return;
     this.dialers.delete(name);
@@ -185,15 +198,35 @@ export class SiteResources {
     this.reloadTimer = setTimeout(() => void this.reload(), 150);
   }
 
+  /** Starts the services and links of the configuration the site was started with. */
+  async startAll(rejected: RejectedResource[]): Promise<void> {
+    this.setRejected(rejected);
+    for (const c of this.config.connectors) this.startConnector(c);
+    for (const l of this.config.listeners) await this.startListener(l);
+    for (const link of this.config.links) await this.startLink(link);
+  }
+
+  private setRejected(rejected: RejectedResource[]): void {
+    this.rejected = rejected;
+    for (const r of rejected)
+      this.log.error('resource not applied: its spec is invalid; the rest of the site runs', {
+        resource: `${r.kind}/${r.name}`,
+        reason: r.issues.map(formatIssue).join('; '),
+      });
+  }
+
   /**
-   * Re-read the site directory and bring the running router in line: start, stop or replace listeners,
-   * connectors and links whose resources changed. Invalid resources leave everything as it is (and say why).
+   * Re-read the site directory and bring the running router in line: the typed changes of each kind
+   * (resource-diff.ts) are applied in place where the running resource can take them, else by stopping and
+   * starting it. A resource whose new spec is invalid keeps running with its previous spec (its Configured
+   * condition says why); problems of the site as a whole (the Site resource, YAML syntax, duplicates) leave
+   * everything as it is.
    */
   reload(): Promise<ReloadResult> {
     const run = async (): Promise<ReloadResult> => {
-      let next: SiteConfig;
+      let loaded: LoadedSite;
       try {
-        next = await loadSiteDir(this.config.dir);
+        loaded = await loadSite(this.config.dir);
       } catch (e) {
         this.log.error(
           'resources not applied: the site directory is invalid; the router keeps its configuration',
@@ -203,34 +236,34 @@ export class SiteResources {
         );
         return { applied: false, error: errorMessage(e), changes: [] };
       }
+      const next = loaded.config;
+      const isRejected = (kind: Kind, name: string): boolean =>
+        loaded.rejected.some((r) => r.kind === kind && r.name === name);
+      /** the desired set, plus the running resources whose new spec was rejected (they keep their old spec) */
+      const desired = <R extends { kind: Kind; metadata: { name: string } }>(
+        want: R[],
+        running: R[],
+      ): R[] => [
+        ...want,
+        ...running.filter(
+          (r) =>
+            isRejected(r.kind, r.metadata.name) && !want.some((w) => w.metadata.name === r.metadata.name),
+        ),
+      ];
+      next.connectors = desired(next.connectors, this.runningConnectors());
+      next.listeners = desired(next.listeners, this.runningListeners());
+      next.links = desired(next.links, this.runningLinks());
       const changes: string[] = [];
       const siteDiff = diffSite(this.config.site.spec, next.site.spec);
-      await this.reconcileSet(
-        next.connectors,
-        this.connectorSpecs,
-        (c) => this.startConnector(c),
-        (n) => this.stopConnector(n),
-        'Connector',
+      this.applyConnectors(
+        diffResources(this.runningConnectors(), next.connectors, () => false),
         changes,
       );
-      await this.reconcileSet(
-        next.listeners,
-        this.listenerSpecs,
-        (l) => this.startListener(l),
-        (n) => this.stopListener(n),
-        'Listener',
+      await this.applyListeners(
+        diffResources(this.runningListeners(), next.listeners, listenerInPlace),
         changes,
       );
-      this.applyLinkCosts(next.links, changes);
-      const linkSpecs = new Map([...this.dialers].map(([k, v]) => [k, v.spec]));
-      await this.reconcileSet(
-        next.links,
-        linkSpecs,
-        (l) => this.startLink(l),
-        (n) => this.stopLink(n),
-        'Link',
-        changes,
-      );
+      await this.applyLinks(diffResources(this.runningLinks(), next.links, linkInPlace), changes);
       // same Link spec, new certificate files (renewal): new dials use them, the link stays up
       for (const link of next.links) {
         const e = this.dialers.get(link.metadata.name);
@@ -253,6 +286,7 @@ export class SiteResources {
         }
       }
       this.config = next;
+      this.setRejected(loaded.rejected);
       await this.hooks.applySite(siteDiff, changes);
       this.hooks.publishInfo();
       if (changes.length) this.log.info('resources applied', { changes });
@@ -263,31 +297,66 @@ export class SiteResources {
     return p;
   }
 
-  private async reconcileSet<R extends { metadata: { name: string }; spec: unknown }>(
-    desired: R[],
-    running: Map<string, string>,
-    start: (r: R) => unknown,
-    stop: (name: string) => unknown,
-    kind: string,
-    changes: string[],
-  ): Promise<void> {
-    const want = new Map(desired.map((r) => [r.metadata.name, r]));
-    for (const name of [...running.keys()]) {
-      const r = want.get(name);
-      if (!r) {
-        await stop(name);
-        changes.push(`${kind}/${name} removed`);
-      } else if (JSON.stringify(r.spec) !== running.get(name)) {
-        await stop(name);
-        await start(r);
-        changes.push(`${kind}/${name} updated`);
+  private runningConnectors(): ConnectorResource[] {
+    return [...this.connectors.values()].map((e) => e.r);
+  }
+  private runningListeners(): ListenerResource[] {
+    return [...this.listeners.values()].map((e) => e.r);
+  }
+  private runningLinks(): LinkResource[] {
+    return [...this.dialers.values()].map((e) => e.r);
+  }
+
+  private applyConnectors(list: ResourceChange<ConnectorResource>[], changes: string[]): void {
+    for (const c of list) {
+      const e = this.connectors.get(c.name);
+      if (c.op === 'updated' && c.fields.length === 0 && e) {
+        // metadata only (e.g. a new generation of the same spec): the connector goes on as it is
+        e.r = c.resource;
+        changes.push(describeChange(c));
+        continue;
       }
+      if (c.op !== 'added') this.stopConnector(c.name);
+      if (c.op !== 'removed') this.startConnector(c.resource);
+      changes.push(describeChange(c));
     }
-    for (const [name, r] of want) {
-      if (!running.has(name)) {
-        await start(r);
-        changes.push(`${kind}/${name} added`);
+  }
+
+  private async applyListeners(list: ResourceChange<ListenerResource>[], changes: string[]): Promise<void> {
+    for (const c of list) {
+      const e = this.listeners.get(c.name);
+      if (
+        c.op === 'updated' &&
+        e &&
+        (c.fields.length === 0 || (c.inPlace && e.error === undefined && updateListener(e.l, c.resource)))
+      ) {
+        e.r = c.resource;
+        changes.push(describeChange(c));
+        continue;
       }
+      if (c.op !== 'added') await this.stopListener(c.name);
+      if (c.op !== 'removed') await this.startListener(c.resource);
+      changes.push(describeChange({ ...c, ...(c.op === 'updated' ? { inPlace: false } : {}) }));
+    }
+  }
+
+  private async applyLinks(list: ResourceChange<LinkResource>[], changes: string[]): Promise<void> {
+    for (const c of list) {
+      const e = this.dialers.get(c.name);
+      if (c.op === 'updated' && c.inPlace && e) {
+        const from = e.r.spec.cost;
+        e.r = c.resource;
+        if (from !== c.resource.spec.cost) {
+          // the new cost applies to the running link (and the peer takes it over): the link and its flows stay up
+          e.d.setCost(c.resource.spec.cost);
+          this.router.setLinkCost(c.name, c.resource.spec.cost);
+          changes.push(`Link/${c.name}: cost ${from} -> ${c.resource.spec.cost}`);
+        } else changes.push(describeChange(c));
+        continue;
+      }
+      if (c.op !== 'added') this.stopLink(c.name);
+      if (c.op !== 'removed') await this.startLink(c.resource);
+      changes.push(describeChange({ ...c, ...(c.op === 'updated' ? { inPlace: false } : {}) }));
     }
   }
 

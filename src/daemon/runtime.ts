@@ -13,17 +13,21 @@ import { errorMessage } from '../errors.js';
 import { rotatingFileSink, type Logger } from '../observe/log.js';
 import { Router } from '../router/router.js';
 import { listenerRoutingKeys, type ListenerResource } from '../api/index.js';
-import { loadSiteDir, type SiteConfig } from '../site/site-dir.js';
+import { loadSite, type RejectedResource, type SiteConfig } from '../site/site-dir.js';
 import type { SiteDiff } from './site-diff.js';
 import type { ReloadResult, RevokeResult } from '../admin/types.js';
 import type { RuntimeContext, RuntimeOptions } from './context.js';
 import { LinkAccess } from './link-access.js';
 import { SiteResources } from './reconcile.js';
-import { statusSnapshot } from './status.js';
+import { observe, statusSnapshot, type StatusSources } from './status.js';
+import { StatusKeeper } from './status-keeper.js';
+import { systemClock, type Timer } from '../clock.js';
 
 export type { RuntimeOptions } from './context.js';
 
 export const VERSION = '0.1.0';
+/** how often conditions are brought up to date besides routing changes, reloads and reads (transition times) */
+const CONDITIONS_REFRESH_MS = 1000;
 const PLATFORM = `${process.platform}/${process.arch} node ${process.version}`;
 
 /** dist/console next to dist/src (this file is dist/src/daemon/runtime.js). */
@@ -44,6 +48,10 @@ export class SiteRuntime {
   private admin: AdminServer | undefined;
   private readonly startedAt = new Date();
   private readonly log: Logger;
+  /** the one writer of status conditions */
+  private readonly conditions: StatusKeeper;
+  private conditionsTimer: Timer | undefined;
+  private stopped = false;
   readonly metrics: MetricsRegistry;
   readonly observer: NetworkObserver;
   private console: ConsoleServer | undefined;
@@ -68,11 +76,15 @@ export class SiteRuntime {
       ...(site.spec.observe?.flowRecords !== undefined ? { flowRecords: site.spec.observe.flowRecords } : {}),
     });
     const router = this.router;
+    this.conditions = new StatusKeeper(opts.clock ?? systemClock);
     const rt = this.context();
     this.access = new LinkAccess(rt, (name) => this.resources.applyLinkTls(name));
     this.resources = new SiteResources(rt, this.access, {
       applySite: (d, changes) => this.applySite(d, changes),
-      publishInfo: () => this.publishInfo(),
+      publishInfo: () => {
+        this.publishInfo();
+        this.refreshConditions();
+      },
     });
     const listeners = this.resources.listeners;
     const connectors = this.resources.connectors;
@@ -244,10 +256,10 @@ export class SiteRuntime {
   }
 
   static async start(dir: string, opts: RuntimeOptions): Promise<SiteRuntime> {
-    const config = await loadSiteDir(dir);
+    const { config, rejected } = await loadSite(dir);
     const rt = new SiteRuntime(config, opts);
     try {
-      await rt.startAll();
+      await rt.startAll(rejected);
     } catch (e) {
       await rt.stop();
       throw e;
@@ -259,7 +271,7 @@ export class SiteRuntime {
     return { keepaliveIntervalMs: Math.max(1000, this.config.site.spec.routing.helloIntervalMs * 5) };
   }
 
-  private async startAll(): Promise<void> {
+  private async startAll(rejected: RejectedResource[]): Promise<void> {
     const { site } = this.config;
     this.admin = new AdminServer(
       this.opts.adminSocket ?? site.spec.admin?.socket ?? join(this.config.dir, 'runtime', 'admin.sock'),
@@ -277,14 +289,13 @@ export class SiteRuntime {
 
     await this.access.startLinkAccess();
 
-    for (const c of this.config.connectors) this.resources.startConnector(c);
-    for (const l of this.config.listeners) await this.resources.startListener(l);
-    for (const link of this.config.links) await this.resources.startLink(link);
+    await this.resources.startAll(rejected);
     this.resources.watchResources();
     this.publishInfo();
     this.startSampling();
     this.startFlowLog();
     await this.startConsole();
+    this.watchConditions();
     this.log.info('router ready', {
       router: this.router.id,
       mode: this.router.mode,
@@ -377,8 +388,16 @@ export class SiteRuntime {
     return this.access.revokeLink(target);
   }
 
-  status(): StatusSnapshot {
-    return statusSnapshot({
+  private watchConditions(): void {
+    this.refreshConditions();
+    this.router.on('routes-changed', () => this.refreshConditions());
+    const clock = this.opts.clock ?? systemClock;
+    this.conditionsTimer = clock.setInterval(() => this.refreshConditions(), CONDITIONS_REFRESH_MS).unref();
+  }
+
+  /** What status() and the conditions are built from. */
+  private sources(): StatusSources {
+    return {
       router: this.router,
       config: this.config,
       version: VERSION,
@@ -389,10 +408,34 @@ export class SiteRuntime {
       acceptor: this.access.acceptor,
       grants: this.access.grants,
       console: this.console,
-    });
+      linkErrors: this.resources.linkErrors,
+      rejected: this.resources.rejected,
+      status: this.conditions,
+    };
+  }
+
+  /** Brings every resource's status conditions up to date (on reads, routing changes, reloads, and every second). */
+  private refreshConditions(): void {
+    if (this.stopped) return;
+    const changed = this.conditions.observe(observe(this.sources()));
+    for (const c of changed) {
+      const ready = c.conditions.find((x) => x.type === 'Ready');
+      this.log.debug('conditions changed', {
+        resource: `${c.kind}/${c.name}`,
+        ready: ready?.status,
+        reason: ready?.reason,
+      });
+    }
+  }
+
+  status(): StatusSnapshot {
+    this.refreshConditions();
+    return statusSnapshot(this.sources());
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.conditionsTimer?.cancel();
     if (this.sampleTimer) clearTimeout(this.sampleTimer);
     await this.console?.stop();
     await this.resources.stopWatching();
