@@ -12,6 +12,7 @@ import {
   resourceKey,
   toYaml,
   validateResource,
+  withNextGeneration,
   type AccessGrantResource,
   type AccessTokenResource,
   type ConnectorResource,
@@ -415,13 +416,22 @@ export function resourceFileName(kind: Kind, name: string): string {
 
 /**
  * Validates `resource` and writes it atomically to `resources/<kind-lower>-<name>.yaml` (replacing that file),
- * creating `resources/` if needed. Refuses (INVALID_RESOURCE) when another file of the directory already
- * defines the same kind and name, since the site would then hold a duplicate. Returns the absolute path written.
+ * creating `resources/` if needed; its metadata.generation is bumped when the spec changed (api/generation.ts).
+ * Refuses (INVALID_RESOURCE) when another file of the directory already defines the same kind and name, since
+ * the site would then hold a duplicate. Returns the absolute path written.
  */
 export async function writeResource(dir: string, resource: Resource): Promise<string> {
   const abs = resolve(dir);
   const rel = resourceFileName(resource.kind, resource.metadata.name);
-  const valid = validateResource(resource, rel);
+  let previous: Resource | undefined;
+  try {
+    previous = parseResources(await readFile(join(abs, rel), 'utf8'), rel).find(
+      (r) => resourceKey(r) === resourceKey(resource),
+    );
+  } catch {
+    previous = undefined; // no such file yet (or an invalid one, which this write replaces)
+  }
+  const valid = withNextGeneration(previous, validateResource(resource, rel));
   const resDir = join(abs, SITE_SUBDIRS.resources);
   try {
     await mkdir(resDir, { recursive: true });
