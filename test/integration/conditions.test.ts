@@ -3,7 +3,8 @@
  * processes: a listener whose connector is at the other site is Matched; a listener with an invalid spec is
  * Configured False naming the field while the others serve; a listener whose port is taken is Ready False
  * PortInUse; `caravan apply` of a changed spec bumps the generation, the router reports it as observedGeneration
- * and applies the change in place: a TCP connection through the listener stays up.
+ * and applies the change in place: a TCP connection through the listener stays up; a bad edit of a running
+ * listener is reported and leaves it serving with its previous spec.
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
@@ -175,6 +176,32 @@ describe('status conditions of a running router', () => {
     await westProc.waitForOutput(/Listener\/echo updated in place \(spec\.allow, spec\.distribution\)/);
     const second = await EchoClient.open(echoPort);
     await second.roundTrip('new connection\n');
+    second.socket.destroy();
+    client.socket.destroy();
+  });
+
+  test('a bad edit of a running listener: Configured False at the new generation, the old spec keeps serving', async () => {
+    const client = await EchoClient.open(echoPort);
+    await client.roundTrip('before the bad edit\n');
+    const file = join(west.dir, 'resources', 'listener-echo.yaml');
+    await writeFile(
+      file,
+      `apiVersion: caravan.dev/v1alpha1\nkind: Listener\nmetadata: { name: echo, generation: 3 }\n` +
+        `spec: { port: ${echoPort}, host: ${HOST}, distribution: sideways }\n`,
+    );
+    const row = await waitFor(
+      async () => {
+        const r = await listenerStatus('echo');
+        return cond(r, 'Configured')?.status === 'False' ? r : undefined;
+      },
+      { what: 'listener echo to be Configured False' },
+    );
+    assert.equal(cond(row, 'Configured')?.observedGeneration, 3);
+    assert.match(cond(row, 'Configured')?.message ?? '', /spec\.distribution/);
+    assert.equal(cond(row, 'Ready')?.reason, 'InvalidSpec');
+    await client.roundTrip('after the bad edit\n');
+    const second = await EchoClient.open(echoPort);
+    await second.roundTrip('a new connection\n');
     second.socket.destroy();
     client.socket.destroy();
   });
