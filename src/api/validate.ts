@@ -88,6 +88,10 @@ export interface CheckResult {
   issues: ResourceIssue[];
   /** `Listener "db"`, when the kind and name could be read. */
   label?: string;
+  /** what could be read of the document's identity even when it is invalid (for its status conditions) */
+  kind?: Kind;
+  name?: string;
+  generation?: number;
 }
 
 function checkKind(c: Checker, kind: Kind, meta: ObjectMeta, root: Obj): Resource {
@@ -140,9 +144,14 @@ export function checkResource(obj: unknown): CheckResult {
   else if (meta.name) label = `"${meta.name}"`;
 
   if (!kind) return { issues: c.issues, ...(label ? { label } : {}) };
+  const identity = {
+    kind,
+    ...(meta.name ? { name: meta.name } : {}),
+    ...(meta.generation !== undefined ? { generation: meta.generation } : {}),
+  };
   const resource = checkKind(c, kind, meta, root);
-  if (c.issues.length > 0) return { issues: c.issues, ...(label ? { label } : {}) };
-  return { resource, issues: [], ...(label ? { label } : {}) };
+  if (c.issues.length > 0) return { issues: c.issues, ...(label ? { label } : {}), ...identity };
+  return { resource, issues: [], ...(label ? { label } : {}), ...identity };
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   type Resource,
   type ResourceIssue,
   type SiteResource,
+  withNextGeneration,
 } from '../api/index.js';
 import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
 import { writeFileAtomic } from '../site/atomic.js';
@@ -230,7 +231,8 @@ export async function applyResources(
       const id = (prev.resource as SiteResource).spec.routerId;
       if (id) r.spec.routerId = id;
     }
-    return { resource: r, source: i.source };
+    // the CLI owns metadata.generation on a host site: 1 when created, +1 whenever the spec changes
+    return { resource: withNextGeneration(prev?.resource, r), source: i.source };
   });
   const incomingKeys = new Set(prepared.map((p) => resourceKey(p.resource)));
   const merged: InputResource[] = [
