@@ -8,18 +8,21 @@ const root = resolve(new URL('..', import.meta.url).pathname);
 const src = join(root, 'src');
 
 // folder -> folders it may import (besides itself). Top-level files (errors.ts) count as folder '.'.
-const common = ['.', 'observe'];
+const common = ['.', 'observe', 'net'];
 const allowed = {
   '.': [],
   observe: ['.'],
+  // the guard in front of public accept paths (links, grants, console, listeners)
+  net: ['.', 'observe'],
   api: ['.'],
   routing: ['names'],
   router: [...common, 'api', 'routing'],
   links: [...common],
   adapters: [...common, 'router/contract', 'router/codes'],
   site: [...common, 'api'],
-  admin: [...common, 'api'],
-  cli: [...common, 'api', 'admin/client', 'admin/types', 'site'],
+  // the console writes its generated credentials file like every state file (site/atomic)
+  admin: [...common, 'api', 'site/atomic'],
+  cli: [...common, 'api', 'admin/client', 'admin/types', 'site', 'kube/manifests'],
   console: [...common, 'api', 'admin/client', 'admin/types'],
   kube: [...common, 'api', 'admin/client', 'admin/types', 'site'],
   // an embedded node runs the daemon's composition (SiteRuntime) in the program's process

@@ -24,6 +24,8 @@ export const ErrorCodes = {
   TARGET_UNREACHABLE: 'CARAVAN_TARGET_UNREACHABLE',
   FLOW_RESET: 'CARAVAN_FLOW_RESET',
   PATH_LOST: 'CARAVAN_PATH_LOST',
+  /** a router refused to open the stream (a limit, or it is going away); nothing was processed */
+  STREAM_REFUSED: 'CARAVAN_STREAM_REFUSED',
   // certificates, grants and tokens
   CERT: 'CARAVAN_CERT_ERROR',
   NO_LINK_ACCESS: 'CARAVAN_NO_LINK_ACCESS',
@@ -43,6 +45,22 @@ export const ErrorCodes = {
   SITE_RUNNING: 'CARAVAN_SITE_RUNNING',
   SITE_NOT_RUNNING: 'CARAVAN_SITE_NOT_RUNNING',
   USAGE: 'CARAVAN_USAGE',
+  // the Kubernetes API (src/kube)
+  /** kubeconfig, in-cluster files or explicit settings missing or unusable */
+  KUBE_CONFIG: 'CARAVAN_KUBE_CONFIG',
+  /** the API server failed, could not be reached, or answered something unexpected */
+  KUBE_API: 'CARAVAN_KUBE_API',
+  KUBE_NOT_FOUND: 'CARAVAN_KUBE_NOT_FOUND',
+  KUBE_ALREADY_EXISTS: 'CARAVAN_KUBE_ALREADY_EXISTS',
+  /** an update carried a stale resourceVersion (409 Conflict) */
+  KUBE_CONFLICT: 'CARAVAN_KUBE_CONFLICT',
+  /** 422 Invalid: the object breaks the schema or a server rule */
+  KUBE_INVALID: 'CARAVAN_KUBE_INVALID',
+  KUBE_UNAUTHORIZED: 'CARAVAN_KUBE_UNAUTHORIZED',
+  /** 403: the service account's Role does not allow the request */
+  KUBE_FORBIDDEN: 'CARAVAN_KUBE_FORBIDDEN',
+  /** 410: the resourceVersion is older than the server keeps (a watch relists) */
+  KUBE_GONE: 'CARAVAN_KUBE_GONE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

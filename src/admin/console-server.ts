@@ -6,11 +6,15 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import http from 'node:http';
+import { networkInterfaces } from 'node:os';
 import { extname, join, resolve, sep } from 'node:path';
 import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
+import { AcceptGuard } from '../net/accept-guard.js';
+import { writeFileAtomic } from '../site/atomic.js';
 import type { Logger } from '../observe/log.js';
+import { consoleHosts, hostOfHeader, originHost, SECURITY_HEADERS } from './console-hosts.js';
 import type { FlowRecord, NetworkModel, TrafficSample } from '../observe/model.js';
 
 export interface ConsoleData {
@@ -37,6 +41,13 @@ export interface ConsoleServerOptions {
   logger: Logger;
   /** SSE tick (network + traffic), default 2000 */
   tickMs?: number;
+  /**
+   * Host names (or addresses) the console also answers to besides its bound address and the localhost names,
+   * e.g. the name of a reverse proxy in front of it (Site spec.console.hosts).
+   */
+  hosts?: string[];
+  /** the guard in front of the port (first-request deadline, caps, accept errors); default: default limits */
+  guard?: AcceptGuard;
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -78,9 +89,16 @@ export class ConsoleServer {
   private pendingFlows = new Map<string, FlowRecord>();
   private flowTimer: NodeJS.Timeout | undefined;
   private ticking = false;
+  readonly guard: AcceptGuard;
+  private readonly ownGuard: boolean;
+  private allowedHosts = new Set<string>();
 
   constructor(private readonly opts: ConsoleServerOptions) {
     this.log = opts.logger.child({ subsystem: 'console' });
+    this.ownGuard = opts.guard === undefined;
+    this.guard =
+      opts.guard ??
+      new AcceptGuard({ server: 'console', logger: this.log, refusedMessage: 'console request refused' });
   }
 
   get port(): number | undefined {
@@ -106,14 +124,16 @@ export class ConsoleServer {
     } else if (!isLoopback(host)) {
       const pass = randomBytes(18).toString('base64url');
       this.auth = { user: username ?? 'admin', pass };
-      await writeFile(this.opts.credentialsFile, `${this.auth.user}:${pass}\n`, { mode: 0o600 });
+      await writeFileAtomic(this.opts.credentialsFile, `${this.auth.user}:${pass}\n`, 0o600);
       this.log.warn('console bound to a non-loopback address: generated credentials (shown once)', {
         username: this.auth.user,
         password: pass,
         file: this.opts.credentialsFile,
       });
     }
+    this.allowedHosts = consoleHosts(host, this.opts.hosts ?? [], networkInterfaces());
     const server = http.createServer((req, res) => this.handle(req, res));
+    this.guard.attach(server, 'http');
     this.server = server;
     await new Promise<void>((resolveListen, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
@@ -127,8 +147,11 @@ export class ConsoleServer {
       );
       server.listen({ host, port: this.opts.port }, () => resolveListen());
     });
-    server.on('error', (err) => this.log.error('console server error', { error: err.message }));
-    this.log.info('console listening', { url: this.url, auth: this.requiresAuth });
+    this.log.info('console listening', {
+      url: this.url,
+      auth: this.requiresAuth,
+      hosts: [...this.allowedHosts].join(','),
+    });
   }
 
   private authorized(req: http.IncomingMessage): boolean {
@@ -141,8 +164,44 @@ export class ConsoleServer {
     return got.length === want.length && timingSafeEqual(got, want);
   }
 
+  /**
+   * DNS rebinding: a page of another origin whose name resolves to this address must not read the console.
+   * The Host header must name an address or name the console serves (421 otherwise), and an Origin header,
+   * when a browser sends one, must be one of them too (403).
+   */
+  private misdirected(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    const peer = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    const hostHeader = req.headers.host;
+    const host = hostHeader === undefined ? undefined : hostOfHeader(hostHeader);
+    if (hostHeader !== undefined && (host === undefined || !this.allowedHosts.has(host))) {
+      this.guard.refuse('bad_host', { peer, host: hostHeader.slice(0, 100) });
+      res.writeHead(421, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+      res.end(
+        `421 Misdirected Request: this console answers to ${[...this.allowedHosts].join(', ')}, ` +
+          `not to the host "${hostHeader.slice(0, 100)}". Add the name to the Site's spec.console.hosts ` +
+          `to reach the console under it.\n`,
+      );
+      return true;
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      const oh = originHost(origin);
+      if (oh === undefined || !this.allowedHosts.has(oh)) {
+        this.guard.refuse('bad_origin', { peer, origin: origin.slice(0, 100) });
+        res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+        res.end(
+          `403 Forbidden: requests from pages of origin "${origin.slice(0, 100)}" are refused; ` +
+            `the console serves only its own pages.\n`,
+        );
+        return true;
+      }
+    }
+    return false;
+  }
+
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    res.setHeader('x-content-type-options', 'nosniff');
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    if (this.misdirected(req, res)) return;
     if (!this.authorized(req)) {
       res.writeHead(401, {
         'www-authenticate': 'Basic realm="caravan console"',
@@ -355,8 +414,11 @@ export class ConsoleServer {
     const s = this.server;
     this.server = undefined;
     if (!s) return;
-    await new Promise<void>((r) => s.close(() => r()));
+    const closed = new Promise<void>((r) => s.close(() => r()));
     s.closeAllConnections();
+    if (this.ownGuard) this.guard.close();
+    else this.guard.abortHandshakes();
+    await closed;
   }
 }
 

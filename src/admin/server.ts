@@ -52,6 +52,8 @@ export class AdminServer {
       );
       server.listen(this.socketPath, () => resolve());
     });
+    // later errors (EMFILE from accept when the process is out of file descriptors) must not end the router
+    server.on('error', (err) => this.log.debug('admin socket error', { error: err.message }));
     await chmod(this.socketPath, 0o600);
     this.log.info('admin API listening', { socket: this.socketPath });
   }

@@ -1,3 +1,4 @@
+import type { Condition } from '../api/index.js';
 /** The admin API's data model (JSON over HTTP on the site's Unix socket). Shared by server and client. */
 import type { FlowRecord } from '../observe/model.js';
 
@@ -41,6 +42,17 @@ export interface LinkStatusView {
   proxy?: string;
   /** RFC 3339: when this session came up (unchanged while the link stays up, e.g. across certificate renewals) */
   upSince?: string;
+  /** outbound links of a Link resource: its status conditions */
+  status?: ResourceStatusView['status'];
+}
+
+/** The status of one resource of the site, as in a Kubernetes Custom Resource: `status.conditions[]`. */
+export interface ResourceStatusView {
+  kind: string;
+  name: string;
+  /** metadata.generation of the newest spec the router read */
+  generation?: number;
+  status: { conditions: Condition[] };
 }
 
 export interface RouteView {
@@ -71,6 +83,8 @@ export interface ListenerView {
   error?: string;
   /** adapter counters: accepted, active, refused, bytesIn, bytesOut, ... */
   stats: Record<string, number>;
+  generation?: number;
+  status: ResourceStatusView['status'];
 }
 
 export interface ListenerKeyView {
@@ -91,6 +105,8 @@ export interface ConnectorView {
   healthy: boolean;
   /** adapter counters: delivered, active, failed, bytesIn, bytesOut, ... */
   stats: Record<string, number>;
+  generation?: number;
+  status: ResourceStatusView['status'];
 }
 
 export interface TopologyView {
@@ -119,6 +135,8 @@ export interface StatusSnapshot {
   };
   routing: { version: number; messagesIn: number; messagesOut: number; spfRuns: number; malformed: number };
   topology: TopologyView;
+  /** every resource of the site, including those whose spec the router rejected, with its conditions */
+  resources: ResourceStatusView[];
 }
 
 export interface ReloadResult {

@@ -77,20 +77,37 @@ export function isTrue(conditions: readonly Condition[] | undefined, type: Condi
 }
 
 /**
- * Ready from the kind's other conditions: False (with the first failing condition's reason and message) if any is
- * False, Unknown if any is missing or Unknown, else True with `readyReason`.
+ * What a resource's own machinery says besides its conditions: a listener bound its port, a link is up, the
+ * grant server serves. False or Unknown holds Ready back like a condition would.
+ */
+export interface RunningState {
+  status: ConditionStatus;
+  reason: string;
+  message?: string;
+}
+
+/**
+ * Ready from the kind's other conditions and its running state: False (with the reason and message of the
+ * first that fails, in the order Configured, running state, the others) if any is False, Unknown if any is
+ * missing or Unknown, else True with `readyReason`.
  */
 export function deriveReady(
   kind: Kind,
   conditions: readonly Condition[] | undefined,
   observedGeneration?: number,
   readyReason = 'Ready',
+  running?: RunningState,
 ): ConditionUpdate {
   const base = { type: READY, ...(observedGeneration !== undefined ? { observedGeneration } : {}) } as const;
   let unknown: Condition | undefined;
-  for (const type of conditionTypesOf(kind)) {
-    if (type === READY) continue;
-    const c = findCondition(conditions, type);
+  const checks: Array<{ type: string; c: Condition | undefined }> = conditionTypesOf(kind)
+    .filter((t) => t !== READY)
+    .map((type) => ({ type, c: findCondition(conditions, type) }));
+  if (running) {
+    const own = { type: 'Running', ...running, message: running.message ?? running.reason };
+    checks.splice(checks[0]?.type === CONFIGURED ? 1 : 0, 0, { type: own.type, c: own });
+  }
+  for (const { type, c } of checks) {
     if (c?.status === 'False') {
       return { ...base, status: 'False', reason: c.reason ?? type, message: c.message ?? `${type} is False` };
     }

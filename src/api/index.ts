@@ -1,5 +1,6 @@
 /** Public surface of the resource model (DESIGN §3). Pure: no I/O; imports nothing internal but ../errors.js. */
 export * from './types.js';
+export { nextGeneration, withNextGeneration } from './generation.js';
 export { parseDuration, tryParseDuration, formatDuration, DURATION_SYNTAX } from './duration.js';
 export { ResourceError, isResourceError, formatIssue, type ResourceIssue } from './errors.js';
 export {
@@ -10,4 +11,11 @@ export {
   describeValue,
   type CheckResult,
 } from './validate.js';
-export { parseResources, toYaml, resourcesToYaml } from './parse.js';
+export {
+  parseResources,
+  parseDocuments,
+  toYaml,
+  resourcesToYaml,
+  type ParsedDocuments,
+  type RejectedDocument,
+} from './parse.js';

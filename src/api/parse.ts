@@ -4,7 +4,7 @@
  */
 import { Document, LineCounter, isMap, isScalar, isSeq, parseAllDocuments, type Node } from 'yaml';
 import { ResourceError, type ResourceIssue } from './errors.js';
-import type { Resource } from './types.js';
+import type { Kind, Resource } from './types.js';
 import { checkResource } from './validate.js';
 
 /** Splits `spec.endpoints[0].port` into `['spec', 'endpoints', 0, 'port']`. */
@@ -47,12 +47,40 @@ function offsetOf(doc: Document.Parsed, path: string): number | undefined {
   return offset;
 }
 
+/** A document whose kind and name could be read but which is invalid: its issues (with source and line). */
+export interface RejectedDocument {
+  kind: Kind;
+  name: string;
+  generation?: number;
+  issues: ResourceIssue[];
+}
+
+/** What one YAML text holds: its valid resources, its invalid documents of known identity, and other problems. */
+export interface ParsedDocuments {
+  resources: Resource[];
+  rejected: RejectedDocument[];
+  /** every problem, in document order */
+  issues: ResourceIssue[];
+  /** syntax errors and problems of documents whose kind or name could not be read */
+  unattributed: ResourceIssue[];
+}
+
 /**
  * Parses multi-document YAML and validates every document. Empty documents are skipped. Throws ResourceError
  * (INVALID_RESOURCE): for a YAML syntax error naming `source:line:column`; for invalid documents listing every
  * issue of every document, each naming the source, the resource and the field path.
  */
 export function parseResources(text: string, source: string): Resource[] {
+  const parsed = parseDocuments(text, source);
+  if (parsed.issues.length > 0) throw new ResourceError(parsed.issues);
+  return parsed.resources;
+}
+
+/**
+ * Like parseResources, without throwing: a router applies the valid documents and reports each invalid one by
+ * kind and name (its Configured condition), so that one bad resource does not hold back the others.
+ */
+export function parseDocuments(text: string, source: string): ParsedDocuments {
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const list = Array.isArray(docs) ? docs : [];
@@ -70,10 +98,12 @@ export function parseResources(text: string, source: string): Resource[] {
       });
     }
   }
-  if (syntax.length > 0) throw new ResourceError(syntax);
+  if (syntax.length > 0) return { resources: [], rejected: [], issues: syntax, unattributed: syntax };
 
   const resources: Resource[] = [];
+  const rejected: RejectedDocument[] = [];
   const issues: ResourceIssue[] = [];
+  const unattributed: ResourceIssue[] = [];
   const nonEmpty = list.filter(
     (d) =>
       d.contents !== null &&
@@ -84,11 +114,13 @@ export function parseResources(text: string, source: string): Resource[] {
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (e) {
-      issues.push({
+      const issue = {
         source,
         path: '',
         message: `cannot read document ${index + 1}: ${(e as Error).message}`,
-      });
+      };
+      issues.push(issue);
+      unattributed.push(issue);
       return;
     }
     const r = checkResource(value);
@@ -97,20 +129,29 @@ export function parseResources(text: string, source: string): Resource[] {
       return;
     }
     const docLabel = nonEmpty.length > 1 ? `document ${index + 1}` : undefined;
+    const own: ResourceIssue[] = [];
     for (const issue of r.issues) {
       const off = offsetOf(doc, issue.path);
       const line = off !== undefined ? lineCounter.linePos(off).line : undefined;
       const resource = r.label ?? docLabel;
-      issues.push({
+      own.push({
         ...issue,
         source,
         ...(resource ? { resource } : {}),
         ...(line !== undefined ? { line } : {}),
       });
     }
+    issues.push(...own);
+    if (r.kind !== undefined && r.name !== undefined)
+      rejected.push({
+        kind: r.kind,
+        name: r.name,
+        ...(r.generation !== undefined ? { generation: r.generation } : {}),
+        issues: own,
+      });
+    else unattributed.push(...own);
   });
-  if (issues.length > 0) throw new ResourceError(issues);
-  return resources;
+  return { resources, rejected, issues, unattributed };
 }
 
 const TOP_ORDER = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];

@@ -174,16 +174,48 @@ export interface SiteSpec {
    * The console HTTP server (web console, /api, /metrics). Port 0 (default) disables it. Host defaults to
    * 127.0.0.1; binding any non-loopback address requires HTTP Basic credentials (generated when not given).
    */
-  console?: { host: string; port: number; username?: string; password?: string };
+  console?: {
+    host: string;
+    port: number;
+    username?: string;
+    password?: string;
+    /** names the console also answers to (Host header), besides its address and the localhost names */
+    hosts?: string[];
+  };
+  /**
+   * Limits of the public ports (link access, grant server, console) against clients that never authenticate:
+   * a connection must finish its handshake (TLS; the console: its first request) within `handshakeTimeoutMs`
+   * (default 10,000), at most `maxHandshakes` (default 256) connections are in handshake per port, at most
+   * `maxHandshakesPerAddress` (default 32) from one source address.
+   */
+  limits?: { handshakeTimeoutMs?: number; maxHandshakes?: number; maxHandshakesPerAddress?: number };
   /**
    * Observability: flow records kept by the router (ring size, default 10,000); `flowLog: true` also appends every
    * finished flow as one JSON line to `logs/flows.log` (an access log; rotated at 10 MiB, 3 files kept).
    */
   observe?: { flowRecords?: number; flowLog?: boolean };
+  /** Limits on what linked peers can make this router do; defaults a normal network never reaches. */
+  peerLimits?: PeerLimits;
   /** Server TLS files for linkAccess; filled with defaults when linkAccess is set. */
   tls?: TlsFiles;
 }
 export type SiteResource = ResourceBase<'Site', SiteSpec>;
+
+/** Site spec.peerLimits (docs/design/security.md, "Limits on what a linked peer can make a router do"). */
+export interface PeerLimits {
+  /** streams a peer may have open on one link (default 10,000) */
+  linkStreams?: number;
+  /** streams a peer may open per second on one link, twice that at once (default 5,000) */
+  linkOpenRate?: number;
+  /** streams all peers together may have open (default 50,000) */
+  streams?: number;
+  /** streams all peers together may open per second, twice that at once (default 20,000) */
+  openRate?: number;
+  /** flows one local connector delivers at once (default 10,000) */
+  connectorFlows?: number;
+  /** a new link must send its preface and its hello within this many ms (default 10,000; 0 = no limit) */
+  helloTimeoutMs?: number;
+}
 
 // --- Link ---------------------------------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 /** The links of a site as the CLI shows them: Link resources merged with the running router's view. */
-import type { LinkStatusView, StatusSnapshot } from '../admin/types.js';
+import type { LinkStatusView, ResourceStatusView, StatusSnapshot } from '../admin/types.js';
+import { rejectedOnly, resourceStatus } from './conditions-view.js';
 import type { LinkResource } from '../api/index.js';
 import { siteOfRouter } from './names.js';
 
@@ -19,6 +20,9 @@ export interface LinkRow {
   bytesIn?: number;
   bytesOut?: number;
   activeFlows?: number;
+  /** outbound links of a Link resource: metadata.generation the router observed, and its conditions */
+  generation?: number;
+  status?: ResourceStatusView['status'];
 }
 
 export function linkRows(resources: LinkResource[], status: StatusSnapshot | undefined): LinkRow[] {
@@ -47,8 +51,21 @@ export function linkRows(resources: LinkResource[], status: StatusSnapshot | und
       endpoints: r.spec.endpoints.map((e) => `${e.host}:${e.port}`),
       ...(r.spec.proxy !== undefined ? { proxy: withoutPassword(r.spec.proxy) } : {}),
       ...(v ? fromView(v) : {}),
+      ...resourceStatus(status, 'Link', r.metadata.name),
     });
   }
+  for (const v of rejectedOnly(
+    status,
+    'Link',
+    resources.map((r) => r.metadata.name),
+  ))
+    rows.push({
+      name: v.name,
+      direction: 'out',
+      state: 'invalid',
+      ...(v.generation !== undefined ? { generation: v.generation } : {}),
+      status: v.status,
+    });
   for (const v of views) {
     if (v.direction === 'in') rows.push({ name: v.id, direction: 'in', ...fromView(v) } as LinkRow);
     else if (!resources.some((r) => r.metadata.name === v.name || r.metadata.name === v.id)) {

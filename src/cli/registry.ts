@@ -7,6 +7,7 @@ import { connectorList } from './commands/connector-list.js';
 import { connectorStatus } from './commands/connector-status.js';
 import { debugDump } from './commands/debug-dump.js';
 import { del } from './commands/delete.js';
+import { kubeManifests } from './commands/kube-manifests.js';
 import { demo } from './commands/demo.js';
 import { linkDelete } from './commands/link-delete.js';
 import { linkList } from './commands/link-list.js';
@@ -53,5 +54,6 @@ export const COMMANDS: readonly CommandSpec[] = [
   status,
   networkStatus,
   debugDump,
+  kubeManifests,
   demo,
 ];

@@ -4,7 +4,7 @@
  * check the site as a whole (one Site, no port clashes), then write atomically. Nothing is written when
  * anything is invalid.
  */
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import {
   ResourceError,
@@ -17,9 +17,11 @@ import {
   type Resource,
   type ResourceIssue,
   type SiteResource,
+  withNextGeneration,
 } from '../api/index.js';
 import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
 import { writeFileAtomic } from '../site/atomic.js';
+import { checkResourceText, readResourceFile } from '../site/resource-file.js';
 import { resourceFileName, SITE_SUBDIRS } from '../site/site-dir.js';
 
 export interface InputResource {
@@ -61,8 +63,15 @@ export async function readInputs(
   for (const f of files) {
     let text: string;
     try {
-      text = f.path === undefined ? await readStdin() : await readFile(f.path, 'utf8');
+      text =
+        f.path === undefined
+          ? checkResourceText(await readStdin(), f.source)
+          : await readResourceFile(f.path, f.source);
     } catch (e) {
+      if (e instanceof ResourceError) {
+        issues.push(...e.issues);
+        continue;
+      }
       throw new CaravanError(ErrorCodes.CONFIG_IO, `cannot read ${f.source}: ${errorMessage(e)}`, {
         cause: e,
       });
@@ -122,7 +131,7 @@ async function readSiteFiles(dir: string): Promise<SiteFile[]> {
     const source = `${SITE_SUBDIRS.resources}/${n}`;
     let resources: Resource[] | undefined;
     try {
-      resources = parseResources(await readFile(join(dir, source), 'utf8'), source);
+      resources = parseResources(await readResourceFile(join(dir, source), source), source);
     } catch {
       resources = undefined;
     }
@@ -222,7 +231,8 @@ export async function applyResources(
       const id = (prev.resource as SiteResource).spec.routerId;
       if (id) r.spec.routerId = id;
     }
-    return { resource: r, source: i.source };
+    // the CLI owns metadata.generation on a host site: 1 when created, +1 whenever the spec changes
+    return { resource: withNextGeneration(prev?.resource, r), source: i.source };
   });
   const incomingKeys = new Set(prepared.map((p) => resourceKey(p.resource)));
   const merged: InputResource[] = [

@@ -12,6 +12,7 @@ import type { StatusSnapshot } from '../admin/types.js';
 import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
 import { ROUTER_NODE_FLAGS } from '../site/node-flags.js';
 import { writeFileAtomic } from '../site/atomic.js';
+import { readSupervisorRecord, type SupervisorRecord } from '../site/supervision.js';
 import { readSiteResource, type SiteRef } from './sites.js';
 
 /** `bin/caravan-router.js` of this package (dist/src/cli/router.js → ../../../bin). */
@@ -52,12 +53,23 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** Whether `pid` looks like a Caravan router (Linux: /proc cmdline; elsewhere: alive). */
+/** Whether `pid` looks like a Caravan router or its supervisor (Linux: /proc cmdline; elsewhere: alive). */
 async function looksLikeRouter(pid: number): Promise<boolean> {
   if (!processAlive(pid)) return false;
   try {
     const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8');
     return cmd.includes('caravan-router');
+  } catch {
+    return true;
+  }
+}
+
+/** Whether `pid` looks like a router supervisor (Linux: /proc cmdline; elsewhere: alive). */
+async function looksLikeSupervisor(pid: number): Promise<boolean> {
+  if (!processAlive(pid)) return false;
+  try {
+    const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    return args.includes('--supervise') && args.some((a) => a.includes('caravan-router'));
   } catch {
     return true;
   }
@@ -88,7 +100,19 @@ export async function removePid(dir: string, pid?: number): Promise<void> {
   await unlink(pidFile(dir)).catch(() => undefined);
 }
 
+/** The supervisor's record, and whether that supervisor process is still there. */
+export type SupervisorState = SupervisorRecord & { alive: boolean };
+
+/** runtime/supervisor.json of a site, with whether its supervisor still runs. */
+export async function supervisorState(dir: string): Promise<SupervisorState | undefined> {
+  const rec = await readSupervisorRecord(dir);
+  if (!rec) return undefined;
+  const done = rec.phase === 'stopped' || rec.phase === 'gave-up';
+  return { ...rec, alive: !done && (await looksLikeSupervisor(rec.pid)) };
+}
+
 export interface RouterState {
+  /** A router runs, or its supervisor does (between two starts of the router). */
   running: boolean;
   /** The router's status when its admin socket answers. */
   status?: StatusSnapshot;
@@ -96,18 +120,23 @@ export interface RouterState {
   pid?: number;
   /** Alive per pid file, but its admin socket does not answer (starting, or hung). */
   unresponsive?: boolean;
+  /** From runtime/supervisor.json, when the router was started with `site start --detach`. */
+  supervisor?: SupervisorState;
 }
 
-/** Asks the site's admin socket; falls back to the pid file. */
+/** Asks the site's admin socket; falls back to the pid file and the supervisor's record. */
 export async function routerState(dir: string, timeoutMs = 3000): Promise<RouterState> {
   const client = await adminClient(dir, timeoutMs);
+  const sup = await supervisorState(dir);
+  const withSup = sup ? { supervisor: sup } : {};
   try {
     const status = await client.status();
-    return { running: true, status, pid: status.router.pid };
+    return { running: true, status, pid: status.router.pid, ...withSup };
   } catch {
     const pid = await readPid(dir);
-    if (pid !== undefined) return { running: true, pid, unresponsive: true };
-    return { running: false };
+    if (pid !== undefined) return { running: true, pid, unresponsive: true, ...withSup };
+    if (sup?.alive) return { running: true, ...withSup };
+    return { running: false, ...withSup };
   }
 }
 
@@ -139,8 +168,10 @@ async function tail(path: string, lines: number): Promise<string> {
 }
 
 /**
- * Starts the router in the background: logs to logs/router.log, pid in runtime/router.pid. Resolves once the
- * admin socket answers; rejects (with the end of the log) if the router exits or does not answer in time.
+ * Starts the router in the background under its supervisor (`caravan-router --supervise`, which starts it again
+ * when it dies): logs to logs/router.log, the router's pid in runtime/router.pid, the supervisor's state in
+ * runtime/supervisor.json. Resolves once the router answers on its admin socket; rejects (with the end of the
+ * log) if it exits first or does not answer in time.
  */
 export async function startDetached(
   site: SiteRef,
@@ -151,7 +182,7 @@ export async function startDetached(
   let exited: { code: number | null; signal: string | null } | undefined;
   let child;
   try {
-    child = spawn(process.execPath, routerArgs(site.dir, opts.logLevel), {
+    child = spawn(process.execPath, [...routerArgs(site.dir, opts.logLevel), '--supervise'], {
       detached: true,
       stdio: ['ignore', fd, fd],
       env: opts.env ?? process.env,
@@ -163,26 +194,29 @@ export async function startDetached(
   child.on('error', (e) => (exited = { code: null, signal: errorMessage(e) }));
   const pid = child.pid;
   if (pid === undefined) throw new CaravanError(ErrorCodes.CONFIG_IO, `cannot start ${ROUTER_BIN}`);
-  await writePid(site.dir, pid);
   const client = await adminClient(site.dir, 2000);
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   try {
     for (;;) {
       if (exited) {
-        await removePid(site.dir, pid);
+        const rec = await readSupervisorRecord(site.dir);
+        const why = rec?.pid === pid ? rec.lastExit?.cause : undefined;
         const end = await tail(log, 5);
-        const err = /^error: (.*)$/m.exec(end)?.[1];
+        const err = [...end.matchAll(/^error: (.*)$/gm)].pop()?.[1];
         throw new CaravanError(
           ErrorCodes.SITE_NOT_RUNNING,
-          `the router of site ${site.name} exited (${exited.signal ?? `code ${exited.code}`})${err ? `: ${err}` : ''}; see ${log}`,
+          `the router of site ${site.name} did not start (${why ?? exited.signal ?? `exited with code ${exited.code}`})${err ? `: ${err}` : ''}; see ${log}`,
         );
       }
-      const st = await client.status().catch(() => undefined);
-      if (st && st.router.pid === pid) return st;
+      const rec = await readSupervisorRecord(site.dir);
+      if (rec?.pid === pid && rec.childPid !== undefined) {
+        const st = await client.status().catch(() => undefined);
+        if (st && st.router.pid === rec.childPid) return st;
+      }
       if (Date.now() > deadline) {
         throw new CaravanError(
           ErrorCodes.SITE_NOT_RUNNING,
-          `the router of site ${site.name} (pid ${pid}) did not answer within ${Math.round((opts.timeoutMs ?? 30_000) / 1000)} s; see ${log}`,
+          `the router of site ${site.name} (supervisor pid ${pid}) did not answer within ${Math.round((opts.timeoutMs ?? 30_000) / 1000)} s; see ${log}`,
         );
       }
       await sleep(100);

@@ -6,6 +6,8 @@ import {
   type ConnectorResource,
   type ListenerResource,
 } from '../api/index.js';
+import type { ResourceStatusView } from '../admin/types.js';
+import { rejectedOnly, resourceStatus } from './conditions-view.js';
 import { siteOfRouter } from './names.js';
 
 export interface Destination {
@@ -32,6 +34,10 @@ export interface ListenerRow {
   keys?: ListenerKeyRow[];
   error?: string;
   stats?: Record<string, number>;
+  /** metadata.generation the router observed */
+  generation?: number;
+  /** the router's status conditions (absent when the router is stopped) */
+  status?: ResourceStatusView['status'];
 }
 
 export interface ListenerKeyRow {
@@ -59,6 +65,8 @@ export interface ConnectorRow {
   /** sites anywhere in the network (this one included) that have a listener for the key */
   listenerSites?: string[];
   stats?: Record<string, number>;
+  generation?: number;
+  status?: ResourceStatusView['status'];
 }
 
 /** Sites whose routers advertise a listener for `key` (routers flood their listener keys in their `info`). */
@@ -106,7 +114,7 @@ export function listenerRows(
   resources: ListenerResource[],
   status: StatusSnapshot | undefined,
 ): ListenerRow[] {
-  return resources.map((r) => {
+  const rows = resources.map((r) => {
     const v = status?.listeners.find((l) => l.name === r.metadata.name);
     const row: ListenerRow = {
       name: r.metadata.name,
@@ -140,16 +148,40 @@ export function listenerRows(
       row.destinations = all;
       if (v?.error) row.error = v.error;
       if (v) row.stats = v.stats;
+      Object.assign(row, resourceStatus(status, 'Listener', r.metadata.name));
     }
     return row;
   });
+  return [...rows, ...rejectedRows(status, 'Listener', rows)];
+}
+
+/** Rows for resources whose file the router could not apply: name and conditions only. */
+function rejectedRows(
+  status: StatusSnapshot | undefined,
+  kind: string,
+  rows: ReadonlyArray<{ name: string }>,
+): Array<ListenerRow & ConnectorRow> {
+  return rejectedOnly(
+    status,
+    kind,
+    rows.map((r) => r.name),
+  ).map((v) => ({
+    name: v.name,
+    type: '-',
+    routingKey: '-',
+    address: '-',
+    distribution: '-',
+    target: '-',
+    ...(v.generation !== undefined ? { generation: v.generation } : {}),
+    status: v.status,
+  }));
 }
 
 export function connectorRows(
   resources: ConnectorResource[],
   status: StatusSnapshot | undefined,
 ): ConnectorRow[] {
-  return resources.map((r) => {
+  const rows = resources.map((r) => {
     const v = status?.connectors.find((c) => c.name === r.metadata.name);
     const targets = r.spec.targets?.length ? r.spec.targets : [{ host: r.spec.host, port: r.spec.port }];
     const row: ConnectorRow = {
@@ -177,9 +209,11 @@ export function connectorRows(
           ? listenerSitesOfAmqp(status, r.spec.routingKey)
           : listenerSites(status, r.spec.routingKey);
       if (v) row.stats = v.stats;
+      Object.assign(row, resourceStatus(status, 'Connector', r.metadata.name));
     }
     return row;
   });
+  return [...rows, ...rejectedRows(status, 'Connector', rows)];
 }
 
 export function yesNo(v: boolean | undefined): string {

@@ -9,7 +9,8 @@ import { Http1Listener } from '../adapters/http1/listener.js';
 import { Http2Connector } from '../adapters/http2/connector.js';
 import { Http2Listener } from '../adapters/http2/listener.js';
 import { TcpConnector } from '../adapters/tcp/connector.js';
-import { TcpListener } from '../adapters/tcp/listener.js';
+import { TcpListener, type TcpListenerSpec } from '../adapters/tcp/listener.js';
+import type { ListenerBaseSpec } from '../adapters/common/spec-adapter.js';
 import { UdpConnector } from '../adapters/udp/connector.js';
 import { UdpListener } from '../adapters/udp/listener.js';
 import { listenerKeys, type ConnectorResource, type ListenerResource } from '../api/index.js';
@@ -21,9 +22,9 @@ function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export function createListener(host: AdapterHost, r: ListenerResource, logger: Logger): ListenerAdapter {
+function listenerBase(r: ListenerResource): ListenerBaseSpec {
   const s = r.spec;
-  const base = {
+  return {
     name: r.metadata.name,
     routingKey: s.routingKey,
     host: s.host,
@@ -31,13 +32,22 @@ export function createListener(host: AdapterHost, r: ListenerResource, logger: L
     distribution: s.distribution,
     ...defined({ allow: s.allow }),
   };
+}
+
+function tcpSpec(r: ListenerResource): TcpListenerSpec {
+  const s = r.spec;
+  return {
+    ...listenerBase(r),
+    ...defined({ affinity: s.affinity, earlyData: s.earlyData, keys: listenerKeys(s) }),
+  };
+}
+
+export function createListener(host: AdapterHost, r: ListenerResource, logger: Logger): ListenerAdapter {
+  const s = r.spec;
+  const base = listenerBase(r);
   switch (s.type) {
     case 'tcp':
-      return new TcpListener(
-        host,
-        { ...base, ...defined({ affinity: s.affinity, earlyData: s.earlyData, keys: listenerKeys(s) }) },
-        logger,
-      );
+      return new TcpListener(host, tcpSpec(r), logger);
     case 'http1':
       return new Http1Listener(
         host,
@@ -65,6 +75,16 @@ export function createListener(host: AdapterHost, r: ListenerResource, logger: L
         logger,
       );
   }
+}
+
+/**
+ * Gives a running listener a new spec without rebinding its port (resource-diff.ts says which changes qualify).
+ * False when this listener cannot: the caller then replaces it.
+ */
+export function updateListener(l: ListenerAdapter, r: ListenerResource): boolean {
+  if (!(l instanceof TcpListener) || r.spec.type !== 'tcp') return false;
+  l.update(tcpSpec(r));
+  return true;
 }
 
 export function createConnector(host: AdapterHost, r: ConnectorResource, logger: Logger): ConnectorAdapter {

@@ -47,7 +47,14 @@ function defaultProbes(): IdleCompactorProbes {
       const u = process.cpuUsage();
       return u.user + u.system;
     },
-    residentBytes: () => process.memoryUsage.rss(),
+    // reading the RSS opens /proc/self/stat: out of file descriptors (EMFILE) it throws; NaN skips that look
+    residentBytes: () => {
+      try {
+        return process.memoryUsage.rss();
+      } catch {
+        return NaN;
+      }
+    },
     gc: typeof g === 'function' ? () => g() : undefined,
     now: () => performance.now(),
   };
@@ -116,15 +123,17 @@ export class IdleCompactor {
     this.quietSince ??= now;
     if (now - this.quietSince < this.quietMs) return false;
     const rss = this.probes.residentBytes();
+    if (!Number.isFinite(rss)) return false;
     // Memory may also have come back on its own (V8's memory reducer): follow it down.
-    if (rss < this.baseline) this.baseline = rss;
+    if (rss < this.baseline || !Number.isFinite(this.baseline)) this.baseline = rss;
     if (rss - this.baseline < this.minGrowthBytes || this.collectionsThisQuiet >= 2) return false;
     const gc = this.probes.gc;
     if (gc === undefined) return false;
     const t0 = this.probes.now();
     gc();
     const ms = this.probes.now() - t0;
-    const after = this.probes.residentBytes();
+    const measured = this.probes.residentBytes();
+    const after = Number.isFinite(measured) ? measured : rss;
     this.collectionsThisQuiet++;
     // Growth that two collections could not give back (e.g. malloc high water) becomes the new baseline, so an idle
     // router does not collect again and again.

@@ -10,6 +10,7 @@ import { errorMessage, isCaravanError } from '../errors.js';
 import { createLogger, parseLogLevel, rotatingFileSink } from '../observe/log.js';
 import { IdleCompactor } from './idle-compactor.js';
 import { SiteRuntime, VERSION } from './runtime.js';
+import { READY_MESSAGE, RESTARTS_ENV, restartOptionsFromEnv, supervise } from './supervise.js';
 
 const USAGE = `Usage: caravan-router --dir SITE_DIR [options]
 
@@ -23,6 +24,8 @@ Options:
   --log-format FORMAT  text | json (default text)
   --console-port PORT  serve the web console, /api and /metrics on this port
                        (host from the Site's spec.console, default 127.0.0.1; 0 = any free port)
+  --supervise          run the router as a child process and start it again when it dies
+                       (backoff from CARAVAN_RESTART_DELAY_MS, state in SITE_DIR/runtime/supervisor.json)
   --version            print the version
   -h, --help           show this help
 
@@ -42,6 +45,7 @@ async function main(): Promise<number> {
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         'console-port': { type: 'string' },
+        supervise: { type: 'boolean' },
         version: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -86,6 +90,21 @@ async function main(): Promise<number> {
       return 2;
     }
   }
+  if (args.supervise) {
+    let restart;
+    try {
+      restart = restartOptionsFromEnv(process.env);
+    } catch (e) {
+      process.stderr.write(`error: ${errorMessage(e)}\n`);
+      return 2;
+    }
+    const routerArgs = [
+      ...(args['log-level'] !== undefined ? ['--log-level', args['log-level']] : []),
+      ...(args['log-format'] !== undefined ? ['--log-format', format] : []),
+      ...(args['console-port'] !== undefined ? ['--console-port', args['console-port']] : []),
+    ];
+    return supervise({ dir, routerArgs, level, format, restart });
+  }
   const logPath = join(dir, 'logs', 'router.log');
   const file = rotatingFileSink(logPath);
   // `caravan site start` points stderr at logs/router.log itself: then the file sink alone writes (and rotates) it
@@ -112,6 +131,20 @@ async function main(): Promise<number> {
   }
   const compactor = new IdleCompactor({ logger });
   compactor.start();
+  // under `--supervise`: how often the router was started again, and tell the supervisor it runs
+  const restarts = Number(process.env[RESTARTS_ENV]);
+  if (process.env[RESTARTS_ENV] !== undefined && Number.isInteger(restarts) && restarts >= 0) {
+    rt.metrics
+      .counter(
+        'caravan_router_restarts_total',
+        "Times the supervisor started this site's router again after it died (before this process)",
+      )
+      .set({}, restarts);
+  }
+  if (process.send) {
+    process.send(READY_MESSAGE);
+    process.channel?.unref();
+  }
   await new Promise<void>((resolve) => {
     const stop = (sig: string): void => {
       logger.info('stopping', { signal: sig });

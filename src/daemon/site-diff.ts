@@ -19,7 +19,7 @@ export interface SiteDiff {
 }
 
 /** Fields that only take effect at start: the router's identity, its role, its timers and its admin socket. */
-const RESTART_FIELDS = ['mode', 'routerId', 'routing', 'admin'] as const;
+const RESTART_FIELDS = ['mode', 'routerId', 'routing', 'admin', 'peerLimits'] as const;
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { CaravanError, ErrorCodes } from '../errors.js';
+import { AcceptGuard } from '../net/accept-guard.js';
 import type { Logger } from '../observe/log.js';
 import { MuxSession, type MuxSessionOptions } from './mux/session.js';
 import { describeTlsError, linkPeerIdentity, type TlsMaterial } from './tls.js';
@@ -17,6 +18,11 @@ export interface AcceptorOptions {
   mux?: Omit<MuxSessionOptions, 'initiator' | 'logger'>;
   /** optional extra check on a verified peer certificate (e.g. revocation); return a reason to refuse */
   refuse?: (cert: tls.PeerCertificate) => string | undefined;
+  /**
+   * The guard in front of the port (handshake deadline, caps, accept errors, refusal counts); the router passes
+   * one that outlives restarts of the acceptor. Default: a guard with the default limits.
+   */
+  guard?: AcceptGuard;
 }
 
 /** Accepts links: mutual TLS 1.3, the peer's certificate must be issued by this site's CA. */
@@ -25,9 +31,20 @@ export class LinkAcceptor {
   private counter = 0;
   private readonly log: Logger;
   private readonly sockets = new Set<tls.TLSSocket>();
+  readonly guard: AcceptGuard;
+  private readonly ownGuard: boolean;
 
   constructor(private readonly opts: AcceptorOptions) {
     this.log = opts.logger.child({ subsystem: 'link-access' });
+    this.ownGuard = opts.guard === undefined;
+    this.guard =
+      opts.guard ??
+      new AcceptGuard({
+        server: 'link',
+        logger: this.log,
+        refusedMessage: 'link refused',
+        describeError: describeTlsError,
+      });
   }
 
   get port(): number | undefined {
@@ -46,14 +63,8 @@ export class LinkAcceptor {
       noDelay: true,
     });
     this.server = server;
-    server.on('tlsClientError', (err: Error & { code?: string }, socket) => {
-      this.log.warn('link refused', {
-        peer: socket.remoteAddress
-          ? `${socket.remoteAddress}:${socket.remotePort}`
-          : 'unknown (connection already closed)',
-        reason: describeTlsError(err),
-      });
-    });
+    // refused handshakes are counted and logged (rate-limited) by the guard, which also destroys their sockets
+    this.guard.attach(server, 'tls');
     server.on('secureConnection', (socket) => this.onSecure(socket));
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
@@ -67,7 +78,6 @@ export class LinkAcceptor {
       server.once('error', onError);
       server.listen({ host: this.opts.host, port: this.opts.port }, () => {
         server.removeListener('error', onError);
-        server.on('error', (err) => this.log.error('link access error', { error: err.message }));
         this.log.info('accepting links', { address: `${this.opts.host}:${this.port}` });
         resolve();
       });
@@ -80,7 +90,10 @@ export class LinkAcceptor {
     const identity = linkPeerIdentity(cert, 'client');
     const refusal = 'refused' in identity ? identity.refused : this.opts.refuse?.(cert);
     if (refusal || !('routerId' in identity)) {
-      this.log.warn('link refused', { peer, reason: refusal });
+      this.guard.refuse('refused' in identity ? 'peer_identity' : 'certificate_refused', {
+        peer,
+        detail: refusal,
+      });
       socket.destroy();
       return;
     }
@@ -128,6 +141,8 @@ export class LinkAcceptor {
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       for (const s of this.sockets) s.destroy();
+      if (this.ownGuard) this.guard.close();
+      else this.guard.abortHandshakes();
     });
   }
 }

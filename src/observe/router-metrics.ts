@@ -23,6 +23,14 @@ export interface AdapterMetricsInput {
   stats: Record<string, number>;
 }
 
+/** The accept guard of a public port (link, grant, console). */
+export interface AcceptMetricsInput {
+  server: string;
+  handshaking: number;
+  refused: Record<string, number>;
+  paused: boolean;
+}
+
 export interface RouterMetricsSource {
   routerId: string;
   records: FlowRecorder;
@@ -41,6 +49,12 @@ export interface RouterMetricsSource {
   };
   listeners(): AdapterMetricsInput[];
   connectors(): AdapterMetricsInput[];
+  /** the guards of the public ports */
+  guards?(): AcceptMetricsInput[];
+  /** file descriptors open now and the process's limit */
+  fds?(): { open?: number; max?: number; exhaustedEpisodes?: number };
+  /** counters of the limits on linked peers: OPENs refused by reason, links closed for a peer's fault by kind */
+  limits?(): { refused: Record<string, number>; faults: Record<string, number> };
 }
 
 /** Seconds buckets matching the HTTP adapters' latency buckets (ms): 1 ms … 30 s. */
@@ -159,7 +173,55 @@ export function createRouterMetrics(src: RouterMetricsSource): MetricsRegistry {
     amqpDropped.set({}, a.stats['dropped'] ?? 0);
   };
 
+  const refused = reg.counter(
+    'caravan_connections_refused_total',
+    'Connections to a public port (link, grant, console) refused or closed before they authenticated, by reason',
+    ['server', 'reason'],
+  );
+  const handshaking = reg.gauge(
+    'caravan_connections_handshaking',
+    'Connections to a public port that have not finished their handshake yet',
+    ['server'],
+  );
+  const acceptPaused = reg.gauge(
+    'caravan_accept_paused',
+    '1 while a public port closes new connections at accept because the process ran out of file descriptors',
+    ['server'],
+  );
+  const openFds = reg.gauge('process_open_fds', 'Open file descriptors of the router process');
+  const maxFds = reg.gauge('process_max_fds', 'Limit of open file descriptors of the router process');
+  const fdEpisodes = reg.counter(
+    'caravan_fd_exhausted_total',
+    'Times the router came within its reserve of the file-descriptor limit (public ports then close new connections)',
+  );
   reg.onCollect(() => {
+    for (const g of src.guards?.() ?? []) {
+      for (const [reason, n] of Object.entries(g.refused)) refused.set({ server: g.server, reason }, n);
+      handshaking.set({ server: g.server }, g.handshaking);
+      acceptPaused.set({ server: g.server }, g.paused ? 1 : 0);
+    }
+    const fds = src.fds?.();
+    if (fds?.open !== undefined) openFds.set({}, fds.open);
+    if (fds?.max !== undefined && Number.isFinite(fds.max)) maxFds.set({}, fds.max);
+    if (fds?.exhaustedEpisodes !== undefined) fdEpisodes.set({}, fds.exhaustedEpisodes);
+  });
+  const streamsRefused = reg.counter(
+    'caravan_streams_refused_total',
+    'Streams from linked peers refused by a limit (or while going away), by reason',
+    ['reason'],
+  );
+  const faults = reg.counter(
+    'caravan_link_faults_total',
+    'Links closed for a fault of the peer (no preface or hello in time, replies left unread, protocol error), by kind',
+    ['kind'],
+  );
+
+  reg.onCollect(() => {
+    const lim = src.limits?.();
+    if (lim) {
+      for (const [reason, n] of Object.entries(lim.refused)) streamsRefused.set({ reason }, n);
+      for (const [kind, n] of Object.entries(lim.faults)) faults.set({ kind }, n);
+    }
     for (const m of [
       active,
       linkUp,

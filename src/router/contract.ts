@@ -50,6 +50,8 @@ export interface LinkSession {
   on(event: 'stream', fn: (stream: FlowStream, header: Buffer) => void): this;
   on(event: 'control', fn: (payload: Buffer) => void): this;
   on(event: 'rtt', fn: (ms: number) => void): this;
+  /** an OPEN from the peer was refused by the link's own limits (or because it is going away) */
+  on(event: 'refused', fn: (why: string) => void): this;
   on(event: 'close', fn: (err?: Error) => void): this;
 }
 

@@ -96,6 +96,9 @@ export function decodeFlowHeader(buf: Buffer): FlowHeader {
   if (!FLOW_PROTOCOLS.includes(o.proto as FlowProtocol))
     bad(`flow header: unsupported protocol ${JSON.stringify(o.proto)}`);
   if (typeof o.hops !== 'number' || !Number.isInteger(o.hops) || o.hops < 0) bad('flow header: bad hops');
+  // An affinity key that is not a string (an object whose toString is not a function) would throw where the
+  // router builds its affinity map key, out of the link's data handler.
+  if (o.aff !== undefined && typeof o.aff !== 'string') bad('flow header: aff must be a string');
   return o as unknown as FlowHeader;
 }
 

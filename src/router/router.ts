@@ -1,6 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { CaravanError, ErrorCodes, errorMessage, isCaravanError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../observe/log.js';
+import { RepeatLog } from '../observe/repeat-log.js';
+import { systemClock, type Clock, type Timer } from '../clock.js';
+import { TokenBucket, type RateLimit } from '../rate-limit.js';
 import { RoutingEngine, type RoutingMessage, type RouterMode } from '../routing/index.js';
 import {
   advertisementAuthenticator,
@@ -8,7 +11,7 @@ import {
   isSelfCertifyingId,
   type RouterIdentity,
 } from '../identity.js';
-import { errorCodeOf, isRetryable, isTargetFailure, wireCode } from './codes.js';
+import { errorCodeOf, isRetryable, isTargetFailure, isUnprocessed, wireCode } from './codes.js';
 import {
   MAX_HOPS,
   type AdapterHost,
@@ -61,6 +64,35 @@ export interface RouterOptions {
   now?: () => number;
   /** flow records kept by this router (ring size; default 10,000) */
   flowRecords?: number;
+  /** limits on what linked peers can make this router do (defaults: DEFAULT_ROUTER_LIMITS) */
+  limits?: Partial<RouterLimits>;
+  /** timers of the limits (hello timeout, open rate, log summaries); default systemClock */
+  clock?: Clock;
+}
+
+/** Router-wide limits on streams from linked peers (docs/design/security.md). */
+export interface RouterLimits {
+  /** streams opened by peers (all links together) open at once; further OPENs are refused (REFUSED) */
+  streams: number;
+  /** how fast peers (all links together) may open streams */
+  openRate: RateLimit;
+  /** flows one local connector delivers at once; a connector at the limit takes no more (TARGET_REFUSED) */
+  flowsPerConnector: number;
+  /** a link whose peer has not said hello (`hi`) after this long is closed (LINK_TIMEOUT); 0 = off */
+  helloTimeoutMs: number;
+}
+
+export const DEFAULT_ROUTER_LIMITS: RouterLimits = {
+  streams: 50_000,
+  openRate: { perSecond: 20_000, burst: 40_000 },
+  flowsPerConnector: 10_000,
+  helloTimeoutMs: 10_000,
+};
+
+/** Counters of the limits: OPENs refused by reason, links closed for a fault of the peer by kind. */
+export interface LimitStats {
+  refused: Record<string, number>;
+  faults: Record<string, number>;
 }
 
 export type LinkDirection = 'in' | 'out';
@@ -156,6 +188,15 @@ export class Router extends EventEmitter implements AdapterHost {
   private stopped = false;
   private readonly setupTimeoutMs: number;
   private readonly timers: { hello: number; dead: number };
+  private readonly limits: RouterLimits;
+  private readonly clock: Clock;
+  private readonly openBucket: TokenBucket;
+  /** peer faults (malformed headers, refusals, ...) logged as one summary line per interval */
+  private readonly faultLog: RepeatLog;
+  /** streams opened by peers that are open now */
+  private peerStreams = 0;
+  private readonly refused = new Map<string, number>();
+  private readonly faults = new Map<string, number>();
 
   /** links refused because the peer's claimed identity did not match its certificate or its site */
   private identityRefusals = 0;
@@ -175,6 +216,10 @@ export class Router extends EventEmitter implements AdapterHost {
     this.now = opts.now ?? (() => performance.timeOrigin + performance.now());
     this.setupTimeoutMs = opts.flowSetupTimeoutMs ?? 10_000;
     this.timers = { hello: opts.helloIntervalMs, dead: opts.deadIntervalMs };
+    this.limits = { ...DEFAULT_ROUTER_LIMITS, ...opts.limits };
+    this.clock = opts.clock ?? systemClock;
+    this.openBucket = new TokenBucket(this.limits.openRate, this.clock);
+    this.faultLog = new RepeatLog(this.log, { clock: this.clock });
     this.records = new FlowRecorder(this.id, {
       ...(opts.flowRecords !== undefined ? { capacity: opts.flowRecords } : {}),
     });
@@ -210,9 +255,25 @@ export class Router extends EventEmitter implements AdapterHost {
     };
     this.links.set(info.id, entry);
     const log = this.log.child({ link: info.id });
+    let helloTimer: Timer | undefined;
+    if (this.limits.helloTimeoutMs > 0) {
+      const ms = this.limits.helloTimeoutMs;
+      helloTimer = this.clock
+        .setTimeout(() => {
+          if (entry.registered || session.closed) return;
+          this.countFault('hello-timeout');
+          log.warn('link closed: the peer did not say hello', { timeoutMs: ms });
+          session.destroy(
+            new CaravanError(ErrorCodes.LINK_TIMEOUT, `no hello from the peer within ${ms} ms`),
+          );
+        }, ms)
+        .unref();
+    }
     session.on('control', (payload) => this.onControl(entry, payload));
     session.on('stream', (stream, header) => this.onStream(entry, stream, header));
+    session.on('refused', (why) => this.countRefused(why));
     session.on('close', (err) => {
+      helloTimer?.cancel();
       this.links.delete(info.id);
       if (entry.registered) {
         this.engine.linkDown(info.id, this.now());
@@ -254,6 +315,20 @@ export class Router extends EventEmitter implements AdapterHost {
     }));
   }
 
+  /** Counters of the limits on what peers can make this router do (for metrics). */
+  limitStats(): LimitStats {
+    return { refused: Object.fromEntries(this.refused), faults: Object.fromEntries(this.faults) };
+  }
+
+  /** A link was closed for a fault of its peer (the mux reports its own through the site runtime). */
+  countFault(kind: string): void {
+    this.faults.set(kind, (this.faults.get(kind) ?? 0) + 1);
+  }
+
+  private countRefused(why: string): void {
+    this.refused.set(why, (this.refused.get(why) ?? 0) + 1);
+  }
+
   /**
    * A new cost for a link while it is up. On a link this router dialled (its Link resource changed), the peer is
    * told with a `cost` control message and takes the cost over, so both ends advertise it; the link stays up.
@@ -290,7 +365,10 @@ export class Router extends EventEmitter implements AdapterHost {
         link.session.destroy(new CaravanError(ErrorCodes.PROTOCOL, `malformed hi: ${errorMessage(e)}`));
         return;
       }
-      this.log.warn('malformed control message dropped', { link: link.id, error: errorMessage(e) });
+      this.faultLog.warn('malformed-control', 'malformed control message dropped', {
+        link: link.id,
+        error: errorMessage(e),
+      });
       return;
     }
     if (msg.k === 'cost') {
@@ -496,16 +574,19 @@ export class Router extends EventEmitter implements AdapterHost {
     prefer?: string,
     rotation?: number,
   ): ConnectorHandler | undefined {
+    const full = this.limits.flowsPerConnector;
     if (prefer !== undefined) {
       const p = this.connectors.get(prefer);
-      if (p && p.routingKey === key && p.healthy && !exclude?.has(p.name)) return p;
+      if (p && p.routingKey === key && p.healthy && !exclude?.has(p.name) && this.connectorLoad(p) < full)
+        return p;
     }
     let best: ConnectorHandler | undefined;
     let bestLoad = Infinity;
     let tied: ConnectorHandler[] = [];
     for (const c of this.connectors.values()) {
       if (c.routingKey !== key || !c.healthy || exclude?.has(c.name)) continue;
-      const load = this.connectorInFlight.get(c.name) ?? 0;
+      const load = this.connectorLoad(c);
+      if (load >= full) continue;
       if (load < bestLoad) tied = [c];
       else if (load === bestLoad) tied.push(c);
       if (load < bestLoad || (load === bestLoad && best !== undefined && c.name < best.name)) {
@@ -520,6 +601,21 @@ export class Router extends EventEmitter implements AdapterHost {
     return best;
   }
 
+  private connectorLoad(c: ConnectorHandler): number {
+    return this.connectorInFlight.get(c.name) ?? 0;
+  }
+
+  /** Healthy local connectors for a key exist, but every one is at its flow limit. */
+  private connectorsFull(key: string): boolean {
+    let any = false;
+    for (const c of this.connectors.values()) {
+      if (c.routingKey !== key || !c.healthy) continue;
+      if (this.connectorLoad(c) < this.limits.flowsPerConnector) return false;
+      any = true;
+    }
+    return any;
+  }
+
   private deliverLocally(stream: FlowStream, header: FlowHeader): void {
     const affKey = header.aff !== undefined ? `${header.key}\0${header.aff}` : undefined;
     const c = this.pickLocalConnector(
@@ -528,6 +624,22 @@ export class Router extends EventEmitter implements AdapterHost {
       affKey !== undefined ? this.affinity.get(affKey)?.connector : undefined,
     );
     if (c && affKey !== undefined) this.affinity.set(affKey, { router: this.id, connector: c.name });
+    if (!c && this.connectorsFull(header.key)) {
+      this.countRefused('connector-flows');
+      this.faultLog.warn(
+        'connector-flows',
+        'flow refused: every connector for the key is at its flow limit',
+        {
+          key: header.key,
+          limit: this.limits.flowsPerConnector,
+        },
+      );
+      stream.reset(
+        wireCode(ErrorCodes.TARGET_REFUSED),
+        `connectors for '${header.key}' at router ${this.id} are at their limit of ${this.limits.flowsPerConnector} flows`,
+      );
+      return;
+    }
     if (!c) {
       stream.reset(
         wireCode(ErrorCodes.NO_CONNECTOR),
@@ -545,11 +657,30 @@ export class Router extends EventEmitter implements AdapterHost {
   // ---------------------------------------------------------------- incoming flows (egress and transit)
 
   private onStream(link: LinkEntry, stream: FlowStream, raw: Buffer): void {
+    // Router-wide limits, checked before any work on the header (each link has its own in the mux).
+    if (this.peerStreams >= this.limits.streams) {
+      this.refuseStream(link, stream, 'router-streams', `too many open streams at router ${this.id}`);
+      return;
+    }
+    if (!this.openBucket.take()) {
+      this.refuseStream(link, stream, 'router-rate', `streams opened too fast at router ${this.id}`);
+      return;
+    }
+    if (!link.registered) {
+      // flows only on a link whose peer proved who it is (its `hi` matched its certificate)
+      this.refuseStream(link, stream, 'not-registered', 'the link has not said hello');
+      return;
+    }
+    this.peerStreams++;
+    stream.once('close', () => this.peerStreams--);
     let header: FlowHeader;
     try {
       header = decodeFlowHeader(raw);
     } catch (e) {
-      this.log.warn('flow refused: malformed header', { link: link.id, error: errorMessage(e) });
+      this.faultLog.warn('malformed-header', 'flow refused: malformed header', {
+        link: link.id,
+        error: errorMessage(e),
+      });
       stream.reset(wireCode(ErrorCodes.PROTOCOL), 'malformed flow header');
       return;
     }
@@ -560,7 +691,7 @@ export class Router extends EventEmitter implements AdapterHost {
     }
     // transit
     const fail = (code: ErrorCode, reason: string): void => {
-      this.log.warn('transit flow refused', {
+      this.faultLog.warn(`transit-${code}`, 'transit flow refused', {
         flow: header.fid,
         key: header.key,
         dst: header.dst,
@@ -581,6 +712,12 @@ export class Router extends EventEmitter implements AdapterHost {
       return fail(ErrorCodes.PATH_LOST, errorMessage(e));
     }
     spliceStreams(stream, out);
+  }
+
+  private refuseStream(link: LinkEntry, stream: FlowStream, why: string, reason: string): void {
+    this.countRefused(why);
+    this.faultLog.warn(why, 'stream refused: router limit', { link: link.id, limit: why, reason });
+    stream.reset(wireCode(ErrorCodes.STREAM_REFUSED), reason);
   }
 
   /** The best live link toward a router (never back over `avoidLinkId` when another exists). */
@@ -727,8 +864,8 @@ export class Router extends EventEmitter implements AdapterHost {
           reason: err.message,
         });
         if (!isRetryable(err.code)) break;
-        // A refused target or a transit's NO_ROUTE refusal forwarded nothing: the early bytes can be replayed.
-        if (sent.early && !isTargetFailure(err.code) && err.code !== ErrorCodes.NO_ROUTE) {
+        // A refused target, a transit's NO_ROUTE or a refused stream forwarded nothing: the early bytes can be replayed.
+        if (sent.early && !isUnprocessed(err.code)) {
           // The path broke after early data went out: the far connector may have delivered it. Replaying it to
           // another target could duplicate a request, so the flow fails instead (docs/adr/0004-early-data.md).
           lastErr = new CaravanError(
@@ -972,6 +1109,7 @@ export class Router extends EventEmitter implements AdapterHost {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.faultLog.close();
     for (const w of this.versionWaiters) w();
     this.versionWaiters = [];
     for (const l of this.links.values()) l.session.goAway(0, 'router stopping');

@@ -3,14 +3,16 @@
  * `runtime/` (router id, CA and certificates, state), `logs/`. `loadSiteDir` turns it into the configuration a
  * router runs with; `writeResource` is how the CLI edits it when the router is stopped.
  */
-import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import {
   ResourceError,
+  parseDocuments,
   parseResources,
   resourceKey,
   toYaml,
   validateResource,
+  withNextGeneration,
   type AccessGrantResource,
   type AccessTokenResource,
   type ConnectorResource,
@@ -24,6 +26,8 @@ import {
 } from '../api/index.js';
 import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
 import { isAtomicTempFile, writeFileAtomic } from './atomic.js';
+import { readResourceFile } from './resource-file.js';
+import { recoverLinkFolders } from './grants/link-files.js';
 
 export const SITE_SUBDIRS = { resources: 'resources', runtime: 'runtime', logs: 'logs' } as const;
 
@@ -83,31 +87,57 @@ async function listResourceFiles(dir: string): Promise<string[]> {
   return names.sort();
 }
 
+/** A resource of the site directory that is not applied: its kind and name could be read, its spec is invalid. */
+export interface RejectedResource {
+  kind: Kind;
+  name: string;
+  generation?: number;
+  /** each problem, naming the field */
+  issues: ResourceIssue[];
+}
+
+interface ReadResult {
+  resources: SourcedResource[];
+  rejected: RejectedResource[];
+  /** every problem, file by file */
+  issues: ResourceIssue[];
+  /** problems that belong to no resource of known kind and name (YAML syntax, unknown kind, ...) */
+  unattributed: ResourceIssue[];
+}
+
+async function readAll(abs: string): Promise<ReadResult> {
+  const out: ReadResult = { resources: [], rejected: [], issues: [], unattributed: [] };
+  for (const name of await listResourceFiles(abs)) {
+    const source = `${SITE_SUBDIRS.resources}/${name}`;
+    let text: string;
+    try {
+      text = await readResourceFile(join(abs, source), source);
+    } catch (e) {
+      if (e instanceof ResourceError) {
+        // an oversized file: its resources cannot be named, so it rejects the directory like a YAML syntax error
+        out.issues.push(...e.issues);
+        out.unattributed.push(...e.issues);
+        continue;
+      }
+      throw ioError(`cannot read ${join(abs, source)}`, e);
+    }
+    const parsed = parseDocuments(text, source);
+    for (const resource of parsed.resources) out.resources.push({ resource, source });
+    out.rejected.push(...parsed.rejected);
+    out.issues.push(...parsed.issues);
+    out.unattributed.push(...parsed.unattributed);
+  }
+  return out;
+}
+
 /**
  * Reads and validates every resource file of a site directory, without cross-resource checks. Rejects with
  * ResourceError (INVALID_RESOURCE) listing the problems of every file, or CaravanError(CONFIG_IO).
  */
 export async function readSiteResources(dir: string): Promise<SourcedResource[]> {
-  const abs = resolve(dir);
-  const out: SourcedResource[] = [];
-  const issues: ResourceIssue[] = [];
-  for (const name of await listResourceFiles(abs)) {
-    const source = `${SITE_SUBDIRS.resources}/${name}`;
-    let text: string;
-    try {
-      text = await readFile(join(abs, source), 'utf8');
-    } catch (e) {
-      throw ioError(`cannot read ${join(abs, source)}`, e);
-    }
-    try {
-      for (const resource of parseResources(text, source)) out.push({ resource, source });
-    } catch (e) {
-      if (e instanceof ResourceError) issues.push(...e.issues);
-      else throw e;
-    }
-  }
-  if (issues.length > 0) throw new ResourceError(issues);
-  return out;
+  const r = await readAll(resolve(dir));
+  if (r.issues.length > 0) throw new ResourceError(r.issues);
+  return r.resources;
 }
 
 function label(r: Resource): string {
@@ -218,9 +248,68 @@ async function resolveTls(
  * CaravanError(CONFIG_IO) when the directory cannot be read.
  */
 export async function loadSiteDir(dir: string): Promise<SiteConfig> {
+  const { config, issues } = await loadSiteWith(dir);
+  if (issues.length > 0) throw new ResourceError(issues);
+  return config;
+}
+
+/** What a router runs with: the valid resources, and the ones it leaves out (with why). */
+export interface LoadedSite {
+  config: SiteConfig;
+  rejected: RejectedResource[];
+}
+
+/**
+ * Like loadSiteDir, but a Link, Listener, Connector, AccessGrant or AccessToken that is invalid (its spec, a
+ * port clash, a missing file) is left out of the configuration and listed in `rejected` instead of failing the
+ * whole directory. Problems that concern the site as a whole still reject: the Site resource itself, YAML
+ * syntax, documents without a readable kind and name, duplicates.
+ */
+export async function loadSite(dir: string): Promise<LoadedSite> {
+  const { config, rejected, fatal } = await loadSiteWith(dir);
+  if (fatal.length > 0) throw new ResourceError(fatal);
+  return { config, rejected };
+}
+
+async function loadSiteWith(dir: string): Promise<{
+  config: SiteConfig;
+  issues: ResourceIssue[];
+  fatal: ResourceIssue[];
+  rejected: RejectedResource[];
+}> {
   const abs = resolve(dir);
-  const all = await readSiteResources(abs);
-  const issues: ResourceIssue[] = [];
+  // a writer killed while it replaced a link's certificate folder: put the old one back first
+  await recoverLinkFolders(abs);
+  const read = await readAll(abs);
+  const all = read.resources;
+  const issues: ResourceIssue[] = [...read.issues];
+  const fatal: ResourceIssue[] = [...read.unattributed];
+  const rejectedBy = new Map<string, RejectedResource>();
+  for (const r of read.rejected) {
+    if (r.kind === 'Site') fatal.push(...r.issues);
+    else rejectedBy.set(`${r.kind}/${r.name}`, { ...r, issues: [...r.issues] });
+  }
+  /** issues from index `from` on go to the resource they name (rejected), or are fatal (the Site, unknown) */
+  const attribute = (from: number, of: (issue: ResourceIssue) => SourcedResource | undefined): void => {
+    for (const issue of issues.slice(from)) {
+      const s = of(issue);
+      if (!s || s.resource.kind === 'Site') {
+        fatal.push(issue);
+        continue;
+      }
+      const key = resourceKey(s.resource);
+      const r = rejectedBy.get(key) ?? {
+        kind: s.resource.kind,
+        name: s.resource.metadata.name,
+        ...(s.resource.metadata.generation !== undefined
+          ? { generation: s.resource.metadata.generation }
+          : {}),
+        issues: [],
+      };
+      r.issues.push(issue);
+      rejectedBy.set(key, r);
+    }
+  };
 
   const sources = new Map<string, string>();
   const unique: SourcedResource[] = [];
@@ -242,6 +331,9 @@ export async function loadSiteDir(dir: string): Promise<SiteConfig> {
     sources.set(key, s.source);
     unique.push({ resource: structuredClone(s.resource), source: s.source });
   }
+  fatal.push(...issues.slice(read.issues.length));
+  const byLabel = (issue: ResourceIssue): SourcedResource | undefined =>
+    unique.find((u) => label(u.resource) === issue.resource && u.source === issue.source);
 
   const of = (kind: Kind): SourcedResource[] => unique.filter((s) => s.resource.kind === kind);
   const sites = of('Site');
@@ -261,6 +353,8 @@ export async function loadSiteDir(dir: string): Promise<SiteConfig> {
     });
   }
   const listeners = of('Listener');
+  fatal.push(...issues.slice(read.issues.length).filter((i) => !fatal.includes(i)));
+  const mark = issues.length;
   issues.push(...portConflicts(sites[0], listeners));
 
   const site = sites[0];
@@ -299,16 +393,29 @@ export async function loadSiteDir(dir: string): Promise<SiteConfig> {
       spec.passwordFile = (await resolveFiles(abs, spec, ['passwordFile'], c, 'spec', issues)).passwordFile;
   }
 
-  if (issues.length > 0 || !site) throw new ResourceError(issues);
+  attribute(mark, byLabel);
+  if (!site) throw new ResourceError(issues);
+  const ok = (s: SourcedResource): boolean => !rejectedBy.has(resourceKey(s.resource));
   return {
-    dir: abs,
-    site: site.resource as SiteResource,
-    links: links.map((s) => s.resource as LinkResource),
-    listeners: listeners.map((s) => s.resource as ListenerResource),
-    connectors: of('Connector').map((s) => s.resource as ConnectorResource),
-    grants: of('AccessGrant').map((s) => s.resource as AccessGrantResource),
-    tokens: of('AccessToken').map((s) => s.resource as AccessTokenResource),
-    sources,
+    config: {
+      dir: abs,
+      site: site.resource as SiteResource,
+      links: links.filter(ok).map((s) => s.resource as LinkResource),
+      listeners: listeners.filter(ok).map((s) => s.resource as ListenerResource),
+      connectors: of('Connector')
+        .filter(ok)
+        .map((s) => s.resource as ConnectorResource),
+      grants: of('AccessGrant')
+        .filter(ok)
+        .map((s) => s.resource as AccessGrantResource),
+      tokens: of('AccessToken')
+        .filter(ok)
+        .map((s) => s.resource as AccessTokenResource),
+      sources,
+    },
+    issues,
+    fatal,
+    rejected: [...rejectedBy.values()],
   };
 }
 
@@ -319,13 +426,22 @@ export function resourceFileName(kind: Kind, name: string): string {
 
 /**
  * Validates `resource` and writes it atomically to `resources/<kind-lower>-<name>.yaml` (replacing that file),
- * creating `resources/` if needed. Refuses (INVALID_RESOURCE) when another file of the directory already
- * defines the same kind and name, since the site would then hold a duplicate. Returns the absolute path written.
+ * creating `resources/` if needed; its metadata.generation is bumped when the spec changed (api/generation.ts).
+ * Refuses (INVALID_RESOURCE) when another file of the directory already defines the same kind and name, since
+ * the site would then hold a duplicate. Returns the absolute path written.
  */
 export async function writeResource(dir: string, resource: Resource): Promise<string> {
   const abs = resolve(dir);
   const rel = resourceFileName(resource.kind, resource.metadata.name);
-  const valid = validateResource(resource, rel);
+  let previous: Resource | undefined;
+  try {
+    previous = parseResources(await readResourceFile(join(abs, rel), rel), rel).find(
+      (r) => resourceKey(r) === resourceKey(resource),
+    );
+  } catch {
+    previous = undefined; // no such file yet (or an invalid one, which this write replaces)
+  }
+  const valid = withNextGeneration(previous, validateResource(resource, rel));
   const resDir = join(abs, SITE_SUBDIRS.resources);
   try {
     await mkdir(resDir, { recursive: true });
@@ -338,7 +454,7 @@ export async function writeResource(dir: string, resource: Resource): Promise<st
     if (source === rel) continue;
     let found = false;
     try {
-      found = parseResources(await readFile(join(abs, source), 'utf8'), source).some(
+      found = parseResources(await readResourceFile(join(abs, source), source), source).some(
         (r) => resourceKey(r) === key,
       );
     } catch {

@@ -207,7 +207,7 @@ describe('caravan CLI: a hub and two private sites, linked with tokens', () => {
     const status = await cvOk('west', ['status']);
     assert.match(status, /^Site west: router west-[0-9a-f]{6} \(interior\), running/m);
     assert.match(status, /^hub +outbound +up +hub +1 /m);
-    assert.match(status, /^redis +tcp +redis +10\.10\.0\.1:6379 +yes +east$/m);
+    assert.match(status, /^redis +tcp +redis +10\.10\.0\.1:6379 +yes +east +yes$/m);
   });
 
   test('network status from every site lists all three sites', async () => {

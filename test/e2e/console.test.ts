@@ -248,4 +248,20 @@ describe('web console served by a real router (3 sites)', { skip, timeout: 240_0
     await screenshot(page, 'topology-link-down');
     assert.ok(took < 15_000, `down within ${took} ms`);
   });
+
+  test('the page runs under its Content-Security-Policy; a page under a foreign name is refused', async () => {
+    await page.goto(`${consoleUrl}#/topology`);
+    const res = await page.reload();
+    assert.match(res?.headers()['content-security-policy'] ?? '', /frame-ancestors 'none'/);
+    assert.equal(res?.headers()['x-frame-options'], 'DENY');
+    await page.locator('[data-testid^="link-"]').first().waitFor();
+    const violations = browser.errors.filter((e) => /Content Security Policy|Refused to/i.test(e));
+    assert.deepEqual(violations, [], 'no resource of the console is blocked by its own policy');
+    // Chromium resolves every *.localhost name to the loopback address: the same request a page would make
+    // after DNS rebinding, with a Host the console does not serve
+    const port = new URL(consoleUrl).port;
+    const foreign = await page.goto(`http://rebind.localhost:${port}/api/network`);
+    assert.equal(foreign?.status(), 421);
+    assert.match((await foreign?.text()) ?? '', /Misdirected Request/);
+  });
 });

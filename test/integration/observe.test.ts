@@ -176,10 +176,10 @@ describe('network-wide observability', () => {
       ],
     );
     // sites are identified by router id, shown by name
-    assert.deepEqual(
-      m.links.map((l) => [siteOf(l.from), siteOf(l.to)].sort().join('--')).sort(),
-      ['east--hub', 'hub--west'],
-    );
+    assert.deepEqual(m.links.map((l) => [siteOf(l.from), siteOf(l.to)].sort().join('--')).sort(), [
+      'east--hub',
+      'hub--west',
+    ]);
     const ping = m.services.find((s) => s.routingKey === 'ping')!;
     assert.deepEqual(ping.listeners, [{ site: west.routerId, count: 1, names: ['ping'] }]);
     assert.deepEqual(ping.connectors, [{ site: east.routerId, count: 1, names: ['ping'] }]);

@@ -25,6 +25,10 @@ export interface SiteDef {
   linkAccess?: { host: string; port: number; grantPort?: number; hosts?: string[] };
   helloIntervalMs?: number;
   deadIntervalMs?: number;
+  /** more Site spec fields (e.g. `limits`, `console`) */
+  spec?: Record<string, unknown>;
+  /** Site spec.peerLimits */
+  peerLimits?: Record<string, number>;
 }
 
 export interface ListenerDef {
@@ -71,6 +75,7 @@ export class TestSite {
       // a dead interval of at least 1 s keeps links up when a loaded test machine stalls a router briefly
       routing: { helloIntervalMs: hello, deadIntervalMs: def.deadIntervalMs ?? Math.max(1000, hello * 3) },
     };
+    if (def.peerLimits) spec.peerLimits = def.peerLimits;
     if (def.linkAccess) {
       spec.linkAccess = { grantPort: 0, ...def.linkAccess };
       site.ca = await createCa({ commonName: `${def.name} site CA` });
@@ -84,7 +89,7 @@ export class TestSite {
       await writeFile(join(dir, 'runtime', 'server.crt'), server.certPem);
       await writeFile(join(dir, 'runtime', 'server.key'), server.keyPem, { mode: 0o600 });
     }
-    await site.writeResource('Site', def.name, spec);
+    await site.writeResource('Site', def.name, { ...spec, ...def.spec });
     return site;
   }
 

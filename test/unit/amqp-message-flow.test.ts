@@ -54,3 +54,27 @@ test('amqp outcomes round-trip; anything else is a PROTOCOL error, never a crash
       (e: unknown) => isCaravanError(e, ErrorCodes.PROTOCOL),
     );
 });
+
+test('an outcome with a wrong-typed field is malformed, not handed to the AMQP encoder', () => {
+  // Found by fuzzing: {"o":"rejected","c":2} was accepted, and settling the client's delivery with it threw a
+  // TypeError from rhea's encoder in a promise callback of the listener (an unhandled rejection ends the router).
+  for (const bad of [
+    '{"o":"rejected","c":2}',
+    '{"o":"rejected","c":"amqp:x","d":{}}',
+    '{"o":"rejected","c":["a"]}',
+    '{"o":"modified","f":"yes"}',
+    '{"o":"modified","u":1}',
+  ]) {
+    assert.throws(
+      () => decodeOutcome(Buffer.from(bad)),
+      (e: unknown) => isCaravanError(e, ErrorCodes.PROTOCOL) && /must be a (string|boolean)/.test(e.message),
+      bad,
+    );
+  }
+  // Fields the outcome does not have are dropped.
+  assert.deepEqual(decodeOutcome(Buffer.from('{"o":"accepted","c":5,"x":{}}')), { o: 'accepted' });
+  assert.deepEqual(decodeOutcome(Buffer.from('{"o":"rejected","c":"amqp:x"}')), {
+    o: 'rejected',
+    c: 'amqp:x',
+  });
+});

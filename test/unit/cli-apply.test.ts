@@ -237,3 +237,29 @@ test('-o yaml on create verbs prints the resource (valid, round-trips) and write
   assert.equal(badKey.code, ExitCodes.INVALID);
   assert.match(badKey.stderr, /spec\.routingKey: must be a routing key/);
 });
+
+test('apply: a new resource gets generation 1; a changed spec the next one; an unchanged one keeps it', async (t) => {
+  const { home, run } = await tempHome(t);
+  await run(['site', 'create', 'west']);
+  const file = join(home, 'sites', 'west', 'resources', 'listener-db.yaml');
+  const gen = async (): Promise<number | undefined> =>
+    parseResources(await readFile(file, 'utf8'), 'x')[0]?.metadata.generation;
+  assert.equal((await run(['listener', 'create', 'db', '5432'])).code, 0);
+  assert.equal(await gen(), 1);
+  const apply = (port: number) =>
+    run(['apply', '-f', '-'], {
+      stdin: `${H}\nkind: Listener\nmetadata: {name: db}\nspec: {port: ${port}}\n`,
+    });
+  const same = await apply(5432);
+  assert.equal(same.code, 0, same.stderr);
+  assert.match(same.stdout, /unchanged/);
+  assert.equal(await gen(), 1);
+  assert.equal((await apply(6000)).code, 0);
+  assert.equal(await gen(), 2);
+  // a generation written by hand does not count: the CLI owns it
+  const hand = await run(['apply', '-f', '-'], {
+    stdin: `${H}\nkind: Listener\nmetadata: {name: db, generation: 40}\nspec: {port: 7000}\n`,
+  });
+  assert.equal(hand.code, 0, hand.stderr);
+  assert.equal(await gen(), 3);
+});

@@ -162,3 +162,26 @@ test('backoff grows exponentially with jitter, is capped, and resets', () => {
   const j = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 0 });
   assert.equal(j.next(), 50, 'jitter can halve the delay');
 });
+
+test('a flow header whose affinity key is not a string is refused as malformed', () => {
+  // Found while fuzzing: {"toString": 1} passed decodeFlowHeader, and the router's `${key}\0${aff}` threw a
+  // TypeError out of the link's data handler.
+  const base = {
+    v: 1,
+    fid: 'a/1',
+    key: 'db',
+    dst: 'b',
+    src: 'a',
+    lis: 'db',
+    client: 'c:1',
+    proto: 'tcp',
+    hops: 0,
+  };
+  for (const aff of [{ toString: 1 }, null, 5, ['x'], true]) {
+    assert.throws(() => decodeFlowHeader(Buffer.from(JSON.stringify({ ...base, aff }))), {
+      code: ErrorCodes.PROTOCOL,
+      message: 'flow header: aff must be a string',
+    });
+  }
+  assert.equal(decodeFlowHeader(Buffer.from(JSON.stringify({ ...base, aff: '10.0.0.1' }))).aff, '10.0.0.1');
+});

@@ -4,9 +4,21 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, isCaravanError } from '../../src/errors.js';
-import { API_VERSION, ResourceError, parseResources, type ListenerResource } from '../../src/api/index.js';
+import {
+  API_VERSION,
+  ResourceError,
+  parseResources,
+  validateResource,
+  type ListenerResource,
+} from '../../src/api/index.js';
 import { writeFileAtomic } from '../../src/site/atomic.js';
-import { loadSiteDir, readSiteResources, resourceFileName, writeResource } from '../../src/site/site-dir.js';
+import {
+  loadSite,
+  loadSiteDir,
+  readSiteResources,
+  resourceFileName,
+  writeResource,
+} from '../../src/site/site-dir.js';
 
 const head = (kind: string, name: string): string =>
   `apiVersion: ${API_VERSION}\nkind: ${kind}\nmetadata:\n  name: ${name}\n`;
@@ -175,6 +187,71 @@ test('loadSiteDir: listeners that would bind the same port', async (t) => {
     /port 5432 on 0\.0\.0\.0 is already used by Listener "a" \(resources\/l\.yaml, 127\.0\.0\.1:5432\)/,
   );
   assert.match(e.issues[1]?.message ?? '', /already used by Site "west"/);
+});
+
+test('loadSite: invalid listeners, links and clashing ports are left out by name; the rest is applied', async (t) => {
+  const dir = await siteDir(t, {
+    'resources/site.yaml': `${head('Site', 'west')}spec: {}\n`,
+    'resources/l.yaml': [
+      `${head('Listener', 'ok')}  generation: 4\nspec: {port: 5432}`,
+      `${head('Listener', 'bad')}  generation: 2\nspec: {port: 70000}`,
+      `${head('Listener', 'clash')}spec: {port: 5432}`,
+    ].join('\n---\n'),
+    'resources/link.yaml': `${head('Link', 'hub')}spec:\n  endpoints: [{host: hub.example, port: 55671}]\n`,
+    'resources/c.yaml': `${head('Connector', 'db')}spec: {port: 5432}\n`,
+  });
+  const { config, rejected } = await loadSite(dir);
+  assert.deepEqual(
+    config.listeners.map((l) => l.metadata.name),
+    ['ok'],
+  );
+  assert.deepEqual(config.links, []);
+  assert.deepEqual(
+    config.connectors.map((c) => c.metadata.name),
+    ['db'],
+  );
+  const by = new Map(rejected.map((r) => [`${r.kind}/${r.name}`, r]));
+  assert.deepEqual([...by.keys()].sort(), ['Link/hub', 'Listener/bad', 'Listener/clash']);
+  assert.equal(by.get('Listener/bad')?.generation, 2);
+  assert.deepEqual(
+    by.get('Listener/bad')?.issues.map((i) => i.path),
+    ['spec.port'],
+  );
+  assert.match(by.get('Listener/clash')?.issues[0]?.message ?? '', /already used by Listener "ok"/);
+  assert.equal(by.get('Link/hub')?.issues[0]?.path, 'spec.tls.ca');
+  // loadSiteDir still refuses the directory as a whole
+  const e = await loadError(dir);
+  assert.equal(e.issues.length, 5);
+});
+
+test('loadSite: problems of the site as a whole still reject the directory', async (t) => {
+  const dir = await siteDir(t, {
+    'resources/site.yaml': `${head('Site', 'west')}spec: {mode: hub}\n`,
+    'resources/l.yaml': `${head('Listener', 'ok')}spec: {port: 5432}\n`,
+  });
+  await assert.rejects(loadSite(dir), /spec\.mode/);
+  const syntax = await siteDir(t, {
+    'resources/site.yaml': `${head('Site', 'west')}spec: {}\n`,
+    'resources/l.yaml': `${head('Listener', 'x')}spec: {port: [1}\n`,
+  });
+  await assert.rejects(loadSite(syntax), /YAML syntax error/);
+});
+
+test('writeResource bumps metadata.generation when the spec changes, from 1', async (t) => {
+  const dir = await siteDir(t, { 'resources/site.yaml': `${head('Site', 'west')}spec: {}\n` });
+  const l = (port: number) =>
+    validateResource(
+      { apiVersion: API_VERSION, kind: 'Listener', metadata: { name: 'db' }, spec: { port } },
+      'test',
+    );
+  const gen = async (): Promise<number | undefined> =>
+    (await loadSiteDir(dir)).listeners[0]?.metadata.generation;
+  await writeResource(dir, l(5432));
+  assert.equal(await gen(), 1);
+  await writeResource(dir, l(5432));
+  assert.equal(await gen(), 1, 'the same spec keeps its generation');
+  await writeResource(dir, l(6000));
+  assert.equal(await gen(), 2);
 });
 
 test('loadSiteDir: not a site directory → CONFIG_IO', async (t) => {

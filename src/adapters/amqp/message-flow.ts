@@ -43,7 +43,31 @@ export function decodeOutcome(buf: Buffer): Outcome {
   } catch {
     throw new CaravanError(ErrorCodes.PROTOCOL, 'malformed AMQP outcome');
   }
-  const o = (v as { o?: unknown } | null)?.o;
-  if (o === 'accepted' || o === 'released' || o === 'rejected' || o === 'modified') return v as Outcome;
+  const r = v as { o?: unknown; c?: unknown; d?: unknown; f?: unknown; u?: unknown } | null;
+  const o = r?.o;
+  // The fields are checked and copied: the listener hands them to the AMQP encoder when it settles the client's
+  // delivery, and a number where a string belongs throws there.
+  const typed = (field: 'c' | 'd' | 'f' | 'u', type: 'string' | 'boolean'): void => {
+    const x = r?.[field];
+    if (x !== undefined && typeof x !== type)
+      throw new CaravanError(ErrorCodes.PROTOCOL, `malformed AMQP outcome: ${field} must be a ${type}`);
+  };
+  if (o === 'accepted' || o === 'released') return { o };
+  if (o === 'rejected') {
+    typed('c', 'string');
+    typed('d', 'string');
+    const out: Outcome = { o };
+    if (typeof r?.c === 'string') out.c = r.c;
+    if (typeof r?.d === 'string') out.d = r.d;
+    return out;
+  }
+  if (o === 'modified') {
+    typed('f', 'boolean');
+    typed('u', 'boolean');
+    const out: Outcome = { o };
+    if (typeof r?.f === 'boolean') out.f = r.f;
+    if (typeof r?.u === 'boolean') out.u = r.u;
+    return out;
+  }
   throw new CaravanError(ErrorCodes.PROTOCOL, `unknown AMQP outcome ${JSON.stringify(o)}`);
 }

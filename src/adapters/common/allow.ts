@@ -40,9 +40,18 @@ export class AllowList {
     this.log.info('only clients in the allow list may connect', {
       allow: this.entries.join(', ') || '(none)',
     });
+    AllowList.guardWith(server, () => this);
+  }
+
+  /**
+   * Like guard() with whatever list `current` gives at each connection (undefined: everyone may connect): for
+   * a listener that takes a new spec in place.
+   */
+  static guardWith(server: net.Server, current: () => AllowList | undefined): void {
     server.prependListener('connection', (s: net.Socket) => {
-      if (this.allows(s.remoteAddress)) return;
-      this.deny(`${s.remoteAddress ?? 'unknown'}:${s.remotePort ?? 0}`);
+      const list = current();
+      if (!list || list.allows(s.remoteAddress)) return;
+      list.deny(`${s.remoteAddress ?? 'unknown'}:${s.remotePort ?? 0}`);
       s.destroy();
     });
   }

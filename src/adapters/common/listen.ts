@@ -1,6 +1,8 @@
 import type net from 'node:net';
 import { CaravanError, ErrorCodes } from '../../errors.js';
+import { systemClock } from '../../clock.js';
 import type { Logger } from '../../observe/log.js';
+import { RateLimitedLog } from '../../observe/rate-limited-log.js';
 
 /** The typed error for a listener that cannot bind: PORT_IN_USE for a taken port, CONFIG_IO otherwise. */
 export function listenError(listener: string, where: string, err: NodeJS.ErrnoException): CaravanError {
@@ -19,7 +21,8 @@ export function listenError(listener: string, where: string, err: NodeJS.ErrnoEx
 
 /**
  * Bind a stream server (net, http, http2 or tls) for a listener: resolves once listening, rejects with
- * listenError(); later server errors are logged, never thrown.
+ * listenError(); later server errors (EMFILE/ENFILE from accept when the process is out of file descriptors) are
+ * logged, rate-limited, and never thrown.
  */
 export function listenServer(
   server: net.Server,
@@ -33,7 +36,16 @@ export function listenServer(
     server.once('error', onError);
     server.listen({ host: spec.host, port: spec.port }, () => {
       server.removeListener('error', onError);
-      server.on('error', (err) => log.error('listener error', { error: err.message }));
+      const errors = new RateLimitedLog({
+        logger: log,
+        clock: systemClock,
+        message: 'listener error',
+        level: 'error',
+      });
+      server.on('error', (err: NodeJS.ErrnoException) =>
+        errors.event(err.code ?? 'error', { error: err.message }),
+      );
+      server.once('close', () => errors.close());
       const port = boundPort(server) ?? spec.port;
       log.info('listening', { address: `${spec.host}:${port}`, ...fields });
       resolve();

@@ -8,7 +8,16 @@ import { KeyChoice, openOverKeys, type ListenerKeys } from './key-choice.js';
  * Adapters extend this instead of repeating the accessors.
  */
 export abstract class SpecAdapter<S extends { name: string; routingKey: string }> {
-  constructor(readonly spec: S) {}
+  constructor(private current: S) {}
+
+  get spec(): S {
+    return this.current;
+  }
+
+  /** Replaces the spec of a running adapter (what reads it later sees the new one). */
+  protected replaceSpec(spec: S): void {
+    this.current = spec;
+  }
 
   get name(): string {
     return this.spec.name;
@@ -35,15 +44,28 @@ export interface ListenerBaseSpec {
 /** A listener: a spec-configured adapter with its own logger and, when its spec has one, a client allow list. */
 export abstract class ListenerBase<S extends ListenerBaseSpec> extends SpecAdapter<S> {
   protected readonly log: Logger;
-  protected readonly allow: AllowList | undefined;
+  protected allow: AllowList | undefined;
   /** set when the listener has several routing keys */
-  readonly keyChoice: KeyChoice | undefined;
+  keyChoice: KeyChoice | undefined;
 
   constructor(spec: S, logger: Logger, subsystem: string) {
     super(spec);
     this.log = logger.child({ subsystem, listener: spec.name, key: spec.routingKey });
     this.allow = AllowList.from(spec.allow, this.log);
     this.keyChoice = spec.keys ? new KeyChoice(spec.keys) : undefined;
+  }
+
+  /**
+   * Takes a new spec while running, on the same host and port: connections accepted from now on use its routing
+   * key(s), distribution and allow list; established connections are not touched. The denied count carries on.
+   */
+  protected reconfigure(spec: S): void {
+    const denied = this.allow?.denied ?? 0;
+    this.replaceSpec(spec);
+    this.allow = AllowList.from(spec.allow, this.log);
+    if (this.allow) this.allow.denied = denied;
+    this.keyChoice = spec.keys ? new KeyChoice(spec.keys) : undefined;
+    this.log.info('listener updated in place', { key: spec.routingKey });
   }
 
   /** established flows per routing key, for a listener with several keys */

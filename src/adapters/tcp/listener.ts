@@ -10,6 +10,7 @@ import type {
   OpenFlowRequest,
 } from '../../router/contract.js';
 import { pipeSocketFlow, type EarlyRead } from './pipe.js';
+import { AllowList } from '../common/allow.js';
 import { boundPort, listenServer } from '../common/listen.js';
 import { ListenerBase, type ListenerBaseSpec } from '../common/spec-adapter.js';
 
@@ -57,11 +58,20 @@ export class TcpListener extends ListenerBase<TcpListenerSpec> implements Listen
       this.onConnection(s),
     );
     this.server = server;
-    this.allow?.guard(server);
+    if (this.spec.allow)
+      this.log.info('only clients in the allow list may connect', {
+        allow: this.spec.allow.join(', ') || '(none)',
+      });
+    AllowList.guardWith(server, () => this.allow);
     return listenServer(server, this.spec, this.log, { protocol: 'tcp' }).catch((e: unknown) => {
       this.server = undefined;
       throw e;
     });
+  }
+
+  /** A new spec on the same host and port (routing key(s), distribution, allow list, affinity, early data). */
+  update(spec: TcpListenerSpec): void {
+    this.reconfigure(spec);
   }
 
   private onConnection(socket: net.Socket): void {

@@ -1,3 +1,4 @@
+import { readyText } from '../conditions-view.js';
 import { type CommandSpec, type Context } from '../command.js';
 import { linkRows, type LinkRow } from '../links-view.js';
 import { resourcesOfKind } from '../resources.js';
@@ -6,7 +7,7 @@ import { contextSite } from '../sites.js';
 
 export function printLinks(ctx: Context, rows: LinkRow[], empty: string): void {
   ctx.out.table(
-    ['NAME', 'DIRECTION', 'STATE', 'PEER', 'COST', 'RTT', 'ENDPOINT'],
+    ['NAME', 'DIRECTION', 'STATE', 'PEER', 'COST', 'RTT', 'ENDPOINT', 'READY'],
     rows.map((r) => [
       r.name,
       r.direction === 'out' ? 'outbound' : 'inbound',
@@ -15,6 +16,7 @@ export function printLinks(ctx: Context, rows: LinkRow[], empty: string): void {
       r.cost !== undefined ? String(r.cost) : '-',
       r.rttMs !== undefined ? `${r.rttMs.toFixed(1)}ms` : '-',
       r.endpoints?.join(',') ?? '-',
+      r.direction === 'out' ? readyText(ctx.out, r.status?.conditions) : '-',
     ]),
     empty,
   );

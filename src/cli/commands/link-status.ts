@@ -1,6 +1,7 @@
 import { CaravanError, ErrorCodes } from '../../errors.js';
 import { type CommandSpec } from '../command.js';
 import { linkRows } from '../links-view.js';
+import { conditionPairs } from '../conditions-view.js';
 import { renderPairs } from '../output.js';
 import { resourcesOfKind } from '../resources.js';
 import { routerState } from '../router.js';
@@ -46,6 +47,7 @@ export const linkStatus: CommandSpec = {
           `${r.bytesIn} bytes in, ${r.bytesOut} bytes out, ${r.activeFlows} active flows`,
         ]);
       if (r.lastError) pairs.push(['Last error', r.lastError]);
+      pairs.push(...conditionPairs(r.status?.conditions));
       ctx.out.stdout.write(renderPairs(pairs));
     });
   },

@@ -14,9 +14,11 @@ import {
   type ListenerRow,
 } from '../services.js';
 import { contextSite } from '../sites.js';
+import { conditionPairs, readyText } from '../conditions-view.js';
 import {
   API_VERSION,
   validateResourceOf,
+  type Condition,
   type ConnectorResource,
   type ListenerResource,
 } from '../../api/index.js';
@@ -93,7 +95,7 @@ export async function connectorData(
 
 export function printListeners(ctx: Context, rows: ListenerRow[], empty: string): void {
   ctx.out.table(
-    ['NAME', 'TYPE', 'ROUTING KEY', 'ADDRESS', 'MATCHED', 'CONNECTORS AT'],
+    ['NAME', 'TYPE', 'ROUTING KEY', 'ADDRESS', 'MATCHED', 'CONNECTORS AT', 'READY'],
     rows.map((r) => [
       r.name,
       r.type,
@@ -101,6 +103,7 @@ export function printListeners(ctx: Context, rows: ListenerRow[], empty: string)
       r.address,
       r.error ? ctx.out.state('error') : ctx.out.state(yesNo(r.matched)),
       r.destinations?.length ? [...new Set(r.destinations.map((d) => d.site))].join(',') : '-',
+      readyText(ctx.out, r.status?.conditions),
     ]),
     empty,
   );
@@ -108,7 +111,7 @@ export function printListeners(ctx: Context, rows: ListenerRow[], empty: string)
 
 export function printConnectors(ctx: Context, rows: ConnectorRow[], empty: string): void {
   ctx.out.table(
-    ['NAME', 'TYPE', 'ROUTING KEY', 'TARGET', 'HEALTHY', 'ADVERTISED', 'ALSO AT'],
+    ['NAME', 'TYPE', 'ROUTING KEY', 'TARGET', 'HEALTHY', 'ADVERTISED', 'ALSO AT', 'READY'],
     rows.map((r) => [
       r.name,
       r.type,
@@ -117,6 +120,7 @@ export function printConnectors(ctx: Context, rows: ConnectorRow[], empty: strin
       ctx.out.state(yesNo(r.healthy)),
       ctx.out.state(yesNo(r.advertised)),
       r.otherSites?.length ? r.otherSites.map((d) => d.site).join(',') : '-',
+      readyText(ctx.out, r.status?.conditions),
     ]),
     empty,
   );
@@ -136,6 +140,7 @@ function formatStats(stats: Record<string, number>): string {
 }
 
 export function listenerDetail(ctx: Context, r: ListenerRow, running: boolean): void {
+  if (r.type === '-') return invalidDetail(ctx, 'Listener', r);
   const pairs: Array<[string, string]> = [
     ['Listener', r.name],
     ['Type', r.type],
@@ -166,7 +171,23 @@ export function listenerDetail(ctx: Context, r: ListenerRow, running: boolean): 
   }
   if (r.error) pairs.push(['Error', r.error]);
   if (r.stats) pairs.push(['Stats', formatStats(r.stats)]);
+  pairs.push(...conditionPairs(r.status?.conditions));
   ctx.out.stdout.write(renderPairs(pairs));
+}
+
+/** A resource the router could not apply: only its conditions are known. */
+function invalidDetail(
+  ctx: Context,
+  kind: string,
+  r: { name: string; status?: { conditions: Condition[] } },
+): void {
+  ctx.out.stdout.write(
+    renderPairs([
+      [kind, r.name],
+      ['State', `${ctx.out.state('invalid')}: the router does not apply its spec`],
+      ...conditionPairs(r.status?.conditions),
+    ]),
+  );
 }
 
 /** One key of a listener with several: its weight, where its connectors are, connections sent to it. */
@@ -185,6 +206,7 @@ function keyDetail(ctx: Context, r: ListenerRow, k: ListenerKeyRow, running: boo
 }
 
 export function connectorDetail(ctx: Context, r: ConnectorRow, running: boolean): void {
+  if (r.type === '-') return invalidDetail(ctx, 'Connector', r);
   const pairs: Array<[string, string]> = [
     ['Connector', r.name],
     ['Type', r.type],
@@ -213,6 +235,7 @@ export function connectorDetail(ctx: Context, r: ConnectorRow, running: boolean)
     ]);
   }
   if (r.stats) pairs.push(['Stats', formatStats(r.stats)]);
+  pairs.push(...conditionPairs(r.status?.conditions));
   ctx.out.stdout.write(renderPairs(pairs));
 }
 

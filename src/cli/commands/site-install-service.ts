@@ -1,4 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../../site/atomic.js';
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { optBool, optString, usageError, type CommandSpec } from '../command.js';
@@ -27,6 +28,8 @@ export function renderUnit(site: SiteRef, scope: 'user' | 'system', nodePath = p
     'RestartSec=2',
     'KillSignal=SIGTERM',
     'TimeoutStopSec=20',
+    // file descriptors for many links and flows (Node raises the soft limit to this hard limit at start)
+    'LimitNOFILE=65536',
   ];
   if (scope === 'system') {
     const u = userInfo();
@@ -66,7 +69,7 @@ export const siteInstallService: CommandSpec = {
     );
     await mkdir(dir, { recursive: true });
     const path = join(dir, unitName(site.name));
-    await writeFile(path, unit);
+    await writeFileAtomic(path, unit);
     const sc = scope === 'user' ? 'systemctl --user' : 'sudo systemctl';
     const enable = [`${sc} daemon-reload`, `${sc} enable --now ${unitName(site.name)}`];
     ctx.out.emit({ site: site.name, scope, unit: path, enable }, () => {

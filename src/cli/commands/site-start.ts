@@ -11,8 +11,9 @@ export const siteStart: CommandSpec = {
   synopsis: '[options]',
   description:
     'In the foreground the router logs to stderr and stops on Ctrl-C. With --detach it runs in the\n' +
-    'background (pid in runtime/router.pid, logs in logs/router.log); the command returns once the\n' +
-    'router answers on its admin socket.',
+    'background under a supervisor that starts it again when it dies (pid in runtime/router.pid,\n' +
+    'supervisor state in runtime/supervisor.json, logs in logs/router.log); the command returns once\n' +
+    'the router answers on its admin socket.',
   options: {
     detach: { type: 'boolean', short: 'd', help: 'run in the background' },
     'log-level': { type: 'string', value: 'LEVEL', help: 'debug | info | warn | error (default info)' },
@@ -29,7 +30,9 @@ export const siteStart: CommandSpec = {
     if (state.running) {
       throw new CaravanError(
         ErrorCodes.SITE_RUNNING,
-        `site ${site.name} is already running (pid ${state.pid})`,
+        state.pid !== undefined
+          ? `site ${site.name} is already running (pid ${state.pid})`
+          : `site ${site.name} is already running: its supervisor (pid ${state.supervisor?.pid}) is about to start the router again`,
       );
     }
     // refuse early, with field paths, when the site directory is invalid

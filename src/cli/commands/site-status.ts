@@ -13,6 +13,7 @@ export const siteStatus: CommandSpec = {
     const res = await readSiteResource(site.dir);
     const st = await routerState(site.dir);
     const s = st.status;
+    const sup = st.supervisor;
     const la = s?.router.linkAccess ?? res.spec.linkAccess;
     const data = {
       site: site.name,
@@ -35,13 +36,39 @@ export const siteStatus: CommandSpec = {
             connectors: s.connectors.length,
           }
         : {}),
+      ...(sup
+        ? {
+            supervisor: {
+              pid: sup.pid,
+              running: sup.alive,
+              phase: sup.phase,
+              restarts: sup.restarts,
+              ...(sup.lastExit
+                ? {
+                    lastExit: {
+                      at: sup.lastExit.at,
+                      cause: sup.lastExit.cause,
+                      code: sup.lastExit.code,
+                      signal: sup.lastExit.signal,
+                      uptimeMs: sup.lastExit.uptimeMs,
+                      ...(sup.lastExit.pid !== undefined ? { pid: sup.lastExit.pid } : {}),
+                    },
+                  }
+                : {}),
+              ...(sup.nextRestartAt ? { nextRestartAt: sup.nextRestartAt } : {}),
+              ...(sup.reason ? { reason: sup.reason } : {}),
+            },
+          }
+        : {}),
     };
     ctx.out.emit(data, () => {
       const state = st.status
         ? `${ctx.out.state('running')} (pid ${st.pid}, up ${humanDuration(Date.now() - Date.parse(s!.router.startedAt))})`
         : st.unresponsive
           ? `${ctx.out.state('starting')} (pid ${st.pid}; admin socket not answering; see ${routerLogFile(site.dir)})`
-          : ctx.out.state('stopped');
+          : sup?.alive
+            ? `${ctx.out.state('starting')} (supervisor pid ${sup.pid}, ${sup.phase}${sup.nextRestartAt ? `; next start ${sup.nextRestartAt}` : ''})`
+            : ctx.out.state('stopped');
       const pairs: Array<[string, string]> = [
         ['Site', site.name],
         ['Directory', site.dir],
@@ -49,6 +76,19 @@ export const siteStatus: CommandSpec = {
         ['Router', `${data.routerId} (${data.mode})`],
         ['Link access', la ? `${la.host}:${la.port}` : 'no'],
       ];
+      if (sup) {
+        pairs.push([
+          'Supervisor',
+          sup.alive ? `pid ${sup.pid} (${sup.phase})` : `not running (${sup.reason ?? sup.phase})`,
+        ]);
+        const last = sup.lastExit;
+        pairs.push([
+          'Restarts',
+          last
+            ? `${sup.restarts} (last exit: ${last.cause}, ${humanDuration(Date.now() - Date.parse(last.at))} ago, after ${humanDuration(last.uptimeMs)})`
+            : String(sup.restarts),
+        ]);
+      }
       if (s) {
         pairs.push(['Links', `${data.links!.up} up of ${data.links!.total}`]);
         pairs.push(['Services', `${s.listeners.length} listener(s), ${s.connectors.length} connector(s)`]);

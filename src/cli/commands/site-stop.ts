@@ -1,13 +1,26 @@
 import { CaravanError, ErrorCodes } from '../../errors.js';
 import { optString, parseInteger, type CommandSpec } from '../command.js';
-import { readPid, removePid, routerState, stopProcess } from '../router.js';
+import { readPid, removePid, routerState, stopProcess, supervisorState } from '../router.js';
 import { contextSite, type SiteRef } from '../sites.js';
 
-/** Stops a site's router if it runs; resolves with its pid (undefined when it was not running). */
+/**
+ * Stops a site's router if it runs: its supervisor first (which passes the stop on and does not restart it),
+ * then the router itself if it is still there. Resolves with the router's pid (the supervisor's when no router
+ * ran; undefined when neither was running).
+ */
 export async function stopSite(site: SiteRef, timeoutMs = 15_000): Promise<{ pid?: number; how?: string }> {
-  const pid = (await readPid(site.dir)) ?? (await routerState(site.dir, 2000)).pid;
+  const sup = await supervisorState(site.dir);
+  let pid = (await readPid(site.dir)) ?? (await routerState(site.dir, 2000)).pid;
+  let how: string | undefined;
+  if (sup?.alive) {
+    how = await stopProcess(sup.pid, timeoutMs);
+    pid ??= sup.pid;
+  }
+  if (pid !== undefined && pid !== sup?.pid) {
+    const r = await stopProcess(pid, timeoutMs);
+    if (how === undefined || r !== 'gone') how = r;
+  }
   if (pid === undefined) return {};
-  const how = await stopProcess(pid, timeoutMs);
   await removePid(site.dir);
   return { pid, how };
 }

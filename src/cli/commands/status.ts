@@ -1,6 +1,7 @@
 import { readSiteIdentity } from '../../site/identity-file.js';
 import { type CommandSpec } from '../command.js';
 import { linkRows } from '../links-view.js';
+import { readyText, resourceStatus } from '../conditions-view.js';
 import { humanDuration } from '../output.js';
 import { resourcesOfKind } from '../resources.js';
 import { routerState } from '../router.js';
@@ -35,6 +36,7 @@ export const status: CommandSpec = {
         ...(s ? { startedAt: s.router.startedAt, version: s.router.version } : {}),
         linkAccess: la ? { host: la.host, port: la.port } : null,
         console: s?.router.console ?? null,
+        ...resourceStatus(s, 'Site', site.name),
       },
       links,
       listeners,
@@ -50,6 +52,7 @@ export const status: CommandSpec = {
         `${ctx.out.style('bold', `Site ${site.name}`)}: router ${data.router.id} (${data.router.mode}), ${state}`,
       );
       ctx.out.line(`Link access: ${la ? `${la.host}:${la.port}` : 'no (this site only dials out)'}`);
+      if (data.router.status) ctx.out.line(`Ready: ${readyText(ctx.out, data.router.status.conditions)}`);
       if (data.router.console) {
         const c = data.router.console;
         ctx.out.line(`Web console: ${c.url}${c.auth ? ' (credentials in runtime/console-credentials)' : ''}`);

@@ -329,6 +329,13 @@ export interface FrameDecoderOptions {
 }
 
 /**
+ * Called for each decoded frame. Returning `true` asks the decoder to stop after this frame: `push` then returns
+ * the bytes it has not read yet, for the caller to push again later (the session uses this to spread a burst of
+ * OPENs over several event-loop turns).
+ */
+export type FrameHandler = (f: Frame) => unknown;
+
+/**
  * Incremental frame decoder. Feed it chunks as they arrive with `push`; it calls `onFrame` for every complete frame,
  * in order. Payloads of frames that lie within one chunk are views of that chunk (no copy); a payload that spans
  * chunks is copied once into its own buffer. On malformed input it throws CaravanError(PROTOCOL); the decoder is then
@@ -346,9 +353,19 @@ export class FrameDecoder {
   private payload: Buffer | undefined;
   private payloadHave = 0;
   private failed: CaravanError | undefined;
+  private maxData: number;
 
   constructor(opts: FrameDecoderOptions = {}) {
     this.maxPayload = Math.min(opts.maxPayload ?? MAX_FRAME_PAYLOAD, MAX_FRAME_PAYLOAD);
+    this.maxData = this.maxPayload;
+  }
+
+  /**
+   * The peer's announced maxFrameSize: a DATA frame whose header announces a longer payload is a PROTOCOL error,
+   * found from the header alone (wire.md §3), even when the payload would arrive in several reads.
+   */
+  setMaxDataPayload(n: number): void {
+    this.maxData = Math.min(n, this.maxPayload);
   }
 
   /** Bytes of an incomplete frame currently held. */
@@ -356,13 +373,15 @@ export class FrameDecoder {
     return this.headerHave + (this.payload !== undefined ? this.payloadHave : 0);
   }
 
-  push(chunk: Uint8Array, onFrame: (f: Frame) => void): void {
+  /** Decodes `chunk`; returns the unread rest when `onFrame` asked to stop, else undefined. */
+  push(chunk: Uint8Array, onFrame: FrameHandler): Buffer | undefined {
     if (this.failed) throw this.failed;
     const data = Buffer.isBuffer(chunk)
       ? chunk
       : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     try {
-      this.run(data, onFrame);
+      const pos = this.run(data, onFrame);
+      return pos < data.length ? data.subarray(pos) : undefined;
     } catch (e) {
       if (e instanceof CaravanError && e.code === ErrorCodes.PROTOCOL) this.failed = e;
       throw e;
@@ -376,7 +395,8 @@ export class FrameDecoder {
     return out;
   }
 
-  private run(data: Buffer, onFrame: (f: Frame) => void): void {
+  /** Returns how many bytes of `data` were read (all of them unless `onFrame` asked to stop). */
+  private run(data: Buffer, onFrame: FrameHandler): number {
     let pos = 0;
     const n = data.length;
     while (pos < n) {
@@ -390,7 +410,7 @@ export class FrameDecoder {
           data.copy(this.header, this.headerHave, pos, pos + take);
           this.headerHave += take;
           pos += take;
-          if (this.headerHave < FRAME_HEADER_SIZE) return;
+          if (this.headerHave < FRAME_HEADER_SIZE) return pos;
           this.parseHeader(this.header, 0);
         }
         this.headerHave = FRAME_HEADER_SIZE;
@@ -401,7 +421,7 @@ export class FrameDecoder {
         if (n - pos >= len - this.payloadHave && this.payloadHave === 0) {
           const p = data.subarray(pos, pos + len);
           pos += len;
-          this.finish(p, onFrame);
+          if (this.finish(p, onFrame)) return pos;
           continue;
         }
         if (this.type === FrameType.DATA) {
@@ -420,8 +440,8 @@ export class FrameDecoder {
             this.length = -1;
             this.payloadHave = 0;
           }
-          onFrame(decodePayload(FrameType.DATA, flags, streamId, piece));
-          if (!done) return;
+          const stop = onFrame(decodePayload(FrameType.DATA, flags, streamId, piece)) === true;
+          if (!done || stop) return pos;
           continue;
         }
         this.payload = Buffer.allocUnsafe(len);
@@ -431,10 +451,11 @@ export class FrameDecoder {
       data.copy(this.payload, this.payloadHave, pos, pos + take);
       this.payloadHave += take;
       pos += take;
-      if (this.payloadHave < len) return;
+      if (this.payloadHave < len) return pos;
       const p = this.payload;
-      this.finish(p, onFrame);
+      if (this.finish(p, onFrame)) return pos;
     }
+    return pos;
   }
 
   private parseHeader(b: Buffer, at: number): void {
@@ -462,13 +483,17 @@ export class FrameDecoder {
       throw protocolError(
         `${name} frame on stream ${streamId}: payload length ${length}, expected >= ${rule.min}`,
       );
+    if (type === FrameType.DATA && length > this.maxData)
+      throw protocolError(
+        `DATA frame on stream ${streamId}: length ${length} exceeds the peer's maxFrameSize ${this.maxData}`,
+      );
     this.type = type;
     this.flags = flags;
     this.streamId = streamId;
     this.length = length;
   }
 
-  private finish(p: Buffer, onFrame: (f: Frame) => void): void {
+  private finish(p: Buffer, onFrame: FrameHandler): boolean {
     const type = this.type;
     const flags = this.flags;
     const streamId = this.streamId;
@@ -477,7 +502,7 @@ export class FrameDecoder {
     this.length = -1;
     this.payload = undefined;
     this.payloadHave = 0;
-    onFrame(decodePayload(type as FrameTypeValue, flags, streamId, p));
+    return onFrame(decodePayload(type as FrameTypeValue, flags, streamId, p)) === true;
   }
 }
 

@@ -8,6 +8,9 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../observe/log.js';
 import { nullLogger } from '../../observe/log.js';
+import { RepeatLog } from '../../observe/repeat-log.js';
+import { systemClock, type Clock, type Timer } from '../../clock.js';
+import { TokenBucket, type RateLimit } from '../../rate-limit.js';
 import { CaravanError, ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
 import {
   FrameDecoder,
@@ -42,7 +45,30 @@ export interface MuxSessionOptions {
   /** destroy the session with ErrorCodes.LINK_TIMEOUT if nothing at all was received for this long; 0/undefined = off */
   idleTimeoutMs?: number;
   logger?: Logger;
+  /** timers and time of the limits below (preface timeout, open rate, log summaries); default systemClock */
+  clock?: Clock;
+  /** close the session (LINK_TIMEOUT) when the peer's preface has not arrived after this long; default 10 s, 0 = off */
+  prefaceTimeoutMs?: number;
+  /** streams opened by the peer that may be open at once; further OPENs are refused (REFUSED); default 10,000 */
+  maxPeerStreams?: number;
+  /** how fast the peer may open streams; further OPENs are refused (REFUSED); default 5,000/s, burst 10,000 */
+  peerOpenRate?: RateLimit;
+  /**
+   * replies to the peer (PING acknowledgements, RESETs of its streams) that may wait unsent because the peer does not
+   * read; one more closes the session; default 16,384
+   */
+  maxQueuedReplies?: number;
+  /** OPENs handled in one event-loop turn; the rest of the read waits for the next turn; default 128 */
+  opensPerTurn?: number;
+  /** told once when the session is closed for a fault of the peer (for a metric) */
+  onFault?: (kind: MuxFault) => void;
 }
+
+/** Why a session was closed for its peer's fault. */
+export type MuxFault = 'preface-timeout' | 'unread-replies' | 'protocol';
+
+/** Why an OPEN from the peer was refused with REFUSED. */
+export type MuxRefusal = 'link-streams' | 'link-rate' | 'going-away' | 'no-acceptor';
 
 export interface MuxStats {
   bytesIn: number;
@@ -51,6 +77,8 @@ export interface MuxStats {
   framesOut: number;
   streamsOpened: number;
   streamsAccepted: number;
+  /** OPENs from the peer refused with REFUSED (limits, going away) */
+  streamsRefused: number;
   activeStreams: number;
 }
 
@@ -59,6 +87,11 @@ export const DEFAULT_INITIAL_WINDOW = 256 * 1024;
 export const MAX_STREAM_WINDOW = 1024 * 1024;
 export const DEFAULT_MAX_FRAME_SIZE = 64 * 1024;
 export const DEFAULT_MAX_SOCKET_QUEUE = 128 * 1024;
+export const DEFAULT_PREFACE_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_PEER_STREAMS = 10_000;
+export const DEFAULT_PEER_OPEN_RATE: RateLimit = { perSecond: 5_000, burst: 10_000 };
+export const DEFAULT_MAX_QUEUED_REPLIES = 16_384;
+export const DEFAULT_OPENS_PER_TURN = 128;
 /** Keepalive does not stack more than this many unanswered PINGs. */
 const MAX_KEEPALIVE_OUTSTANDING = 4;
 
@@ -73,6 +106,8 @@ interface WriteEntry {
 interface PrioEntry {
   f: Frame;
   s: MuxStream | undefined;
+  /** a reply to the peer: counts against maxQueuedReplies until written */
+  reply: boolean;
 }
 
 interface PendingPing {
@@ -332,6 +367,7 @@ export interface MuxSession {
   on(event: 'control', fn: (payload: Buffer) => void): this;
   on(event: 'rtt', fn: (ms: number) => void): this;
   on(event: 'goaway', fn: (code: number, reason: string) => void): this;
+  on(event: 'refused', fn: (why: MuxRefusal) => void): this;
   on(event: 'close', fn: (err?: Error) => void): this;
   on(event: string | symbol, fn: (...args: any[]) => void): this;
   once(event: 'ready', fn: () => void): this;
@@ -352,7 +388,8 @@ function toBuffer(u: Uint8Array): Buffer {
  * A multiplexed session over one duplex byte stream.
  *
  * Events: 'ready' () after the peer's preface was validated; 'stream' (stream, header: Buffer) for each OPEN from
- * the peer; 'control' (payload: Buffer); 'rtt' (ms); 'goaway' (code, reason); 'close' (err?: Error) exactly once.
+ * the peer; 'refused' (why) for each OPEN refused here; 'control' (payload: Buffer); 'rtt' (ms); 'goaway' (code,
+ * reason); 'close' (err?: Error) exactly once.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed events
 export class MuxSession extends EventEmitter {
@@ -402,7 +439,24 @@ export class MuxSession extends EventEmitter {
     framesOut: 0,
     streamsOpened: 0,
     streamsAccepted: 0,
+    streamsRefused: 0,
   };
+
+  // limits on what the peer can make this side do (docs/design/security.md)
+  private readonly clock: Clock;
+  private readonly faultLog: RepeatLog;
+  private readonly maxPeerStreams: number;
+  private readonly openBucket: TokenBucket;
+  private readonly maxQueuedReplies: number;
+  private readonly opensPerTurn: number;
+  private readonly onFault: ((kind: MuxFault) => void) | undefined;
+  private prefaceTimer: Timer | undefined;
+  private peerStreams = 0;
+  private repliesQueued = 0;
+  private opensThisTurn = 0;
+  private turnResetScheduled = false;
+  /** bytes of a read left unprocessed until the next turn (the socket is paused meanwhile) */
+  private deferred: Buffer | undefined;
 
   constructor(socket: Duplex, opts: MuxSessionOptions) {
     super();
@@ -416,6 +470,13 @@ export class MuxSession extends EventEmitter {
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 0;
     this._windowUpdateThreshold = Math.max(1, Math.floor(this._localWindow / 4));
     this._maxStreamWindow = Math.max(this._localWindow, opts.maxStreamWindow ?? MAX_STREAM_WINDOW);
+    this.clock = opts.clock ?? systemClock;
+    this.faultLog = new RepeatLog(this.log, { clock: this.clock });
+    this.maxPeerStreams = opts.maxPeerStreams ?? DEFAULT_MAX_PEER_STREAMS;
+    this.openBucket = new TokenBucket(opts.peerOpenRate ?? DEFAULT_PEER_OPEN_RATE, this.clock);
+    this.maxQueuedReplies = opts.maxQueuedReplies ?? DEFAULT_MAX_QUEUED_REPLIES;
+    this.opensPerTurn = Math.max(1, opts.opensPerTurn ?? DEFAULT_OPENS_PER_TURN);
+    this.onFault = opts.onFault;
     const preface = encodePreface({ initialWindow: this._localWindow, maxFrameSize: this.maxFrameSize });
 
     const ns = socket as Duplex & { setNoDelay?: (v: boolean) => unknown };
@@ -442,6 +503,19 @@ export class MuxSession extends EventEmitter {
     this.counters.bytesOut += preface.length;
 
     if (this.idleTimeoutMs > 0) this.armIdle(this.idleTimeoutMs);
+    const prefaceMs = opts.prefaceTimeoutMs ?? DEFAULT_PREFACE_TIMEOUT_MS;
+    if (prefaceMs > 0) {
+      this.prefaceTimer = this.clock
+        .setTimeout(() => {
+          this.prefaceTimer = undefined;
+          if (this._closed || this.peer !== undefined) return;
+          this.fault(
+            'preface-timeout',
+            new CaravanError(ErrorCodes.LINK_TIMEOUT, `no link preface received within ${prefaceMs} ms`),
+          );
+        }, prefaceMs)
+        .unref();
+    }
     const ka = opts.keepaliveIntervalMs ?? 0;
     if (ka > 0) {
       this.keepaliveTimer = setInterval(() => {
@@ -462,6 +536,11 @@ export class MuxSession extends EventEmitter {
 
   get stats(): MuxStats {
     return { ...this.counters, activeStreams: this.streams.size };
+  }
+
+  /** Replies to the peer queued and not yet written (bounded by maxQueuedReplies). */
+  get queuedReplies(): number {
+    return this.repliesQueued;
   }
 
   /** true once GOAWAY was sent or received: no new streams. */
@@ -550,7 +629,21 @@ export class MuxSession extends EventEmitter {
   /** @internal */
   _queuePrio(f: Frame, s: MuxStream | undefined): void {
     if (this._closed || this.socketEnded) return;
-    this.prio.push({ f, s });
+    // Frames a peer can make us send without limit while it does not read: PING acknowledgements and RESETs of its
+    // own streams (refusals included). Its live streams are bounded, these are not, so they are counted.
+    const reply =
+      (f.type === FrameType.PING && (f.flags & FrameFlags.ACK) !== 0) ||
+      (f.type === FrameType.RESET && (s === undefined || !s._local));
+    if (reply && ++this.repliesQueued > this.maxQueuedReplies) {
+      this.fault(
+        'unread-replies',
+        linkClosed(
+          `peer does not read: more than ${this.maxQueuedReplies} replies (PING acknowledgements, stream resets) wait unsent`,
+        ),
+      );
+      return;
+    }
+    this.prio.push({ f, s, reply });
     this.scheduleFlush();
   }
 
@@ -615,7 +708,8 @@ export class MuxSession extends EventEmitter {
   }
 
   private removeStream(s: MuxStream): void {
-    this.streams.delete(s.id);
+    if (!this.streams.delete(s.id)) return;
+    if (!s._local) this.peerStreams--;
     if (s._inReady) {
       s._inReady = false;
       this.ready.delete(s);
@@ -641,7 +735,11 @@ export class MuxSession extends EventEmitter {
 
   /** Stream error detected here: RESET the peer, tell the application. */
   private streamError(s: MuxStream, code: number, reason: string): void {
-    this.log.warn('mux stream error, resetting stream', { stream: s.id, code, reason });
+    this.faultLog.warn(`stream-error-${code}`, 'mux stream error, resetting stream', {
+      stream: s.id,
+      code,
+      reason,
+    });
     this._queuePrio({ type: FrameType.RESET, flags: 0, streamId: s.id, code, reason }, s);
     const err = new CaravanError(
       code === MuxErrorCodes.FLOW_CONTROL ? ErrorCodes.FLOW_CONTROL : ErrorCodes.PROTOCOL,
@@ -692,6 +790,7 @@ export class MuxSession extends EventEmitter {
       const e = this.prio[this.prioHead++] as PrioEntry;
       const f = e.f;
       const s = e.s;
+      if (e.reply) this.repliesQueued--;
       if (s !== undefined && s._closed && (f.type === FrameType.FIN || f.type === FrameType.WINDOW)) continue;
       budget -= batch.addFrame(f);
       if (f.type === FrameType.FIN && s !== undefined) {
@@ -822,29 +921,73 @@ export class MuxSession extends EventEmitter {
     if (this._closed) return;
     this.lastRx = performance.now();
     this.counters.bytesIn += chunk.length;
+    if (this.deferred !== undefined) {
+      // a read that arrived while an earlier one waits for the next turn: keep the order
+      this.deferred = Buffer.concat([this.deferred, chunk]);
+      return;
+    }
     let data = chunk;
     try {
       if (this.peer === undefined) {
         const r = this.prefaceDecoder.push(chunk);
         if (r === undefined) return;
         this.peer = r.settings;
+        this.decoder.setMaxDataPayload(r.settings.maxFrameSize);
         this.onPeerPreface();
         if (this._closed) return;
         data = r.rest;
         if (data.length === 0) return;
       }
-      this.decoder.push(data, this.onFrame);
+      this.decode(data);
     } catch (e) {
-      if (isCaravanError(e, ErrorCodes.PROTOCOL)) {
-        this.log.warn('mux protocol error, closing link', { err: e.message });
-        this.destroy(e);
-        return;
-      }
-      throw e;
+      this.onDecodeError(e);
     }
   }
 
+  /** Decodes a read; if the turn's OPEN budget runs out, the rest waits for the next turn with the socket paused. */
+  private decode(data: Buffer): void {
+    const rest = this.decoder.push(data, this.onFrame);
+    if (rest === undefined || this._closed) return;
+    this.deferred = rest;
+    this.socket.pause();
+    setImmediate(() => this.resumeDecoding());
+  }
+
+  private resumeDecoding(): void {
+    const data = this.deferred;
+    this.deferred = undefined;
+    if (this._closed || data === undefined) return;
+    try {
+      this.decode(data);
+    } catch (e) {
+      this.onDecodeError(e);
+      return;
+    }
+    if (this.deferred === undefined && !this._closed) this.socket.resume();
+  }
+
+  private onDecodeError(e: unknown): void {
+    if (isCaravanError(e, ErrorCodes.PROTOCOL)) {
+      this.fault('protocol', e);
+      return;
+    }
+    throw e;
+  }
+
+  /** Closes the session for a fault of the peer: one warning, the fault reported once. */
+  private fault(kind: MuxFault, err: CaravanError): void {
+    if (this._closed) return;
+    this.log.warn(kind === 'protocol' ? 'mux protocol error, closing link' : 'mux peer fault, closing link', {
+      fault: kind,
+      err: err.message,
+    });
+    this.onFault?.(kind);
+    this.destroy(err);
+  }
+
   private onPeerPreface(): void {
+    this.prefaceTimer?.cancel();
+    this.prefaceTimer = undefined;
     const w = (this.peer as MuxSettings).initialWindow;
     for (const s of this.streams.values()) {
       s._credit += w;
@@ -856,18 +999,18 @@ export class MuxSession extends EventEmitter {
     this.emit('ready');
   }
 
-  private readonly onFrame = (f: Frame): void => {
-    if (this._closed) return;
+  private readonly onFrame = (f: Frame): boolean => {
+    if (this._closed) return true;
     this.counters.framesIn++;
     switch (f.type) {
       case FrameType.CONTROL:
         this.emit('control', f.payload);
-        return;
+        return false;
       case FrameType.PING:
         if (f.flags & FrameFlags.ACK) {
           const id = f.opaque.readUInt32BE(4);
           const p = f.opaque.readUInt32BE(0) === 0 ? this.pings.get(id) : undefined;
-          if (p === undefined) return;
+          if (p === undefined) return false;
           this.pings.delete(id);
           const ms = performance.now() - p.start;
           this._rttMs = ms;
@@ -879,9 +1022,9 @@ export class MuxSession extends EventEmitter {
             undefined,
           );
         }
-        return;
+        return false;
       case FrameType.GOAWAY:
-        if (this.recvGoAway) return;
+        if (this.recvGoAway) return false;
         this.recvGoAway = true;
         this.log.debug('mux received GOAWAY', {
           code: f.code,
@@ -890,10 +1033,10 @@ export class MuxSession extends EventEmitter {
         });
         this.emit('goaway', f.code, f.reason);
         this.maybeEndGracefully();
-        return;
+        return false;
       case FrameType.OPEN:
         this.onOpen(f.streamId, f.payload);
-        return;
+        return this.countOpen();
       default:
         break;
     }
@@ -905,30 +1048,26 @@ export class MuxSession extends EventEmitter {
           type: frameTypeName(f.type),
           stream: f.streamId,
         });
-      return;
+      return false;
     }
     switch (f.type) {
       case FrameType.ACCEPT:
         if (!s._local || s._accepted) {
           this.streamError(s, MuxErrorCodes.PROTOCOL, 'unexpected ACCEPT');
-          return;
+          return false;
         }
         s._accepted = true;
         s.emit('accept', f.payload);
-        return;
+        return false;
       case FrameType.DATA: {
         const n = f.payload.length;
         if (s._local && !s._accepted) {
           this.streamError(s, MuxErrorCodes.PROTOCOL, 'DATA before ACCEPT');
-          return;
+          return false;
         }
         if (s._finRecv) {
           this.streamError(s, MuxErrorCodes.PROTOCOL, 'DATA after FIN');
-          return;
-        }
-        if (n > (this.peer as MuxSettings).maxFrameSize) {
-          this.streamError(s, MuxErrorCodes.PROTOCOL, `DATA of ${n} bytes exceeds the peer's maxFrameSize`);
-          return;
+          return false;
         }
         if (n > s._recvWindow) {
           this.streamError(
@@ -936,29 +1075,29 @@ export class MuxSession extends EventEmitter {
             MuxErrorCodes.FLOW_CONTROL,
             `flow-control error: DATA of ${n} bytes exceeds the remaining window of ${s._recvWindow}`,
           );
-          return;
+          return false;
         }
-        if (n === 0) return;
+        if (n === 0) return false;
         s._recvWindow -= n;
         s._deliverData(f.payload);
-        return;
+        return false;
       }
       case FrameType.WINDOW:
         if (s._credit + f.increment > MAX_CREDIT) {
           this.streamError(s, MuxErrorCodes.FLOW_CONTROL, 'flow-control error: credit overflow');
-          return;
+          return false;
         }
         s._credit += f.increment;
         this._wake(s);
-        return;
+        return false;
       case FrameType.FIN:
         if (s._finRecv || (s._local && !s._accepted)) {
           this.streamError(s, MuxErrorCodes.PROTOCOL, s._finRecv ? 'second FIN' : 'FIN before ACCEPT');
-          return;
+          return false;
         }
         s._finRecv = true;
         if (s._deliverEnd()) this._maybeClose(s);
-        return;
+        return false;
       case FrameType.RESET:
         this._terminate(
           s,
@@ -969,9 +1108,31 @@ export class MuxSession extends EventEmitter {
           { code: f.code, reason: f.reason },
           false,
         );
-        return;
+        return false;
     }
+    return false;
   };
+
+  /** One more OPEN handled this turn; true when the turn's budget is used up (stop reading until the next turn). */
+  private countOpen(): boolean {
+    if (!this.turnResetScheduled) {
+      this.turnResetScheduled = true;
+      setImmediate(() => {
+        this.turnResetScheduled = false;
+        this.opensThisTurn = 0;
+      });
+    }
+    return ++this.opensThisTurn >= this.opensPerTurn;
+  }
+
+  private refuse(id: number, why: MuxRefusal, reason: string): void {
+    this.counters.streamsRefused++;
+    this._queuePrio(
+      { type: FrameType.RESET, flags: 0, streamId: id, code: MuxErrorCodes.REFUSED, reason },
+      undefined,
+    );
+    this.emit('refused', why);
+  }
 
   private onOpen(id: number, header: Buffer): void {
     const peerParity = this.initiator ? 0 : 1;
@@ -984,22 +1145,30 @@ export class MuxSession extends EventEmitter {
     if (this.streams.has(id)) {
       throw new CaravanError(ErrorCodes.PROTOCOL, `OPEN for stream id ${id}, which is still open`);
     }
-    if (this.sentGoAway || this.listenerCount('stream') === 0) {
-      this._queuePrio(
+    if (this.sentGoAway) return this.refuse(id, 'going-away', 'going away');
+    if (this.listenerCount('stream') === 0) return this.refuse(id, 'no-acceptor', 'no stream acceptor');
+    if (this.peerStreams >= this.maxPeerStreams) {
+      this.faultLog.warn(
+        'refused-streams',
+        'stream refused: the peer has too many open streams on this link',
         {
-          type: FrameType.RESET,
-          flags: 0,
-          streamId: id,
-          code: MuxErrorCodes.REFUSED,
-          reason: this.sentGoAway ? 'going away' : 'no stream acceptor',
+          limit: this.maxPeerStreams,
         },
-        undefined,
       );
-      return;
+      return this.refuse(
+        id,
+        'link-streams',
+        `too many open streams on this link (limit ${this.maxPeerStreams})`,
+      );
+    }
+    if (!this.openBucket.take()) {
+      this.faultLog.warn('refused-rate', 'stream refused: the peer opens streams too fast on this link');
+      return this.refuse(id, 'link-rate', 'streams opened too fast on this link');
     }
     this.lastPeerStreamId = id;
     const s = new MuxStream(this, id, false, this._localWindow, (this.peer as MuxSettings).initialWindow);
     this.streams.set(id, s);
+    this.peerStreams++;
     this.counters.streamsAccepted++;
     this.emit('stream', s, header);
   }
@@ -1031,6 +1200,10 @@ export class MuxSession extends EventEmitter {
     if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
     this.idleTimer = undefined;
     this.keepaliveTimer = undefined;
+    this.prefaceTimer?.cancel();
+    this.prefaceTimer = undefined;
+    this.deferred = undefined;
+    this.faultLog.close();
     if (err) this.log.debug('mux session closed', { err: errorMessage(err) });
     else this.log.debug('mux session closed');
 

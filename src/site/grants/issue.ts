@@ -20,7 +20,7 @@ import {
 } from '../../api/index.js';
 import { CaravanError, ErrorCodes, errorMessage } from '../../errors.js';
 import { writeFileAtomic } from '../atomic.js';
-import { createCa, issueCertificate } from '../certs/index.js';
+import { loadCerts } from '../certs/lazy.js';
 import { readSiteResources, writeResource, resourceFileName } from '../site-dir.js';
 import { generateCode, grantUrl, hashCode, tokenHosts } from './logic.js';
 import {
@@ -236,7 +236,7 @@ export async function ensureSiteCa(
   } else if (await fileExists(p.caCert)) {
     return { created }; // a CA whose key is kept elsewhere: nothing to do here
   } else {
-    const ca = await createCa({ commonName: `${siteName} site CA` });
+    const ca = await (await loadCerts()).createCa({ commonName: `${siteName} site CA` });
     await writeFileAtomic(p.caKey, ca.keyPem, 0o600);
     await writeFileAtomic(p.caCert, ca.certPem);
     caCert = ca.certPem;
@@ -244,7 +244,9 @@ export async function ensureSiteCa(
     created.push(p.caCert, p.caKey);
   }
   if (!(await fileExists(p.serverCert)) || !(await fileExists(p.serverKey))) {
-    const server = await issueCertificate(
+    const server = await (
+      await loadCerts()
+    ).issueCertificate(
       { certPem: caCert, keyPem: caKey },
       {
         commonName: opts.routerId ?? siteName,

@@ -3,9 +3,7 @@
  * accepting site's CA through its grant server, then the link's certificates and its Link resource written —
  * all or nothing.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import {
   API_VERSION,
   DEFAULTS,
@@ -25,8 +23,9 @@ import { ensureSiteIdentity } from '../identity-file.js';
 import { readSiteResources, writeResource } from '../site-dir.js';
 import { postJson } from './client.js';
 import { readSite } from './issue.js';
+import { installLinkFiles } from './link-files.js';
 import { renewUrlFor } from './logic.js';
-import { sitePaths, type LinkGrantInfo } from './state.js';
+import type { LinkGrantInfo } from './state.js';
 
 export interface RedeemOptions {
   /** Link cost; default the token's, else the grant's. */
@@ -187,43 +186,24 @@ export async function redeemToken(
     lifetimeMs: answer.lifetimeMs ?? info.notAfter.getTime() - Date.now(),
   };
 
-  // All or nothing: the files go to a temporary directory that is renamed into place, then the Link is written.
-  const final = sitePaths(dir).linkDir(name);
-  const parent = dirname(final);
-  await mkdir(parent, { recursive: true });
-  const tag = randomBytes(6).toString('hex');
-  const tmp = join(parent, `.${name}.tmp-${tag}`);
-  const old = join(parent, `.${name}.old-${tag}`);
-  let movedOld = false;
+  // All or nothing: the files go to a temporary folder that is renamed into place, then the Link is written.
   try {
-    await mkdir(tmp, { mode: 0o700 });
-    await writeFile(join(tmp, 'ca.crt'), answer.ca.includes('BEGIN CERTIFICATE') ? answer.ca : t.spec.ca);
-    await writeFile(join(tmp, 'client.crt'), answer.certificate);
-    await writeFile(join(tmp, 'client.key'), keyPem, { mode: 0o600 });
-    await writeFile(join(tmp, 'grant.json'), JSON.stringify(grantInfo, null, 2) + '\n', { mode: 0o600 });
-    try {
-      await rename(final, old);
-      movedOld = true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-    await rename(tmp, final);
-    try {
-      await writeResource(dir, link);
-    } catch (e) {
-      await rm(final, { recursive: true, force: true });
-      if (movedOld) await rename(old, final).catch(() => undefined);
-      movedOld = false;
-      throw e;
-    }
+    await installLinkFiles(
+      dir,
+      name,
+      [
+        { name: 'ca.crt', data: answer.ca.includes('BEGIN CERTIFICATE') ? answer.ca : t.spec.ca },
+        { name: 'client.crt', data: answer.certificate },
+        { name: 'client.key', data: keyPem, mode: 0o600 },
+        { name: 'grant.json', data: JSON.stringify(grantInfo, null, 2) + '\n', mode: 0o600 },
+      ],
+      () => writeResource(dir, link).then(() => undefined),
+    );
   } catch (e) {
-    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
-    if (movedOld) await rename(old, final).catch(() => undefined);
     if (e instanceof CaravanError) throw e;
     throw new CaravanError(ErrorCodes.CONFIG_IO, `cannot write link ${name}: ${errorMessage(e)}`, {
       cause: e,
     });
   }
-  if (movedOld) await rm(old, { recursive: true, force: true }).catch(() => undefined);
   return link;
 }

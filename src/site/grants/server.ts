@@ -24,6 +24,7 @@ import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { tryParseDuration, type AccessGrantResource } from '../../api/index.js';
 import { CaravanError, ErrorCodes, errorMessage, type ErrorCode } from '../../errors.js';
+import { AcceptGuard } from '../../net/accept-guard.js';
 import type { Logger } from '../../observe/log.js';
 import { provenRouterId } from '../../identity.js';
 import { isName } from '../../names.js';
@@ -68,6 +69,8 @@ export interface GrantServerOptions {
   defaultLifetimeMs?: number;
   /** called after the issued or revoked records changed */
   onChange?: () => void;
+  /** the guard in front of the port (handshake deadline, caps, accept errors); default: one with default limits */
+  guard?: AcceptGuard;
 }
 
 class HttpError extends Error {
@@ -98,9 +101,15 @@ export class GrantServer {
   private server: https.Server | undefined;
   private readonly log: Logger;
   readonly lock = new Mutex();
+  readonly guard: AcceptGuard;
+  private readonly ownGuard: boolean;
 
   constructor(private readonly opts: GrantServerOptions) {
     this.log = opts.logger.child({ subsystem: 'grants' });
+    this.ownGuard = opts.guard === undefined;
+    this.guard =
+      opts.guard ??
+      new AcceptGuard({ server: 'grant', logger: this.log, refusedMessage: 'grant connection refused' });
   }
 
   get port(): number | undefined {
@@ -119,6 +128,7 @@ export class GrantServer {
     );
     server.headersTimeout = 15_000;
     server.requestTimeout = 30_000;
+    this.guard.attach(server, 'tls');
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
@@ -132,7 +142,6 @@ export class GrantServer {
       server.once('error', onError);
       server.listen({ host: this.opts.host, port: this.opts.port }, () => {
         server.removeListener('error', onError);
-        server.on('error', (err) => this.log.error('grant server error', { error: err.message }));
         resolve();
       });
     });
@@ -151,6 +160,8 @@ export class GrantServer {
     await new Promise<void>((resolve) => {
       s.close(() => resolve());
       s.closeAllConnections();
+      if (this.ownGuard) this.guard.close();
+      else this.guard.abortHandshakes();
     });
   }
 

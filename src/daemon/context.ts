@@ -1,0 +1,39 @@
+/**
+ * What the parts of a running site share: the router core, the options it was started with, its logger and the
+ * site configuration currently applied (replaced as a whole when resources are reloaded).
+ */
+import type { Clock } from '../clock.js';
+import type { Logger } from '../observe/log.js';
+import type { MuxSessionOptions } from '../links/mux/session.js';
+import type { AcceptGuard } from '../net/accept-guard.js';
+import type { Router } from '../router/router.js';
+import type { RouterIdentity } from '../identity.js';
+import type { SiteConfig } from '../site/site-dir.js';
+
+export interface RuntimeOptions {
+  logger: Logger;
+  /** override the admin socket path (default `<dir>/runtime/admin.sock`) */
+  adminSocket?: string;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  /** enable the console HTTP server on this port (overrides Site spec.console.port; 0 = ephemeral) */
+  consolePort?: number;
+  /** where the built web console lives (default: dist/console of this package) */
+  consoleStaticDir?: string;
+  /** time for status conditions (default: the system clock) */
+  clock?: Clock;
+}
+
+export interface RuntimeContext {
+  readonly router: Router;
+  readonly opts: RuntimeOptions;
+  /** the site's logger (child of opts.logger with the site name) */
+  readonly log: Logger;
+  /** the configuration applied now */
+  config: SiteConfig;
+  muxOptions(): Omit<MuxSessionOptions, 'initiator' | 'logger'>;
+  /** the router's key pair (its id is derived from it) */
+  readonly identity: RouterIdentity;
+  /** the guards of the public ports (link access, grant server, console) */
+  readonly guards: { link: AcceptGuard; grant: AcceptGuard; console: AcceptGuard };
+}

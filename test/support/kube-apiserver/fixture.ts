@@ -1,0 +1,106 @@
+// Fixtures for tests that use the stand-in: an admin token, a namespace, and a service account whose rights are a
+// namespace Role (as the Caravan site's own Role would be).
+import { createCa, issueCertificate } from '../../../src/site/certs/index.js';
+import { KubeApiServer, type KubeApiServerOptions } from './server.js';
+import { serviceAccountUser } from './rbac.js';
+import type { JsonObject } from './status.js';
+
+export const ADMIN_TOKEN = 'admin-token';
+
+let serverTls: Promise<{ key: string; cert: string; ca: string }> | undefined;
+
+/** One CA and 127.0.0.1 server certificate per test process (client-node refuses plain HTTP without skipTLSVerify). */
+export function standInTls(): Promise<{ key: string; cert: string; ca: string }> {
+  serverTls ??= (async () => {
+    const ca = await createCa({ commonName: 'kube-standin-ca' });
+    const c = await issueCertificate(ca, {
+      commonName: 'kube-apiserver',
+      usage: 'server',
+      ips: ['127.0.0.1'],
+    });
+    return { key: c.keyPem, cert: c.certPem, ca: ca.certPem };
+  })();
+  return serverTls;
+}
+
+/** A stand-in over HTTPS (see standInTls) with the admin token. */
+export async function startStandIn(opts: KubeApiServerOptions = {}): Promise<KubeApiServer> {
+  return KubeApiServer.start({
+    tls: await standInTls(),
+    ...opts,
+    tokens: {
+      [ADMIN_TOKEN]: { name: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] },
+      ...opts.tokens,
+    },
+  });
+}
+
+export function addNamespace(server: KubeApiServer, name: string): JsonObject {
+  return server.put('', 'namespaces', { metadata: { name } });
+}
+
+/**
+ * A ServiceAccount `name` in `namespace` bound to a Role with `rules`; requests with `token` act as it.
+ */
+export function addServiceAccount(
+  server: KubeApiServer,
+  namespace: string,
+  name: string,
+  token: string,
+  rules: JsonObject[],
+): void {
+  server.put('', 'serviceaccounts', { metadata: { name, namespace } });
+  server.put('rbac.authorization.k8s.io', 'roles', { metadata: { name, namespace }, rules });
+  server.put('rbac.authorization.k8s.io', 'rolebindings', {
+    metadata: { name, namespace },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+    subjects: [{ kind: 'ServiceAccount', name, namespace }],
+  });
+  server.tokens.set(token, serviceAccountUser(namespace, name));
+}
+
+/** A small CRD (`widgets.example.com`, namespaced, v1, status subresource) with a schema that exercises validation. */
+export function widgetCrd(): JsonObject {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: 'widgets.example.com' },
+    spec: {
+      group: 'example.com',
+      scope: 'Namespaced',
+      names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: {
+                spec: {
+                  type: 'object',
+                  required: ['host', 'port'],
+                  properties: {
+                    host: { type: 'string', maxLength: 63, pattern: '^[a-z0-9.-]+$' },
+                    port: { type: 'integer', minimum: 1, maximum: 65535 },
+                    mode: { type: 'string', enum: ['tcp', 'http'], default: 'tcp' },
+                    labels: { type: 'object', additionalProperties: { type: 'string' } },
+                  },
+                },
+                status: {
+                  type: 'object',
+                  properties: {
+                    ready: { type: 'boolean' },
+                    observedGeneration: { type: 'integer' },
+                  },
+                },
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
