@@ -144,8 +144,8 @@ export function buildNetworkModel(input: ModelInput): NetworkModel {
       id: r.id,
       name: self ? input.self.site : siteNameFor(r.id, info.site),
       mode: r.mode,
-      platform: self ? input.self.platform : printable(info.platform, ''),
-      version: self ? input.self.version : printable(info.version, ''),
+      platform: printable(info.platform, self ? input.self.platform : ''),
+      version: printable(info.version, self ? input.self.version : ''),
       reachable: self || r.reachable,
     });
   }

@@ -91,14 +91,14 @@ export function decodeFlowHeader(buf: Buffer): FlowHeader {
   if (!isPrintable(o.lis as string, 253)) bad('flow header: lis must be printable, at most 253 characters');
   if (!isPrintable(o.client as string, 300))
     bad('flow header: client must be printable, at most 300 characters');
-  if (o.aff !== undefined && (typeof o.aff !== 'string' || !isPrintable(o.aff, 1024)))
-    bad('flow header: aff must be printable, at most 1024 characters');
   if (!FLOW_PROTOCOLS.includes(o.proto as FlowProtocol))
     bad(`flow header: unsupported protocol ${JSON.stringify(o.proto)}`);
   if (typeof o.hops !== 'number' || !Number.isInteger(o.hops) || o.hops < 0) bad('flow header: bad hops');
   // An affinity key that is not a string (an object whose toString is not a function) would throw where the
   // router builds its affinity map key, out of the link's data handler.
   if (o.aff !== undefined && typeof o.aff !== 'string') bad('flow header: aff must be a string');
+  if (o.aff !== undefined && !isPrintable(o.aff as string, 1024))
+    bad('flow header: aff must be printable, at most 1024 characters');
   return o as unknown as FlowHeader;
 }
 
