@@ -32,9 +32,13 @@ export const LISTENER = 'bulk';
 export const LINK = 'peer';
 export const ISSUED_COUNT = 500;
 
-/** A Listener with ~14 KB of labels, all naming generation `g`. */
+/**
+ * A Listener with ~14 KB of labels, all naming generation `g` (label `crash-gen`; metadata.generation is the
+ * writer's own count of spec changes, so it cannot say which write a file is).
+ */
 export function listenerAt(g: number, port: number): ListenerResource {
   const labels: Record<string, string> = {};
+  labels['crash-gen'] = String(g);
   for (let i = 0; i < 200; i++) labels[`k${i}`] = `gen-${g}-${'x'.repeat(40)}`;
   return validateResource(
     {
@@ -52,7 +56,7 @@ export function linkAt(g: number, port: number): LinkResource {
     {
       apiVersion: API_VERSION,
       kind: 'Link',
-      metadata: { name: LINK, generation: g },
+      metadata: { name: LINK, generation: g, labels: { 'crash-gen': String(g) } },
       spec: { endpoints: [{ host: '127.0.0.1', port }], cost: 1 + (g % 50), tls: defaultLinkTls(LINK) },
     },
     'crash-state',
