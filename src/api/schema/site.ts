@@ -116,7 +116,8 @@ export const siteSpec = obj(
       default: 'interior',
     }),
     routerId: str({
-      description: 'Stable router id; generated (and kept) by the site when absent.',
+      description:
+        'Ignored (kept for older site directories): the router id is derived from the site identity key (runtime/identity.key) and logged at start.',
       pattern: ROUTER_ID_PATTERN,
       patternHelp: 'must be 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit',
     }),
