@@ -177,7 +177,7 @@ describe('metrics', () => {
     const { flows } = await west.admin().flows({ service: 'closed' });
     assert.equal(flows.length, 1);
     assert.equal(flows[0]!.outcome, code);
-    assert.equal(flows[0]!.sourceSite, 'west');
+    assert.equal(flows[0]!.sourceSite, west.routerId);
     assert.ok(flows[0]!.endedAt);
   });
 

@@ -14,7 +14,7 @@ import type { ManagedProcess } from '../support/proc.js';
 import { stopAllProcesses } from '../support/proc.js';
 import { freePort } from '../support/ports.js';
 import { RoguePeer } from '../support/rogue-peer.js';
-import { makeTempRoot, TestSite } from '../support/sites.js';
+import { makeTempRoot, TestSite, siteOf } from '../support/sites.js';
 import { waitFor } from '../support/wait.js';
 
 const LINK_STREAMS = 500;
@@ -88,7 +88,7 @@ describe('a rogue linked peer', () => {
   };
   const metrics = async (): Promise<Map<string, number>> => parseExposition(await hub.admin().metrics());
   const spokeLink = async (): Promise<{ id: string; state: string; upSince?: string } | undefined> =>
-    (await hub.status()).links.find((l) => l.neighbor === 'spoke');
+    (await hub.status()).links.find((l) => siteOf(l.neighbor) === 'spoke');
 
   before(async () => {
     root = await makeTempRoot('rogue');
@@ -133,7 +133,7 @@ describe('a rogue linked peer', () => {
     const r = await rogue({ read: false });
     r.preface();
     await r.hello();
-    r.keepRouting('hub', { deadMs: 60_000 });
+    r.keepRouting(hub.routerId, { deadMs: 60_000 });
     let sent = 0;
     // bounded: at most 1.5 million PINGs (27 MB); the router gives up long before
     while (r.open && sent < 1_500_000 && !hubProc.output.includes('fault=unread-replies')) {
@@ -161,7 +161,7 @@ describe('a rogue linked peer', () => {
     r.preface();
     await r.hello();
     // its own HELLOs queue behind its own flood: a long dead interval keeps this link up meanwhile
-    r.keepRouting('hub', { deadMs: 60_000 });
+    r.keepRouting(hub.routerId, { deadMs: 60_000 });
     const total = 25_000;
     let slowest = 0;
     let flooding = true;
@@ -176,7 +176,7 @@ describe('a rogue linked peer', () => {
     for (let id = 1; id < 2 * total; id += 2000) {
       const batch = [];
       for (let k = id; k < Math.min(id + 2000, 2 * total); k += 2)
-        batch.push(RoguePeer.open(k, 'hub', 'svc'));
+        batch.push(RoguePeer.open(k, hub.routerId, 'svc'));
       await r.send(batch);
     }
     const refused = (): number => r.resets.get(3) ?? 0; // mux REFUSED
@@ -227,7 +227,7 @@ describe('a rogue linked peer', () => {
     r.preface({ initialWindow: 65536, maxFrameSize: 1024 });
     await r.hello();
     await r.send([
-      RoguePeer.open(1, 'hub', 'echo'),
+      RoguePeer.open(1, hub.routerId, 'echo'),
       { type: FrameType.DATA, flags: 0, streamId: 1, payload: Buffer.alloc(4096) },
     ]);
     await r.closed;

@@ -6,6 +6,10 @@
 import tls from 'node:tls';
 import { once } from 'node:events';
 import { issueCertificate } from '../../src/site/certs/index.js';
+import { generateIdentity } from '../../src/identity.js';
+
+/** The rogue's router identity: its certificate names this id, as a redeemed token's would. */
+export const ROGUE = generateIdentity('rogue').identity;
 import {
   FrameDecoder,
   FrameType,
@@ -38,7 +42,11 @@ export class RoguePeer {
    */
   static async connect(hub: TestSite, port: number, opts: { read?: boolean } = {}): Promise<RoguePeer> {
     if (!hub.ca) throw new Error(`site ${hub.name} accepts no links`);
-    const cert = await issueCertificate(hub.ca, { commonName: 'rogue', usage: 'client' });
+    const cert = await issueCertificate(hub.ca, {
+      commonName: ROGUE.routerId,
+      subject: { commonName: ROGUE.routerId, organization: 'rogue' },
+      usage: 'client',
+    });
     const socket = tls.connect({
       host: '127.0.0.1',
       port,
@@ -64,12 +72,12 @@ export class RoguePeer {
   }
 
   /** The router hello (`hi`), as a real router sends it first. */
-  hello(id = 'rogue'): Promise<void> {
+  hello(id = ROGUE.routerId): Promise<void> {
     const payload = encodeControl({
       k: 'hi',
       id,
       mode: 'interior',
-      site: id,
+      site: 'rogue',
       cost: 1,
       hello: 1000,
       dead: 3000,
@@ -82,7 +90,7 @@ export class RoguePeer {
    * registered; `seen` names the router at the other end, `deadMs` the dead interval the link then uses (ADR 0005).
    */
   keepRouting(seen: string, opts: { everyMs?: number; deadMs?: number; id?: string } = {}): void {
-    const { everyMs = 200, deadMs = 3000, id = 'rogue' } = opts;
+    const { everyMs = 200, deadMs = 3000, id = ROGUE.routerId } = opts;
     const payload = encodeControl({
       k: 'rt',
       m: { t: 'hello', id, mode: 'interior', seen: [seen], dead: deadMs },
@@ -110,7 +118,7 @@ export class RoguePeer {
       fid: `rogue/${streamId}`,
       key,
       dst,
-      src: 'rogue',
+      src: ROGUE.routerId,
       lis: 'rogue',
       client: '127.0.0.1:1',
       proto: 'tcp',
