@@ -46,9 +46,9 @@ export function isNetworkKey(v: unknown): v is string {
 
 // C0 controls (but tab and, when kept, line feeds), DEL, C1 controls, and the bidirectional overrides and
 // isolates that can reorder what a terminal shows (U+202A-U+202E, U+2066-U+2069), plus zero-width and BOM.
- 
+
 const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
- 
+
 const UNSAFE_WITH_BREAKS =
   /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
 

@@ -29,7 +29,6 @@ export function toTerminal(text: string): string {
   return escapeForTerminal(text, { keepLineBreaks: true }).replace(MARK_RE, '\u001b[$1m');
 }
 
- 
 const JSON_UNSAFE = /[\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
 /** JSON text with C1, bidi and zero-width characters as `\uXXXX` escapes (the same data, safe to cat). */
@@ -103,7 +102,6 @@ export class Output {
   }
 }
 
- 
 const ANSI_RE = /\u001b\[[0-9;]*m/g;
 
 /** Visible width of a string (colour markers and ANSI colour codes excluded). */

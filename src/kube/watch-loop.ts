@@ -25,7 +25,7 @@ import {
   type WatchState,
   type WatchStats,
 } from './api.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../backoff.js';
 import { KubeApiError } from './errors.js';
 
 export interface WatchParams extends ListOptions {

@@ -2,7 +2,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
 import type { Logger } from '../observe/log.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../backoff.js';
 import { MuxSession, type MuxSessionOptions } from './mux/session.js';
 import { connectViaProxy, type ProxyConfig } from '../http-proxy.js';
 import { LinkStateMachine, type LinkState } from './state.js';

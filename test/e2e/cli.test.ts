@@ -205,7 +205,7 @@ describe('caravan CLI: a hub and two private sites, linked with tokens', () => {
     for (const row of rows) assert.ok(Number(row.split(',')[1]?.replace(/"/g, '')) > 0, row);
 
     const status = await cvOk('west', ['status']);
-    assert.match(status, /^Site west: router west-[0-9a-f]{6} \(interior\), running/m);
+    assert.match(status, /^Site west: router west-[a-z2-7]{26} \(interior\), running/m);
     assert.match(status, /^hub +outbound +up +hub +1 /m);
     assert.match(status, /^redis +tcp +redis +10\.10\.0\.1:6379 +yes +east +yes$/m);
   });
@@ -225,7 +225,7 @@ describe('caravan CLI: a hub and two private sites, linked with tokens', () => {
       for (const name of SITES)
         assert.match(
           table,
-          new RegExp(`^${name}( \\(this site\\))? +${name}-[0-9a-f]{6} +interior +yes`, 'm'),
+          new RegExp(`^${name}( \\(this site\\))? +${name}-[a-z2-7]{26} +interior +yes`, 'm'),
         );
     }
   });

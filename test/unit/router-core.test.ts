@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCodes } from '../../src/errors.js';
-import { Backoff } from '../../src/links/backoff.js';
+import { Backoff } from '../../src/backoff.js';
 import { errorCodeOf, isRetryable, isTargetFailure, wireCode } from '../../src/router/codes.js';
 import { chooseDestination } from '../../src/router/distribution.js';
 import { createLocalPair } from '../../src/router/local-pair.js';

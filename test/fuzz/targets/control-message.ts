@@ -62,6 +62,8 @@ export function seeds(): Buffer[] {
         ],
         addresses: { db: 1, 'web.api': 2 },
         info: { site: 'west', version: '0.1.0', listeners: ['db'] },
+        key: 'M2VxYW1wbGUta2V5LW9mLTMyLWJ5dGVzLWJhc2U2NHVybA',
+        sig: 'c2lnbmF0dXJlLXN0YW5kLWluLWZvci10aGUtZnV6emVyLW9ubHktc3RydWN0dXJlLWlzLWNoZWNrZWQtaGVyZS0tLS0tLQ',
       },
     }),
   ].map((b) => Buffer.concat([Buffer.from([0]), b]));

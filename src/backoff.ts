@@ -1,6 +1,6 @@
 /**
- * Exponential backoff with jitter for link reconnects: the n-th retry waits a random time in
- * [base·2^n / 2, base·2^n], capped at `maxMs`. Pure (the random source is injectable for tests).
+ * Capped exponential backoff with jitter (link reconnects, the Kubernetes watch loop): the n-th retry waits a
+ * random time in [d/2, d] with d = min(maxMs, initialMs·2^n). Pure (the random source is injectable for tests).
  */
 export interface BackoffOptions {
   initialMs: number;
