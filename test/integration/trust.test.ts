@@ -6,7 +6,9 @@
  * another router's id, cannot switch ids mid-link, and names with control characters are refused.
  */
 import assert from 'node:assert/strict';
+import { stat } from 'node:fs/promises';
 import net from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseExposition } from '../../src/observe/metrics.js';
 import { freePort } from '../support/ports.js';
@@ -191,5 +193,15 @@ describe('trust between linked sites', () => {
       [west.routerId],
     );
     assert.equal(siteOf(n.identity.routerId), 'mallory');
+  });
+
+  test('the admin socket and every private key are the site owner’s only (mode 0600)', async () => {
+    const files = [
+      hub.adminSocket,
+      ...['identity.key', 'ca.key', 'server.key'].map((f) => join(hub.dir, 'runtime', f)),
+      join(west.dir, 'runtime', 'identity.key'),
+      join(west.dir, 'runtime', 'links', 'to-hub', 'client.key'),
+    ];
+    for (const f of files) assert.equal((await stat(f)).mode & 0o777, 0o600, f);
   });
 });
