@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Import-boundary check (DESIGN §7): which top-level folder of src/ may import which.
+// Import-boundary check (docs/design/architecture.md, "Layers"): which top-level folder of src/ may import which.
 // Fails with a list of offending imports.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';

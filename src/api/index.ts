@@ -1,4 +1,4 @@
-/** Public surface of the resource model (DESIGN §3). Pure: no I/O; imports nothing internal but ../errors.js. */
+/** Public surface of the resource model (docs/resources.md). Pure: no I/O; imports nothing internal but ../errors.js. */
 export * from './types.js';
 export { nextGeneration, withNextGeneration } from './generation.js';
 export { parseDuration, tryParseDuration, formatDuration, DURATION_SYNTAX } from './duration.js';

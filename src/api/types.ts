@@ -1,5 +1,5 @@
 /**
- * Resource types: the one configuration model (DESIGN §3). Every resource is shaped like a Kubernetes object.
+ * Resource types: the one configuration model (docs/resources.md). Every resource is shaped like a Kubernetes object.
  *
  * These are the *validated* shapes: `validateResource` fills in every default, so fields documented with a
  * default are always present on a value of these types. Optional fields stay optional.

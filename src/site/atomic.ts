@@ -1,5 +1,5 @@
 /**
- * Atomic file writes (DESIGN §3): write a temporary file in the same directory, fsync it, rename it over the
+ * Atomic file writes (docs/design/sites.md): write a temporary file in the same directory, fsync it, rename it over the
  * target, fsync the directory. Readers see the old file or the new one, never half a file, even after a crash.
  */
 import { randomBytes } from 'node:crypto';

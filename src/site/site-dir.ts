@@ -1,5 +1,5 @@
 /**
- * The site directory (DESIGN §3): `resources/` (desired state, user-editable YAML, multi-document),
+ * The site directory (docs/design/sites.md): `resources/` (desired state, user-editable YAML, multi-document),
  * `runtime/` (router id, CA and certificates, state), `logs/`. `loadSiteDir` turns it into the configuration a
  * router runs with; `writeResource` is how the CLI edits it when the router is stopped.
  */

@@ -1,5 +1,5 @@
 /**
- * The site certificate authority (DESIGN §5 "Certificates"): ECDSA P-256 keys, SHA-256 signatures, built with
+ * The site certificate authority (docs/design/sites.md): ECDSA P-256 keys, SHA-256 signatures, built with
  * @peculiar/x509 on Node's WebCrypto. A link's client certificate is issued by the accepting site's CA from a CSR,
  * so private keys never leave their site. Everything here is PEM in, PEM out; private keys are PKCS#8 PEM, which
  * Node's tls module accepts as is.

@@ -1,5 +1,5 @@
 /**
- * Access grants and tokens, link revocation and certificate renewal (DESIGN §1–3, §5 "Certificates").
+ * Access grants and tokens, link revocation and certificate renewal (docs/design/sites.md).
  * The layout of the files involved is in docs/design/sites.md.
  */
 export {
