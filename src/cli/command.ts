@@ -6,6 +6,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CaravanError, ErrorCodes } from '../errors.js';
+import { OUTPUT_FORMATS, type OutputFormat } from './output-format.js';
 import type { Output } from './output.js';
 
 export interface OptionSpec {
@@ -27,8 +28,7 @@ export interface GlobalOptions {
   color: boolean;
 }
 
-export const OUTPUT_FORMATS = ['table', 'json', 'yaml'] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+export { OUTPUT_FORMATS, type OutputFormat };
 
 /** What a command can reach: its arguments, the environment and the output. */
 export interface Context {

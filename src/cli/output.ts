@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { escapeForTerminal } from '../names.js';
-import type { OutputFormat } from './command.js';
+import type { OutputFormat } from './output-format.js';
 
 export interface Writer {
   write(text: string): void;
