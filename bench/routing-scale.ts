@@ -1,10 +1,10 @@
 // Routing scale, in process: N interior routing engines on a random connected graph of mean degree 4 (the
-// simulator in src/routing/simulator.ts, 1 ms per hop, HELLO every second). Measures the first convergence
+// simulator in test/support/routing/simulator.ts, 1 ms per hop, HELLO every second). Measures the first convergence
 // (messages not serialised, for speed), then one link going down and coming back with messages JSON-serialised
 // as on a real link: messages flooded, simulated time until the last advertisement and wall time to process it;
 // and SPF time per router on the converged database.
 import { performance } from 'node:perf_hooks';
-import { buildRandom, Simulator } from '../src/routing/simulator.js';
+import { buildRandom, Simulator } from '../test/support/routing/simulator.js';
 import { shortestPaths, type SpfNode } from '../src/routing/spf.js';
 import type { RouterId } from '../src/routing/types.js';
 import { median, percentile } from './stats.js';

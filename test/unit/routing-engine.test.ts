@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { RoutingEngine } from '../../src/routing/engine.js';
 import { adSigningBytes } from '../../src/routing/messages.js';
-import { simulationAuthenticator } from '../../src/routing/sim-auth.js';
+import { simulationAuthenticator } from '../support/routing/sim-auth.js';
 import type {
   EngineConfig,
   OutboundMessage,

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { Simulator, buildRandom, Prng } from '../../src/routing/simulator.js';
+import { Simulator, buildRandom, Prng } from '../support/routing/simulator.js';
 import { shortestPaths, type SpfNode } from '../../src/routing/spf.js';
 
 const N = 1000;

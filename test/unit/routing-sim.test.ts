@@ -9,7 +9,7 @@ import {
   buildRing,
   Prng,
   type SimConfig,
-} from '../../src/routing/simulator.js';
+} from '../support/routing/simulator.js';
 
 function converged(sim: Simulator, opts: Parameters<Simulator['check']>[0] = {}): void {
   const errors = sim.check(opts);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BinaryHeap } from '../../src/routing/heap.js';
 import { shortestPaths, type SpfNode } from '../../src/routing/spf.js';
-import { Prng } from '../../src/routing/simulator.js';
+import { Prng } from '../support/routing/simulator.js';
 import { compareAds, parseRoutingMessage } from '../../src/routing/messages.js';
 import type { RouterAdvertisement, RouterMode } from '../../src/routing/types.js';
 

@@ -2,7 +2,7 @@
 // tests of the engine: cheap and deterministic. Its "signatures" are a keyed FNV-1a hash that anyone can compute,
 // so it proves only that the engine signs, checks and drops what does not check; real routers never use it.
 
-import type { AdAuthenticator, RouterId } from './types.js';
+import type { AdAuthenticator, RouterId } from '../../../src/routing/types.js';
 
 function fnv1a64(text: string): string {
   let h1 = 0x811c9dc5;

@@ -5,10 +5,10 @@
 // timers fired), then every touched engine is serviced once (link events handled, outbox drained and scheduled
 // for delivery): this mirrors a router that processes the frames of one socket read and then flushes.
 
-import { RoutingEngine } from './engine.js';
+import { RoutingEngine } from '../../../src/routing/engine.js';
 import { simulationAuthenticator } from './sim-auth.js';
-import { BinaryHeap } from './heap.js';
-import { DEFAULT_PURGE_AFTER_MS, DEFAULT_REFRESH_INTERVAL_MS } from './types.js';
+import { BinaryHeap } from '../../../src/routing/heap.js';
+import { DEFAULT_PURGE_AFTER_MS, DEFAULT_REFRESH_INTERVAL_MS } from '../../../src/routing/types.js';
 import type {
   AddressDestination,
   LinkId,
@@ -16,7 +16,7 @@ import type {
   RouterId,
   RouterMode,
   RoutingMessage,
-} from './types.js';
+} from '../../../src/routing/types.js';
 
 /** mulberry32: a small seeded PRNG (uniform in [0, 1)). */
 export class Prng {
