@@ -41,7 +41,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
 }
 
 /** fsyncs a directory so a rename in it survives a crash; best effort (not every platform allows it). */
-async function syncDir(dir: string): Promise<void> {
+export async function syncDir(dir: string): Promise<void> {
   try {
     const fh = await open(dir, 'r');
     try {

@@ -5,15 +5,9 @@
  */
 import type { Condition, Kind } from '../../api/index.js';
 
-/** meta/v1 OwnerReference. */
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
+/** meta/v1 OwnerReference (one definition, with the API client's). */
+export type { OwnerReference } from '../api.js';
+import type { OwnerReference } from '../api.js';
 
 /** meta/v1 ObjectMeta, the fields the core reads or sets. */
 export interface KubeMeta {

@@ -6,28 +6,15 @@
  * puts the old one back, so a link always has a complete set of files, old or new.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../atomic.js';
+import { syncDir, writeFileAtomic } from '../atomic.js';
 import { sitePaths } from './state.js';
 
 export interface LinkFile {
   name: string;
   data: string;
   mode?: number;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    // not every platform lets a directory be fsynced; the renames stay atomic
-  }
 }
 
 async function exists(path: string): Promise<boolean> {
