@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { readdir, readFile, stat } from 'node:fs/promises';
+import https from 'node:https';
 import net from 'node:net';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -91,6 +92,27 @@ async function rejectsWith(p: Promise<unknown>, code: string, message?: RegExp):
     return e;
   }
   assert.fail(`expected ${code}`);
+}
+
+/** POSTs a JSON body to a grant server (its certificate is not checked: this client is a stranger). */
+function postGrant(url: string, body: unknown): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const data = JSON.stringify(body);
+    const req = https.request(
+      url,
+      {
+        method: 'POST',
+        rejectUnauthorized: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
 }
 
 const LONG = { timeout: 180_000 };
@@ -366,4 +388,22 @@ describe('access grants, tokens, revocation and renewal', () => {
       }
     },
   );
+  test('a flood of refused redemptions is logged in a few lines and a summary', LONG, async () => {
+    const { token } = await issueToken(hub.dir, {});
+    const refusedLines = (): number =>
+      (hubProc.output.match(/grant request refused .*reason=/g) ?? []).length;
+    const before = refusedLines();
+    const statuses = new Set<number>();
+    for (let i = 0; i < 40; i++)
+      statuses.add(
+        await postGrant(token.spec.url, { code: `wrong-${i}`, csr: 'x', site: 'stranger', router: {} }),
+      );
+    assert.deepEqual([...statuses], [403], 'every wrong code is refused');
+    const summary = await hubProc.waitForOutput(/grant request refused \(summary\).*/, { timeoutMs: 30_000 });
+    assert.ok(
+      refusedLines() - before <= 5,
+      `at most 5 refusals logged in full (got ${refusedLines() - before})`,
+    );
+    assert.match(summary[0], /notLogged=35\b/);
+  });
 });

@@ -24,8 +24,10 @@ import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { tryParseDuration, type AccessGrantResource } from '../../api/index.js';
 import { CaravanError, ErrorCodes, errorMessage, type ErrorCode } from '../../errors.js';
+import { systemClock, type Clock } from '../../clock.js';
 import { AcceptGuard } from '../../net/accept-guard.js';
-import type { Logger } from '../../observe/log.js';
+import type { LogFields, Logger } from '../../observe/log.js';
+import { RateLimitedLog } from '../../observe/rate-limited-log.js';
 import { provenRouterId } from '../../identity.js';
 import { isName } from '../../names.js';
 import { loadCerts } from '../certs/lazy.js';
@@ -71,6 +73,13 @@ export interface GrantServerOptions {
   onChange?: () => void;
   /** the guard in front of the port (handshake deadline, caps, accept errors); default: one with default limits */
   guard?: AcceptGuard;
+  /**
+   * Where the site's AccessGrants come from; default: the resources/ folder of `dir`. `createdAt` (ms) is when
+   * the grant was made, from which its expiry counts unless its status says otherwise.
+   */
+  findGrant?: (name: string) => Promise<{ grant: AccessGrantResource; createdAt?: number } | undefined>;
+  /** wall time for expiry and records, and the timer of the refusal summaries; default the system clock */
+  clock?: Clock;
 }
 
 class HttpError extends Error {
@@ -103,9 +112,21 @@ export class GrantServer {
   readonly lock = new Mutex();
   readonly guard: AcceptGuard;
   private readonly ownGuard: boolean;
+  private readonly clock: Clock;
+  /**
+   * Refused redemptions, renewals and proofs: anyone who can reach the port can cause them at will, so a few are
+   * logged in full per interval and the rest summed up by reason.
+   */
+  private readonly refusals: RateLimitedLog;
 
   constructor(private readonly opts: GrantServerOptions) {
     this.log = opts.logger.child({ subsystem: 'grants' });
+    this.clock = opts.clock ?? systemClock;
+    this.refusals = new RateLimitedLog({
+      logger: this.log,
+      clock: this.clock,
+      message: 'grant request refused',
+    });
     this.ownGuard = opts.guard === undefined;
     this.guard =
       opts.guard ??
@@ -163,6 +184,12 @@ export class GrantServer {
       if (this.ownGuard) this.guard.close();
       else this.guard.abortHandshakes();
     });
+    this.refusals.close();
+  }
+
+  /** One refused request, through the rate-limited log (`what`: redemption, renewal or proof). */
+  private refused(what: string, fields: LogFields): void {
+    this.refusals.event(what, fields);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -261,8 +288,8 @@ export class GrantServer {
     const proof = b.router;
     const link = b.link as string | undefined;
     return this.lock.run(async () => {
-      const { grant, source } = await this.findGrant(name);
-      const state = grant ? await this.redemptionState(grant, source) : undefined;
+      const { grant, createdAt } = await this.findGrant(name);
+      const state = grant ? await this.redemptionState(grant, createdAt) : undefined;
       const decision = decideRedemption(
         name,
         {
@@ -272,10 +299,10 @@ export class GrantServer {
           redemptions: grant?.spec.redemptions ?? 0,
           redeemed: state?.redeemed ?? 0,
         },
-        Date.now(),
+        this.clock.now(),
       );
       if (!decision.ok || !grant || !state) {
-        this.log.warn('grant redemption refused', {
+        this.refused('redemption', {
           grant: name,
           peer,
           code: decision.code,
@@ -307,7 +334,7 @@ export class GrantServer {
         routerId,
         ...(link ? { link } : {}),
         grant: name,
-        issuedAt: new Date().toISOString(),
+        issuedAt: new Date(this.clock.now()).toISOString(),
         notAfter: info.notAfter.toISOString(),
         lifetimeMs,
       };
@@ -345,7 +372,7 @@ export class GrantServer {
     const peerCert = socket.getPeerCertificate?.();
     if (!socket.authorized || !peerCert?.serialNumber) {
       const why = socket.authorizationError ? `: ${String(socket.authorizationError)}` : '';
-      this.log.warn('certificate renewal refused', { peer, reason: `no valid link certificate${why}` });
+      this.refused('renewal', { peer, reason: `no valid link certificate${why}` });
       throw new HttpError(
         401,
         ErrorCodes.CERT,
@@ -357,12 +384,12 @@ export class GrantServer {
       const revocations = await RevocationSet.load(this.opts.dir);
       const refusal = revocations.refusal(serial);
       if (refusal) {
-        this.log.warn('certificate renewal refused', { peer, serial, reason: refusal });
+        this.refused('renewal', { peer, serial, reason: refusal });
         throw new HttpError(403, ErrorCodes.LINK_REVOKED, `the link was revoked: ${refusal}`);
       }
       const record = revocations.record(serial);
       if (!record) {
-        this.log.warn('certificate renewal refused', {
+        this.refused('renewal', {
           peer,
           serial,
           reason: 'certificate not issued by a grant',
@@ -375,7 +402,7 @@ export class GrantServer {
       }
       const routerId = await this.proveRouter(proof, record.site, csr, peer, `renewal of ${serial}`);
       if (record.routerId !== undefined && routerId !== record.routerId) {
-        this.log.warn('certificate renewal refused', {
+        this.refused('renewal', {
           peer,
           serial,
           reason: `router ${routerId} renews a certificate of router ${record.routerId}`,
@@ -399,7 +426,7 @@ export class GrantServer {
         ...record,
         routerId,
         serial: normalizeSerial(info.serialNumber),
-        issuedAt: new Date().toISOString(),
+        issuedAt: new Date(this.clock.now()).toISOString(),
         notAfter: info.notAfter.toISOString(),
       };
       await this.addIssued(next);
@@ -429,14 +456,14 @@ export class GrantServer {
     const key = await (await loadCerts()).csrPublicKey(csr);
     const r = provenRouterId(proof, site, key);
     if ('refused' in r) {
-      this.log.warn('router proof refused', { peer, request: what, site, reason: r.refused });
+      this.refused('proof', { peer, request: what, site, reason: r.refused });
       throw new HttpError(403, ErrorCodes.PEER_IDENTITY, r.refused);
     }
     return r.routerId;
   }
 
   private async addIssued(record: IssuedCert): Promise<void> {
-    const now = Date.now();
+    const now = this.clock.now();
     const certs = (await readIssued(this.opts.dir)).filter(
       (c) => Date.parse(c.notAfter) + KEEP_EXPIRED_MS > now,
     );
@@ -445,7 +472,17 @@ export class GrantServer {
     this.opts.onChange?.();
   }
 
-  private async findGrant(name: string): Promise<{ grant?: AccessGrantResource; source?: string }> {
+  private async findGrant(name: string): Promise<{ grant?: AccessGrantResource; createdAt?: number }> {
+    if (this.opts.findGrant) {
+      const found = await this.opts.findGrant(name).catch((e: unknown) => {
+        throw new HttpError(
+          503,
+          ErrorCodes.CONFIG_IO,
+          `the site's grants cannot be read: ${errorMessage(e)}`,
+        );
+      });
+      return found ?? {};
+    }
     const all = await readSiteResources(this.opts.dir).catch((e: unknown) => {
       throw new HttpError(
         503,
@@ -454,7 +491,13 @@ export class GrantServer {
       );
     });
     const s = all.find((x) => x.resource.kind === 'AccessGrant' && x.resource.metadata.name === name);
-    return s ? { grant: s.resource as AccessGrantResource, source: s.source } : {};
+    if (!s) return {};
+    // expiry counts from when the grant file was written
+    const createdAt = await stat(join(this.opts.dir, s.source)).then(
+      (st) => st.mtimeMs,
+      () => undefined,
+    );
+    return { grant: s.resource as AccessGrantResource, ...(createdAt !== undefined ? { createdAt } : {}) };
   }
 
   /**
@@ -463,7 +506,7 @@ export class GrantServer {
    */
   private async redemptionState(
     grant: AccessGrantResource,
-    source: string | undefined,
+    createdAt: number | undefined,
   ): Promise<RedemptionState> {
     const name = grant.metadata.name;
     const codeHash = grant.spec.codeHash ?? (grant.spec.code ? hashCode(grant.spec.code) : '');
@@ -471,13 +514,7 @@ export class GrantServer {
       () => undefined,
     );
     if (cur && cur.codeHash === codeHash && typeof cur.redeemed === 'number') return cur;
-    let created = Date.now();
-    if (source) {
-      created = await stat(join(this.opts.dir, source)).then(
-        (s) => s.mtimeMs,
-        () => created,
-      );
-    }
+    const created = createdAt ?? this.clock.now();
     const expiryMs = tryParseDuration(grant.spec.expiry) ?? 0;
     const statusExpiry = grant.status?.expiresAt ? Date.parse(grant.status.expiresAt) : NaN;
     const expiresAt = Number.isFinite(statusExpiry) ? statusExpiry : created + expiryMs;
