@@ -149,7 +149,9 @@ export const siteCreate: CommandSpec = {
   description:
     'The site lives in <home>/sites/<name>. A site created with --link-access accepts links from other\n' +
     'sites (it issues tokens); others only dial out. An --edge site attaches to one interior site and is\n' +
-    'never transit.',
+    'never transit. It holds the site CA (ECDSA P-256, runtime/ca.key mode 0600), the router identity key\n' +
+    '(runtime/identity.key, Ed25519, 0600), the router id derived from that key (<name>-<26 base32\n' +
+    'characters>), a server certificate naming that id, and the Site resource.',
   args: { min: 1, max: 1 },
   options: {
     'link-access': { type: 'boolean', help: 'accept links from other sites and run the grant server' },

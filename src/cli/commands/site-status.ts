@@ -7,6 +7,10 @@ import { contextSite, readSiteResource } from '../sites.js';
 export const siteStatus: CommandSpec = {
   name: 'site status',
   summary: "whether the site's router runs, its pid, router id and link access",
+  description:
+    'For a detached start it also shows the supervisor (pid, phase) and its restarts with the last exit\n' +
+    '(a cause such as "killed by SIGKILL", when, after how long). With -o json|yaml: supervisor: {pid,\n' +
+    'running, phase, restarts, lastExit: {at, cause, code, signal, uptimeMs, pid}, nextRestartAt?, reason?}.',
   examples: ['caravan site status', 'caravan site status --site hub -o json'],
   async run(ctx) {
     const site = await contextSite(ctx);
