@@ -45,6 +45,13 @@ export const ErrorCodes = {
   SITE_RUNNING: 'CARAVAN_SITE_RUNNING',
   SITE_NOT_RUNNING: 'CARAVAN_SITE_NOT_RUNNING',
   USAGE: 'CARAVAN_USAGE',
+  // answers of the local and remote HTTP APIs (admin API, console, grant server)
+  /** the request is malformed (not JSON, missing fields, too large, wrong method) */
+  BAD_REQUEST: 'CARAVAN_BAD_REQUEST',
+  /** no such route or object */
+  NOT_FOUND: 'CARAVAN_NOT_FOUND',
+  /** an unexpected failure; its details stay in the log of the answering router, under the log id given */
+  INTERNAL: 'CARAVAN_INTERNAL',
   // the Kubernetes API (src/kube)
   /** kubeconfig, in-cluster files or explicit settings missing or unusable */
   KUBE_CONFIG: 'CARAVAN_KUBE_CONFIG',
@@ -65,6 +72,11 @@ export const ErrorCodes = {
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
+/**
+ * An error meant for users: its message says what happened in their terms and may be shown to whoever caused it
+ * (the CLI prints it, the admin API, console and grant server answer it). Any other Error is internal: its text
+ * stays in the log (see `publicError` in observe/public-error.ts).
+ */
 export class CaravanError extends Error {
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {

@@ -11,6 +11,7 @@ import http from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { extname, join, resolve, sep } from 'node:path';
 import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
+import { publicError } from '../observe/public-error.js';
 import { AcceptGuard } from '../net/accept-guard.js';
 import { writeFileAtomic } from '../site/atomic.js';
 import type { Logger } from '../observe/log.js';
@@ -222,8 +223,7 @@ export class ConsoleServer {
       return this.json(res, 400, { error: { code: ErrorCodes.USAGE, message: 'bad URL' } });
     }
     const p = url.pathname;
-    const fail = (e: unknown): void =>
-      this.json(res, 500, { error: { code: 'CARAVAN_INTERNAL', message: errorMessage(e) } });
+    const fail = (e: unknown): void => this.json(res, 500, { error: publicError(e, this.log, { path: p }) });
     if (p === '/metrics') {
       const text = this.opts.data.metrics();
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
@@ -247,7 +247,7 @@ export class ConsoleServer {
     }
     if (p === '/api/events') return this.events(req, res);
     if (p.startsWith('/api/'))
-      return this.json(res, 404, { error: { code: 'CARAVAN_NOT_FOUND', message: `no route ${p}` } });
+      return this.json(res, 404, { error: { code: ErrorCodes.NOT_FOUND, message: `no route ${p}` } });
     void this.serveStatic(p, req, res);
   }
 

@@ -1,6 +1,7 @@
 import { chmod, unlink } from 'node:fs/promises';
 import http from 'node:http';
-import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
+import { CaravanError, ErrorCodes } from '../errors.js';
+import { publicError } from '../observe/public-error.js';
 import type { Logger } from '../observe/log.js';
 import type { NetworkModel } from '../observe/model.js';
 import { flowParams } from './console-server.js';
@@ -67,8 +68,10 @@ export class AdminServer {
     try {
       if (req.method === 'GET' && req.url === '/v1/status') return send(200, this.handlers.status());
       const url = new URL(req.url ?? '/', 'http://admin');
-      const fail = (e: unknown): void =>
-        send(500, { error: { code: 'CARAVAN_INTERNAL', message: errorMessage(e) } });
+      const fail = (e: unknown): void => {
+        const err = publicError(e, this.log, { url: req.url });
+        send(err.code === ErrorCodes.INTERNAL ? 500 : 422, { error: err });
+      };
       const h = this.handlers;
       if (req.method === 'GET' && url.pathname === '/v1/network' && h.network) {
         h.network().then((m) => send(200, m), fail);
@@ -90,7 +93,7 @@ export class AdminServer {
       if (req.method === 'POST' && req.url === '/v1/reload') {
         this.handlers.reload().then(
           (r) => send(r.applied ? 200 : 422, r),
-          (e: unknown) => send(500, { error: { code: 'CARAVAN_INTERNAL', message: errorMessage(e) } }),
+          (e: unknown) => send(500, { error: publicError(e, this.log, { url: req.url }) }),
         );
         return;
       }
@@ -107,17 +110,22 @@ export class AdminServer {
           .then(
             (r) => send(200, r),
             (e: unknown) => {
-              const code = e instanceof CaravanError ? e.code : 'CARAVAN_INTERNAL';
-              const status = code === ErrorCodes.LINK_NOT_FOUND ? 404 : code === ErrorCodes.USAGE ? 400 : 500;
-              send(status, { error: { code, message: errorMessage(e) } });
+              const err = publicError(e, this.log, { url: req.url });
+              const code = err.code;
+              const status =
+                code === ErrorCodes.LINK_NOT_FOUND
+                  ? 404
+                  : code === ErrorCodes.USAGE || code === ErrorCodes.BAD_REQUEST
+                    ? 400
+                    : 500;
+              send(status, { error: err });
             },
           );
         return;
       }
-      send(404, { error: { code: 'CARAVAN_NOT_FOUND', message: `no route ${req.method} ${req.url}` } });
+      send(404, { error: { code: ErrorCodes.NOT_FOUND, message: `no route ${req.method} ${req.url}` } });
     } catch (e) {
-      this.log.error('admin request failed', { url: req.url, error: errorMessage(e) });
-      send(500, { error: { code: 'CARAVAN_INTERNAL', message: errorMessage(e) } });
+      send(500, { error: publicError(e, this.log, { url: req.url }) });
     }
   }
 

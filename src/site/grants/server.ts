@@ -14,7 +14,7 @@
  * Errors are `{error: {code, message}}` with a stable code (CARAVAN_GRANT_*, CARAVAN_LINK_REVOKED, ...) and a 4xx.
  * Unexpected failures answer 500 with a generic message and a log id; their details stay in the log.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -24,6 +24,7 @@ import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { tryParseDuration, type AccessGrantResource } from '../../api/index.js';
 import { CaravanError, ErrorCodes, errorMessage, type ErrorCode } from '../../errors.js';
+import { publicError } from '../../observe/public-error.js';
 import { systemClock, type Clock } from '../../clock.js';
 import { AcceptGuard } from '../../net/accept-guard.js';
 import type { LogFields, Logger } from '../../observe/log.js';
@@ -85,7 +86,7 @@ export interface GrantServerOptions {
 class HttpError extends Error {
   constructor(
     readonly status: number,
-    readonly code: ErrorCode | 'CARAVAN_BAD_REQUEST' | 'CARAVAN_NOT_FOUND',
+    readonly code: ErrorCode,
     message: string,
   ) {
     super(message);
@@ -204,11 +205,11 @@ export class GrantServer {
     };
     try {
       const path = (req.url ?? '/').split('?')[0] as string;
-      if (req.method !== 'POST') throw new HttpError(405, 'CARAVAN_BAD_REQUEST', `use POST for ${path}`);
+      if (req.method !== 'POST') throw new HttpError(405, ErrorCodes.BAD_REQUEST, `use POST for ${path}`);
       const body = await readBody(req);
       if (path === '/v1/renew') return send(200, await this.renew(req, body, peer));
       const name = grantNameFromPath(path);
-      if (name === undefined) throw new HttpError(404, 'CARAVAN_NOT_FOUND', `no route POST ${path}`);
+      if (name === undefined) throw new HttpError(404, ErrorCodes.NOT_FOUND, `no route POST ${path}`);
       send(200, await this.redeem(name, body, req, peer));
     } catch (e) {
       const he =
@@ -220,13 +221,13 @@ export class GrantServer {
       if (he) {
         send(he.status, { error: { code: he.code, message: he.message } });
       } else {
-        const logId = randomBytes(6).toString('hex');
-        this.log.error('grant request failed', { peer, url: req.url, logId, error: errorMessage(e) });
         send(500, {
-          error: {
-            code: 'CARAVAN_INTERNAL',
-            message: `internal error (log id ${logId} at the issuing site)`,
-          },
+          error: publicError(
+            e,
+            this.log,
+            { peer, url: req.url },
+            { where: 'at the issuing site', exposeCaravanErrors: false },
+          ),
         });
       }
     }
@@ -270,17 +271,17 @@ export class GrantServer {
       router?: unknown;
     } | null;
     if (!b || typeof b.code !== 'string' || typeof b.csr !== 'string' || b.router === undefined) {
-      throw new HttpError(400, 'CARAVAN_BAD_REQUEST', 'a redemption needs {code, csr, site, router}');
+      throw new HttpError(400, ErrorCodes.BAD_REQUEST, 'a redemption needs {code, csr, site, router}');
     }
     if (!isName(b.site)) {
       throw new HttpError(
         400,
-        'CARAVAN_BAD_REQUEST',
+        ErrorCodes.BAD_REQUEST,
         'site must be a site name (lowercase letters, digits and -, at most 63 characters)',
       );
     }
     if (b.link !== undefined && !isName(b.link)) {
-      throw new HttpError(400, 'CARAVAN_BAD_REQUEST', 'link must be a resource name');
+      throw new HttpError(400, ErrorCodes.BAD_REQUEST, 'link must be a resource name');
     }
     const code = b.code;
     const csr = b.csr;
@@ -366,7 +367,7 @@ export class GrantServer {
     const socket = req.socket as TLSSocket;
     const b = body as { csr?: unknown; router?: unknown } | null;
     if (!b || typeof b.csr !== 'string' || b.router === undefined)
-      throw new HttpError(400, 'CARAVAN_BAD_REQUEST', 'a renewal needs {csr, router}');
+      throw new HttpError(400, ErrorCodes.BAD_REQUEST, 'a renewal needs {csr, router}');
     const csr = b.csr;
     const proof = b.router;
     const peerCert = socket.getPeerCertificate?.();
@@ -534,7 +535,7 @@ function readBody(req: IncomingMessage): Promise<unknown> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY) {
-        reject(new HttpError(413, 'CARAVAN_BAD_REQUEST', `request body larger than ${MAX_BODY} bytes`));
+        reject(new HttpError(413, ErrorCodes.BAD_REQUEST, `request body larger than ${MAX_BODY} bytes`));
         req.destroy();
       } else chunks.push(c);
     });
@@ -543,7 +544,7 @@ function readBody(req: IncomingMessage): Promise<unknown> {
       try {
         resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
       } catch {
-        reject(new HttpError(400, 'CARAVAN_BAD_REQUEST', 'the request body is not JSON'));
+        reject(new HttpError(400, ErrorCodes.BAD_REQUEST, 'the request body is not JSON'));
       }
     });
   });
