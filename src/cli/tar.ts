@@ -1,4 +1,5 @@
 /** A minimal ustar writer (regular files only), enough for `caravan debug dump`. */
+import { CaravanError, ErrorCodes } from '../errors.js';
 
 export interface TarEntry {
   /** path inside the archive (forward slashes) */
@@ -19,7 +20,7 @@ function header(e: TarEntry): Buffer {
   if (Buffer.byteLength(name) > 100) {
     const cut = name.lastIndexOf('/', 155);
     if (cut <= 0 || Buffer.byteLength(name.slice(cut + 1)) > 100)
-      throw new Error(`path too long for tar: ${name}`);
+      throw new CaravanError(ErrorCodes.CONFIG_IO, `path too long for tar: ${name}`);
     prefix = name.slice(0, cut);
     name = name.slice(cut + 1);
   }

@@ -6,7 +6,7 @@
  *
  * The transport (`request`) and the local state are handed in; this file knows no router internals.
  */
-import { errorMessage } from '../errors.js';
+import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
 import { mergeFlowRecords, mergeSamples, type FlowQuery, type FlowRecorder } from './flows.js';
 import type { FlowRecord, NetworkModel, TrafficSample } from './model.js';
 import { buildNetworkModel, type ModelInput, type RouterReport } from './network-model.js';
@@ -66,7 +66,7 @@ export class NetworkObserver {
     try {
       req = JSON.parse(payload.toString('utf8')) as ManagementRequest;
     } catch {
-      throw new Error('management request is not JSON');
+      throw new CaravanError(ErrorCodes.PROTOCOL, 'management request is not JSON');
     }
     return Buffer.from(JSON.stringify(this.answer(req)), 'utf8');
   }
@@ -80,7 +80,10 @@ export class NetworkObserver {
       case 'samples':
         return this.opts.records.samplesSince(typeof req.since === 'number' ? req.since : 0);
       default:
-        throw new Error(`unknown management op ${JSON.stringify((req as { op?: unknown })?.op)}`);
+        throw new CaravanError(
+          ErrorCodes.PROTOCOL,
+          `unknown management op ${JSON.stringify((req as { op?: unknown })?.op)}`,
+        );
     }
   }
 

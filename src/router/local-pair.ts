@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { FlowStream } from './contract.js';
+import { CaravanError, ErrorCodes } from '../errors.js';
 
 const WINDOW = 256 * 1024;
 
@@ -37,7 +38,7 @@ class LocalEnd extends EventEmitter implements FlowStream {
     this.outstanding += data.length;
     const p = this.peer;
     process.nextTick(() => {
-      if (p.done) return cb?.(new Error('flow reset'));
+      if (p.done) return cb?.(new CaravanError(ErrorCodes.FLOW_RESET, 'flow reset'));
       p.bytesIn += data.length;
       p.emit('data', data);
       cb?.(null);

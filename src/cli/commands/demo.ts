@@ -6,7 +6,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { API_VERSION, type Resource } from '../../api/index.js';
-import { errorMessage } from '../../errors.js';
+import { CaravanError, ErrorCodes, errorMessage } from '../../errors.js';
 import { issueToken, redeemToken, writeTokenFile } from '../../site/grants/index.js';
 import { optBool, type CommandSpec } from '../command.js';
 import { applyResources } from '../resources.js';
@@ -33,7 +33,10 @@ async function waitUntil<T>(what: string, timeoutMs: number, fn: () => Promise<T
     const v = await fn().catch(() => undefined);
     if (v !== undefined) return v;
     if (Date.now() > deadline)
-      throw new Error(`the demo network did not come up: timed out waiting for ${what}`);
+      throw new CaravanError(
+        ErrorCodes.SITE_NOT_RUNNING,
+        `the demo network did not come up: timed out waiting for ${what}`,
+      );
     await sleep(150);
   }
 }
@@ -135,7 +138,8 @@ export const demo: CommandSpec = {
         });
         const client = await adminClient(site.dir, 2000);
         await waitUntil(`the router of ${site.name} to answer`, 30_000, async () => {
-          if (proc.exitCode !== null) throw new Error(`router of ${site.name} exited`);
+          if (proc.exitCode !== null)
+            throw new CaravanError(ErrorCodes.SITE_NOT_RUNNING, `router of ${site.name} exited`);
           return client.status();
         });
       };

@@ -113,7 +113,10 @@ function send<T>(
         let size = 0;
         res.on('data', (c: Buffer) => {
           size += c.length;
-          if (size > 1024 * 1024) req.destroy(new Error('answer too large'));
+          if (size > 1024 * 1024)
+            req.destroy(
+              new CaravanError(ErrorCodes.PROTOCOL, `grant server at ${where} answered more than 1 MiB`),
+            );
           else chunks.push(c);
         });
         res.on('error', (e) =>
