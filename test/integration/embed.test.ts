@@ -148,9 +148,18 @@ describe('embedding API: a Node program as a site', () => {
       });
       pump();
       await waitFor(() => server, { what: 'the flow to reach the service' });
-      // let the sender run into the limit
-      await new Promise((r) => setTimeout(r, 700));
       const s = server as FlowSocket;
+      // the sender runs into the limit: blocked, and nothing more moves between two looks
+      let last = -1;
+      await waitFor(
+        () => {
+          const now = sent + s.readableLength;
+          const still = blocked && now === last;
+          last = now;
+          return still;
+        },
+        { what: 'the sender to be held back', intervalMs: 250, timeoutMs: 20_000 },
+      );
       // held in this process: the read buffer (16 KiB mark) plus at most one flow window (≤ 1 MiB)
       assert.ok(s.readableLength <= 16 * 1024 + 1024 * 1024 + 64 * 1024, `buffered ${s.readableLength}`);
       assert.ok(sent < 16 * 1024 * 1024, `the sender was held back (sent ${sent})`);

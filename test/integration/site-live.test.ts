@@ -127,8 +127,19 @@ describe('Site changes while the router runs', () => {
     await writeWestSite();
     await westProc.waitForOutput(/Site: flow log off/);
     assert.equal(await roundTrip('four'), 'four');
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal((await lines()).length, 3, 'nothing written once it is off');
+    // on again, one more flow: the log is written in order, so once that flow's line is there, a line for the
+    // flow made while the log was off would be there too
+    await writeWestSite({ flowLog: true });
+    await westProc.waitForOutput(/Site: flow log on[\s\S]*Site: flow log off[\s\S]*Site: flow log on/);
+    assert.equal(await roundTrip('sixsix'), 'sixsix');
+    await waitFor(async () => (await lines()).length >= 4, {
+      what: 'the line of the flow after the log is on again',
+    });
+    assert.deepEqual(
+      (await lines()).map((r) => r['bytesOut']),
+      [3, 3, 5, 6],
+      'nothing written while it was off (the 4-byte flow is missing)',
+    );
   });
 
   test('the console starts, moves to another port and stops', async () => {

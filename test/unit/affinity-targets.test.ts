@@ -54,16 +54,18 @@ class FakeConnector implements ConnectorHandler {
 
 async function open(r: Router, client: string, extra: { affinityKey?: string; rotateTies?: boolean } = {}) {
   let connector = '';
+  let closed: Promise<unknown> | undefined;
   await r.openFlow(
     { routingKey: 'svc', listener: 'l', client, distribution: 'balanced', proto: 'tcp', ...extra },
     ({ stream, accept }) => {
       connector = accept.connector;
+      closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
       stream.on('data', () => undefined);
       stream.end();
     },
   );
-  // let the flow close so in-flight counts are back to zero
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  // the flow has closed, so in-flight counts are back to zero
+  await closed;
   return connector;
 }
 
