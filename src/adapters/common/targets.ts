@@ -136,3 +136,17 @@ export class TargetPool {
     this.timers.clear();
   }
 }
+
+/** Socket errors that say a target is down or unreachable (not a refusal of one request): the target is marked failed. */
+const TARGET_DOWN_ERRORS: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+export function isTargetDownError(code: string | undefined): boolean {
+  return code !== undefined && TARGET_DOWN_ERRORS.has(code);
+}

@@ -8,7 +8,13 @@ import type { AdapterHost, ConnectorAdapter, FlowHeader, FlowStream } from '../.
 import { HeadReader, encodeHead, parseRequestHead, type RequestHead, type ResponseHead } from './framing.js';
 import { appendHeader, clientAddress, filterHeaders, hasHeader, viaValue } from './headers.js';
 import { RequestMetrics } from './metrics.js';
-import { type Target, TargetPool, targetName, withdrawWhileDown } from '../common/targets.js';
+import {
+  type Target,
+  TargetPool,
+  isTargetDownError,
+  targetName,
+  withdrawWhileDown,
+} from '../common/targets.js';
 import { SpecAdapter } from '../common/spec-adapter.js';
 
 export interface Http1ConnectorSpec {
@@ -24,15 +30,6 @@ export interface Http1ConnectorSpec {
   /** idle keep-alive connections kept per target (default 64) */
   maxFreeSockets?: number;
 }
-
-const UNHEALTHY_ERRORS = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
 
 interface PoolRequestOptions extends http.RequestOptions {
   /** a connection made before the flow was accepted; the agent uses it instead of dialling */
@@ -170,7 +167,7 @@ export class Http1Connector extends SpecAdapter<Http1ConnectorSpec> implements C
           target: targetName(t),
           reason: err.message,
         });
-        if (err.code !== undefined && UNHEALTHY_ERRORS.has(err.code)) this.pool.markFailed(t);
+        if (isTargetDownError(err.code)) this.pool.markFailed(t);
         next(err);
       });
       socket.once('connect', () => {
@@ -325,7 +322,7 @@ export class Http1Connector extends SpecAdapter<Http1ConnectorSpec> implements C
       });
       return (err: NodeJS.ErrnoException) => {
         this.log.info('request to target failed', { flow: header.fid, target, reason: err.message });
-        if (err.code !== undefined && UNHEALTHY_ERRORS.has(err.code) && !responded) this.pool.markFailed(t);
+        if (isTargetDownError(err.code) && !responded) this.pool.markFailed(t);
         badGateway(err.message);
       };
     };

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import http2 from 'node:http2';
 import { isIP } from 'node:net';
 import type { Logger } from '../../observe/log.js';
+import { isTargetDownError } from '../common/targets.js';
 
 export interface Http2ConnectorTls {
   /** PEM CA file to verify the target with (default: Node's built-in roots) */
@@ -27,15 +28,6 @@ export type SessionCallback = (
   err: NodeJS.ErrnoException | undefined,
   session?: http2.ClientHttp2Session,
 ) => void;
-
-const UNHEALTHY_ERRORS = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
 
 /**
  * One target of an http2 connector and the one HTTP/2 client session all its flows share. The session is dialled
@@ -135,7 +127,7 @@ export class Http2Target {
       settled = true;
       this.connecting = false;
       this.failWaiters(err);
-      if (err.code !== undefined && UNHEALTHY_ERRORS.has(err.code)) this.markUnhealthy();
+      if (isTargetDownError(err.code)) this.markUnhealthy();
       else if (!this._healthy) this.scheduleProbe();
     };
     s.once('connect', () => {

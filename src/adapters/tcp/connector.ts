@@ -4,7 +4,13 @@ import type { Logger } from '../../observe/log.js';
 import { wireCode } from '../../router/codes.js';
 import type { AdapterHost, ConnectorAdapter, FlowHeader, FlowStream } from '../../router/contract.js';
 import { pipeSocketFlow } from './pipe.js';
-import { type Target, TargetPool, targetName, withdrawWhileDown } from '../common/targets.js';
+import {
+  type Target,
+  TargetPool,
+  isTargetDownError,
+  targetName,
+  withdrawWhileDown,
+} from '../common/targets.js';
 import { SpecAdapter } from '../common/spec-adapter.js';
 
 export interface TcpConnectorSpec {
@@ -27,15 +33,6 @@ export interface TcpConnectorStats {
   bytesIn: number;
   bytesOut: number;
 }
-
-const UNHEALTHY_ERRORS = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
 
 /**
  * A TCP connector: delivers flows for its routing key to host:port. When the target refuses or cannot be reached
@@ -159,7 +156,7 @@ export class TcpConnector extends SpecAdapter<TcpConnectorSpec> implements Conne
         code,
         reason: err.message,
       });
-      if (err.code !== undefined && UNHEALTHY_ERRORS.has(err.code)) this.pool.markFailed(t);
+      if (isTargetDownError(err.code)) this.pool.markFailed(t);
       next(err);
     });
     socket.once('connect', () => {
