@@ -217,27 +217,14 @@ async function resolveFiles<T extends object>(
 }
 
 /** Resolves TLS paths against the site directory and reports files that do not exist. */
-async function resolveTls(
+function resolveTls(
   dir: string,
   tls: TlsFiles,
   s: SourcedResource,
   path: string,
   issues: ResourceIssue[],
 ): Promise<TlsFiles> {
-  const out = { ...tls };
-  for (const field of ['ca', 'cert', 'key'] as const) {
-    const p = isAbsolute(tls[field]) ? tls[field] : resolve(dir, tls[field]);
-    out[field] = p;
-    if (!(await isFile(p))) {
-      issues.push({
-        source: s.source,
-        resource: label(s.resource),
-        path: `${path}.${field}`,
-        message: `file not found: ${p}`,
-      });
-    }
-  }
-  return out;
+  return resolveFiles(dir, tls, ['ca', 'cert', 'key'], s, path, issues);
 }
 
 /**

@@ -23,6 +23,8 @@ import {
   NGHTTP2_REFUSED_STREAM,
   pumpToFlow,
   readFrames,
+  sinkData,
+  takeTrailers,
 } from './relay.js';
 import { Http2Target, type Http2ConnectorTls } from './target.js';
 import { SpecAdapter } from '../common/spec-adapter.js';
@@ -249,12 +251,10 @@ export class Http2Connector extends SpecAdapter<Http2ConnectorSpec> implements C
           return;
         case FrameType.DATA:
           if (!req || !credit) return protocolError('request body before its head');
-          m.bytesIn += f.payload.length;
-          credit.write(f.payload, f.wireLength);
+          m.bytesIn += sinkData(f, credit);
           return;
         case FrameType.TRAILERS:
-          reqTrailers = decodeHeaders(f.payload);
-          flow.consumed(f.wireLength);
+          reqTrailers = takeTrailers(flow, f);
           return;
         case FrameType.INFO:
           return protocolError('informational head in a request');

@@ -22,7 +22,7 @@ import {
   type HeaderBlock,
 } from './frames.js';
 import type { H2Metrics } from './metrics.js';
-import { CreditReturner, NGHTTP2_CANCEL, readFrames } from './relay.js';
+import { CreditReturner, NGHTTP2_CANCEL, readFrames, sinkData, takeTrailers } from './relay.js';
 
 /** Connection-specific request headers (RFC 9113 §8.2.2): HTTP/2 forbids them, so they stop here. */
 const HOP_BY_HOP = new Set([
@@ -183,12 +183,10 @@ function relay(
         return;
       case FrameType.DATA:
         if (!responded) return fail('response body before its head');
-        m.bytesOut += f.payload.length;
-        credit.write(f.payload, f.wireLength);
+        m.bytesOut += sinkData(f, credit);
         return;
       case FrameType.TRAILERS:
-        trailers = decodeHeaders(f.payload);
-        flow.consumed(f.wireLength);
+        trailers = takeTrailers(flow, f);
         return;
     }
   };

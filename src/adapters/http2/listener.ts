@@ -35,6 +35,8 @@ import {
   peerOf,
   pumpToFlow,
   readFrames,
+  sinkData,
+  takeTrailers,
 } from './relay.js';
 import { boundPort, listenServer } from '../common/listen.js';
 import { ListenerBase, type ListenerBaseSpec } from '../common/spec-adapter.js';
@@ -320,13 +322,11 @@ export class Http2Listener extends ListenerBase<Http2ListenerSpec> implements Li
           return;
         case FrameType.DATA:
           if (!responded) return protocolError('response body before its head');
-          m.bytesOut += f.payload.length;
-          credit.write(f.payload, f.wireLength);
+          m.bytesOut += sinkData(f, credit);
           return;
         case FrameType.TRAILERS:
-          trailers = decodeHeaders(f.payload);
+          trailers = takeTrailers(flow, f);
           m.grpcStatus(trailers);
-          flow.consumed(f.wireLength);
           return;
       }
     };

@@ -7,6 +7,7 @@ import http2 from 'node:http2';
 import type { FlowStream } from '../../router/contract.js';
 import { errorMessage } from '../../errors.js';
 import {
+  decodeHeaders,
   encodeData,
   encodeHeaders,
   FrameDecoder,
@@ -115,6 +116,19 @@ export class CreditReturner {
       this.flow.consumed(h);
     });
   }
+}
+
+/** A DATA frame of a body, written to its sink (credit returned as the sink takes it); its payload size. */
+export function sinkData(f: Frame, credit: CreditReturner): number {
+  credit.write(f.payload, f.wireLength);
+  return f.payload.length;
+}
+
+/** A TRAILERS frame: its headers, its credit returned at once. */
+export function takeTrailers(flow: FlowStream, f: Frame): HeaderBlock {
+  const trailers = decodeHeaders(f.payload);
+  flow.consumed(f.wireLength);
+  return trailers;
 }
 
 /** `host:port` of the peer of an HTTP/2 stream's session. */
