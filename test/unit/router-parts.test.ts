@@ -1,3 +1,8 @@
+/**
+ * The router's parts without a router: flow error codes and their classes, the choice of a destination, the
+ * in-process stream pair, and the codecs of flow headers and control messages. The router itself, built and
+ * linked, is tested in router-limits, affinity-targets and the integration tests.
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCodes } from '../../src/errors.js';
