@@ -11,13 +11,11 @@ import type { Logger } from '../../observe/log.js';
 import { nullLogger } from '../../observe/log.js';
 import { RepeatLog } from '../../observe/repeat-log.js';
 import { systemClock, type Clock, type Timer } from '../../clock.js';
-import { TokenBucket, type RateLimit } from '../../rate-limit.js';
 import { CaravanError, ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
 import {
   FrameDecoder,
   FrameFlags,
   FrameType,
-  MAX_CREDIT,
   MAX_FRAME_PAYLOAD,
   MAX_STREAM_ID,
   MuxErrorCodes,
@@ -27,7 +25,7 @@ import {
 } from './frame.js';
 import type { Frame, MuxSettings } from './frame.js';
 import { FinStep, MuxStream, toBuffer, type Cause, type StreamHost } from './stream.js';
-import { AWAITING_ACCEPT, PEER_MAY_SEND, StreamEvent, StreamState, inStates } from './stream-state.js';
+import { StreamEvent, StreamState } from './stream-state.js';
 import {
   SessionEvent,
   SessionState,
@@ -36,81 +34,27 @@ import {
   sessionStateName,
 } from './session-state.js';
 import { SendScheduler, type SchedulerHost } from './scheduler.js';
+import { Liveness, type LivenessHost } from './liveness.js';
+import { PeerLimits } from './peer-limits.js';
+import {
+  DEFAULT_INITIAL_WINDOW,
+  DEFAULT_MAX_FRAME_SIZE,
+  DEFAULT_MAX_PEER_STREAMS,
+  DEFAULT_MAX_QUEUED_REPLIES,
+  DEFAULT_MAX_SOCKET_QUEUE,
+  DEFAULT_OPENS_PER_TURN,
+  DEFAULT_PEER_OPEN_RATE,
+  DEFAULT_PREFACE_TIMEOUT_MS,
+  MAX_STREAM_WINDOW,
+  type MuxFault,
+  type MuxRefusal,
+  type MuxSessionOptions,
+  type MuxStats,
+} from './options.js';
 
 export { MuxStream } from './stream.js';
 export { MuxErrorCodes } from './frame.js';
-
-export interface MuxSessionOptions {
-  /** dialling end: odd stream ids */
-  initiator: boolean;
-  /** our receive window per stream, announced in the preface; default 256 KiB */
-  initialWindow?: number;
-  /** a stream's receive window may grow to this for bulk flows; default 1 MiB (set it to initialWindow to disable growth) */
-  maxStreamWindow?: number;
-  /** max DATA payload per frame we send; default 64 KiB */
-  maxFrameSize?: number;
-  /** stop writing into the socket while socket.writableLength > this; default 128 KiB */
-  maxSocketQueue?: number;
-  /** send PING this often and measure RTT; 0/undefined = off */
-  keepaliveIntervalMs?: number;
-  /** destroy the session with ErrorCodes.LINK_TIMEOUT if nothing at all was received for this long; 0/undefined = off */
-  idleTimeoutMs?: number;
-  logger?: Logger;
-  /** timers and time of the limits below (preface timeout, open rate, log summaries); default systemClock */
-  clock?: Clock;
-  /** close the session (LINK_TIMEOUT) when the peer's preface has not arrived after this long; default 10 s, 0 = off */
-  prefaceTimeoutMs?: number;
-  /** streams opened by the peer that may be open at once; further OPENs are refused (REFUSED); default 10,000 */
-  maxPeerStreams?: number;
-  /** how fast the peer may open streams; further OPENs are refused (REFUSED); default 5,000/s, burst 10,000 */
-  peerOpenRate?: RateLimit;
-  /**
-   * replies to the peer (PING acknowledgements, RESETs of its streams) that may wait unsent because the peer does not
-   * read; one more closes the session; default 16,384
-   */
-  maxQueuedReplies?: number;
-  /** OPENs handled in one event-loop turn; the rest of the read waits for the next turn; default 128 */
-  opensPerTurn?: number;
-  /** told once when the session is closed for a fault of the peer (for a metric) */
-  onFault?: (kind: MuxFault) => void;
-}
-
-/** Why a session was closed for its peer's fault. */
-export type MuxFault = 'preface-timeout' | 'unread-replies' | 'protocol';
-
-/** Why an OPEN from the peer was refused with REFUSED. */
-export type MuxRefusal = 'link-streams' | 'link-rate' | 'going-away' | 'no-acceptor';
-
-export interface MuxStats {
-  bytesIn: number;
-  bytesOut: number;
-  framesIn: number;
-  framesOut: number;
-  streamsOpened: number;
-  streamsAccepted: number;
-  /** OPENs from the peer refused with REFUSED (limits, going away) */
-  streamsRefused: number;
-  activeStreams: number;
-}
-
-export const DEFAULT_INITIAL_WINDOW = 256 * 1024;
-/** A stream's receive window grows up to this for bulk flows (auto-tuning); memory per stream stays bounded by it. */
-export const MAX_STREAM_WINDOW = 1024 * 1024;
-export const DEFAULT_MAX_FRAME_SIZE = 64 * 1024;
-export const DEFAULT_MAX_SOCKET_QUEUE = 128 * 1024;
-export const DEFAULT_PREFACE_TIMEOUT_MS = 10_000;
-export const DEFAULT_MAX_PEER_STREAMS = 10_000;
-export const DEFAULT_PEER_OPEN_RATE: RateLimit = { perSecond: 5_000, burst: 10_000 };
-export const DEFAULT_MAX_QUEUED_REPLIES = 16_384;
-export const DEFAULT_OPENS_PER_TURN = 128;
-/** Keepalive does not stack more than this many unanswered PINGs. */
-const MAX_KEEPALIVE_OUTSTANDING = 4;
-
-interface PendingPing {
-  start: number;
-  resolve: (ms: number) => void;
-  reject: (err: Error) => void;
-}
+export * from './options.js';
 
 function linkClosed(message: string, cause?: unknown): CaravanError {
   return new CaravanError(ErrorCodes.LINK_CLOSED, message, cause === undefined ? undefined : { cause });
@@ -145,11 +89,10 @@ export interface MuxSession {
  * reason); 'close' (err?: Error) exactly once.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed events
-export class MuxSession extends EventEmitter implements StreamHost, SchedulerHost {
+export class MuxSession extends EventEmitter implements StreamHost, SchedulerHost, LivenessHost {
   private readonly socket: Duplex;
   private readonly log: Logger;
   private readonly initiator: boolean;
-  private readonly idleTimeoutMs: number;
   /** @internal our per-stream receive window */
   readonly _localWindow: number;
   /** @internal */
@@ -171,13 +114,7 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
   private readonly scheduler: SendScheduler;
   private nextId: number;
   private lastPeerStreamId = 0;
-  private _rttMs: number | undefined;
-
-  private readonly pings = new Map<number, PendingPing>();
-  private nextPingId = 1;
-  private lastRx: number;
-  private idleTimer: Timer | undefined;
-  private keepaliveTimer: Timer | undefined;
+  private readonly liveness: Liveness;
 
   private readonly counters = {
     bytesIn: 0,
@@ -192,15 +129,10 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
   // limits on what the peer can make this side do (docs/design/security.md)
   private readonly clock: Clock;
   private readonly faultLog: RepeatLog;
-  private readonly maxPeerStreams: number;
-  private readonly openBucket: TokenBucket;
+  private readonly limits: PeerLimits;
   private readonly maxQueuedReplies: number;
-  private readonly opensPerTurn: number;
   private readonly onFault: ((kind: MuxFault) => void) | undefined;
   private prefaceTimer: Timer | undefined;
-  private peerStreams = 0;
-  private opensThisTurn = 0;
-  private turnResetScheduled = false;
   /** bytes of a read left unprocessed until the next turn (the socket is paused meanwhile) */
   private deferred: Buffer | undefined;
 
@@ -212,16 +144,19 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
     this.log = opts.logger ?? nullLogger;
     this._localWindow = opts.initialWindow ?? DEFAULT_INITIAL_WINDOW;
     const maxFrameSize = opts.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
-    this.idleTimeoutMs = opts.idleTimeoutMs ?? 0;
     this._windowUpdateThreshold = Math.max(1, Math.floor(this._localWindow / 4));
     this._maxStreamWindow = Math.max(this._localWindow, opts.maxStreamWindow ?? MAX_STREAM_WINDOW);
     this.clock = opts.clock ?? systemClock;
-    this.lastRx = this.clock.monotonic();
+    this.liveness = new Liveness(this.clock, this, opts.keepaliveIntervalMs ?? 0, opts.idleTimeoutMs ?? 0);
     this.faultLog = new RepeatLog(this.log, { clock: this.clock });
-    this.maxPeerStreams = opts.maxPeerStreams ?? DEFAULT_MAX_PEER_STREAMS;
-    this.openBucket = new TokenBucket(opts.peerOpenRate ?? DEFAULT_PEER_OPEN_RATE, this.clock);
+    this.limits = new PeerLimits(
+      opts.maxPeerStreams ?? DEFAULT_MAX_PEER_STREAMS,
+      opts.peerOpenRate ?? DEFAULT_PEER_OPEN_RATE,
+      Math.max(1, opts.opensPerTurn ?? DEFAULT_OPENS_PER_TURN),
+      this.clock,
+      this.faultLog,
+    );
     this.maxQueuedReplies = opts.maxQueuedReplies ?? DEFAULT_MAX_QUEUED_REPLIES;
-    this.opensPerTurn = Math.max(1, opts.opensPerTurn ?? DEFAULT_OPENS_PER_TURN);
     this.onFault = opts.onFault;
     this.scheduler = new SendScheduler(
       socket,
@@ -255,7 +190,7 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
     socket.write(preface);
     this.counters.bytesOut += preface.length;
 
-    if (this.idleTimeoutMs > 0) this.armIdle(this.idleTimeoutMs);
+    this.liveness.start();
     const prefaceMs = opts.prefaceTimeoutMs ?? DEFAULT_PREFACE_TIMEOUT_MS;
     if (prefaceMs > 0) {
       this.prefaceTimer = this.clock
@@ -269,19 +204,10 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
         }, prefaceMs)
         .unref();
     }
-    const ka = opts.keepaliveIntervalMs ?? 0;
-    if (ka > 0) {
-      this.keepaliveTimer = this.clock
-        .setInterval(() => {
-          if (this.pings.size >= MAX_KEEPALIVE_OUTSTANDING) return;
-          this.ping().catch(() => undefined);
-        }, ka)
-        .unref();
-    }
   }
 
   get rttMs(): number | undefined {
-    return this._rttMs;
+    return this.liveness.rttMs;
   }
 
   get closed(): boolean {
@@ -340,14 +266,7 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
   ping(): Promise<number> {
     if (this.closed || this.scheduler.socketEnded)
       return Promise.reject(linkClosed('cannot ping: link session is closed'));
-    const id = this.nextPingId;
-    this.nextPingId = (this.nextPingId + 1) >>> 0 || 1;
-    const opaque = Buffer.alloc(8);
-    opaque.writeUInt32BE(id, 4);
-    return new Promise<number>((resolve, reject) => {
-      this.pings.set(id, { start: this.clock.monotonic(), resolve, reject });
-      this._queuePrio({ type: FrameType.PING, flags: 0, streamId: 0, opaque }, undefined);
-    });
+    return this.liveness.ping();
   }
 
   /** Graceful shutdown: no new streams either way; the connection ends once all streams are done. */
@@ -480,6 +399,25 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
     }
   }
 
+  /** @internal */
+  _sendPing(opaque: Buffer): void {
+    this._queuePrio({ type: FrameType.PING, flags: 0, streamId: 0, opaque }, undefined);
+  }
+
+  /** @internal */
+  _rtt(ms: number): void {
+    this.emit('rtt', ms);
+  }
+
+  /** @internal */
+  _idle(quietMs: number): void {
+    if (this.closed) return;
+    this.log.warn('mux idle timeout, closing link', { idleMs: Math.round(quietMs) });
+    this.destroy(
+      new CaravanError(ErrorCodes.LINK_TIMEOUT, `link idle: nothing received for ${Math.round(quietMs)} ms`),
+    );
+  }
+
   /** @internal the scheduler has nothing left to write */
   _flushed(): void {
     if (this.state === SessionState.Ending && !this.scheduler.socketEnded) {
@@ -514,13 +452,13 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
 
   private removeStream(s: MuxStream): void {
     if (!this.streams.delete(s.id)) return;
-    if (!s._local) this.peerStreams--;
+    if (!s._local) this.limits.closed();
     this.scheduler.remove(s);
     this.maybeEndGracefully();
   }
 
-  /** Stream error detected here (the peer broke the protocol on one stream): RESET the peer, tell the application. */
-  private streamError(s: MuxStream, code: number, reason: string): void {
+  /** @internal Stream error found here (the peer broke the protocol on one stream): RESET the peer, tell the application. */
+  _streamError(s: MuxStream, code: number, reason: string): void {
     this.faultLog.warn(`stream-error-${code}`, 'mux stream error, resetting stream', {
       stream: s.id,
       code,
@@ -544,33 +482,9 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
   // -------------------------------------------------------------------------------------------------------------
   // receiving
 
-  private armIdle(ms: number): void {
-    this.idleTimer = this.clock
-      .setTimeout(
-        () => {
-          this.idleTimer = undefined;
-          if (this.closed) return;
-          const quiet = this.clock.monotonic() - this.lastRx;
-          if (quiet >= this.idleTimeoutMs) {
-            this.log.warn('mux idle timeout, closing link', { idleMs: Math.round(quiet) });
-            this.destroy(
-              new CaravanError(
-                ErrorCodes.LINK_TIMEOUT,
-                `link idle: nothing received for ${Math.round(quiet)} ms`,
-              ),
-            );
-          } else {
-            this.armIdle(this.idleTimeoutMs - quiet);
-          }
-        },
-        Math.max(1, Math.ceil(ms)),
-      )
-      .unref();
-  }
-
   private onData(chunk: Buffer): void {
     if (this.closed) return;
-    this.lastRx = this.clock.monotonic();
+    this.liveness.received();
     this.counters.bytesIn += chunk.length;
     if (this.deferred !== undefined) {
       // a read that arrived while an earlier one waits for the next turn: keep the order
@@ -647,7 +561,7 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
     }
     this.log.debug('mux peer preface', { ...this.peer });
     // With keepalive on, measure the RTT at once rather than one interval later (status shows it from the start).
-    if (this.keepaliveTimer) this.ping().catch(() => undefined);
+    if (this.liveness.keepalive) this.ping().catch(() => undefined);
     this.emit('ready');
   }
 
@@ -660,14 +574,7 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
         return false;
       case FrameType.PING:
         if (f.flags & FrameFlags.ACK) {
-          const id = f.opaque.readUInt32BE(4);
-          const p = f.opaque.readUInt32BE(0) === 0 ? this.pings.get(id) : undefined;
-          if (p === undefined) return false;
-          this.pings.delete(id);
-          const ms = this.clock.monotonic() - p.start;
-          this._rttMs = ms;
-          this.emit('rtt', ms);
-          p.resolve(ms);
+          this.liveness.ack(f.opaque);
         } else {
           this._queuePrio(
             { type: FrameType.PING, flags: FrameFlags.ACK, streamId: 0, opaque: f.opaque },
@@ -689,7 +596,7 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
         return false;
       case FrameType.OPEN:
         this.onOpen(f.streamId, f.payload);
-        return this.countOpen();
+        return this.limits.countOpen();
       default:
         break;
     }
@@ -705,75 +612,23 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
     }
     switch (f.type) {
       case FrameType.ACCEPT:
-        if (!s._transition(StreamEvent.AcceptReceived, 'peer')) {
-          this.streamError(s, MuxErrorCodes.PROTOCOL, 'unexpected ACCEPT');
-          return false;
-        }
-        s.emit('accept', f.payload);
-        return false;
-      case FrameType.DATA: {
-        const n = f.payload.length;
-        if (!inStates(PEER_MAY_SEND, s._state)) {
-          const before = inStates(AWAITING_ACCEPT, s._state);
-          this.streamError(s, MuxErrorCodes.PROTOCOL, before ? 'DATA before ACCEPT' : 'DATA after FIN');
-          return false;
-        }
-        if (n > s._recvWindow) {
-          this.streamError(
-            s,
-            MuxErrorCodes.FLOW_CONTROL,
-            `flow-control error: DATA of ${n} bytes exceeds the remaining window of ${s._recvWindow}`,
-          );
-          return false;
-        }
-        if (n === 0) return false;
-        s._recvWindow -= n;
-        s._deliverData(f.payload);
-        return false;
-      }
+        s._onAccept(f.payload);
+        break;
+      case FrameType.DATA:
+        s._onData(f.payload);
+        break;
       case FrameType.WINDOW:
-        if (s._credit + f.increment > MAX_CREDIT) {
-          this.streamError(s, MuxErrorCodes.FLOW_CONTROL, 'flow-control error: credit overflow');
-          return false;
-        }
-        s._credit += f.increment;
-        this._wake(s);
-        return false;
+        s._onWindow(f.increment);
+        break;
       case FrameType.FIN:
-        if (!s._transition(StreamEvent.FinReceived, 'peer')) {
-          const before = inStates(AWAITING_ACCEPT, s._state);
-          this.streamError(s, MuxErrorCodes.PROTOCOL, before ? 'FIN before ACCEPT' : 'second FIN');
-          return false;
-        }
-        if (s._deliverEnd()) this._maybeClose(s);
-        return false;
+        s._onFin();
+        break;
       case FrameType.RESET:
-        this._terminate(
-          s,
-          new CaravanError(
-            ErrorCodes.FLOW_RESET,
-            `stream ${s.id} reset by peer (code ${f.code}): ${f.reason}`,
-          ),
-          { code: f.code, reason: f.reason },
-          false,
-          'peer',
-        );
-        return false;
+        s._onReset(f.code, f.reason);
+        break;
     }
     return false;
   };
-
-  /** One more OPEN handled this turn; true when the turn's budget is used up (stop reading until the next turn). */
-  private countOpen(): boolean {
-    if (!this.turnResetScheduled) {
-      this.turnResetScheduled = true;
-      setImmediate(() => {
-        this.turnResetScheduled = false;
-        this.opensThisTurn = 0;
-      });
-    }
-    return ++this.opensThisTurn >= this.opensPerTurn;
-  }
 
   private refuse(id: number, why: MuxRefusal, reason: string): void {
     this.counters.streamsRefused++;
@@ -797,29 +652,13 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
     }
     if (this.goAwaySent) return this.refuse(id, 'going-away', 'going away');
     if (this.listenerCount('stream') === 0) return this.refuse(id, 'no-acceptor', 'no stream acceptor');
-    if (this.peerStreams >= this.maxPeerStreams) {
-      this.faultLog.warn(
-        'refused-streams',
-        'stream refused: the peer has too many open streams on this link',
-        {
-          limit: this.maxPeerStreams,
-        },
-      );
-      return this.refuse(
-        id,
-        'link-streams',
-        `too many open streams on this link (limit ${this.maxPeerStreams})`,
-      );
-    }
-    if (!this.openBucket.take()) {
-      this.faultLog.warn('refused-rate', 'stream refused: the peer opens streams too fast on this link');
-      return this.refuse(id, 'link-rate', 'streams opened too fast on this link');
-    }
+    const refusal = this.limits.check();
+    if (refusal !== undefined) return this.refuse(id, refusal.why, refusal.reason);
     this.lastPeerStreamId = id;
     const s = new MuxStream(this, id, false, this._localWindow, (this.peer as MuxSettings).initialWindow);
     s._transition(StreamEvent.OpenReceived, 'peer');
     this.streams.set(id, s);
-    this.peerStreams++;
+    this.limits.opened();
     this.counters.streamsAccepted++;
     this.emit('stream', s, header);
   }
@@ -847,10 +686,6 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
   private finish(err: Error | undefined): void {
     if (this.closed) return;
     this.transition(SessionEvent.Close, 'local');
-    this.idleTimer?.cancel();
-    this.keepaliveTimer?.cancel();
-    this.idleTimer = undefined;
-    this.keepaliveTimer = undefined;
     this.prefaceTimer?.cancel();
     this.prefaceTimer = undefined;
     this.deferred = undefined;
@@ -865,8 +700,7 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
     }
     this.streams.clear();
     this.scheduler.stop();
-    for (const p of this.pings.values()) p.reject(linkClosed(`ping aborted: ${reason}`));
-    this.pings.clear();
+    this.liveness.stop(linkClosed(`ping aborted: ${reason}`));
     if (!this.socket.destroyed) this.socket.destroy();
     this.emit('close', err);
   }

@@ -6,11 +6,13 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../observe/log.js';
 import { CaravanError, ErrorCodes } from '../../errors.js';
-import { FrameType, MAX_FRAME_PAYLOAD } from './frame.js';
+import { FrameType, MAX_CREDIT, MAX_FRAME_PAYLOAD, MuxErrorCodes } from './frame.js';
 import type { Frame } from './frame.js';
 import {
+  AWAITING_ACCEPT,
   FINAL,
   MAY_SEND,
+  PEER_MAY_SEND,
   PEER_OPEN,
   StreamEvent,
   StreamState,
@@ -56,9 +58,12 @@ export interface StreamHost {
     err: Error,
     resetEvent: { code: number; reason: string } | undefined,
     async: boolean,
+    cause?: Cause,
   ): void;
   /** both directions may be done: remove the stream */
   _maybeClose(s: MuxStream): void;
+  /** the peer broke the protocol on this stream: RESET it with `code` */
+  _streamError(s: MuxStream, code: number, reason: string): void;
 }
 
 /** Who caused a transition: the application or this side's own code, or the peer (a frame it sent). */
@@ -257,21 +262,79 @@ export class MuxStream extends EventEmitter {
     }
   }
 
-  /** @internal deliver received bytes, or hold them until a 'data' listener is attached */
-  _deliverData(chunk: Buffer): void {
-    this._bytesIn += chunk.length;
+  // -------------------------------------------------------------------------------------------------------------
+  // the peer's frames for this stream, checked against the state machine (a violation resets the stream)
+
+  /** @internal */
+  _onAccept(payload: Buffer): void {
+    if (!this._transition(StreamEvent.AcceptReceived, 'peer')) {
+      this.session._streamError(this, MuxErrorCodes.PROTOCOL, 'unexpected ACCEPT');
+      return;
+    }
+    this.emit('accept', payload);
+  }
+
+  /** @internal DATA: delivered at once while a 'data' listener is attached, else held until one is */
+  _onData(chunk: Buffer): void {
+    const n = chunk.length;
+    if (!inStates(PEER_MAY_SEND, this._state)) {
+      const before = inStates(AWAITING_ACCEPT, this._state);
+      this.session._streamError(
+        this,
+        MuxErrorCodes.PROTOCOL,
+        before ? 'DATA before ACCEPT' : 'DATA after FIN',
+      );
+      return;
+    }
+    if (n > this._recvWindow) {
+      this.session._streamError(
+        this,
+        MuxErrorCodes.FLOW_CONTROL,
+        `flow-control error: DATA of ${n} bytes exceeds the remaining window of ${this._recvWindow}`,
+      );
+      return;
+    }
+    if (n === 0) return;
+    this._recvWindow -= n;
+    this._bytesIn += n;
     if (this._inbox.length === 0 && this.listenerCount('data') > 0) this.emit('data', chunk);
     else this._inbox.push(chunk);
   }
 
-  /** @internal peer FIN: emit 'end' now, or after held data was delivered; true if emitted */
-  _deliverEnd(): boolean {
+  /** @internal */
+  _onWindow(increment: number): void {
+    if (this._credit + increment > MAX_CREDIT) {
+      this.session._streamError(this, MuxErrorCodes.FLOW_CONTROL, 'flow-control error: credit overflow');
+      return;
+    }
+    this._credit += increment;
+    this.session._wake(this);
+  }
+
+  /** @internal the peer's FIN: 'end' now, or after the held data was delivered */
+  _onFin(): void {
+    if (!this._transition(StreamEvent.FinReceived, 'peer')) {
+      const before = inStates(AWAITING_ACCEPT, this._state);
+      this.session._streamError(this, MuxErrorCodes.PROTOCOL, before ? 'FIN before ACCEPT' : 'second FIN');
+      return;
+    }
     if (this._inbox.length > 0) {
       this._endHeld = true;
-      return false;
+      return;
     }
     this.emit('end');
-    return true;
+    this.session._maybeClose(this);
+  }
+
+  /** @internal */
+  _onReset(code: number, reason: string): void {
+    this.session._terminate(
+      this,
+      new CaravanError(ErrorCodes.FLOW_RESET, `stream ${this.id} reset by peer (code ${code}): ${reason}`),
+      { code, reason },
+      false,
+      'peer',
+    );
   }
 
   /** @internal */
