@@ -1,9 +1,10 @@
 /**
  * MuxSession: many flow-controlled, bidirectional streams plus a control channel over one duplex byte stream
- * (a link's mTLS socket). Protocol: docs/design/wire.md. This file is the session: its state machine
- * (session-state.ts), the receive path, opening and accepting streams, GOAWAY, keepalive and the limits on what the
- * peer can make it do. The codec is frame.ts, a stream is stream.ts (its state machine stream-state.ts), the send
- * queue and flush are scheduler.ts.
+ * (a link's mTLS socket). Protocol: docs/design/wire.md; the files of this folder: docs/design/architecture.md,
+ * "The mux". This file is the session: its state machine (session-state.ts), the session's frames, opening and
+ * accepting streams, GOAWAY and closing. The codec is frame.ts, reading reader.ts, a stream stream.ts (its state
+ * machine stream-state.ts), the send queue and flush scheduler.ts, keepalive and RTT liveness.ts, the limits on
+ * what the peer can make this side do peer-limits.ts.
  */
 import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'node:events';
@@ -13,13 +14,11 @@ import { RepeatLog } from '../../observe/repeat-log.js';
 import { systemClock, type Clock, type Timer } from '../../clock.js';
 import { CaravanError, ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
 import {
-  FrameDecoder,
   FrameFlags,
   FrameType,
   MAX_FRAME_PAYLOAD,
   MAX_STREAM_ID,
   MuxErrorCodes,
-  PrefaceDecoder,
   encodePreface,
   frameTypeName,
 } from './frame.js';
@@ -36,6 +35,7 @@ import {
 import { SendScheduler, type SchedulerHost } from './scheduler.js';
 import { Liveness, type LivenessHost } from './liveness.js';
 import { PeerLimits } from './peer-limits.js';
+import { FrameReader, type ReaderHost } from './reader.js';
 import {
   DEFAULT_INITIAL_WINDOW,
   DEFAULT_MAX_FRAME_SIZE,
@@ -89,7 +89,7 @@ export interface MuxSession {
  * reason); 'close' (err?: Error) exactly once.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- typed events
-export class MuxSession extends EventEmitter implements StreamHost, SchedulerHost, LivenessHost {
+export class MuxSession extends EventEmitter implements StreamHost, SchedulerHost, LivenessHost, ReaderHost {
   private readonly socket: Duplex;
   private readonly log: Logger;
   private readonly initiator: boolean;
@@ -108,8 +108,7 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
   private graceful = false;
 
   private peer: MuxSettings | undefined;
-  private readonly prefaceDecoder = new PrefaceDecoder();
-  private readonly decoder = new FrameDecoder();
+  private readonly reader: FrameReader;
   private readonly streams = new Map<number, MuxStream>();
   private readonly scheduler: SendScheduler;
   private nextId: number;
@@ -133,8 +132,6 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
   private readonly maxQueuedReplies: number;
   private readonly onFault: ((kind: MuxFault) => void) | undefined;
   private prefaceTimer: Timer | undefined;
-  /** bytes of a read left unprocessed until the next turn (the socket is paused meanwhile) */
-  private deferred: Buffer | undefined;
 
   constructor(socket: Duplex, opts: MuxSessionOptions) {
     super();
@@ -158,6 +155,7 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
     );
     this.maxQueuedReplies = opts.maxQueuedReplies ?? DEFAULT_MAX_QUEUED_REPLIES;
     this.onFault = opts.onFault;
+    this.reader = new FrameReader(socket, this);
     this.scheduler = new SendScheduler(
       socket,
       this,
@@ -486,52 +484,11 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
     if (this.closed) return;
     this.liveness.received();
     this.counters.bytesIn += chunk.length;
-    if (this.deferred !== undefined) {
-      // a read that arrived while an earlier one waits for the next turn: keep the order
-      this.deferred = Buffer.concat([this.deferred, chunk]);
-      return;
-    }
-    let data = chunk;
-    try {
-      if (this.peer === undefined) {
-        const r = this.prefaceDecoder.push(chunk);
-        if (r === undefined) return;
-        this.peer = r.settings;
-        this.decoder.setMaxDataPayload(r.settings.maxFrameSize);
-        this.onPeerPreface();
-        if (this.closed) return;
-        data = r.rest;
-        if (data.length === 0) return;
-      }
-      this.decode(data);
-    } catch (e) {
-      this.onDecodeError(e);
-    }
+    this.reader.push(chunk);
   }
 
-  /** Decodes a read; if the turn's OPEN budget runs out, the rest waits for the next turn with the socket paused. */
-  private decode(data: Buffer): void {
-    const rest = this.decoder.push(data, this.onFrame);
-    if (rest === undefined || this.closed) return;
-    this.deferred = rest;
-    this.socket.pause();
-    setImmediate(() => this.resumeDecoding());
-  }
-
-  private resumeDecoding(): void {
-    const data = this.deferred;
-    this.deferred = undefined;
-    if (this.closed || data === undefined) return;
-    try {
-      this.decode(data);
-    } catch (e) {
-      this.onDecodeError(e);
-      return;
-    }
-    if (this.deferred === undefined && !this.closed) this.socket.resume();
-  }
-
-  private onDecodeError(e: unknown): void {
+  /** @internal */
+  _onReadError(e: unknown): void {
     if (isCaravanError(e, ErrorCodes.PROTOCOL)) {
       this.fault('protocol', e);
       return;
@@ -550,7 +507,9 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
     this.destroy(err);
   }
 
-  private onPeerPreface(): void {
+  /** @internal */
+  _onPreface(settings: MuxSettings): void {
+    this.peer = settings;
     this.transition(SessionEvent.PrefaceReceived, 'peer');
     this.prefaceTimer?.cancel();
     this.prefaceTimer = undefined;
@@ -565,7 +524,8 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
     this.emit('ready');
   }
 
-  private readonly onFrame = (f: Frame): boolean => {
+  /** @internal */
+  readonly _onFrame = (f: Frame): boolean => {
     if (this.closed) return true;
     this.counters.framesIn++;
     switch (f.type) {
@@ -688,7 +648,7 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
     this.transition(SessionEvent.Close, 'local');
     this.prefaceTimer?.cancel();
     this.prefaceTimer = undefined;
-    this.deferred = undefined;
+    this.reader.stop();
     this.faultLog.close();
     if (err) this.log.debug('mux session closed', { err: errorMessage(err) });
     else this.log.debug('mux session closed');
