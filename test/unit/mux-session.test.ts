@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { ErrorCodes, isCaravanError } from '../../src/errors.js';
 import { memoryLogger } from '../../src/observe/log.js';
+import { ManualClock } from '../../src/clock.js';
 import { MuxErrorCodes, MuxSession } from '../../src/links/mux/session.js';
 import type { MuxSessionOptions, MuxStream } from '../../src/links/mux/session.js';
 import {
@@ -384,34 +385,61 @@ test('reset propagates with code and reason; pending writes fail', T, async () =
   }
 });
 
-test('ping measures RTT; keepalive emits rtt events', T, async () => {
-  const p = await tcpPair({ keepaliveIntervalMs: 20 });
+test('ping measures RTT on the session clock; keepalive pings once per interval', T, async () => {
+  const clock = new ManualClock();
+  const p = await tcpPair({ keepaliveIntervalMs: 1000, clock }, { clock });
   try {
-    const rtt = await p.b.ping();
-    assert.ok(rtt >= 0 && rtt < 5000);
-    assert.equal(p.b.rttMs, rtt);
-    const [ms] = (await once(p.a, 'rtt')) as [number];
-    assert.ok(ms >= 0);
-    assert.ok(p.a.rttMs !== undefined);
+    // The clock moves 37 ms between the PING and its ACK: the ACK cannot arrive before this turn is over.
+    const pinged = p.b.ping();
+    clock.advance(37);
+    assert.equal(await pinged, 37);
+    assert.equal(p.b.rttMs, 37);
+    // with keepalive on, the first RTT is measured as soon as the peer's preface is in
+    await waitFor(() => p.a.rttMs !== undefined || undefined, { what: 'first keepalive RTT' });
+    let rtts = 0;
+    p.a.on('rtt', () => rtts++);
+    clock.advance(1000 - 37 - 1); // the keepalive interval started with the session, 37 ms ago
+    for (let i = 0; i < 3; i++) await Promise.all([p.a.ping(), p.b.ping()]); // round trips: nothing else came
+    assert.equal(rtts, 3, 'no keepalive PING before the interval is over');
+    const next = once(p.a, 'rtt') as Promise<[number]>;
+    clock.advance(1); // the interval is over: a keepalive PING
+    clock.advance(12);
+    assert.deepEqual(await next, [12]);
+    assert.equal(p.a.rttMs, 12);
   } finally {
     await p.close();
   }
 });
 
 test('idle timeout closes a silent link with LINK_TIMEOUT; keepalive keeps a link alive', T, async () => {
-  const p = await tcpPair({ idleTimeoutMs: 150 });
+  const clock = new ManualClock();
+  const p = await tcpPair({ idleTimeoutMs: 150, clock }, { clock });
   try {
-    const [errA, errB] = await Promise.all([closedOnce(p.a), closedOnce(p.b)]);
+    const closes = Promise.all([closedOnce(p.a), closedOnce(p.b)]);
+    clock.advance(149);
+    assert.equal(p.a.closed, false);
+    clock.advance(1);
+    assert.equal(p.a.closed, true, 'closed when the idle timeout is over');
+    const [errA, errB] = await closes;
     assert.ok(isCaravanError(errA, ErrorCodes.LINK_TIMEOUT), String(errA));
+    assert.match(errA.message, /nothing received for 150 ms/);
     assert.ok(isCaravanError(errB, ErrorCodes.LINK_CLOSED), String(errB));
   } finally {
     await p.close();
   }
-  const q = await tcpPair({ idleTimeoutMs: 300, keepaliveIntervalMs: 20 }, { keepaliveIntervalMs: 20 });
+  const clock2 = new ManualClock();
+  const q = await tcpPair(
+    { idleTimeoutMs: 300, keepaliveIntervalMs: 20, clock: clock2 },
+    { keepaliveIntervalMs: 20, clock: clock2 },
+  );
   try {
-    let rtts = 0;
-    q.a.on('rtt', () => rtts++);
-    await waitFor(() => rtts >= 20 || q.a.closed, { what: '20 keepalive round trips', intervalMs: 10 });
+    await waitFor(() => q.a.rttMs !== undefined || undefined, { what: 'first keepalive RTT' });
+    // 20 keepalive intervals, 400 ms of session time: each one's PINGs and ACKs are received before the next
+    for (let i = 0; i < 20; i++) {
+      const acked = once(q.a, 'rtt');
+      clock2.advance(20);
+      await acked;
+    }
     assert.equal(q.a.closed, false, 'alive well past the idle timeout');
   } finally {
     await q.close();
@@ -690,7 +718,7 @@ test('over real TLS: echo both directions with sha256 check', T, async () => {
     };
     await Promise.all([run(a, 4 * 1024 * 1024), run(a, 1024 * 1024), run(b, 2 * 1024 * 1024)]);
     const rtt = await a.ping();
-    assert.ok(rtt >= 0);
+    assert.ok(rtt > 0 && rtt < 5000, `a real round trip over TLS: ${rtt} ms`);
     // graceful close over TLS
     const closes = Promise.all([closedOnce(a), closedOnce(b)]);
     b.goAway();
