@@ -33,6 +33,10 @@ export interface OtherBuild {
 
 const MARKER = '.bench-build-done';
 
+function shorten(s: string, n: number): string {
+  return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}
+
 async function git(args: string[]): Promise<string> {
   return (await runOk('git', ['-C', repoRoot, ...args], { timeoutMs: 60_000 })).stdout.trim();
 }
@@ -75,7 +79,7 @@ export async function buildOther(ref: string, rebuild: boolean, progress: Progre
   const commit = await git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]).catch(() => {
     throw new Error(`--compare: '${ref}' does not name a commit of this repository`);
   });
-  const title = await git(['log', '-1', '--format=%h %s', commit]);
+  const title = shorten(await git(['log', '-1', '--format=%h %s', commit]), 60);
   const dir = join(os.tmpdir(), 'caravan-bench-builds', commit);
   const routerMain = join(dir, 'dist', 'src', 'daemon', 'main.js');
   if (!rebuild && existsSync(join(dir, MARKER)) && existsSync(routerMain)) {

@@ -53,7 +53,7 @@ export interface CompareRow {
   runsB: number;
   /**
    * `better` / `worse` when every run of B is beyond every run of A in that direction (the ranges do not
-   * overlap), `same` when they overlap, `n/a` when a side has no run.
+   * overlap), `same` when they overlap, `n/a` when a side has fewer than 2 runs (one run says nothing about noise).
    */
   verdict: 'better' | 'worse' | 'same' | 'n/a';
 }
@@ -76,7 +76,7 @@ export function compareRow(s: CompareSeries): CompareRow {
   const medianA = midMedian(a);
   const medianB = midMedian(b);
   let verdict: CompareRow['verdict'] = 'n/a';
-  if (a.length > 0 && b.length > 0) {
+  if (a.length >= 2 && b.length >= 2) {
     const bAboveA = Math.min(...b) > Math.max(...a);
     const bBelowA = Math.max(...b) < Math.min(...a);
     const up = s.better === 'higher';

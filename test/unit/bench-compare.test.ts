@@ -76,6 +76,9 @@ test('compare rows: medians, B/A, spreads, and a verdict only when the ranges do
   });
   assert.equal(overlap.verdict, 'same');
   const none = compareRow({ id: 'x', label: 'x', unit: 'MB', better: 'lower', a: [60], b: [] });
+  const single = compareRow({ id: 'x', label: 'x', unit: 'MB', better: 'lower', a: [60], b: [50] });
+  assert.equal(single.verdict, 'n/a'); // one run each: no verdict
+  assert.equal(single.ratio, 50 / 60);
   assert.equal(none.verdict, 'n/a');
   assert.ok(Number.isNaN(none.ratio));
   assert.ok(Number.isNaN(none.spreadA)); // one run has no spread
