@@ -25,6 +25,8 @@ import { runRedis, type RedisSpec } from './workloads/redis.js';
 const MB = 1024 * 1024;
 /** As in the full bench (bench/network.ts): V8 gives back its young generation ~8–10 s after traffic stops. */
 const IDLE_SETTLE_MS = 12_000;
+/** idle RSS is read this many times, 1 s apart, so that its row has a spread too */
+const IDLE_SAMPLES = 5;
 
 /** One workload of the comparison and the rows it yields from one run. */
 interface Workload {
@@ -153,16 +155,20 @@ export async function runCompare(
     }
     progress(`compare: idle memory: waiting ${IDLE_SETTLE_MS / 1000} s without traffic…`);
     await sleep(IDLE_SETTLE_MS);
-    const series: CompareSeries[] = [
-      {
-        id: 'rss.idle',
-        label: `router RSS idle (${IDLE_SETTLE_MS / 1000} s quiet), largest router`,
-        unit: 'MB',
-        better: 'lower',
-        a: [largestRss(paths.A)],
-        b: [largestRss(paths.B)],
-      },
-    ];
+    const idle: CompareSeries = {
+      id: 'rss.idle',
+      label: `router RSS idle (after ${IDLE_SETTLE_MS / 1000} s quiet), largest router`,
+      unit: 'MB',
+      better: 'lower',
+      a: [],
+      b: [],
+    };
+    for (let i = 0; i < IDLE_SAMPLES; i++) {
+      if (i > 0) await sleep(1000);
+      idle.a.push(largestRss(paths.A));
+      idle.b.push(largestRss(paths.B));
+    }
+    const series: CompareSeries[] = [idle];
     const peak: CompareSeries = {
       id: 'rss.peak',
       label: 'router RSS peak during the runs, largest router',
