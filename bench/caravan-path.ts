@@ -18,6 +18,12 @@ export interface CaravanPathOptions {
   helloIntervalMs?: number;
   /** the listeners send the client's first bytes with the flow setup (docs/adr/0004-early-data.md) */
   earlyData?: boolean;
+  /** The router entry point to run (default: this build's); `--compare` passes another build's. */
+  routerMain?: string;
+  /** The node flags of that build (default: this build's ROUTER_NODE_FLAGS). */
+  routerFlags?: readonly string[];
+  /** Prefix of the site names (default `h<hops>`); two paths of the same hop count need different ones. */
+  prefix?: string;
 }
 
 export interface CaravanPath extends BenchPath {
@@ -32,9 +38,9 @@ function startRouter(site: TestSite, logDir: string, opts: CaravanPathOptions): 
   return spawnManaged(
     process.execPath,
     [
-      ...ROUTER_NODE_FLAGS,
+      ...(opts.routerFlags ?? ROUTER_NODE_FLAGS),
       ...(opts.nodeArgs ?? []),
-      routerMain,
+      opts.routerMain ?? routerMain,
       '--dir',
       site.dir,
       '--log-level',
@@ -66,7 +72,7 @@ export async function caravanPath(
   opts: CaravanPathOptions = {},
 ): Promise<CaravanPath> {
   const name: PathName = hops === 1 ? 'caravan-1hop' : 'caravan-2hop';
-  const prefix = `h${hops}`;
+  const prefix = opts.prefix ?? `h${hops}`;
   const hello = opts.helloIntervalMs ?? 1000;
   const access = { host: HOST, port: 0 };
   const logDir = `${root}/logs`;

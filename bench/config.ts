@@ -21,9 +21,22 @@ export interface BenchConfig {
   scale: number[];
   spfSamples: number;
   outDir: string | undefined;
+  /** `--compare <ref>`: the A/B comparison of this build against a build of another commit, instead of the paths. */
+  compare: CompareConfig | undefined;
+}
+
+export interface CompareConfig {
+  /** The git ref (commit, branch, tag, HEAD~1) built as side A. */
+  ref: string;
+  /** Interleaved rounds; each runs every workload once on each build. */
+  rounds: number;
+  hops: 1 | 2;
+  /** Build the other commit again even when a build of it is cached. */
+  rebuild: boolean;
 }
 
 const USAGE = `Usage: npm run bench -- [--quick] [--only iperf,redis,conns,churn,scale] [--paths LIST] [--out DIR]
+       npm run bench -- --compare REF [--rounds N] [--hops 1|2] [--quick] [--only iperf,redis,conns] [--rebuild]
 
 Benchmarks direct, caravan-1hop, caravan-2hop and stunnel paths on 127.0.0.1 with iperf3 and
 redis-benchmark, router memory under connection churn and the routing engine at scale. Full runs
@@ -34,6 +47,14 @@ Results: a table on stdout and JSON under bench/results/.
   --only LIST    sections: ${SECTIONS.join(',')}
   --paths LIST   paths: ${PATH_NAMES.join(',')} (direct and caravan-1hop are always measured)
   --out DIR      where the JSON goes (default bench/results)
+
+  --compare REF  A/B: build the commit REF (git archive into a temporary directory, node_modules
+                 shared when the lockfiles match, else npm ci; tsc) and run the same workloads on a
+                 caravan path of that build (A) and of this one (B), interleaved over several
+                 rounds (A B, B A, ...); prints per row both medians, B/A, each side's spread
+  --rounds N     rounds of the comparison (default 5, 3 with --quick)
+  --hops 1|2     the comparison's path: one link (default) or through a transit router
+  --rebuild      build REF again even if a build of that commit is cached
 `;
 
 export function parseConfig(argv: string[]): BenchConfig | undefined {
@@ -45,6 +66,10 @@ export function parseConfig(argv: string[]): BenchConfig | undefined {
       paths: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      compare: { type: 'string' },
+      rounds: { type: 'string' },
+      hops: { type: 'string' },
+      rebuild: { type: 'boolean' },
     },
     strict: true,
   });
@@ -58,6 +83,7 @@ export function parseConfig(argv: string[]): BenchConfig | undefined {
     sections.add(s as Section);
   }
   const quick = values.quick === true;
+  const compare = compareConfig(values, quick, sections);
   const paths = new Set<PathName>(['direct', 'caravan-1hop']);
   const wanted =
     values.paths?.split(',').map((x) => x.trim()) ?? PATH_NAMES.filter((p) => !quick || p !== 'node-tls');
@@ -84,5 +110,39 @@ export function parseConfig(argv: string[]): BenchConfig | undefined {
     scale: [100, 1000],
     spfSamples: quick ? 30 : 200,
     outDir: values.out,
+    compare,
   };
+}
+
+const COMPARE_SECTIONS: readonly Section[] = ['iperf', 'redis', 'conns'];
+
+function compareConfig(
+  values: { compare?: string; rounds?: string; hops?: string; rebuild?: boolean; only?: string },
+  quick: boolean,
+  sections: Set<Section>,
+): CompareConfig | undefined {
+  if (values.compare === undefined) {
+    for (const k of ['rounds', 'hops', 'rebuild'] as const) {
+      if (values[k] !== undefined) throw new Error(`--${k} is an option of --compare`);
+    }
+    return undefined;
+  }
+  const ref = values.compare.trim();
+  if (ref === '' || ref.startsWith('-')) throw new Error(`--compare: '${values.compare}' is not a git ref`);
+  const rounds = values.rounds === undefined ? (quick ? 3 : 5) : Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) {
+    throw new Error(`--rounds: expected a whole number from 1 to 50, not '${values.rounds}'`);
+  }
+  const hops = values.hops === undefined ? 1 : Number(values.hops);
+  if (hops !== 1 && hops !== 2) throw new Error(`--hops: expected 1 or 2, not '${values.hops}'`);
+  if (values.only === undefined) {
+    for (const s of [...sections]) if (!COMPARE_SECTIONS.includes(s)) sections.delete(s);
+  } else {
+    for (const s of sections) {
+      if (!COMPARE_SECTIONS.includes(s)) {
+        throw new Error(`--compare measures ${COMPARE_SECTIONS.join(', ')}; '${s}' is not one of them`);
+      }
+    }
+  }
+  return { ref, rounds, hops, rebuild: values.rebuild === true };
 }

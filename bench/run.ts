@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick]`: direct vs caravan-1hop vs caravan-2hop vs stunnel (and node-tls) on 127.0.0.1 with real peers
+// `npm run bench [-- --quick]` (or `-- --compare <ref>`, bench/compare.ts): direct vs caravan-1hop vs caravan-2hop vs stunnel (and node-tls) on 127.0.0.1 with real peers
 // (iperf3, redis-benchmark), router memory under connection churn, and the routing engine at scale. Prints
 // tables, PASS/MISS lines for the targets, and writes JSON under bench/results/.
 import { rmSync } from 'node:fs';
@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { errorMessage } from '../src/errors.js';
 import { cleanupAll, registerCleanup, repoRoot } from '../test/support/proc.js';
 import { makeTempRoot } from '../test/support/sites.js';
-import { parseConfig, type BenchConfig } from './config.js';
+import { runCompare } from './compare.js';
+import { parseConfig, type BenchConfig, type CompareConfig } from './config.js';
 import { findTools, machineInfo, type Tools } from './env.js';
 import { measureNetwork, type NetworkResults } from './network.js';
 import {
@@ -36,11 +37,11 @@ async function runScale(cfg: BenchConfig): Promise<ScaleResult[]> {
   return out;
 }
 
-async function writeJson(cfg: BenchConfig, doc: Record<string, unknown>): Promise<string> {
+async function writeJson(cfg: BenchConfig, doc: Record<string, unknown>, kind = 'bench'): Promise<string> {
   const dir = cfg.outDir ?? join(repoRoot, 'bench', 'results');
   await mkdir(dir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const file = join(dir, `bench-${cfg.quick ? 'quick' : 'full'}-${stamp}.json`);
+  const file = join(dir, `${kind}-${cfg.quick ? 'quick' : 'full'}-${stamp}.json`);
   await writeFile(file, JSON.stringify(doc, null, 2) + '\n');
   return file;
 }
@@ -66,9 +67,45 @@ function print(
   return text;
 }
 
+async function compareMain(cfg: BenchConfig, cmp: CompareConfig): Promise<number> {
+  const started = Date.now();
+  const tools = findTools();
+  const root = await makeTempRoot('bench-cmp');
+  registerCleanup({ sync: () => rmSync(root.dir, { recursive: true, force: true }) });
+  let result;
+  try {
+    result = await runCompare(cfg, cmp, tools, root.dir, progress);
+  } finally {
+    await cleanupAll().catch(() => undefined);
+    await root.remove();
+  }
+  const machine = machineInfo(tools);
+  process.stdout.write(
+    `\nCaravan A/B comparison — ${machineLine(machine, cfg.quick)}\n` +
+      section(`caravan-${cmp.hops}hop, ${cmp.rounds} interleaved rounds`, result.text),
+  );
+  const seconds = (Date.now() - started) / 1000;
+  const file = await writeJson(
+    cfg,
+    {
+      kind: 'compare',
+      startedAt: new Date(started).toISOString(),
+      durationSeconds: seconds,
+      machine,
+      config: { ...cfg, sections: [...cfg.sections], paths: [...cfg.paths] },
+      other: result.other,
+      rows: result.rows,
+    },
+    'compare',
+  );
+  process.stdout.write(`\nfinished in ${seconds.toFixed(0)} s; JSON: ${file}\n`);
+  return 0;
+}
+
 async function main(): Promise<number> {
   const cfg = parseConfig(process.argv.slice(2));
   if (!cfg) return 0;
+  if (cfg.compare) return compareMain(cfg, cfg.compare);
   const started = Date.now();
   const tools = findTools();
   const root = await makeTempRoot('bench');

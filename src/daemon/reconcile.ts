@@ -24,7 +24,7 @@ import type { Router } from '../router/router.js';
 import { loadSite, type LoadedSite, type RejectedResource, type SiteConfig } from '../site/site-dir.js';
 import { readJson, type LinkGrantInfo } from '../site/grants/state.js';
 import { LinkRenewer } from '../site/grants/renew.js';
-import { createConnector, createListener, updateListener } from './adapters.js';
+import { createConnector, createListener, loadAdapters, updateListener } from './adapters.js';
 import type { RuntimeContext, RuntimeOptions } from './context.js';
 import type { LinkAccess } from './link-access.js';
 import {
@@ -207,6 +207,7 @@ export class SiteResources {
   /** Starts the services and links of the configuration the site was started with. */
   async startAll(rejected: RejectedResource[]): Promise<void> {
     this.setRejected(rejected);
+    await loadAdapters([...this.config.connectors, ...this.config.listeners].map((r) => r.spec.type));
     for (const c of this.config.connectors) this.startConnector(c);
     for (const l of this.config.listeners) await this.startListener(l);
     for (const link of this.config.links) await this.startLink(link);
@@ -261,6 +262,7 @@ export class SiteResources {
       next.links = desired(next.links, this.runningLinks());
       const changes: string[] = [];
       const siteDiff = diffSite(this.config.site.spec, next.site.spec);
+      await loadAdapters([...next.connectors, ...next.listeners].map((r) => r.spec.type));
       this.applyConnectors(
         diffResources(this.runningConnectors(), next.connectors, () => false),
         changes,

@@ -77,19 +77,40 @@ interface Totals {
   flows: number;
 }
 
+/**
+ * A record as the ring holds it: times as numbers, turned into ISO strings only when someone reads the record
+ * (a query, a watcher), not twice for every flow.
+ */
+interface StoredRecord extends Omit<FlowRecord, 'startedAt' | 'endedAt'> {
+  startedMs: number;
+  endedMs?: number;
+}
+
+function view(r: StoredRecord): FlowRecord {
+  const { startedMs, endedMs, ...rest } = r;
+  const out: FlowRecord = { ...rest, startedAt: new Date(startedMs).toISOString() };
+  if (endedMs !== undefined) out.endedAt = new Date(endedMs).toISOString();
+  return out;
+}
+
 class Handle implements FlowHandle {
   done = false;
   constructor(
-    readonly record: FlowRecord,
+    readonly stored: StoredRecord,
+    /** the counters of this flow's key and listener, looked up once at the start */
+    readonly counters: KeyListenerCounters,
     private readonly owner: FlowRecorder,
   ) {}
+  get record(): FlowRecord {
+    return view(this.stored);
+  }
   established(
     dest: { destSite: string; connector: string; targetAddress: string },
     bytes: () => FlowBytes,
   ): void {
-    this.record.destSite = dest.destSite;
-    this.record.connector = dest.connector;
-    this.record.targetAddress = dest.targetAddress;
+    this.stored.destSite = dest.destSite;
+    this.stored.connector = dest.connector;
+    this.stored.targetAddress = dest.targetAddress;
     this.owner._established(this, bytes);
   }
   finish(outcome: 'ok' | ErrorCode, bytes?: FlowBytes): void {
@@ -101,11 +122,12 @@ class Handle implements FlowHandle {
 
 export class FlowRecorder {
   readonly capacity: number;
-  private readonly ring: Array<FlowRecord | undefined>;
+  private readonly ring: Array<StoredRecord | undefined>;
   private next = 0;
   private size = 0;
   private readonly active = new Map<string, Active>();
-  private readonly counters = new Map<string, KeyListenerCounters>();
+  /** by routing key, then listener */
+  private readonly counters = new Map<string, Map<string, KeyListenerCounters>>();
   readonly errorsByCode = new Map<string, number>();
   private readonly watchers = new Set<(r: FlowRecord) => void>();
   /** bytes and flows of closed flows, cumulative: per key, and per destination router */
@@ -123,7 +145,7 @@ export class FlowRecorder {
     opts: { capacity?: number; now?: () => number } = {},
   ) {
     this.capacity = Math.max(1, Math.floor(opts.capacity ?? DEFAULT_FLOW_RECORDS));
-    this.ring = new Array<FlowRecord | undefined>(this.capacity);
+    this.ring = new Array<StoredRecord | undefined>(this.capacity);
     this.now = opts.now ?? Date.now;
     this.lastLocal = { routerId, t: this.now(), services: {}, destinations: {} };
   }
@@ -132,14 +154,14 @@ export class FlowRecorder {
   // ---------------------------------------------------------------- recording
 
   start(s: FlowStart): FlowHandle {
-    const record: FlowRecord = {
+    const record: StoredRecord = {
       id: s.id,
       routingKey: s.routingKey,
       protocol: s.protocol,
       sourceSite: s.sourceSite,
       listener: s.listener,
       clientAddress: s.clientAddress,
-      startedAt: new Date(this.now()).toISOString(),
+      startedMs: this.now(),
       bytesOut: 0,
       bytesIn: 0,
       outcome: 'active',
@@ -151,7 +173,7 @@ export class FlowRecorder {
     c.opened++;
     c.active++;
     this.startedByKey.set(s.routingKey, (this.startedByKey.get(s.routingKey) ?? 0) + 1);
-    const h = new Handle(record, this);
+    const h = new Handle(record, c, this);
     this.active.set(s.id, { handle: h });
     this.notify(record);
     return h;
@@ -159,24 +181,24 @@ export class FlowRecorder {
 
   /** @internal */
   _established(h: Handle, bytes: () => FlowBytes): void {
-    const a = this.active.get(h.record.id);
+    const a = this.active.get(h.stored.id);
     if (a) a.bytes = bytes;
-    const d = h.record.destSite;
+    const d = h.stored.destSite;
     if (d !== undefined) this.startedByDest.set(d, (this.startedByDest.get(d) ?? 0) + 1);
-    this.notify(h.record);
+    this.notify(h.stored);
   }
 
   /** @internal */
   _finish(h: Handle, outcome: 'ok' | ErrorCode, bytes?: FlowBytes): void {
-    const r = h.record;
+    const r = h.stored;
     const a = this.active.get(r.id);
     this.active.delete(r.id);
     const b = bytes ?? a?.bytes?.() ?? { bytesOut: 0, bytesIn: 0 };
     r.bytesOut = b.bytesOut;
     r.bytesIn = b.bytesIn;
-    r.endedAt = new Date(this.now()).toISOString();
+    r.endedMs = this.now();
     r.outcome = outcome as FlowOutcome;
-    const c = this.counter(r.routingKey, r.listener);
+    const c = h.counters;
     c.active--;
     c.closed++;
     c.bytesOut += b.bytesOut;
@@ -189,18 +211,22 @@ export class FlowRecorder {
   }
 
   private counter(key: string, listener: string): KeyListenerCounters {
-    const k = `${key}\0${listener}`;
-    let c = this.counters.get(k);
+    let byListener = this.counters.get(key);
+    if (!byListener) {
+      byListener = new Map();
+      this.counters.set(key, byListener);
+    }
+    let c = byListener.get(listener);
     if (!c) {
       c = { routingKey: key, listener, opened: 0, closed: 0, active: 0, bytesOut: 0, bytesIn: 0 };
-      this.counters.set(k, c);
+      byListener.set(listener, c);
     }
     return c;
   }
 
   /** Per routing key and listener, cumulative (active flows' bytes count once they close). */
   keyListenerCounters(): KeyListenerCounters[] {
-    return [...this.counters.values()];
+    return [...this.counters.values()].flatMap((m) => [...m.values()]);
   }
 
   /** Called with every new or updated record (the console's event stream). Returns an unsubscribe function. */
@@ -209,7 +235,9 @@ export class FlowRecorder {
     return () => this.watchers.delete(fn);
   }
 
-  private notify(r: FlowRecord): void {
+  private notify(stored: StoredRecord): void {
+    if (this.watchers.size === 0) return;
+    const r = view(stored);
     for (const w of this.watchers) {
       try {
         w(r);
@@ -233,10 +261,15 @@ export class FlowRecorder {
     return out;
   }
 
-  private live(r: FlowRecord): FlowRecord {
-    if (r.outcome !== 'active') return { ...r };
+  private live(r: StoredRecord): FlowRecord {
+    const out = view(r);
+    if (r.outcome !== 'active') return out;
     const b = this.active.get(r.id)?.bytes?.();
-    return b ? { ...r, bytesOut: b.bytesOut, bytesIn: b.bytesIn } : { ...r };
+    if (b) {
+      out.bytesOut = b.bytesOut;
+      out.bytesIn = b.bytesIn;
+    }
+    return out;
   }
 
   get activeCount(): number {
@@ -254,8 +287,8 @@ export class FlowRecorder {
       if (!bytes) continue;
       const b = bytes();
       const n = b.bytesIn + b.bytesOut;
-      addTotals(keys, handle.record.routingKey, n, 0);
-      if (handle.record.destSite !== undefined) addTotals(dests, handle.record.destSite, n, 0);
+      addTotals(keys, handle.stored.routingKey, n, 0);
+      if (handle.stored.destSite !== undefined) addTotals(dests, handle.stored.destSite, n, 0);
     }
     for (const [k, n] of this.startedByKey) addTotals(keys, k, 0, n);
     for (const [k, n] of this.startedByDest) addTotals(dests, k, 0, n);

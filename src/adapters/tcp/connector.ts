@@ -45,6 +45,8 @@ export class TcpConnector extends SpecAdapter<TcpConnectorSpec> implements Conne
   private readonly sockets = new Set<net.Socket>();
   private readonly log: Logger;
   readonly pool: TargetPool;
+  /** per target: its name and the ACCEPT payload naming it, encoded once instead of for every flow */
+  private readonly perTarget = new Map<Target, { name: string; accept: Buffer }>();
 
   constructor(
     private readonly host: AdapterHost,
@@ -122,7 +124,7 @@ export class TcpConnector extends SpecAdapter<TcpConnectorSpec> implements Conne
     release: () => void,
     next: (err: NodeJS.ErrnoException) => void,
   ): void {
-    const target = targetName(t);
+    const { name: target, accept } = this.targetInfo(t);
     t.active++;
     const socket = net.connect({ host: t.host, port: t.port, allowHalfOpen: true, noDelay: true });
     this.sockets.add(socket);
@@ -164,10 +166,9 @@ export class TcpConnector extends SpecAdapter<TcpConnectorSpec> implements Conne
       connected = true;
       stream.removeListener('reset', onStreamReset);
       this.counters.delivered++;
-      stream.accept(
-        Buffer.from(JSON.stringify({ router: this.host.routerId, connector: this.spec.name, target })),
-      );
-      this.log.debug('flow delivered', { flow: header.fid, client: header.client, src: header.src });
+      stream.accept(accept);
+      if (this.log.enabled('debug'))
+        this.log.debug('flow delivered', { flow: header.fid, client: header.client, src: header.src });
       pipeSocketFlow(socket, stream, (o) => {
         this.counters.bytesIn += o.bytesToSocket;
         this.counters.bytesOut += o.bytesFromSocket;
@@ -176,6 +177,19 @@ export class TcpConnector extends SpecAdapter<TcpConnectorSpec> implements Conne
         }
       });
     });
+  }
+
+  private targetInfo(t: Target): { name: string; accept: Buffer } {
+    let info = this.perTarget.get(t);
+    if (info === undefined) {
+      const name = targetName(t);
+      const accept = Buffer.from(
+        JSON.stringify({ router: this.host.routerId, connector: this.spec.name, target: name }),
+      );
+      info = { name, accept };
+      this.perTarget.set(t, info);
+    }
+    return info;
   }
 
   stop(): void {

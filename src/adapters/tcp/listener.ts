@@ -97,19 +97,21 @@ export class TcpListener extends ListenerBase<TcpListenerSpec> implements Listen
         stream.reset(wireCode(ErrorCodes.FLOW_RESET), 'client closed before the flow was established');
         return;
       }
-      this.log.debug('flow established', {
-        flow: header.fid,
-        client,
-        dst: accept.router,
-        connector: accept.connector,
-        target: accept.target,
-      });
+      if (this.log.enabled('debug'))
+        this.log.debug('flow established', {
+          flow: header.fid,
+          client,
+          dst: accept.router,
+          connector: accept.connector,
+          target: accept.target,
+        });
       pipeSocketFlow(
         socket,
         stream,
         (o) => {
           this.counters.bytesIn += o.bytesFromSocket;
           this.counters.bytesOut += o.bytesToSocket;
+          if (o.outcome === 'ok' && !this.log.enabled('debug')) return;
           const fields = { flow: header.fid, client, in: o.bytesFromSocket, out: o.bytesToSocket };
           if (o.outcome === 'ok') this.log.debug('flow closed', fields);
           else this.log.info('flow ended abnormally', { ...fields, outcome: o.outcome, reason: o.reason });
