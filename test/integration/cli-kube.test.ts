@@ -70,6 +70,8 @@ describe('caravan --kube against the API stand-in', () => {
     run(process.execPath, [join(repoRoot, 'bin', 'caravan.js'), ...args], {
       cwd: dir,
       env: { PATH: process.env.PATH, HOME: dir, ...env },
+      // a loaded machine can take seconds to start a process that loads the client library
+      timeoutMs: 120_000,
     });
   const kube = (args: string[]): Promise<RunResult> => caravan([...args, '--kube', '--kubeconfig', kc]);
   const stored = (plural: string, name: string): JsonObject | undefined => server.object(G, plural, NS, name);
@@ -107,7 +109,7 @@ describe('caravan --kube against the API stand-in', () => {
 
     const l = await kube(['listener', 'create', 'db', '5432', '--routing-key', 'pg']);
     assert.equal(l.code, 0, l.stderr);
-    assert.match(l.stdout, /Listener db created in namespace shop: .*routing key pg/);
+    assert.match(l.stdout, /Listener db created in namespace shop: db:5432 -> routing key pg/);
     // the spec as given: the router applies the defaults
     assert.deepEqual(stored('listeners', 'db')?.['spec'], { port: 5432, routingKey: 'pg' });
 
@@ -132,11 +134,6 @@ describe('caravan --kube against the API stand-in', () => {
     assert.equal(taken.code, 4);
     assert.match(taken.stderr, /Listener "db" already exists in namespace shop/);
     assert.equal((stored('listeners', 'db')?.['spec'] as JsonObject)['port'], 5432, 'unchanged');
-
-    // --selector is for Kubernetes sites only
-    const host = await caravan(['connector', 'create', 'z', '80', '--selector', 'app=z']);
-    assert.equal(host.code, 2);
-    assert.match(host.stderr, /--selector needs --kube/);
   });
 
   test('list and status show the conditions the router wrote', async () => {
@@ -233,9 +230,23 @@ describe('caravan --kube against the API stand-in', () => {
   });
 
   test('token issue waits for the grant URL and writes the token; token redeem waits for the Link', async () => {
-    const issuing = kube(['token', 'issue', 'west.token', '--redemptions', '2', '--name', 'g1']);
+    const issuing = kube([
+      'token',
+      'issue',
+      'west.token',
+      '--redemptions',
+      '2',
+      '--name',
+      'g1',
+      '--wait',
+      '90',
+    ]);
+    issuing.catch(() => undefined); // awaited below; a failure before then must not go unhandled
     // standing in for the router: it serves the grant and writes its URL and CA into the status
-    const grant = await waitFor(() => stored('accessgrants', 'g1'), { what: 'the AccessGrant' });
+    const grant = await waitFor(() => stored('accessgrants', 'g1'), {
+      what: 'the AccessGrant',
+      timeoutMs: 90_000,
+    });
     const spec = grant['spec'] as JsonObject;
     assert.equal(spec['redemptions'], 2);
     assert.match(String(spec['codeHash']), /^[0-9a-f]{64}$/);
@@ -257,8 +268,12 @@ describe('caravan --kube against the API stand-in', () => {
     assert.equal(token.spec['ca'], ca);
     assert.equal(hashCode(String(token.spec['code'])), spec['codeHash']);
 
-    const redeeming = kube(['token', 'redeem', 'west.token', '--name', 'to-west']);
-    const at = await waitFor(() => stored('accesstokens', 'to-west'), { what: 'the AccessToken' });
+    const redeeming = kube(['token', 'redeem', 'west.token', '--name', 'to-west', '--wait', '90']);
+    redeeming.catch(() => undefined);
+    const at = await waitFor(() => stored('accesstokens', 'to-west'), {
+      what: 'the AccessToken',
+      timeoutMs: 90_000,
+    });
     assert.equal((at['spec'] as JsonObject)['code'], token.spec['code']);
     // standing in for the router: the redemption made the Link of the token's name
     server.put(G, 'links', {
@@ -297,15 +312,11 @@ describe('caravan --kube against the API stand-in', () => {
     assert.match(noCrds.stderr, /Caravan CRDs are not installed/);
 
     const viewer = ['--kube', '--kubeconfig', kc, '--context', 'viewer'];
-    const ok = await caravan(['listener', 'list', ...viewer]);
-    assert.equal(ok.code, 0, ok.stderr);
     const denied = await caravan(['listener', 'create', 'web', '8080', ...viewer]);
     assert.equal(denied.code, 6);
     assert.match(denied.stderr, /forbidden: you may not create listeners\.caravan\.dev in namespace shop/);
     assert.equal(stored('listeners', 'web'), undefined);
 
-    const ns = await kube(['listener', 'list', '--namespace', 'nowhere']);
-    assert.equal(ns.code, 0, 'an empty namespace lists nothing');
     const del = await kube(['listener', 'delete', 'db']);
     assert.equal(del.code, 0, del.stderr);
     assert.equal(stored('listeners', 'db'), undefined);

@@ -81,6 +81,9 @@ test('the Kubernetes options need --kube; --help names them', async () => {
   const r = await cli(['listener', 'list', '--namespace', 'shop']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--namespace needs --kube/);
+  const sel = await cli(['connector', 'create', 'z', '80', '--selector', 'app=z']);
+  assert.equal(sel.code, 2);
+  assert.match(sel.stderr, /--selector needs --kube/);
   const h = await cli(['connector', 'create', '--help']);
   assert.equal(h.code, 0);
   for (const o of ['--kube', '--kubeconfig FILE', '--context NAME', '--namespace NS', '--selector SELECTOR'])

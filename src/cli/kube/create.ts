@@ -36,9 +36,14 @@ export async function kubeCreate<R extends Resource>(
     return;
   }
   const made = await createCr(t, obj);
+  // a listener is reached at its Service in the cluster, not at an address of the pod
+  const shown =
+    kind === 'Listener' && c.extras.serviceName !== undefined
+      ? { ...c.resource, spec: { ...c.resource.spec, host: c.extras.serviceName } }
+      : c.resource;
   ctx.out.emit(made, () =>
     ctx.out.line(
-      `${kind} ${name} created in namespace ${t.namespace}: ${describe(c.resource as R)}; the router of the namespace applies it ('caravan ${kind === 'Site' ? 'site status' : `${kind.toLowerCase()} status ${name}`} --kube')`,
+      `${kind} ${name} created in namespace ${t.namespace}: ${describe(shown as R)}; the router of the namespace applies it ('caravan ${kind === 'Site' ? 'site status' : `${kind.toLowerCase()} status ${name}`} --kube')`,
     ),
   );
 }
