@@ -51,7 +51,8 @@ const SRC_RULES = {
   site: [...common, 'api'],
   // the console writes its generated credentials file like every state file (site/atomic)
   admin: [...common, 'api', 'site/atomic'],
-  cli: [...common, 'api', 'admin/client', 'admin/types', 'site', 'kube/manifests'],
+  // --kube: the CLI writes Custom Resources through the kube client and checks them as the router does
+  cli: [...common, 'api', 'admin/client', 'admin/types', 'site', 'kube'],
   kube: [...common, 'api', 'admin/client', 'admin/types', 'site'],
   // an embedded node runs the daemon's composition (SiteRuntime) in the program's process
   embed: [...common, 'api', 'router', 'links', 'adapters', 'site', 'admin', 'daemon/runtime'],

@@ -70,6 +70,10 @@ export const ErrorCodes = {
   KUBE_FORBIDDEN: 'CARAVAN_KUBE_FORBIDDEN',
   /** 410: the resourceVersion is older than the server keeps (a watch relists) */
   KUBE_GONE: 'CARAVAN_KUBE_GONE',
+  /** the caravan.dev CRDs are not installed in the cluster (404 on the group) */
+  KUBE_NO_CRDS: 'CARAVAN_KUBE_NO_CRDS',
+  /** the router did not write what a CLI verb waits for (a grant's URL, a redeemed token's Link) in time */
+  KUBE_TIMEOUT: 'CARAVAN_KUBE_TIMEOUT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -45,6 +45,15 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.PROTOCOL]: ExitCodes.ROUTER,
   [ErrorCodes.LINK_CLOSED]: ExitCodes.ROUTER,
   [ErrorCodes.LINK_TIMEOUT]: ExitCodes.ROUTER,
+  // --kube: no cluster or no Caravan in it is like no site; RBAC is access; the router's silence is the router
+  [ErrorCodes.KUBE_CONFIG]: ExitCodes.SITE,
+  [ErrorCodes.KUBE_NO_CRDS]: ExitCodes.SITE,
+  [ErrorCodes.KUBE_NOT_FOUND]: ExitCodes.INVALID,
+  [ErrorCodes.KUBE_ALREADY_EXISTS]: ExitCodes.INVALID,
+  [ErrorCodes.KUBE_INVALID]: ExitCodes.INVALID,
+  [ErrorCodes.KUBE_UNAUTHORIZED]: ExitCodes.ACCESS,
+  [ErrorCodes.KUBE_FORBIDDEN]: ExitCodes.ACCESS,
+  [ErrorCodes.KUBE_TIMEOUT]: ExitCodes.ROUTER,
 };
 
 export function exitCodeFor(code: string | undefined): number {

@@ -27,31 +27,45 @@ import { siteStop } from './commands/site-stop.js';
 import { status } from './commands/status.js';
 import { tokenIssue } from './commands/token-issue.js';
 import { tokenRedeem } from './commands/token-redeem.js';
+import { kubeLinkList, kubeLinkStatus } from './kube/links.js';
+import { withKube } from './kube/options.js';
+import { kubeDelete, kubeServiceList, kubeServiceStatus } from './kube/services.js';
+import { kubeSiteCreate, kubeSiteStatus, SITE_KUBE_OPTIONS } from './kube/site.js';
+import { kubeStatus } from './kube/status.js';
+import { ISSUE_WAIT_OPTION, kubeTokenIssue, kubeTokenRedeem } from './kube/tokens.js';
+
+const SELECTOR_OPTION = {
+  selector: {
+    type: 'string',
+    value: 'SELECTOR',
+    help: 'with --kube: deliver to the ready pods matching this label selector (app=redis,tier in (cache)) instead of --host',
+  },
+} as const;
 
 export const COMMANDS: readonly CommandSpec[] = [
-  siteCreate,
+  withKube(siteCreate, kubeSiteCreate, SITE_KUBE_OPTIONS),
   siteStart,
   siteStop,
-  siteStatus,
+  withKube(siteStatus, kubeSiteStatus),
   siteDelete,
   siteInstallService,
-  tokenIssue,
-  tokenRedeem,
-  linkList,
-  linkStatus,
-  linkDelete,
+  withKube(tokenIssue, kubeTokenIssue, ISSUE_WAIT_OPTION),
+  withKube(tokenRedeem, kubeTokenRedeem),
+  withKube(linkList, kubeLinkList),
+  withKube(linkStatus, kubeLinkStatus),
+  withKube(linkDelete, kubeDelete('Link')),
   linkRevoke,
-  listenerCreate,
-  listenerList,
-  listenerStatus,
-  listenerDelete,
-  connectorCreate,
-  connectorList,
-  connectorStatus,
-  connectorDelete,
+  withKube(listenerCreate),
+  withKube(listenerList, kubeServiceList('Listener')),
+  withKube(listenerStatus, kubeServiceStatus('Listener')),
+  withKube(listenerDelete, kubeDelete('Listener')),
+  withKube(connectorCreate, undefined, SELECTOR_OPTION),
+  withKube(connectorList, kubeServiceList('Connector')),
+  withKube(connectorStatus, kubeServiceStatus('Connector')),
+  withKube(connectorDelete, kubeDelete('Connector')),
   apply,
   del,
-  status,
+  withKube(status, kubeStatus),
   networkStatus,
   debugDump,
   kubeManifests,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errorMessage, isCaravanError } from '../errors.js';
 import { createLogger, parseLogLevel, rotatingFileSink } from '../observe/log.js';
+import { HealthServer, ReadinessFlag } from './health.js';
 import { IdleCompactor } from './idle-compactor.js';
 import { SiteRuntime, VERSION } from './runtime.js';
 import { READY_MESSAGE, RESTARTS_ENV, restartOptionsFromEnv, supervise } from './supervise.js';
@@ -24,6 +25,8 @@ Options:
   --log-format FORMAT  text | json (default text)
   --console-port PORT  serve the web console, /api and /metrics on this port
                        (host from the Site's spec.console, default 127.0.0.1; 0 = any free port)
+  --health-port PORT   serve GET /healthz and /readyz, without credentials, on this port of
+                       every address (or CARAVAN_HEALTH_PORT; for probes)
   --supervise          run the router as a child process and start it again when it dies
                        (backoff from CARAVAN_RESTART_DELAY_MS, state in SITE_DIR/runtime/supervisor.json)
   --version            print the version
@@ -45,6 +48,7 @@ async function main(): Promise<number> {
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         'console-port': { type: 'string' },
+        'health-port': { type: 'string' },
         supervise: { type: 'boolean' },
         version: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -90,6 +94,12 @@ async function main(): Promise<number> {
       return 2;
     }
   }
+  const healthArg = args['health-port'] ?? (process.env.CARAVAN_HEALTH_PORT || undefined);
+  const healthPort = healthArg === undefined ? undefined : Number(healthArg);
+  if (healthPort !== undefined && (!/^\d+$/.test(healthArg ?? '') || healthPort > 65535)) {
+    process.stderr.write(`error: --health-port must be a port number 0-65535 (got '${healthArg}')\n`);
+    return 2;
+  }
   if (args.supervise) {
     let restart;
     try {
@@ -102,6 +112,7 @@ async function main(): Promise<number> {
       ...(args['log-level'] !== undefined ? ['--log-level', args['log-level']] : []),
       ...(args['log-format'] !== undefined ? ['--log-format', format] : []),
       ...(args['console-port'] !== undefined ? ['--console-port', args['console-port']] : []),
+      ...(healthArg !== undefined ? ['--health-port', healthArg] : []),
     ];
     return supervise({ dir, routerArgs, level, format, restart });
   }
@@ -115,8 +126,13 @@ async function main(): Promise<number> {
     sinks: stderrIsFile(logPath) ? [file] : [stderrSink, file],
   });
   const backoffMax = process.env.CARAVAN_LINK_BACKOFF_MAX_MS;
+  // host mode: ready once the SiteRuntime has started, not ready again while it stops
+  const readiness = new ReadinessFlag('starting');
+  let health: HealthServer | undefined;
   let rt: SiteRuntime;
   try {
+    if (healthPort !== undefined)
+      health = await HealthServer.start({ port: healthPort, ready: () => readiness.get(), logger });
     rt = await SiteRuntime.start(dir, {
       logger,
       ...(backoffMax ? { backoffMaxMs: Number(backoffMax) } : {}),
@@ -127,8 +143,10 @@ async function main(): Promise<number> {
     const code = isCaravanError(e) ? ` [${e.code}]` : '';
     process.stderr.write(`error: ${errorMessage(e)}${code}\n`);
     if (process.env.CARAVAN_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    await health?.close();
     return 1;
   }
+  readiness.setReady();
   const compactor = new IdleCompactor({ logger });
   compactor.start();
   // under `--supervise`: how often the router was started again, and tell the supervisor it runs
@@ -159,8 +177,10 @@ async function main(): Promise<number> {
   });
   const force = setTimeout(() => process.exit(0), 3000);
   force.unref();
+  readiness.setNotReady('stopping');
   compactor.stop();
   await rt.stop();
+  await health?.close();
   logger.info('stopped');
   file.close();
   return 0;

@@ -14,6 +14,8 @@ export const ROUTER_NAME = 'caravan-router';
 export const WORK_DIR = '/var/lib/caravan';
 /** The uid and gid of the image's `caravan` user (Dockerfile). */
 export const RUN_AS = 10001;
+/** The router's health endpoint in the pod (`--health-port`): `/healthz` for liveness, `/readyz` for readiness. */
+export const HEALTH_PORT = 8086;
 
 export interface ManifestOptions {
   namespace: string;
@@ -159,8 +161,23 @@ export function deployment(o: ManifestOptions): Manifest {
               name: 'router',
               image: o.image,
               imagePullPolicy: 'IfNotPresent',
-              args: ['--kube'],
+              args: ['--kube', '--health-port', String(HEALTH_PORT)],
               env: [{ name: 'CARAVAN_SITE_DIR', value: WORK_DIR }],
+              ports: [{ name: 'health', containerPort: HEALTH_PORT, protocol: 'TCP' }],
+              // a stuck event loop restarts the pod; a router that has not started its site gets no traffic
+              livenessProbe: {
+                httpGet: { path: '/healthz', port: 'health' },
+                initialDelaySeconds: 10,
+                periodSeconds: 10,
+                timeoutSeconds: 3,
+                failureThreshold: 3,
+              },
+              readinessProbe: {
+                httpGet: { path: '/readyz', port: 'health' },
+                periodSeconds: 5,
+                timeoutSeconds: 3,
+                failureThreshold: 2,
+              },
               resources: {
                 requests: { cpu: '100m', memory: '128Mi' },
                 limits: { cpu: '1', memory: '512Mi' },

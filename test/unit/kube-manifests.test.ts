@@ -12,6 +12,7 @@ import { KINDS } from '../../src/api/index.js';
 import { SCHEMAS } from '../../src/api/schema/index.js';
 import { ExitCodes } from '../../src/cli/exit-codes.js';
 import {
+  HEALTH_PORT,
   ROUTER_ACCESS,
   SELECTOR,
   deployment,
@@ -130,7 +131,12 @@ test('the RoleBinding, ServiceAccount and Deployment fit together; the pod runs 
   assert.equal(pod.securityContext.runAsNonRoot, true);
   const [c] = pod.containers;
   assert.equal(c.image, opts.image);
-  assert.deepEqual(c.args, ['--kube']);
+  assert.deepEqual(c.args, ['--kube', '--health-port', String(HEALTH_PORT)]);
+  // the probes ask the health endpoint on the port the args name
+  assert.deepEqual(c.ports, [{ name: 'health', containerPort: HEALTH_PORT, protocol: 'TCP' }]);
+  assert.deepEqual(c.livenessProbe.httpGet, { path: '/healthz', port: 'health' });
+  assert.deepEqual(c.readinessProbe.httpGet, { path: '/readyz', port: 'health' });
+  assert.ok(c.livenessProbe.timeoutSeconds < c.livenessProbe.periodSeconds);
   assert.equal(c.securityContext.readOnlyRootFilesystem, true);
   assert.equal(c.securityContext.allowPrivilegeEscalation, false);
   assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);

@@ -85,9 +85,36 @@ function objectSchema(node: ObjectNode): JsonSchema {
   };
 }
 
+/**
+ * Fields only Kubernetes mode reads (the router checks them before the platform-neutral validator sees the spec,
+ * src/kube/reconcile/spec.ts). They are not in the kinds' schemas, but the CRD must declare them, or the API
+ * server prunes them. A selector is written in its string form (`app=redis,tier in (cache)`) here.
+ */
+const KUBE_ONLY: Partial<Record<Kind, (spec: JsonSchema) => void>> = {
+  Connector: (spec) => {
+    (spec['properties'] as Record<string, JsonSchema>)['selector'] = {
+      description:
+        'Kubernetes only: deliver to the ready pods of the namespace whose labels match this selector (`app=redis,tier in (cache),!canary`), instead of host or targets.',
+      type: 'string',
+      minLength: 1,
+      maxLength: 1024,
+    };
+  },
+  Site: (spec) => {
+    const la = (spec['properties'] as Record<string, JsonSchema>)['linkAccess'] as JsonSchema;
+    (la['properties'] as Record<string, JsonSchema>)['type'] = {
+      description: 'Kubernetes only: the type of the link-access Service. Default: LoadBalancer.',
+      type: 'string',
+      enum: ['LoadBalancer', 'NodePort', 'ClusterIP'],
+    };
+  },
+};
+
 /** The CRD of one kind, as the object `kubectl apply` takes. */
 export function crdOf(kind: Kind): JsonSchema {
   const s = SCHEMAS[kind];
+  const spec = openApiOf(s.spec);
+  KUBE_ONLY[kind]?.(spec);
   const root: JsonSchema = {
     description: s.description,
     type: 'object',
@@ -95,7 +122,7 @@ export function crdOf(kind: Kind): JsonSchema {
       apiVersion: { type: 'string', description: `\`${API_VERSION}\`.` },
       kind: { type: 'string', description: `\`${kind}\`.` },
       metadata: { type: 'object' },
-      spec: openApiOf(s.spec),
+      spec,
       status: openApiOf(s.status),
     },
     ...(s.spec.required ? { required: ['spec'] } : {}),

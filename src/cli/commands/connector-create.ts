@@ -1,5 +1,5 @@
 import { DEFAULTS, SERVICE_TYPES } from '../../api/index.js';
-import type { CommandSpec } from '../command.js';
+import { optString, type CommandSpec } from '../command.js';
 import { createService } from './service-common.js';
 
 export const connectorCreate: CommandSpec = {
@@ -28,6 +28,7 @@ export const connectorCreate: CommandSpec = {
     'caravan connector create db 5432 --host 10.0.0.7',
     'caravan connector create redis 6379 -o yaml',
     'caravan connector create orders 5672 --type amqp --routing-key bus.orders --address /queue/orders',
+    'caravan connector create redis 6379 --kube --namespace shop --selector app=redis',
   ],
   run: (ctx) =>
     createService(
@@ -40,7 +41,10 @@ export const connectorCreate: CommandSpec = {
         ['address', 'address'],
         ['username', 'username'],
         ['password-file', 'passwordFile'],
+        // --kube only (the option is added with it): the ready pods matching the selector are the targets
+        ['selector', 'selector'],
       ],
-      (r) => `routing key ${r.spec.routingKey} -> ${r.spec.host}:${r.spec.port}`,
+      (r) =>
+        `routing key ${r.spec.routingKey} -> ${optString(ctx, 'selector') !== undefined ? `pods ${optString(ctx, 'selector')}` : r.spec.host}:${r.spec.port}`,
     ),
 };

@@ -24,6 +24,8 @@ import {
 } from '../../api/index.js';
 import { optBool, optList, optString, usageError } from '../command.js';
 import { appliedNote, createResource, printResource, printsResource } from './common.js';
+import { isKube } from '../kube/connect.js';
+import { kubeCreate } from '../kube/create.js';
 
 export function portArg(text: string): number | string {
   return /^\d+$/.test(text) ? Number(text) : text;
@@ -55,6 +57,7 @@ export async function createService<K extends 'Listener' | 'Connector'>(
     if (v.length > 0) spec[field] = v;
   }
   more?.(spec);
+  if (isKube(ctx)) return kubeCreate(ctx, kind, name, spec, describe);
   const r = validateResourceOf(
     kind,
     { apiVersion: API_VERSION, kind, metadata: { name }, spec },
