@@ -23,6 +23,7 @@ const PLAIN_ERRORS: readonly [RegExp, string][] = [
   [/^connect to .* timed out|^no answer within|^timeout$|^admin API did not answer/, 'errno-style timeout'],
   [/^cannot read TLS files/, 'errno-style error carrying the file error code'],
   [/^String\(e/, 'wraps a non-Error thrown value'],
+  [/^the \$\{t\} adapter is not loaded/, 'internal invariant: adapters are loaded before the runtime starts'],
 ];
 
 async function sources(dir: string): Promise<string[]> {
