@@ -1,0 +1,346 @@
+/**
+ * A Kubernetes site with real parts: the API server stand-in (test/support/kube-apiserver: real HTTPS, driven by
+ * the router through @kubernetes/client-node), a real `caravan-router --kube --kubeconfig …` process acting as the
+ * namespace's service account under the Role of the install manifests, and a real host site (its own router
+ * process) it links to. The test applies Site, Link, Listener and Connector Custom Resources and checks what the
+ * router does with them: the Listener's Service appears, statuses become Ready/Matched, bytes flow through the
+ * kube site's listener across the link to a server behind the host site (and back the other way), a renamed or
+ * deleted Listener loses its Service and its port, the stand-in restarted (with its watch history compacted, so
+ * watches get 410) does not stop the router, and a router killed and started again comes back.
+ *
+ * Both routers run on 127.0.0.1 of the test machine: the stand-in lives inside the test process, and a network
+ * namespace could not reach it without a veth into the host's own namespace, which the tests do not create.
+ *
+ * What a real cluster would still prove: that the Role passes the real RBAC (escalation, aggregation), that the
+ * real API server admits the objects (CRD validation beyond the stand-in's subset, Service defaulting and
+ * immutable fields, admission webhooks, pod security), that kube-proxy sends a Service's traffic to the router
+ * pod, the real garbage collector, in-cluster auth with a projected (rotated) token, pod restarts by the
+ * Deployment with the Recreate strategy, LoadBalancer and NodePort addresses, and real watch timeouts.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { stringify } from 'yaml';
+import { AdminClient } from '../../src/admin/client.js';
+import type { StatusSnapshot } from '../../src/admin/types.js';
+import type { Condition } from '../../src/api/index.js';
+import { generateIdentity } from '../../src/identity.js';
+import type { KubeObject } from '../../src/kube/api.js';
+import { connectKube, type ClientNodeKubeApi } from '../../src/kube/client-node.js';
+import { kindRef, SECRETS, SERVICES } from '../../src/kube/controller/index.js';
+import { crdManifests, role } from '../../src/kube/manifests.js';
+import { linkSecret } from '../../src/kube/reconcile/index.js';
+import { issueCertificate } from '../../src/site/certs/index.js';
+import { ROUTER_NODE_FLAGS } from '../../src/site/node-flags.js';
+import {
+  ADMIN_TOKEN,
+  addNamespace,
+  addServiceAccount,
+  startStandIn,
+  type JsonObject,
+  type KubeApiServer,
+} from '../support/kube-apiserver/index.js';
+import { freePort } from '../support/ports.js';
+import { repoRoot, spawnManaged, stopAllProcesses, type ManagedProcess } from '../support/proc.js';
+import { makeTempRoot, TestSite } from '../support/sites.js';
+import { waitFor } from '../support/wait.js';
+
+const NS = 'shop';
+const HOST = '127.0.0.1';
+const SA_TOKEN = 'router-sa-token';
+
+/** A server that answers every line with `<tag>:<line>`. */
+function echoServer(tag: string): Promise<{ server: net.Server; port: number }> {
+  const server = net.createServer((s) => {
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => s.write(`${tag}:${d}`));
+    s.on('error', () => undefined);
+  });
+  return new Promise((resolve) =>
+    server.listen(0, HOST, () => resolve({ server, port: (server.address() as net.AddressInfo).port })),
+  );
+}
+
+/** Sends `line` to HOST:port and resolves with the first answer. */
+function ask(port: number, line: string, timeoutMs = 3000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect({ host: HOST, port });
+    const t = setTimeout(() => {
+      c.destroy();
+      reject(new Error(`no answer on port ${port}`));
+    }, timeoutMs);
+    c.setEncoding('utf8');
+    c.on('connect', () => c.write(line));
+    c.on('data', (d: string) => {
+      clearTimeout(t);
+      c.destroy();
+      resolve(d);
+    });
+    c.on('error', (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
+  });
+}
+
+const condition = (obj: KubeObject | undefined, type: string): Condition | undefined =>
+  ((obj as { status?: { conditions?: Condition[] } } | undefined)?.status?.conditions ?? []).find(
+    (c) => c.type === type,
+  );
+
+describe('a Kubernetes site run by caravan-router --kube', () => {
+  let root: Awaited<ReturnType<typeof makeTempRoot>>;
+  let server: KubeApiServer;
+  let admin: ClientNodeKubeApi;
+  let hub: TestSite;
+  let kubeconfig: string;
+  let stateDir: string;
+  let routerId: string;
+  let router: ManagedProcess;
+  let hubEcho: Awaited<ReturnType<typeof echoServer>>;
+  let kubeEcho: Awaited<ReturnType<typeof echoServer>>;
+  let listenPort: number;
+  let hubListenPort: number;
+
+  const routerArgs = (): string[] => [
+    ...ROUTER_NODE_FLAGS,
+    join(repoRoot, 'bin', 'caravan-router.js'),
+    '--kube',
+    '--kubeconfig',
+    kubeconfig,
+    '--namespace',
+    NS,
+    '--dir',
+    stateDir,
+    '--log-level',
+    'debug',
+  ];
+  const startRouter = (): ManagedProcess =>
+    spawnManaged(process.execPath, routerArgs(), { label: 'router-kube', env: { ...process.env } });
+  const kubeStatus = (): Promise<StatusSnapshot> =>
+    new AdminClient(join(stateDir, 'runtime', 'admin.sock')).status();
+
+  const get = async (kind: Parameters<typeof kindRef>[0], name: string): Promise<KubeObject | undefined> =>
+    admin.get(kindRef(kind), NS, name).catch(() => undefined);
+  const apply = (kind: Parameters<typeof kindRef>[0], name: string, spec: unknown): Promise<KubeObject> =>
+    admin.create(kindRef(kind), NS, {
+      apiVersion: 'caravan.dev/v1alpha1',
+      kind,
+      metadata: { name, namespace: NS },
+      spec,
+    } as KubeObject);
+  const service = (name: string): Promise<KubeObject | undefined> =>
+    admin.get(SERVICES, NS, name).catch(() => undefined);
+  const waitCondition = (
+    kind: Parameters<typeof kindRef>[0],
+    name: string,
+    type: string,
+    status = 'True',
+    timeoutMs = 20_000,
+  ): Promise<Condition> =>
+    waitFor(
+      async () => {
+        const c = condition(await get(kind, name), type);
+        return c?.status === status ? c : undefined;
+      },
+      { what: `${kind}/${name} ${type}=${status}`, timeoutMs },
+    );
+
+  before(async () => {
+    root = await makeTempRoot('kube');
+    hubEcho = await echoServer('hub');
+    kubeEcho = await echoServer('kube');
+
+    // the host site: accepts links, serves `echo`, and listens for the kube site's `kdb`
+    hub = await TestSite.create(root.dir, { name: 'hub', linkAccess: { host: HOST, port: 0 } });
+    await hub.addConnector({ name: 'echo', port: hubEcho.port });
+    hubListenPort = await freePort();
+    await hub.addListener({ name: 'kdb', port: hubListenPort });
+    hub.start();
+    const linkPort = (await hub.ready()).router.linkAccess?.port;
+    assert.ok(linkPort);
+
+    // the "cluster": CRDs, a namespace, the router's service account with the install's Role
+    server = await startStandIn();
+    for (const crd of crdManifests())
+      server.put('apiextensions.k8s.io', 'customresourcedefinitions', crd as JsonObject);
+    addNamespace(server, NS);
+    const rules = (
+      role({ namespace: NS, image: 'caravan/router:test' }) as unknown as { rules: JsonObject[] }
+    ).rules;
+    addServiceAccount(server, NS, 'caravan-router', SA_TOKEN, rules);
+    admin = connectKube({
+      mode: 'explicit',
+      server: server.url,
+      token: ADMIN_TOKEN,
+      caPem: server.caPem!,
+    }).api;
+    kubeconfig = join(root.dir, 'kubeconfig.yaml');
+    await writeFile(
+      kubeconfig,
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [
+          {
+            name: 'standin',
+            cluster: {
+              server: server.url,
+              'certificate-authority-data': Buffer.from(server.caPem!).toString('base64'),
+            },
+          },
+        ],
+        users: [{ name: 'router', user: { token: SA_TOKEN } }],
+        contexts: [{ name: 'standin', context: { cluster: 'standin', user: 'router', namespace: NS } }],
+        'current-context': 'standin',
+      }),
+    );
+
+    // the kube site's identity key is made ahead, so the hub's CA can issue its link certificate by router id
+    stateDir = join(root.dir, 'kube-state');
+    await mkdir(join(stateDir, 'runtime'), { recursive: true });
+    const { identity, pem } = generateIdentity('east');
+    routerId = identity.routerId;
+    await writeFile(join(stateDir, 'runtime', 'identity.key'), pem, { mode: 0o600 });
+    const client = await issueCertificate(hub.ca!, {
+      commonName: routerId,
+      subject: { commonName: routerId, organization: 'east' },
+      usage: 'client',
+    });
+
+    listenPort = await freePort();
+    router = startRouter();
+    await router.waitForOutput(/kubernetes mode/);
+
+    const site = await apply('Site', 'east', { routing: { helloIntervalMs: 100, deadIntervalMs: 1000 } });
+    await admin.create(
+      SECRETS,
+      NS,
+      linkSecret(NS, { name: 'east', uid: site.metadata!.uid! }, 'to-hub', {
+        ca: hub.ca!.certPem,
+        cert: client.certPem,
+        key: client.keyPem,
+      }) as KubeObject,
+    );
+    await apply('Link', 'to-hub', {
+      endpoints: [{ host: HOST, port: linkPort }],
+      tls: {
+        ca: 'runtime/links/to-hub/ca.crt',
+        cert: 'runtime/links/to-hub/tls.crt',
+        key: 'runtime/links/to-hub/tls.key',
+      },
+    });
+    await apply('Listener', 'echo', { port: listenPort, host: HOST, routingKey: 'echo' });
+    await apply('Connector', 'kdb', { host: HOST, port: kubeEcho.port, routingKey: 'kdb' });
+  });
+
+  after(async () => {
+    await stopAllProcesses();
+    hubEcho?.server.close();
+    kubeEcho?.server.close();
+    await server?.close();
+    await root?.remove();
+  });
+
+  test('the router runs the namespace: Service made, statuses Ready and Matched, link up', async () => {
+    const svc = await waitFor(() => service('echo'), { what: 'Service echo', timeoutMs: 20_000 });
+    const spec = (svc as { spec?: { ports?: Array<{ port: number }>; selector?: Record<string, string> } })
+      .spec;
+    assert.equal(spec?.ports?.[0]?.port, listenPort);
+    assert.deepEqual(spec?.selector, { 'app.kubernetes.io/name': 'caravan-router' });
+    await waitCondition('Link', 'to-hub', 'Ready');
+    const matched = await waitCondition('Listener', 'echo', 'Matched');
+    assert.equal(matched.reason, 'Matched');
+    await waitCondition('Listener', 'echo', 'Ready');
+    await waitCondition('Connector', 'kdb', 'Matched');
+    await waitCondition('Connector', 'kdb', 'Ready');
+    await waitCondition('Site', 'east', 'Ready');
+    const site = await get('Site', 'east');
+    assert.equal((site as { status?: { routerId?: string } }).status?.routerId !== undefined, true);
+    assert.equal((await kubeStatus()).router.id, routerId, 'the router runs with the identity of its state');
+  });
+
+  test('bytes flow both ways across the link', async () => {
+    await waitFor(() => ask(listenPort, 'ping\n').catch(() => undefined), {
+      what: 'echo through the kube listener',
+      timeoutMs: 15_000,
+    });
+    assert.equal(await ask(listenPort, 'ping\n'), 'hub:ping\n');
+    await hub.seesKey('kdb');
+    assert.equal(await ask(hubListenPort, 'db\n'), 'kube:db\n');
+  });
+
+  test('a renamed Listener Service is replaced; a deleted Listener loses its Service and its port', async () => {
+    await admin.patch(kindRef('Listener'), NS, 'echo', { spec: { host: 'echo-svc' } });
+    await waitFor(() => service('echo-svc'), { what: 'Service echo-svc', timeoutMs: 20_000 });
+    await waitFor(async () => ((await service('echo')) ? undefined : true), {
+      what: 'Service echo deleted by the router',
+      timeoutMs: 20_000,
+    });
+    await waitFor(() => ask(listenPort, 'again\n').catch(() => undefined), {
+      what: 'the listener to serve on all addresses after the rename',
+      timeoutMs: 15_000,
+    });
+    await admin.delete(kindRef('Listener'), NS, 'echo');
+    await waitFor(async () => ((await service('echo-svc')) ? undefined : true), {
+      what: 'Service echo-svc gone',
+      timeoutMs: 20_000,
+    });
+    await waitFor(
+      async () => {
+        const s = await kubeStatus().catch(() => undefined);
+        return s && !s.listeners.some((x) => x.name === 'echo') ? true : undefined;
+      },
+      { what: 'the router to close the listener', timeoutMs: 20_000 },
+    );
+    await assert.rejects(ask(listenPort, 'closed?\n', 1000));
+  });
+
+  test('the API server restarted and its watch history compacted (410): the router keeps following', async () => {
+    await server.restart({ keepState: true });
+    server.compact();
+    const port = await freePort();
+    await apply('Listener', 'echo2', { port, host: HOST, routingKey: 'echo' });
+    await waitFor(() => service('echo2'), { what: 'Service echo2 after the restart', timeoutMs: 30_000 });
+    await waitCondition('Listener', 'echo2', 'Ready', 'True', 30_000);
+    assert.equal(
+      await waitFor(() => ask(port, 'x\n').catch(() => undefined), { what: 'echo2', timeoutMs: 15_000 }),
+      'hub:x\n',
+    );
+    const metrics = await new AdminClient(join(stateDir, 'runtime', 'admin.sock')).metrics();
+    assert.match(metrics, /caravan_kube_reconciles_total \d+/);
+  });
+
+  test('the router killed and started again comes back with the same router id and serves', async () => {
+    router.kill('SIGKILL');
+    await router.exited;
+    router = startRouter();
+    await waitFor(
+      async () => {
+        const s = await kubeStatus().catch(() => undefined);
+        return s && s.router.pid !== undefined && s.listeners.some((l) => l.name === 'echo2' && l.port)
+          ? s
+          : undefined;
+      },
+      { what: 'the restarted router to serve echo2', timeoutMs: 30_000 },
+    );
+    assert.equal((await kubeStatus()).router.id, routerId);
+    const port = (await kubeStatus()).listeners.find((l) => l.name === 'echo2')!.port!;
+    assert.equal(
+      await waitFor(() => ask(port, 'y\n').catch(() => undefined), {
+        what: 'echo2 again',
+        timeoutMs: 15_000,
+      }),
+      'hub:y\n',
+    );
+  });
+
+  test('SIGTERM stops the router cleanly', async () => {
+    router.kill('SIGTERM');
+    const exit = await router.exited;
+    assert.equal(exit.code, 0);
+    await router.waitForOutput(/controller stopped/);
+  });
+});
