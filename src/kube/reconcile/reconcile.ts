@@ -154,7 +154,7 @@ export function reconcile(input: ObservedState): ReconcileResult {
   const grants = valid<AccessGrantResource>('AccessGrant');
   const tokens = valid<AccessTokenResource>('AccessToken');
   const config =
-    site && secrets && siteBlocked === undefined
+    site && secrets?.routerId !== undefined && siteBlocked === undefined
       ? buildConfig({
           namespace: ns,
           stateDir: input.stateDir,
