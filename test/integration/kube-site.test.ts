@@ -18,7 +18,7 @@
  * Deployment with the Recreate strategy, LoadBalancer and NodePort addresses, and real watch timeouts.
  */
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -31,7 +31,7 @@ import type { KubeObject } from '../../src/kube/api.js';
 import { connectKube, type ClientNodeKubeApi } from '../../src/kube/client-node.js';
 import { kindRef, SECRETS, SERVICES } from '../../src/kube/controller/index.js';
 import { crdManifests, role } from '../../src/kube/manifests.js';
-import { linkSecret } from '../../src/kube/reconcile/index.js';
+import { linkSecret, ROUTER_IDENTITY_SECRET, SECRET_KEYS } from '../../src/kube/reconcile/index.js';
 import { issueCertificate } from '../../src/site/certs/index.js';
 import { ROUTER_NODE_FLAGS } from '../../src/site/node-flags.js';
 import {
@@ -198,12 +198,17 @@ describe('a Kubernetes site run by caravan-router --kube', () => {
       }),
     );
 
-    // the kube site's identity key is made ahead, so the hub's CA can issue its link certificate by router id
+    // the kube site's identity key is brought as a Secret (one that exists is never replaced), so the hub's CA can
+    // issue its link certificate by router id before the router runs
     stateDir = join(root.dir, 'kube-state');
-    await mkdir(join(stateDir, 'runtime'), { recursive: true });
     const { identity, pem } = generateIdentity('east');
     routerId = identity.routerId;
-    await writeFile(join(stateDir, 'runtime', 'identity.key'), pem, { mode: 0o600 });
+    await admin.create(SECRETS, NS, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: ROUTER_IDENTITY_SECRET, namespace: NS },
+      data: { [SECRET_KEYS.identity]: Buffer.from(pem).toString('base64') },
+    } as KubeObject);
     const client = await issueCertificate(hub.ca!, {
       commonName: routerId,
       subject: { commonName: routerId, organization: 'east' },
@@ -258,8 +263,8 @@ describe('a Kubernetes site run by caravan-router --kube', () => {
     await waitCondition('Connector', 'kdb', 'Ready');
     await waitCondition('Site', 'east', 'Ready');
     const site = await get('Site', 'east');
-    assert.equal((site as { status?: { routerId?: string } }).status?.routerId !== undefined, true);
-    assert.equal((await kubeStatus()).router.id, routerId, 'the router runs with the identity of its state');
+    assert.equal((await kubeStatus()).router.id, routerId, 'the router id derives from the identity Secret');
+    assert.equal((site as { status?: { routerId?: string } }).status?.routerId, routerId);
   });
 
   test('bytes flow both ways across the link', async () => {
@@ -313,9 +318,11 @@ describe('a Kubernetes site run by caravan-router --kube', () => {
     assert.match(metrics, /caravan_kube_reconciles_total \d+/);
   });
 
-  test('the router killed and started again comes back with the same router id and serves', async () => {
+  test('the router killed and started again on an empty folder comes back with the same router id', async () => {
     router.kill('SIGKILL');
     await router.exited;
+    // a new pod: nothing survives but what the cluster holds
+    stateDir = join(root.dir, 'kube-state-2');
     router = startRouter();
     await waitFor(
       async () => {
