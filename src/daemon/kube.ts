@@ -13,10 +13,15 @@ import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
 import type { KubeApi } from '../kube/api.js';
 import type { KubeConnection } from '../kube/config.js';
 import { KubeController, registerControllerMetrics, routerFacts } from '../kube/controller/index.js';
-import type { SecretGenerator } from '../kube/controller/index.js';
 import { SELECTOR } from '../kube/manifests.js';
 import { stableJson } from '../kube/reconcile/diff.js';
 import type { ReconcileResult, RouterFacts } from '../kube/reconcile/index.js';
+import {
+  generateSecretData,
+  materializeSecretFiles,
+  redeemAccessToken,
+  SecretMirror,
+} from '../kube/state/index.js';
 import type { Logger } from '../observe/log.js';
 import type { SiteConfig } from '../site/site-dir.js';
 import type { ConfigSource, RuntimeOptions } from './context.js';
@@ -34,7 +39,6 @@ export interface KubeSiteOptions {
   clock?: Clock;
   /** how often the router's facts are compared (default 1 s) */
   factsPollMs?: number;
-  generate?: SecretGenerator;
   /** the API client; default one made by connectKube (loads @kubernetes/client-node) */
   api?: KubeApi;
 }
@@ -64,7 +68,16 @@ export class KubeSite {
         facts: () => this.facts(),
       },
       ...(opts.factsPollMs !== undefined ? { factsPollMs: opts.factsPollMs } : {}),
-      ...(opts.generate ? { generate: opts.generate } : {}),
+      generate: generateSecretData,
+      writeFiles: materializeSecretFiles,
+      redeem: (o) => redeemAccessToken({ ...o, ...(opts.clock ? { clock: opts.clock } : {}) }),
+      mirror: new SecretMirror({
+        api,
+        namespace,
+        stateDir: opts.stateDir,
+        logger: opts.logger,
+        ...(opts.clock ? { clock: opts.clock } : {}),
+      }),
     });
   }
 

@@ -18,21 +18,18 @@
  * Deployment with the Recreate strategy, LoadBalancer and NodePort addresses, and real watch timeouts.
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { AdminClient } from '../../src/admin/client.js';
 import type { StatusSnapshot } from '../../src/admin/types.js';
 import type { Condition } from '../../src/api/index.js';
-import { generateIdentity } from '../../src/identity.js';
 import type { KubeObject } from '../../src/kube/api.js';
 import { connectKube, type ClientNodeKubeApi } from '../../src/kube/client-node.js';
-import { kindRef, SECRETS, SERVICES } from '../../src/kube/controller/index.js';
+import { kindRef, SERVICES } from '../../src/kube/controller/index.js';
 import { crdManifests, role } from '../../src/kube/manifests.js';
-import { linkSecret, ROUTER_IDENTITY_SECRET, SECRET_KEYS } from '../../src/kube/reconcile/index.js';
-import { issueCertificate } from '../../src/site/certs/index.js';
 import { ROUTER_NODE_FLAGS } from '../../src/site/node-flags.js';
 import {
   ADMIN_TOKEN,
@@ -42,6 +39,7 @@ import {
   type JsonObject,
   type KubeApiServer,
 } from '../support/kube-apiserver/index.js';
+import { cli } from '../support/cli.js';
 import { freePort } from '../support/ports.js';
 import { repoRoot, spawnManaged, stopAllProcesses, type ManagedProcess } from '../support/proc.js';
 import { makeTempRoot, TestSite } from '../support/sites.js';
@@ -98,6 +96,7 @@ describe('a Kubernetes site run by caravan-router --kube', () => {
   let kubeconfig: string;
   let stateDir: string;
   let routerId: string;
+  let token: { spec: unknown };
   let router: ManagedProcess;
   let hubEcho: Awaited<ReturnType<typeof echoServer>>;
   let kubeEcho: Awaited<ReturnType<typeof echoServer>>;
@@ -154,13 +153,15 @@ describe('a Kubernetes site run by caravan-router --kube', () => {
     kubeEcho = await echoServer('kube');
 
     // the host site: accepts links, serves `echo`, and listens for the kube site's `kdb`
-    hub = await TestSite.create(root.dir, { name: 'hub', linkAccess: { host: HOST, port: 0 } });
+    hub = await TestSite.create(join(root.dir, 'sites'), {
+      name: 'hub',
+      linkAccess: { host: HOST, port: 0 },
+    });
     await hub.addConnector({ name: 'echo', port: hubEcho.port });
     hubListenPort = await freePort();
     await hub.addListener({ name: 'kdb', port: hubListenPort });
     hub.start();
-    const linkPort = (await hub.ready()).router.linkAccess?.port;
-    assert.ok(linkPort);
+    assert.ok((await hub.ready()).router.linkAccess?.port);
 
     // the "cluster": CRDs, a namespace, the router's service account with the install's Role
     server = await startStandIn();
@@ -198,45 +199,21 @@ describe('a Kubernetes site run by caravan-router --kube', () => {
       }),
     );
 
-    // the kube site's identity key is brought as a Secret (one that exists is never replaced), so the hub's CA can
-    // issue its link certificate by router id before the router runs
     stateDir = join(root.dir, 'kube-state');
-    const { identity, pem } = generateIdentity('east');
-    routerId = identity.routerId;
-    await admin.create(SECRETS, NS, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: ROUTER_IDENTITY_SECRET, namespace: NS },
-      data: { [SECRET_KEYS.identity]: Buffer.from(pem).toString('base64') },
-    } as KubeObject);
-    const client = await issueCertificate(hub.ca!, {
-      commonName: routerId,
-      subject: { commonName: routerId, organization: 'east' },
-      usage: 'client',
+    // a token of the hub, issued with the real CLI; the kube site redeems it as an AccessToken resource
+    const tokenFile = join(root.dir, 'east.token');
+    const issued = await cli(['token', 'issue', tokenFile, '--host', HOST, '--name', 'east'], {
+      env: { CARAVAN_HOME: root.dir },
     });
+    assert.equal(issued.code, 0, issued.stderr);
+    token = parse(await readFile(tokenFile, 'utf8')) as { spec: unknown };
 
     listenPort = await freePort();
     router = startRouter();
     await router.waitForOutput(/kubernetes mode/);
 
-    const site = await apply('Site', 'east', { routing: { helloIntervalMs: 100, deadIntervalMs: 1000 } });
-    await admin.create(
-      SECRETS,
-      NS,
-      linkSecret(NS, { name: 'east', uid: site.metadata!.uid! }, 'to-hub', {
-        ca: hub.ca!.certPem,
-        cert: client.certPem,
-        key: client.keyPem,
-      }) as KubeObject,
-    );
-    await apply('Link', 'to-hub', {
-      endpoints: [{ host: HOST, port: linkPort }],
-      tls: {
-        ca: 'runtime/links/to-hub/ca.crt',
-        cert: 'runtime/links/to-hub/tls.crt',
-        key: 'runtime/links/to-hub/tls.key',
-      },
-    });
+    await apply('Site', 'east', { routing: { helloIntervalMs: 100, deadIntervalMs: 1000 } });
+    await apply('AccessToken', 'to-hub', token.spec);
     await apply('Listener', 'echo', { port: listenPort, host: HOST, routingKey: 'echo' });
     await apply('Connector', 'kdb', { host: HOST, port: kubeEcho.port, routingKey: 'kdb' });
   });
@@ -255,6 +232,8 @@ describe('a Kubernetes site run by caravan-router --kube', () => {
       .spec;
     assert.equal(spec?.ports?.[0]?.port, listenPort);
     assert.deepEqual(spec?.selector, { 'app.kubernetes.io/name': 'caravan-router' });
+    const redeemed = await waitCondition('AccessToken', 'to-hub', 'Ready');
+    assert.equal(redeemed.reason, 'Redeemed');
     await waitCondition('Link', 'to-hub', 'Ready');
     const matched = await waitCondition('Listener', 'echo', 'Matched');
     assert.equal(matched.reason, 'Matched');
@@ -263,8 +242,9 @@ describe('a Kubernetes site run by caravan-router --kube', () => {
     await waitCondition('Connector', 'kdb', 'Ready');
     await waitCondition('Site', 'east', 'Ready');
     const site = await get('Site', 'east');
+    routerId = (site as { status?: { routerId?: string } }).status?.routerId ?? '';
+    assert.match(routerId, /^east-/);
     assert.equal((await kubeStatus()).router.id, routerId, 'the router id derives from the identity Secret');
-    assert.equal((site as { status?: { routerId?: string } }).status?.routerId, routerId);
   });
 
   test('bytes flow both ways across the link', async () => {

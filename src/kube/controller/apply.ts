@@ -46,9 +46,11 @@ export class ActionApplier {
 
   async applyAll(actions: readonly Action[], secrets: readonly SecretObject[]): Promise<ApplyResult> {
     const r: ApplyResult = { applied: 0, failed: 0, stale: false };
+    // Secrets made earlier in this round count (the server certificate is signed by the CA made just before)
+    const known: SecretObject[] = [...secrets];
     for (const a of actions) {
       try {
-        const outcome = await this.apply(a, secrets);
+        const outcome = await this.apply(a, known);
         if (outcome === 'stale') r.stale = true;
         else r.applied++;
         this.log.debug('action applied', { action: describeAction(a), outcome });
@@ -64,7 +66,7 @@ export class ActionApplier {
     return r;
   }
 
-  private async apply(a: Action, secrets: readonly SecretObject[]): Promise<'done' | 'stale'> {
+  private async apply(a: Action, secrets: SecretObject[]): Promise<'done' | 'stale'> {
     const ns = this.namespace;
     if (a.op === 'create' && a.kind === 'Secret') {
       let obj: SecretObject = a.object;
@@ -72,7 +74,9 @@ export class ActionApplier {
         if (!this.generate) throw new Error(`cannot make ${a.generate.kind} material in this build`);
         obj = { ...obj, data: { ...obj.data, ...(await this.generate(a.generate, secrets)) } };
       }
-      return this.create(SECRETS, obj);
+      const outcome = await this.create(SECRETS, obj);
+      if (outcome === 'done') secrets.push(obj);
+      return outcome;
     }
     if (a.op === 'create' && a.kind === 'Service') return this.create(SERVICES, a.object);
     if (a.op === 'update') {

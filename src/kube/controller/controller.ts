@@ -29,6 +29,7 @@ import {
 import { ActionApplier, type SecretGenerator } from './apply.js';
 import { ObservedCache } from './cache.js';
 import { writeSecretFiles } from './files.js';
+import { TokenRedeemer, type Redeem } from './redeem.js';
 
 /** Where the core's results go: the composition root starts or reloads the router on them. */
 export interface ControllerSink {
@@ -59,12 +60,24 @@ export interface KubeControllerOptions {
     files: readonly SecretFile[],
     secrets: readonly SecretObject[],
   ) => Promise<string[]>;
+  /** redeems an AccessToken into a Link and its Secret (absent: tokens stay Pending) */
+  redeem?: Redeem;
+  /** copies what the router writes under stateDir back into its Secrets (grant state, renewed certificates) */
+  mirror?: StateMirror;
   /** wait after an event before reconciling, so a burst of events gives one reconcile (default 50 ms) */
   debounceMs?: number;
   /** how often the router's facts are compared with the last reconcile's (default 1000 ms) */
   factsPollMs?: number;
   /** retry of a failed reconcile (default 500 ms doubling to 30 s) */
   backoff?: { initialMs: number; maxMs: number };
+}
+
+/** The way back for router-written state (SecretMirror of src/kube/state). */
+export interface StateMirror {
+  setFiles(files: readonly SecretFile[], secrets: readonly SecretObject[]): void;
+  start(): void;
+  flush(): Promise<void>;
+  stop(): Promise<void>;
 }
 
 export interface ControllerStats {
@@ -85,6 +98,7 @@ export class KubeController {
   };
   readonly cache: ObservedCache;
   private readonly applier: ActionApplier;
+  private readonly redeemer: TokenRedeemer | undefined;
   private readonly backoff: Backoff;
   private readonly log: Logger;
   private current: ControllerState = 'idle';
@@ -100,6 +114,9 @@ export class KubeController {
     this.cache = new ObservedCache(opts.api, opts.namespace, () => this.schedule(), this.log);
     this.applier = new ActionApplier(opts.api, opts.namespace, this.log, opts.generate);
     this.backoff = new Backoff(opts.backoff ?? { initialMs: 500, maxMs: 30_000 });
+    this.redeemer = opts.redeem
+      ? new TokenRedeemer(opts.api, opts.namespace, opts.redeem, this.log)
+      : undefined;
   }
 
   private get stopped(): boolean {
@@ -118,6 +135,7 @@ export class KubeController {
   start(): this {
     this.log.info('controller starting', { stateDir: this.opts.stateDir });
     this.cache.start();
+    this.opts.mirror?.start();
     this.poll = this.opts.clock.setInterval(() => this.pollFacts(), this.opts.factsPollMs ?? 1000);
     return this;
   }
@@ -175,8 +193,8 @@ export class KubeController {
   }
 
   private async once(n: number): Promise<{ failed: number; stale: boolean }> {
-    const facts = this.opts.sink.facts();
-    this.lastFacts = stableJson(facts ?? null);
+    const facts = this.facts();
+    this.lastFacts = stableJson(this.opts.sink.facts() ?? null);
     const seen = this.cache.snapshot();
     const result = reconcile({
       ...seen,
@@ -204,13 +222,30 @@ export class KubeController {
         reconcile: n,
         runnable: result.config !== undefined,
       });
+    if (result.config && this.redeemer) {
+      const name = result.config.site.metadata.name;
+      const site = seen.resources.find((r) => r.kind === 'Site' && r.metadata.name === name);
+      const before = stableJson(this.redeemer.failures());
+      if (site) await this.redeemer.run(site, seen.resources, seen.secrets);
+      // a new failure goes into the token's status at the next reconcile (a new Link comes back as an event)
+      if (stableJson(this.redeemer.failures()) !== before) this.dirty = true;
+    }
     const write = this.opts.writeFiles ?? writeSecretFiles;
     const changed = await write(this.opts.stateDir, result.secretFiles, seen.secrets);
+    this.opts.mirror?.setFiles(result.secretFiles, seen.secrets);
     await this.opts.sink.apply(result, changed);
     return applied;
   }
 
-  /** Stops the watches and the timers; waits for a reconcile in progress. */
+  /** The router's facts, with the redemption failures the controller itself saw. */
+  private facts(): RouterFacts | undefined {
+    const facts = this.opts.sink.facts();
+    const tokenFailures = this.redeemer?.failures() ?? {};
+    if (Object.keys(tokenFailures).length === 0) return facts;
+    return { ...facts, tokenFailures };
+  }
+
+  /** Stops the watches and the timers; waits for a reconcile in progress; writes back what the router wrote. */
   async stop(): Promise<void> {
     if (this.current === 'stopped') return;
     this.current = 'stopped';
@@ -219,6 +254,12 @@ export class KubeController {
     this.poll?.cancel();
     this.cache.stop();
     await this.running?.catch(() => undefined);
+    if (this.opts.mirror) {
+      await this.opts.mirror
+        .flush()
+        .catch((e: unknown) => this.log.warn('state not written back on stop', { error: errorMessage(e) }));
+      await this.opts.mirror.stop();
+    }
     this.log.info('controller stopped', { reconciles: this.stats.reconciles });
   }
 }
