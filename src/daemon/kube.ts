@@ -2,7 +2,7 @@
  * Kubernetes mode of `caravan-router` (`--kube`): the controller (src/kube/controller) watches the namespace and
  * runs the reconcile core; this file is the sink it feeds. The router starts once the core gives a configuration
  * (the namespace has a valid Site and its Secrets exist) and reloads when the configuration or a Secret file
- * changes; the router's status becomes the facts of the next reconcile (Ready, Matched). Before the router runs,
+ * changes; it stops when the namespace has no Site, and keeps its configuration while the Site cannot run; the router's status becomes the facts of the next reconcile (Ready, Matched). Before the router runs,
  * the controller still writes statuses. One reconcile core, two sources: the runtime runs the core's SiteConfig
  * through a ConfigSource, as it runs a site directory.
  */
@@ -121,12 +121,15 @@ export class KubeSite {
 
   private async apply(r: ReconcileResult, changedFiles: readonly string[]): Promise<void> {
     if (!r.config) {
-      if (this.rt) {
-        this.log.warn('the namespace has no runnable Site any more; stopping the router');
+      if (this.rt && !r.statuses.some((x) => x.kind === 'Site')) {
+        this.log.warn('the namespace has no Site any more; stopping the router');
         const rt = this.rt;
         this.rt = undefined;
         this.lastApplied = '';
         await rt.stop();
+      } else if (this.rt && this.latest) {
+        // a Site that cannot run right now (a Secret being made, a bad edit): the router keeps what it runs
+        this.log.debug('the Site cannot run as it is; the router keeps its configuration');
       }
       return;
     }

@@ -28,7 +28,7 @@ import type { StatusSnapshot } from '../../src/admin/types.js';
 import type { Condition } from '../../src/api/index.js';
 import type { KubeObject } from '../../src/kube/api.js';
 import { connectKube, type ClientNodeKubeApi } from '../../src/kube/client-node.js';
-import { kindRef, SERVICES } from '../../src/kube/controller/index.js';
+import { kindRef, SECRETS, SERVICES } from '../../src/kube/controller/index.js';
 import { crdManifests, role } from '../../src/kube/manifests.js';
 import { ROUTER_NODE_FLAGS } from '../../src/site/node-flags.js';
 import {
@@ -245,6 +245,35 @@ describe('a Kubernetes site run by caravan-router --kube', () => {
     routerId = (site as { status?: { routerId?: string } }).status?.routerId ?? '';
     assert.match(routerId, /^east-/);
     assert.equal((await kubeStatus()).router.id, routerId, 'the router id derives from the identity Secret');
+  });
+
+  test('link access added to the Site: CA and server certificate generated, acceptor bound, Site Ready', async () => {
+    const [port, grantPort] = [await freePort(), await freePort()];
+    await admin.patch(kindRef('Site'), NS, 'east', {
+      spec: { linkAccess: { type: 'ClusterIP', host: HOST, hosts: [HOST], port, grantPort } },
+    });
+    await waitFor(() => service('caravan-link-access'), {
+      what: 'Service caravan-link-access',
+      timeoutMs: 20_000,
+    });
+    const st = await waitFor(
+      async () => {
+        const s = await kubeStatus().catch(() => undefined);
+        return s?.router.linkAccess?.port === port ? s : undefined;
+      },
+      { what: 'the router to accept links', timeoutMs: 20_000 },
+    );
+    assert.equal(st.router.id, routerId, 'the same router, reconfigured in place');
+    const ready = await waitFor(
+      async () => {
+        const c = condition(await get('Site', 'east'), 'Ready');
+        return c?.status === 'True' && /links accepted/.test(c.message ?? '') ? c : undefined;
+      },
+      { what: 'Site Ready with link access', timeoutMs: 20_000 },
+    );
+    assert.match(ready.message ?? '', new RegExp(`port ${port}`));
+    for (const name of ['caravan-site-ca', 'caravan-site-server'])
+      assert.ok(await admin.get(SECRETS, NS, name), `Secret ${name} generated`);
   });
 
   test('bytes flow both ways across the link', async () => {
