@@ -412,3 +412,76 @@ test('applier: a Service update that conflicts is merged onto the fresh Service;
     'stale status; gone is done; no generator fails',
   );
 });
+
+test('AccessTokens: a redemption makes the Secret then the Link; a failure is reported once per token version', async () => {
+  const api = new FakeApi();
+  const clock = new ManualClock();
+  const sink = new Sink();
+  const tries: string[] = [];
+  let refuse = true;
+  const c = new KubeController({
+    api,
+    namespace: NS,
+    stateDir: '/nonexistent/state',
+    routerPodLabels: {},
+    clock,
+    logger: memoryLogger(),
+    sink,
+    writeFiles: () => Promise.resolve([]),
+    redeem: ({ token, site, identityKey }) => {
+      tries.push(token.metadata.name);
+      assert.match(identityKey, /PRIVATE KEY/);
+      if (refuse) return Promise.reject(new Error('grant used up'));
+      return Promise.resolve({
+        secret: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'caravan-link-t1', namespace: NS } },
+        link: {
+          apiVersion: 'caravan.dev/v1alpha1',
+          kind: 'Link',
+          metadata: {
+            name: 't1',
+            namespace: NS,
+            ownerReferences: [
+              {
+                apiVersion: 'caravan.dev/v1alpha1',
+                kind: 'Site',
+                name: site.metadata.name,
+                uid: site.metadata.uid ?? '',
+              },
+            ],
+          },
+          spec: { endpoints: [{ host: '127.0.0.1', port: 1 }] },
+        },
+      });
+    },
+  });
+  api.put(kindRef('Site'), cr('Site', 'east', {}));
+  api.put(SECRETS, identitySecret());
+  const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  const spec = { url: 'https://127.0.0.1:1/v1/grants/g', code: 'c', ca };
+  api.put(kindRef('AccessToken'), { ...cr('Site', 't1', spec), kind: 'AccessToken' } as KubeObject);
+  c.start();
+  for (let i = 0; i < 6; i++) {
+    await flush();
+    clock.advance(60);
+  }
+  await flush();
+  assert.deepEqual(tries, ['t1'], 'a refused token is not tried again while it is unchanged');
+  const t = api.store.get('caravan.dev/accesstokens')?.get('t1');
+  const ready = (
+    t as { status?: { conditions?: Array<{ type: string; reason: string; message?: string }> } }
+  ).status?.conditions?.find((x) => x.type === 'Ready');
+  assert.equal(ready?.reason, 'RedeemFailed');
+  assert.equal(ready?.message, 'grant used up');
+  // the token is replaced (a new code): tried again, and this time redeemed
+  refuse = false;
+  api.put(kindRef('AccessToken'), { ...t!, spec: { ...spec, code: 'd' } } as KubeObject);
+  for (let i = 0; i < 6; i++) {
+    await flush();
+    clock.advance(60);
+  }
+  await flush();
+  assert.deepEqual(tries, ['t1', 't1']);
+  const order = api.calls.filter((x) => /create (secrets\/caravan-link-t1|links\/t1)/.test(x));
+  assert.deepEqual(order, ['create secrets/caravan-link-t1', 'create links/t1'], 'the Secret first');
+  await c.stop();
+});

@@ -2,8 +2,8 @@
  * AccessTokens of the namespace redeemed into Links: for each token that has no Link of its name yet, the
  * redemption (src/kube/state, the same protocol as `caravan token redeem`) gives a Link and its Secret, which are
  * created (Secret first, so the Link never runs without its certificates). A failure is kept with the token's
- * resourceVersion and reported in the token's status (`RedeemFailed`) through the facts; the token is tried again
- * only when it changes, since a grant's code works once and a retry of a refused one would only be refused again.
+ * spec and reported in the token's status (`RedeemFailed`) through the facts; the token is tried again only when
+ * its spec changes (a status write does not count), since a grant's code works once and a retry of a refused one would only be refused again.
  */
 import { ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
@@ -15,6 +15,7 @@ import {
   type CaravanObject,
   type SecretObject,
 } from '../reconcile/index.js';
+import { stableJson } from '../reconcile/diff.js';
 import { kindRef, SECRETS } from './refs.js';
 
 export type Redeem = (opts: {
@@ -24,8 +25,8 @@ export type Redeem = (opts: {
 }) => Promise<{ link: CaravanObject; secret: SecretObject }>;
 
 export class TokenRedeemer {
-  /** token name → why it failed, and at which resourceVersion */
-  private readonly failed = new Map<string, { rv: string | undefined; error: string }>();
+  /** token name → why it failed, and for which spec */
+  private readonly failed = new Map<string, { spec: string; error: string }>();
 
   constructor(
     private readonly api: KubeApi,
@@ -63,7 +64,7 @@ export class TokenRedeemer {
         continue;
       }
       const f = this.failed.get(name);
-      if (f && f.rv === token.metadata.resourceVersion) continue;
+      if (f && f.spec === stableJson(token.spec)) continue;
       try {
         const { link, secret } = await this.redeem({ token, site, identityKey: identity });
         await this.create(SECRETS, secret as KubeObject);
@@ -73,7 +74,7 @@ export class TokenRedeemer {
         this.log.info('access token redeemed', { token: name, link: name });
       } catch (e) {
         const error = errorMessage(e);
-        this.failed.set(name, { rv: token.metadata.resourceVersion, error });
+        this.failed.set(name, { spec: stableJson(token.spec), error });
         this.log.warn('access token not redeemed', {
           token: name,
           code: isCaravanError(e) ? e.code : undefined,
