@@ -315,6 +315,7 @@ describe('a Kubernetes site run by caravan-router --kube', () => {
   test('the API server restarted and its watch history compacted (410): the router keeps following', async () => {
     await server.restart({ keepState: true });
     server.compact();
+    const mark = server.requests.length;
     const port = await freePort();
     await apply('Listener', 'echo2', { port, host: HOST, routingKey: 'echo' });
     await waitFor(() => service('echo2'), { what: 'Service echo2 after the restart', timeoutMs: 30_000 });
@@ -323,6 +324,10 @@ describe('a Kubernetes site run by caravan-router --kube', () => {
       await waitFor(() => ask(port, 'x\n').catch(() => undefined), { what: 'echo2', timeoutMs: 15_000 }),
       'hub:x\n',
     );
+    const relists = server.requests
+      .slice(mark)
+      .filter((r) => r.method === 'GET' && /\/listeners(\?|$)/.test(r.path) && !/watch=/.test(r.path));
+    assert.ok(relists.length > 0, 'the router listed again after its watches expired');
     const metrics = await new AdminClient(join(stateDir, 'runtime', 'admin.sock')).metrics();
     assert.match(metrics, /caravan_kube_reconciles_total \d+/);
   });
