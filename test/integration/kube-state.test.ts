@@ -47,7 +47,7 @@ import {
   materializeSecretFiles,
   redeemAccessToken,
 } from '../../src/kube/state/index.js';
-import { createLogger, type Logger } from '../../src/observe/log.js';
+import { nullLogger, type Logger } from '../../src/observe/log.js';
 import { certificateInfo, verifyIssuedBy } from '../../src/site/certs/index.js';
 import { GrantServer } from '../../src/site/grants/server.js';
 import { generateCode, grantUrl, hashCode } from '../../src/site/grants/logic.js';
@@ -69,7 +69,7 @@ const PLURALS = ['sites', 'links', 'listeners', 'connectors', 'accessgrants', 'a
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 const unb64 = (s: string | undefined): string => Buffer.from(s ?? '', 'base64').toString('utf8');
 
-const logger: Logger = createLogger({ level: 'error' });
+const logger: Logger = nullLogger;
 
 /** What a controller does with the core's Secret actions: generate, then create, in order. */
 async function converge(
