@@ -8,6 +8,8 @@
  *   in two fresh state folders, and the server certificate names it;
  * - an AccessToken resource is redeemed at the hub's grant server into a Link and its Secret, whose files work
  *   as the router's link files;
+ * - a link certificate renewed at the hub's grant server (LinkRenewer) reaches the Link's Secret through the
+ *   mirror, and a fresh state folder gets the renewed certificate with the same key;
  * - the redemption the grant server writes reaches the grant-state Secret through the mirror; a fresh state folder
  *   (a pod deleted and recreated) is filled with the same count, and its grant server refuses the used-up grant;
  * - a 409 from a concurrent writer is re-read and retried without losing the other writer's key;
@@ -47,8 +49,9 @@ import {
   materializeSecretFiles,
   redeemAccessToken,
 } from '../../src/kube/state/index.js';
-import { createLogger, type Logger } from '../../src/observe/log.js';
+import { nullLogger, type Logger } from '../../src/observe/log.js';
 import { certificateInfo, verifyIssuedBy } from '../../src/site/certs/index.js';
+import { LinkRenewer } from '../../src/site/grants/renew.js';
 import { GrantServer } from '../../src/site/grants/server.js';
 import { generateCode, grantUrl, hashCode } from '../../src/site/grants/logic.js';
 import { readSiteIdentity } from '../../src/site/identity-file.js';
@@ -69,7 +72,7 @@ const PLURALS = ['sites', 'links', 'listeners', 'connectors', 'accessgrants', 'a
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 const unb64 = (s: string | undefined): string => Buffer.from(s ?? '', 'base64').toString('utf8');
 
-const logger: Logger = createLogger({ level: 'error' });
+const logger: Logger = nullLogger;
 
 /** What a controller does with the core's Secret actions: generate, then create, in order. */
 async function converge(
@@ -196,6 +199,8 @@ describe('state of a Kubernetes site in Secrets', () => {
   let hubResult: ReconcileResult;
   let mirror: SecretMirror;
   let grants: GrantServer;
+  let westState: string;
+  let westResult: ReconcileResult;
 
   test('the identity key Secret gives the same router id in two fresh state folders; the server certificate names it', async () => {
     hubState = await tmp('hub-a');
@@ -250,7 +255,7 @@ describe('state of a Kubernetes site in Secrets', () => {
     mirror.setFiles(hubResult.secretFiles, hubSecrets);
     mirror.start();
 
-    const westState = await tmp('west');
+    westState = await tmp('west');
     await converge(westApi, 'west', westState);
     const ca = await readFile(join(hubState, 'runtime/ca.crt'), 'utf8');
     const token = await admin.create<CaravanObject>(crd('accesstokens'), 'west', {
@@ -273,6 +278,7 @@ describe('state of a Kubernetes site in Secrets', () => {
     await westApi.create(crd('links'), 'west', link);
 
     const { r, state } = await converge(westApi, 'west', westState);
+    westResult = r;
     assert.equal(r.config?.links[0]?.metadata.name, 'to-hub', 'the Link runs');
     await materializeSecretFiles(westState, r.secretFiles, state.secrets);
     const cert = await readFile(join(westState, 'runtime/links/to-hub/client.crt'), 'utf8');
@@ -305,6 +311,41 @@ describe('state of a Kubernetes site in Secrets', () => {
       1,
     );
     assert.ok(mirror.stats.writes >= 1);
+  });
+
+  test('a renewed link certificate goes back into the Link’s Secret; a recreated pod gets it', async () => {
+    const westMirror = new SecretMirror({ api: westApi, namespace: 'west', stateDir: westState, logger });
+    mirrors.push(westMirror);
+    westMirror.setFiles(westResult.secretFiles, (await westApi.list<SecretObject>(SECRETS, 'west')).items);
+    westMirror.start();
+    const link = westResult.config?.links[0];
+    assert.ok(link);
+    const before = await readFile(link.spec.tls.cert, 'utf8');
+    const renewer = await LinkRenewer.create({
+      link: 'to-hub',
+      tls: link.spec.tls,
+      logger,
+      identity: (await readSiteIdentity(westState, 'west'))!,
+      onRenewed: () => undefined,
+    });
+    assert.ok(renewer, 'the Link has grant.json, so it can be renewed');
+    await renewer.renewNow();
+    const after = await readFile(link.spec.tls.cert, 'utf8');
+    assert.notEqual(certificateInfo(after).serialNumber, certificateInfo(before).serialNumber);
+    await waitFor(
+      async () =>
+        unb64((await secretOf(westApi, 'west', linkSecretName('to-hub'))).data?.['tls.crt']) === after,
+      { what: 'the renewed certificate in the Link Secret', timeoutMs: 15_000 },
+    );
+    const fresh = await tmp('west-b');
+    const { r, state } = await converge(westApi, 'west', fresh);
+    await materializeSecretFiles(fresh, r.secretFiles, state.secrets);
+    assert.equal(await readFile(join(fresh, 'runtime/links/to-hub/client.crt'), 'utf8'), after);
+    assert.equal(
+      await readFile(join(fresh, 'runtime/links/to-hub/client.key'), 'utf8'),
+      await readFile(link.spec.tls.key, 'utf8'),
+      'renewal keeps the key',
+    );
   });
 
   test('a recreated pod keeps the redemption count: its grant server refuses the used-up grant', async () => {

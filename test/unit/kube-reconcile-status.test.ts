@@ -15,6 +15,7 @@ import {
   type SecretObject,
 } from '../../src/kube/reconcile/index.js';
 import { generateIdentity, loadIdentity } from '../../src/identity.js';
+import { hashCode } from '../../src/site/grants/logic.js';
 import { IDENTITY_PEM, NS, T0, applyActions, cr, observed, ofKind, pod } from '../support/kube-objects.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
@@ -424,4 +425,42 @@ test('a Link’s renewed certificate and grant info go back into its Secret; its
     findCondition(r.statuses.find((s) => s.kind === 'Link')?.status.conditions, 'Configured')?.message ?? '',
     /spec.tls path \.\.\/\.\.\/etc\/ca.crt must be relative and stay below the state folder/,
   );
+});
+
+test('an AccessGrant’s status shows the redemptions the grant server counted in the grant-state Secret', () => {
+  const grant = cr('AccessGrant', 'g', { redemptions: 2, expiry: '1h', code: 'c0de' });
+  let state = converge(observed([cr('Site', 'east', { linkAccess: { type: 'ClusterIP' } }), grant]));
+  const statusOf = (s: ObservedState) => s.resources.find((r) => r.kind === 'AccessGrant')?.status;
+  assert.equal(statusOf(state)?.['redeemed'], undefined, 'nothing counted yet');
+  const count = (redeemed: number, codeHash = hashCode('c0de')) =>
+    state.secrets.map((s) =>
+      s.metadata.name === GRANT_STATE_SECRET
+        ? {
+            ...s,
+            data: {
+              'redemptions.g.json': b64(
+                JSON.stringify({
+                  codeHash,
+                  createdAt: T0.toISOString(),
+                  expiresAt: T2.toISOString(),
+                  redeemed,
+                }),
+              ),
+            },
+          }
+        : s,
+    );
+  state = converge({ ...state, secrets: count(1) });
+  assert.equal(statusOf(state)?.['redeemed'], 1);
+  assert.equal(statusOf(state)?.['expiresAt'], T2.toISOString());
+  assert.equal(
+    cond(state, 'AccessGrant', 'g', 'Ready')?.reason,
+    'Pending',
+    'not used up: waits for the router',
+  );
+  state = converge({ ...state, secrets: count(2) });
+  assert.equal(cond(state, 'AccessGrant', 'g', 'Ready')?.reason, 'UsedUp');
+  // the count of an earlier grant of the same name (another code) does not apply
+  const other = converge({ ...state, secrets: count(5, hashCode('other')) });
+  assert.equal(statusOf(other)?.['redeemed'], 2, 'the status keeps what it had');
 });

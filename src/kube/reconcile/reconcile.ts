@@ -21,7 +21,7 @@ import { secretActions, serviceActions } from './diff.js';
 import type { Action, ObservedState, ReconcileResult, ResourceStatusOut, RouterFacts } from './model.js';
 import type { CaravanObject, KubeMeta, ServiceType } from './objects.js';
 import { byAge, portConflicts } from './ports.js';
-import { planSecrets, type SecretPlan } from './secrets.js';
+import { GRANT_STATE_SECRET, grantRedemptions, planSecrets, type SecretPlan } from './secrets.js';
 import { LINK_ACCESS_SERVICE, planServices, type ServicePlan } from './services.js';
 import { checkObject, issueMessage, type CheckedObject, type KubeExtras } from './spec.js';
 import { bad, ok, statusOf, unknown, type Findings, type Verdict } from './status.js';
@@ -241,14 +241,21 @@ export function reconcile(input: ObservedState): ReconcileResult {
       }),
     });
   }
+  const grantState = input.secrets.find(
+    (s) => s.metadata.name === GRANT_STATE_SECRET && (s.metadata.namespace ?? ns) === ns,
+  );
   for (const g of grants) {
+    // the count the grant server keeps (mirrored into the grant-state Secret) is what the status shows
+    const counted = grantRedemptions(grantState, g.resource);
+    const obj = counted ? { ...g.obj, status: { ...g.obj.status, ...counted } } : g.obj;
     findings.set(key('AccessGrant', g.meta.name), {
       configured: ok('Configured'),
       running: afterSite(
         () =>
           facts?.linkAccess?.bound === false ? bad('BindFailed', facts.linkAccess.error ?? '') : ok('Ready'),
-        grantReady(g.resource, g.obj, la !== undefined, addr, input.now),
+        grantReady(g.resource, obj, la !== undefined, addr, input.now),
       ),
+      ...(counted ? { fields: counted } : {}),
     });
   }
   const redeemed = new Set(runLinks.map((l) => l.meta.name));

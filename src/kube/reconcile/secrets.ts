@@ -6,9 +6,10 @@
  * created with an owner reference to the Site, so deleting the Site deletes them. Pure.
  */
 import { isAbsolute, posix } from 'node:path';
-import type { LinkResource, SiteResource } from '../../api/index.js';
+import type { AccessGrantResource, LinkResource, SiteResource } from '../../api/index.js';
 import { errorMessage } from '../../errors.js';
 import { loadIdentity } from '../../identity.js';
+import { hashCode } from '../../site/grants/logic.js';
 import type { DesiredSecret, SecretFile, SecretMaterial } from './model.js';
 import type { KubeMeta, SecretObject } from './objects.js';
 import { ownedAnnotations, ownedLabels, ownerReference } from './ownership.js';
@@ -273,4 +274,35 @@ export function planSecrets(input: {
       });
   }
   return plan;
+}
+
+/**
+ * A grant's redemption count and expiry as the grant server keeps them (the key `redemptions.<grant>.json` of the
+ * grant-state Secret, mirrored from the pod), for the grant's status; undefined when there is none, or when it
+ * belongs to an earlier grant of the same name (another code).
+ */
+export function grantRedemptions(
+  grantState: SecretObject | undefined,
+  grant: AccessGrantResource,
+): { redeemed: number; expiresAt?: string } | undefined {
+  const text = decode(grantState?.data?.[SECRET_KEYS.grants.redemption(grant.metadata.name)]);
+  if (text === undefined) return undefined;
+  let state: unknown;
+  try {
+    state = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const s = state as { codeHash?: unknown; redeemed?: unknown; expiresAt?: unknown } | null;
+  const codeHash =
+    grant.spec.codeHash ?? (grant.spec.code !== undefined ? hashCode(grant.spec.code) : undefined);
+  if (!s || typeof s.redeemed !== 'number' || !Number.isInteger(s.redeemed) || s.redeemed < 0)
+    return undefined;
+  if (codeHash === undefined || s.codeHash !== codeHash) return undefined;
+  return {
+    redeemed: s.redeemed,
+    ...(typeof s.expiresAt === 'string' && Number.isFinite(Date.parse(s.expiresAt))
+      ? { expiresAt: s.expiresAt }
+      : {}),
+  };
 }

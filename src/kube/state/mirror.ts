@@ -190,7 +190,6 @@ export class SecretMirror {
 
   private async scan(): Promise<void> {
     if (this.stopped) return;
-    this.stats.scans++;
     let failed = false;
     try {
       this.watchFolders();
@@ -205,6 +204,7 @@ export class SecretMirror {
       failed = true;
       this.log.error('secret mirror scan failed', { error: errorMessage(e) });
     }
+    this.stats.scans++;
     if (failed) {
       const ms = this.backoff.next();
       this.retry?.cancel();
