@@ -8,7 +8,7 @@ import type { MuxSessionOptions } from '../links/mux/session.js';
 import type { AcceptGuard } from '../net/accept-guard.js';
 import type { Router } from '../router/router.js';
 import type { RouterIdentity } from '../identity.js';
-import type { SiteConfig } from '../site/site-dir.js';
+import type { LoadedSite, SiteConfig } from '../site/site-dir.js';
 
 export interface RuntimeOptions {
   logger: Logger;
@@ -22,6 +22,11 @@ export interface RuntimeOptions {
   consoleStaticDir?: string;
   /** time for status conditions (default: the system clock) */
   clock?: Clock;
+  /**
+   * The grant server serves the AccessGrants of the configuration applied now instead of reading resources/ at
+   * each redemption (Kubernetes mode: the grants are Custom Resources, and their expiry is in their status).
+   */
+  grantsFromConfig?: boolean;
 }
 
 export interface RuntimeContext {
@@ -36,4 +41,18 @@ export interface RuntimeContext {
   readonly identity: RouterIdentity;
   /** the guards of the public ports (link access, grant server, console) */
   readonly guards: { link: AcceptGuard; grant: AcceptGuard; console: AcceptGuard };
+}
+
+/**
+ * Where a running site's configuration comes from: its site directory (directorySource in reconcile.ts, the
+ * default) or the Kubernetes controller's reconcile core. `load` gives the configuration to run now; the runtime
+ * calls it at start and on every reload.
+ */
+export interface ConfigSource {
+  load(): Promise<LoadedSite>;
+  /**
+   * Calls `onChange` when the configuration may have changed (the runtime reloads); returns a function that stops
+   * watching. Absent: the runtime watches `resources/` of the configuration's directory.
+   */
+  watch?(onChange: () => void): () => void;
 }

@@ -125,6 +125,14 @@ export class LinkAccess {
       ...(Number.isFinite(lifetime) && lifetime > 0 ? { defaultLifetimeMs: lifetime } : {}),
       onChange: () => void this.loadRevocations(),
       guard: this.rt.guards.grant,
+      ...(this.opts.grantsFromConfig
+        ? {
+            findGrant: (name: string) => {
+              const grant = this.config.grants.find((g) => g.metadata.name === name);
+              return Promise.resolve(grant ? { grant } : undefined);
+            },
+          }
+        : {}),
     });
     try {
       await grants.start();

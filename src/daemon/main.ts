@@ -1,19 +1,23 @@
 /**
- * The router daemon: `caravan-router --dir SITE_DIR [--log-level LEVEL] [--log-format text|json]`.
+ * The router daemon: `caravan-router --dir SITE_DIR [--log-level LEVEL] [--log-format text|json]`, or
+ * `caravan-router --kube [--kubeconfig FILE] [--namespace NS]` for a Kubernetes namespace.
  * Runs in the foreground, logs to stderr, stops cleanly on SIGINT/SIGTERM. Changes under resources/ apply
  * while it runs (also on SIGHUP).
  */
-import { fstatSync, statSync } from 'node:fs';
+import { fstatSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errorMessage, isCaravanError } from '../errors.js';
 import { createLogger, parseLogLevel, rotatingFileSink } from '../observe/log.js';
 import { HealthServer, ReadinessFlag } from './health.js';
 import { IdleCompactor } from './idle-compactor.js';
-import { SiteRuntime, VERSION } from './runtime.js';
+import { KubeSite } from './kube.js';
+import { SiteRuntime, VERSION, type RuntimeOptions } from './runtime.js';
 import { READY_MESSAGE, RESTARTS_ENV, restartOptionsFromEnv, supervise } from './supervise.js';
 
 const USAGE = `Usage: caravan-router --dir SITE_DIR [options]
+       caravan-router --kube [--kubeconfig FILE] [--namespace NS] [options]
 
 Runs the Caravan router of the site whose directory is SITE_DIR (resources/ holds
 the Site, Link, Listener and Connector resources; runtime/ holds certificates).
@@ -27,6 +31,13 @@ Options:
                        (host from the Site's spec.console, default 127.0.0.1; 0 = any free port)
   --health-port PORT   serve GET /healthz and /readyz, without credentials, on this port of
                        every address (or CARAVAN_HEALTH_PORT; for probes)
+  --kube               Kubernetes mode: the site is a namespace; its Site, Link, Listener,
+                       Connector, AccessGrant and AccessToken resources are watched, and
+                       the router writes their status, the Listeners' Services and Secrets.
+                       In a pod it uses the service account; --dir (or CARAVAN_SITE_DIR,
+                       default a temporary folder) holds files written from Secrets and logs
+  --kubeconfig FILE    with --kube: reach the API server through this kubeconfig instead
+  --namespace NS       with --kube: the namespace (default: the pod's, or the context's)
   --supervise          run the router as a child process and start it again when it dies
                        (backoff from CARAVAN_RESTART_DELAY_MS, state in SITE_DIR/runtime/supervisor.json)
   --version            print the version
@@ -50,6 +61,9 @@ async function main(): Promise<number> {
         'console-port': { type: 'string' },
         'health-port': { type: 'string' },
         supervise: { type: 'boolean' },
+        kube: { type: 'boolean' },
+        kubeconfig: { type: 'string' },
+        namespace: { type: 'string' },
         version: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -67,7 +81,18 @@ async function main(): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const dir = args.dir ?? process.env.CARAVAN_SITE_DIR;
+  if (!args.kube && (args.kubeconfig !== undefined || args.namespace !== undefined)) {
+    process.stderr.write(`error: --kubeconfig and --namespace need --kube\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.kube && args.supervise) {
+    process.stderr.write('error: --supervise is for host sites; in Kubernetes the pod restarts the router\n');
+    return 2;
+  }
+  const dir =
+    args.dir ??
+    process.env.CARAVAN_SITE_DIR ??
+    (args.kube ? mkdtempSync(join(tmpdir(), 'caravan-kube-')) : undefined);
   if (!dir) {
     process.stderr.write(`error: --dir is required\n\n${USAGE}`);
     return 2;
@@ -126,19 +151,40 @@ async function main(): Promise<number> {
     sinks: stderrIsFile(logPath) ? [file] : [stderrSink, file],
   });
   const backoffMax = process.env.CARAVAN_LINK_BACKOFF_MAX_MS;
-  // host mode: ready once the SiteRuntime has started, not ready again while it stops
+  const runtimeOpts = {
+    ...(backoffMax ? { backoffMaxMs: Number(backoffMax) } : {}),
+    ...(consolePort !== undefined ? { consolePort } : {}),
+    ...(process.env.CARAVAN_CONSOLE_DIR ? { consoleStaticDir: process.env.CARAVAN_CONSOLE_DIR } : {}),
+  };
+  // ready once the SiteRuntime (or, in Kubernetes mode, the controller) has started; not ready while it stops
   const readiness = new ReadinessFlag('starting');
   let health: HealthServer | undefined;
+  if (healthPort !== undefined) {
+    try {
+      health = await HealthServer.start({ port: healthPort, ready: () => readiness.get(), logger });
+    } catch (e) {
+      const code = isCaravanError(e) ? ` [${e.code}]` : '';
+      process.stderr.write(`error: ${errorMessage(e)}${code}\n`);
+      file.close();
+      return 1;
+    }
+  }
+  if (args.kube) {
+    const code = await runKube({
+      dir,
+      logger,
+      runtimeOpts,
+      kubeconfig: args.kubeconfig,
+      namespace: args.namespace,
+      readiness,
+    });
+    await health?.close();
+    file.close();
+    return code;
+  }
   let rt: SiteRuntime;
   try {
-    if (healthPort !== undefined)
-      health = await HealthServer.start({ port: healthPort, ready: () => readiness.get(), logger });
-    rt = await SiteRuntime.start(dir, {
-      logger,
-      ...(backoffMax ? { backoffMaxMs: Number(backoffMax) } : {}),
-      ...(consolePort !== undefined ? { consolePort } : {}),
-      ...(process.env.CARAVAN_CONSOLE_DIR ? { consoleStaticDir: process.env.CARAVAN_CONSOLE_DIR } : {}),
-    });
+    rt = await SiteRuntime.start(dir, { logger, ...runtimeOpts });
   } catch (e) {
     const code = isCaravanError(e) ? ` [${e.code}]` : '';
     process.stderr.write(`error: ${errorMessage(e)}${code}\n`);
@@ -183,6 +229,53 @@ async function main(): Promise<number> {
   await health?.close();
   logger.info('stopped');
   file.close();
+  return 0;
+}
+
+/** Kubernetes mode until SIGINT/SIGTERM: the controller, and the router once the namespace has a site. */
+async function runKube(o: {
+  dir: string;
+  logger: ReturnType<typeof createLogger>;
+  runtimeOpts: Omit<RuntimeOptions, 'logger'>;
+  kubeconfig: string | undefined;
+  namespace: string | undefined;
+  readiness: ReadinessFlag;
+}): Promise<number> {
+  const { logger } = o;
+  let site: KubeSite;
+  try {
+    site = await KubeSite.start({
+      connection:
+        o.kubeconfig !== undefined ? { mode: 'kubeconfig', file: o.kubeconfig } : { mode: 'in-cluster' },
+      ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
+      stateDir: o.dir,
+      logger,
+      runtime: o.runtimeOpts,
+    });
+  } catch (e) {
+    const code = isCaravanError(e) ? ` [${e.code}]` : '';
+    process.stderr.write(`error: ${errorMessage(e)}${code}\n`);
+    return 1;
+  }
+  logger.info('kubernetes mode', { namespace: site.namespace, stateDir: o.dir });
+  o.readiness.setReady();
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string): void => {
+      logger.info('stopping', { signal: sig });
+      resolve();
+    };
+    process.on('SIGHUP', () => {
+      logger.info('reconciling', { signal: 'SIGHUP' });
+      site.controller.schedule();
+    });
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  const force = setTimeout(() => process.exit(0), 5000);
+  force.unref();
+  o.readiness.setNotReady('stopping');
+  await site.stop();
+  logger.info('stopped');
   return 0;
 }
 

@@ -25,7 +25,7 @@ import { loadSite, type LoadedSite, type RejectedResource, type SiteConfig } fro
 import { readJson, type LinkGrantInfo } from '../site/grants/state.js';
 import { LinkRenewer } from '../site/grants/renew.js';
 import { createConnector, createListener, loadAdapters, updateListener } from './adapters.js';
-import type { RuntimeContext, RuntimeOptions } from './context.js';
+import type { ConfigSource, RuntimeContext, RuntimeOptions } from './context.js';
 import type { LinkAccess } from './link-access.js';
 import {
   describeChange,
@@ -35,6 +35,11 @@ import {
   type ResourceChange,
 } from './resource-diff.js';
 import { diffSite, type SiteDiff } from './site-diff.js';
+
+/** Today's behaviour: the configuration is the site directory `dir`, re-read on every reload. */
+export function directorySource(dir: string): ConfigSource {
+  return { load: () => loadSite(dir) };
+}
 
 /** A running listener: its adapter, the resource it runs, and why it does not serve (its port is taken, ...). */
 export interface ListenerEntry {
@@ -60,6 +65,7 @@ export class SiteResources {
   /** resources of the site directory left out because they are invalid */
   rejected: RejectedResource[] = [];
   private watcher: FSWatcher | undefined;
+  private unwatch: (() => void) | undefined;
   private reloadTimer: NodeJS.Timeout | undefined;
   private reloading: Promise<ReloadResult> | undefined;
   private stopped = false;
@@ -70,6 +76,7 @@ export class SiteResources {
     private readonly rt: RuntimeContext,
     private readonly access: LinkAccess,
     private readonly hooks: ReconcileHooks,
+    private readonly source: ConfigSource = directorySource(rt.config.dir),
   ) {}
 
   private get config(): SiteConfig {
@@ -188,6 +195,10 @@ export class SiteResources {
 
   /** Watch resources/ and reconcile on every change (debounced). */
   watchResources(): void {
+    if (this.source.watch) {
+      this.unwatch = this.source.watch(() => this.scheduleReload());
+      return;
+    }
     try {
       this.watcher = watch(join(this.config.dir, 'resources'), () => this.scheduleReload());
       this.watcher.on('error', (err) => this.log.warn('resource watch failed', { error: err.message }));
@@ -223,7 +234,7 @@ export class SiteResources {
   }
 
   /**
-   * Re-read the site directory and bring the running router in line: the typed changes of each kind
+   * Re-read the configuration (the site directory, or another source) and bring the running router in line: the typed changes of each kind
    * (resource-diff.ts) are applied in place where the running resource can take them, else by stopping and
    * starting it. A resource whose new spec is invalid keeps running with its previous spec (its Configured
    * condition says why); problems of the site as a whole (the Site resource, YAML syntax, duplicates) leave
@@ -233,7 +244,7 @@ export class SiteResources {
     const run = async (): Promise<ReloadResult> => {
       let loaded: LoadedSite;
       try {
-        loaded = await loadSite(this.config.dir);
+        loaded = await this.source.load();
       } catch (e) {
         this.log.error(
           'resources not applied: the site directory is invalid; the router keeps its configuration',
@@ -372,6 +383,7 @@ export class SiteResources {
   async stopWatching(): Promise<void> {
     this.stopped = true;
     this.watcher?.close();
+    this.unwatch?.();
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
     await this.reloading?.catch(() => undefined);
   }

@@ -20,17 +20,17 @@ import { Router, type RouterLimits } from '../router/router.js';
 import type { RouterIdentity } from '../identity.js';
 import { ensureSiteIdentity } from '../site/identity-file.js';
 import { listenerRoutingKeys, type ListenerResource, type PeerLimits } from '../api/index.js';
-import { loadSite, type RejectedResource, type SiteConfig } from '../site/site-dir.js';
+import type { RejectedResource, SiteConfig } from '../site/site-dir.js';
 import type { SiteDiff } from './site-diff.js';
 import type { ReloadResult, RevokeResult } from '../admin/types.js';
-import type { RuntimeContext, RuntimeOptions } from './context.js';
+import type { ConfigSource, RuntimeContext, RuntimeOptions } from './context.js';
 import { LinkAccess } from './link-access.js';
-import { SiteResources } from './reconcile.js';
+import { directorySource, SiteResources } from './reconcile.js';
 import { observe, statusSnapshot, type StatusSources } from './status.js';
 import { StatusKeeper } from './status-keeper.js';
 import { systemClock, type Timer } from '../clock.js';
 
-export type { RuntimeOptions } from './context.js';
+export type { ConfigSource, RuntimeOptions } from './context.js';
 
 export const VERSION = '0.1.0';
 /** how often conditions are brought up to date besides routing changes, reloads and reads (transition times) */
@@ -73,6 +73,7 @@ export class SiteRuntime {
     private config: SiteConfig,
     private readonly opts: RuntimeOptions,
     private readonly identity: RouterIdentity,
+    source: ConfigSource,
   ) {
     const site = config.site;
     const id = identity.routerId;
@@ -124,13 +125,18 @@ export class SiteRuntime {
     this.conditions = new StatusKeeper(opts.clock ?? systemClock);
     const rt = this.context();
     this.access = new LinkAccess(rt, (name) => this.resources.applyLinkTls(name));
-    this.resources = new SiteResources(rt, this.access, {
-      applySite: (d, changes) => this.applySite(d, changes),
-      publishInfo: () => {
-        this.publishInfo();
-        this.refreshConditions();
+    this.resources = new SiteResources(
+      rt,
+      this.access,
+      {
+        applySite: (d, changes) => this.applySite(d, changes),
+        publishInfo: () => {
+          this.publishInfo();
+          this.refreshConditions();
+        },
       },
-    });
+      source,
+    );
     const listeners = this.resources.listeners;
     const connectors = this.resources.connectors;
     this.metrics = createRouterMetrics({
@@ -312,10 +318,15 @@ export class SiteRuntime {
     return this.console;
   }
 
-  static async start(dir: string, opts: RuntimeOptions): Promise<SiteRuntime> {
-    const { config, rejected } = await loadSite(dir);
+  static start(dir: string, opts: RuntimeOptions): Promise<SiteRuntime> {
+    return SiteRuntime.startFrom(directorySource(dir), opts);
+  }
+
+  /** Runs the configuration of `source` (a site directory, or Kubernetes mode's reconcile core). */
+  static async startFrom(source: ConfigSource, opts: RuntimeOptions): Promise<SiteRuntime> {
+    const { config, rejected } = await source.load();
     const identity = await ensureSiteIdentity(config.dir, config.site.metadata.name);
-    const rt = new SiteRuntime(config, opts, identity);
+    const rt = new SiteRuntime(config, opts, identity, source);
     try {
       await rt.startAll(rejected);
     } catch (e) {
@@ -458,7 +469,7 @@ export class SiteRuntime {
     });
   }
 
-  /** Re-read the site directory and bring the running router in line (see SiteResources.reload). */
+  /** Re-read the configuration and bring the running router in line (see SiteResources.reload). */
   reload(): Promise<ReloadResult> {
     return this.resources.reload();
   }

@@ -13,6 +13,7 @@ import type {
   ServiceObject,
 } from '../../src/kube/reconcile/index.js';
 import type { Kind } from '../../src/api/index.js';
+import { generateIdentity } from '../../src/identity.js';
 
 export const NS = 'shop';
 export const ROUTER_LABELS = { 'app.kubernetes.io/name': 'caravan-router', 'caravan.dev/site': 'east' };
@@ -94,8 +95,12 @@ export function observed(resources: CaravanObject[], more: Partial<ObservedState
 }
 
 /** Secret data the controller would generate (fake PEM text; the core only checks that the keys exist). */
+/** One real Ed25519 identity key per test process: the core derives the router id from it. */
+export const IDENTITY_PEM = generateIdentity('east').pem;
+
 function generated(a: Extract<Action, { kind: 'Secret' }>): Record<string, string> {
   const b64 = (s: string): string => Buffer.from(s).toString('base64');
+  if (a.generate?.kind === 'identity-key') return { 'identity.key': b64(IDENTITY_PEM) };
   if (a.generate?.kind === 'site-ca') return { 'ca.crt': b64('CA CERT'), 'ca.key': b64('CA KEY') };
   if (a.generate?.kind === 'server-cert')
     return { 'tls.crt': b64('SERVER CERT'), 'tls.key': b64('SERVER KEY') };

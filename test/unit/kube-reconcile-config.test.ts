@@ -10,17 +10,14 @@ import { join } from 'node:path';
 import { resourcesToYaml, type Resource } from '../../src/api/index.js';
 import { linkSecretName, reconcile, type ObservedState } from '../../src/kube/reconcile/index.js';
 import { loadSiteDir } from '../../src/site/site-dir.js';
-import { NS, applyActions, cr, observed } from '../support/kube-objects.js';
+import { loadIdentity } from '../../src/identity.js';
+import { IDENTITY_PEM, NS, applyActions, cr, observed } from '../support/kube-objects.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 const specs: [Resource['kind'], string, unknown][] = [
-  [
-    'Site',
-    'east',
-    { routerId: 'east-1', linkAccess: { hosts: ['van.example.net'] }, routing: { helloIntervalMs: 500 } },
-  ],
+  ['Site', 'east', { linkAccess: { hosts: ['van.example.net'] }, routing: { helloIntervalMs: 500 } }],
   ['Listener', 'db', { port: 5432 }],
   [
     'Listener',
@@ -98,6 +95,15 @@ test('a namespace and a site directory holding the same resources give the same 
     [2, 2, 1, 1],
   );
   assert.equal(kubeConfig.site.spec.tls?.key, join(dir, 'runtime', 'server.key'));
+  // the one difference: the router id, which a host site derives from runtime/identity.key when its router
+  // starts, is filled in from the identity key's Secret
+  assert.equal(kubeConfig.site.spec.routerId, loadIdentity('east', IDENTITY_PEM).routerId);
+  delete kubeConfig.site.spec.routerId;
+  // and a grant's expiry: a host site's grant server counts it from the grant file's time, a namespace's from
+  // the Custom Resource's creation, written into the grant's status
+  const g = kubeConfig.grants[0];
+  assert.equal(g?.status?.expiresAt, new Date(Date.parse('2026-03-01T09:00:00Z') + 3600_000).toISOString());
+  if (g) delete g.status;
   assert.deepEqual(kubeConfig, dirConfig);
   assert.equal(fromKube.sources.get('Listener/db'), `kubernetes:${NS}/Listener/db`);
 });

@@ -3,10 +3,9 @@ import { test } from 'node:test';
 import { findCondition } from '../../src/api/conditions.js';
 import {
   GRANT_STATE_SECRET,
-  ROUTER_ID_SECRET,
+  ROUTER_IDENTITY_SECRET,
   SERVER_SECRET,
   SITE_CA_SECRET,
-  derivedRouterId,
   linkSecretName,
   linkSecret as makeLinkSecret,
   reconcile,
@@ -15,7 +14,9 @@ import {
   type RouterFacts,
   type SecretObject,
 } from '../../src/kube/reconcile/index.js';
-import { NS, T0, applyActions, cr, observed, ofKind, pod } from '../support/kube-objects.js';
+import { generateIdentity, loadIdentity } from '../../src/identity.js';
+import { hashCode } from '../../src/site/grants/logic.js';
+import { IDENTITY_PEM, NS, T0, applyActions, cr, observed, ofKind, pod } from '../support/kube-objects.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const T1 = new Date(T0.getTime() + 60_000);
@@ -142,7 +143,7 @@ test('other fields of a status survive, and other condition types are kept', () 
     {},
     {
       status: {
-        url: 'https://203.0.113.7:55672/grants/g',
+        url: 'https://stale.example.net:55672/v1/grants/g',
         redeemed: 0,
         conditions: [
           { type: 'Issued', status: 'True', reason: 'Issued', lastTransitionTime: T0.toISOString() },
@@ -154,7 +155,9 @@ test('other fields of a status survive, and other condition types are kept', () 
     observed([cr('Site', 'east', { linkAccess: { hosts: ['van.example.net'] } }), grant]),
   );
   const g = state.resources.find((r) => r.kind === 'AccessGrant');
-  assert.equal(g?.status?.['url'], 'https://203.0.113.7:55672/grants/g');
+  // the URL is the router's to keep: it follows the site's address
+  assert.equal(g?.status?.['url'], 'https://van.example.net:55672/v1/grants/g');
+  assert.equal(g?.status?.['redeemed'], 0);
   assert.equal(findCondition(g?.status?.conditions, 'Issued')?.status, 'True');
   assert.equal(findCondition(g?.status?.conditions, 'Configured')?.status, 'True');
 });
@@ -165,43 +168,75 @@ test('Secrets: created once with owner references to the Site, never regenerated
   const creates = ofKind(first.actions, 'create').filter((a) => a.kind === 'Secret');
   assert.deepEqual(
     creates.map((a) => a.object.metadata.name),
-    [ROUTER_ID_SECRET, SITE_CA_SECRET, SERVER_SECRET, GRANT_STATE_SECRET],
+    [ROUTER_IDENTITY_SECRET, SITE_CA_SECRET, SERVER_SECRET, GRANT_STATE_SECRET],
   );
   for (const a of creates) {
     assert.equal(a.object.metadata.ownerReferences?.[0]?.uid, site.metadata.uid);
     assert.equal(a.object.metadata.ownerReferences?.[0]?.kind, 'Site');
   }
   const kinds = creates.map((a) => (a.kind === 'Secret' ? a.generate?.kind : undefined));
-  assert.deepEqual(kinds, [undefined, 'site-ca', 'server-cert', undefined]);
-  const idData = creates[0]?.kind === 'Secret' ? creates[0].object.data?.['router-id'] : undefined;
-  assert.equal(Buffer.from(idData ?? '', 'base64').toString(), derivedRouterId(site.metadata));
+  assert.deepEqual(kinds, ['identity-key', 'site-ca', 'server-cert', undefined]);
+  const server = creates[2]?.kind === 'Secret' ? creates[2].generate : undefined;
+  assert.deepEqual(server, {
+    kind: 'server-cert',
+    commonName: 'east',
+    caSecret: SITE_CA_SECRET,
+    identitySecret: ROUTER_IDENTITY_SECRET,
+    site: 'east',
+  });
   assert.equal(first.config, undefined, 'the site waits for its Secrets');
   assert.equal(findCondition(first.statuses[0]?.status.conditions, 'Ready')?.reason, 'SecretsPending');
 
   const state = converge(observed([site]));
   const r = reconcile(state);
   assert.ok(r.config);
-  assert.equal(r.config.site.spec.routerId, derivedRouterId(site.metadata));
+  const id = loadIdentity('east', IDENTITY_PEM).routerId;
+  assert.equal(r.config.site.spec.routerId, id, 'the router id is the identity key’s');
+  assert.equal(r.statuses.find((s) => s.kind === 'Site')?.status['routerId'], id);
   assert.equal(r.config.site.spec.tls?.cert, '/var/lib/caravan/runtime/server.crt');
   assert.deepEqual(
-    r.secretFiles.map((f) => `${f.secret}/${f.key} -> ${f.path}`),
+    r.secretFiles.map((f) => `${f.secret}/${f.key} -> ${f.path}${f.mirror ? ' (mirror)' : ''}`),
     [
+      `${ROUTER_IDENTITY_SECRET}/identity.key -> runtime/identity.key`,
       `${SITE_CA_SECRET}/ca.crt -> runtime/ca.crt`,
       `${SITE_CA_SECRET}/ca.key -> runtime/ca.key`,
       `${SERVER_SECRET}/tls.crt -> runtime/server.crt`,
       `${SERVER_SECRET}/tls.key -> runtime/server.key`,
+      `${GRANT_STATE_SECRET}/issued.json -> runtime/grants/issued.json (mirror)`,
+      `${GRANT_STATE_SECRET}/revoked.json -> runtime/grants/revoked.json (mirror)`,
+      `${GRANT_STATE_SECRET}/redemptions. -> runtime/grants/redemptions (mirror)`,
     ],
   );
+  assert.equal(r.secretFiles.at(-1)?.dir, true, 'redemptions are a folder of keys');
 
-  // a restarted pod reconciles the same Secrets: same id, nothing to create
-  const stored = state.secrets.map((s) =>
-    s.metadata.name === ROUTER_ID_SECRET ? { ...s, data: { 'router-id': b64('kept-id-7') } } : s,
+  // a restarted pod reconciles the same Secrets: same id, nothing to create; spec.routerId changes nothing
+  const pinned = reconcile({
+    ...state,
+    resources: [{ ...site, spec: { routerId: 'east-1', linkAccess: { type: 'ClusterIP' } } }],
+  });
+  assert.equal(pinned.config?.site.spec.routerId, id, 'spec.routerId is ignored, as on a host site');
+  assert.equal(pinned.actions.filter((a) => a.kind === 'Secret').length, 0);
+  // another key (brought by the platform team) is another id
+  const other = generateIdentity('east');
+  const brought = state.secrets.map((s) =>
+    s.metadata.name === ROUTER_IDENTITY_SECRET ? { ...s, data: { 'identity.key': b64(other.pem) } } : s,
   );
-  const again = reconcile({ ...state, secrets: stored });
-  assert.equal(again.config?.site.spec.routerId, 'kept-id-7', 'the stored id wins over a derived one');
-  assert.equal(again.actions.filter((a) => a.kind === 'Secret').length, 0);
+  assert.equal(reconcile({ ...state, secrets: brought }).config?.site.spec.routerId, other.identity.routerId);
+  // a Secret whose key is not an identity key is reported, not replaced, and the site does not run
+  const garbled = state.secrets.map((s) =>
+    s.metadata.name === ROUTER_IDENTITY_SECRET ? { ...s, data: { 'identity.key': b64('not a key') } } : s,
+  );
+  const rg = reconcile({ ...state, secrets: garbled });
+  assert.equal(rg.config, undefined);
+  assert.equal(rg.actions.filter((a) => a.kind === 'Secret').length, 0);
+  const cg = findCondition(rg.statuses.find((s) => s.kind === 'Site')?.status.conditions, 'Configured');
+  assert.equal(cg?.reason, 'SecretInvalid');
+  assert.match(
+    cg?.message ?? '',
+    /^Secret caravan-router-identity key identity.key is not a router identity key/,
+  );
   // a Secret missing a key is reported, not regenerated
-  const broken = stored.map((s) =>
+  const broken = state.secrets.map((s) =>
     s.metadata.name === SITE_CA_SECRET ? { ...s, data: { 'ca.crt': b64('x') } } : s,
   );
   const rb = reconcile({ ...state, secrets: broken });
@@ -210,18 +245,27 @@ test('Secrets: created once with owner references to the Site, never regenerated
   assert.equal(c?.reason, 'SecretInvalid');
   assert.equal(c?.message, `Secret ${SITE_CA_SECRET} has no key ca.key`);
   // a CA the platform team brought (not Caravan's) is used as it is
-  const own = stored.map((s) =>
+  const own = state.secrets.map((s) =>
     s.metadata.name === SITE_CA_SECRET
       ? { metadata: { name: SITE_CA_SECRET, namespace: NS }, data: s.data }
       : s,
   );
   assert.equal(reconcile({ ...state, secrets: own }).actions.filter((a) => a.kind === 'Secret').length, 0);
-  // spec.routerId wins
-  const pinned = reconcile({
+  // the site's TLS files must stay below the state folder (a Secret fills them)
+  const escaping = reconcile({
     ...state,
-    resources: [{ ...site, spec: { routerId: 'east-1', linkAccess: { type: 'ClusterIP' } } }],
+    resources: [
+      {
+        ...site,
+        spec: { linkAccess: { type: 'ClusterIP' }, tls: { ca: '/etc/ca.crt', cert: 'a', key: 'b' } },
+      },
+    ],
   });
-  assert.equal(pinned.config?.site.spec.routerId, 'east-1');
+  assert.equal(escaping.config, undefined);
+  assert.match(
+    findCondition(escaping.statuses[0]?.status.conditions, 'Configured')?.message ?? '',
+    /spec.tls path \/etc\/ca.crt must be relative/,
+  );
 });
 
 test('Links need their Secret; AccessTokens are redeemed once their Link exists', () => {
@@ -293,7 +337,8 @@ test('a whole site converges: applying the actions and reconciling again gives n
     cr('Connector', 'redis', { selector: 'app=redis', port: 6379 }),
     cr('Connector', 'pg', { host: 'postgres', port: 5432 }),
     cr('Link', 'to-west', { endpoints: [{ host: 'west.example.net', port: 55671 }] }),
-    cr('AccessGrant', 'g', { redemptions: 2 }),
+    cr('AccessGrant', 'g', { redemptions: 2, expiry: '2h' }),
+    cr('AccessGrant', 'old', { redemptions: 1 }),
     cr('AccessToken', 't', { url: 'https://west.example.net:55672/g', code: 'c', ca: PEM }),
     cr('Listener', 'bad', { port: -1 }),
   ];
@@ -334,6 +379,12 @@ test('a whole site converges: applying the actions and reconciling again gives n
   );
   assert.equal(cond(state, 'Listener', 'api', 'Matched')?.message, 'connector for api-v1 is reachable');
   assert.equal(cond(state, 'AccessGrant', 'g', 'Ready')?.status, 'True');
+  // what a token needs: the grant server's URL at the site's address, and when the grant expires (from its
+  // creation); a grant past its expiry says so
+  const g = state.resources.find((r) => r.kind === 'AccessGrant' && r.metadata.name === 'g');
+  assert.equal(g?.status?.['url'], 'https://203.0.113.7:55672/v1/grants/g');
+  assert.equal(g?.status?.['expiresAt'], '2026-03-01T11:00:00.000Z');
+  assert.equal(cond(state, 'AccessGrant', 'old', 'Ready')?.reason, 'Expired');
   for (const r of state.resources) {
     const types = (r.status?.conditions ?? []).map((c) => c.type);
     const want =
@@ -354,4 +405,71 @@ test('a whole site converges: applying the actions and reconciling again gives n
       `${r.kind} ${r.metadata.name}`,
     );
   }
+});
+
+test('a Link’s renewed certificate and grant info go back into its Secret; its files never leave the state folder', () => {
+  const link = cr('Link', 'to-west', { endpoints: [{ host: 'west.example.net', port: 55671 }] });
+  const state = converge({
+    ...observed([cr('Site', 'east', {}), link]),
+    secrets: [linkSecret('to-west')],
+  });
+  const files = reconcile(state).secretFiles.filter((f) => f.secret === linkSecretName('to-west'));
+  assert.deepEqual(
+    files.map((f) => `${f.key} -> ${f.path}${f.mirror ? ' (mirror)' : ''}`),
+    [
+      'ca.crt -> runtime/links/to-west/ca.crt',
+      'tls.crt -> runtime/links/to-west/client.crt (mirror)',
+      'tls.key -> runtime/links/to-west/client.key',
+      'grant.json -> runtime/links/to-west/grant.json (mirror)',
+    ],
+  );
+  const outside = cr('Link', 'to-west', {
+    endpoints: [{ host: 'west.example.net', port: 55671 }],
+    tls: { ca: '../../etc/ca.crt', cert: 'c.crt', key: 'c.key' },
+  });
+  const r = reconcile({ ...state, resources: [state.resources[0]!, outside] });
+  assert.deepEqual(r.config?.links, []);
+  assert.equal(r.secretFiles.filter((f) => f.secret === linkSecretName('to-west')).length, 0);
+  assert.match(
+    findCondition(r.statuses.find((s) => s.kind === 'Link')?.status.conditions, 'Configured')?.message ?? '',
+    /spec.tls path \.\.\/\.\.\/etc\/ca.crt must be relative and stay below the state folder/,
+  );
+});
+
+test('an AccessGrant’s status shows the redemptions the grant server counted in the grant-state Secret', () => {
+  const grant = cr('AccessGrant', 'g', { redemptions: 2, expiry: '1h', code: 'c0de' });
+  let state = converge(observed([cr('Site', 'east', { linkAccess: { type: 'ClusterIP' } }), grant]));
+  const statusOf = (s: ObservedState) => s.resources.find((r) => r.kind === 'AccessGrant')?.status;
+  assert.equal(statusOf(state)?.['redeemed'], undefined, 'nothing counted yet');
+  const count = (redeemed: number, codeHash = hashCode('c0de')) =>
+    state.secrets.map((s) =>
+      s.metadata.name === GRANT_STATE_SECRET
+        ? {
+            ...s,
+            data: {
+              'redemptions.g.json': b64(
+                JSON.stringify({
+                  codeHash,
+                  createdAt: T0.toISOString(),
+                  expiresAt: T2.toISOString(),
+                  redeemed,
+                }),
+              ),
+            },
+          }
+        : s,
+    );
+  state = converge({ ...state, secrets: count(1) });
+  assert.equal(statusOf(state)?.['redeemed'], 1);
+  assert.equal(statusOf(state)?.['expiresAt'], T2.toISOString());
+  assert.equal(
+    cond(state, 'AccessGrant', 'g', 'Ready')?.reason,
+    'Pending',
+    'not used up: waits for the router',
+  );
+  state = converge({ ...state, secrets: count(2) });
+  assert.equal(cond(state, 'AccessGrant', 'g', 'Ready')?.reason, 'UsedUp');
+  // the count of an earlier grant of the same name (another code) does not apply
+  const other = converge({ ...state, secrets: count(5, hashCode('other')) });
+  assert.equal(statusOf(other)?.['redeemed'], 2, 'the status keeps what it had');
 });

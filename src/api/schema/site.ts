@@ -157,7 +157,24 @@ export const site: KindSchema<'Site'> = {
   plural: 'sites',
   description: 'A site of the network: its router, where it accepts links and its timers. One per site.',
   spec: siteSpec,
-  status: statusOf({}),
+  status: statusOf({
+    routerId: str({ description: 'Kubernetes sites: the router id of the site.' }),
+    linkAccess: obj(
+      {
+        source: str({
+          description: 'Where the address comes from: spec, LoadBalancer, NodePort or ClusterIP.',
+        }),
+        hosts: list(str({ description: 'A host name or address.' }), {
+          description: 'Hosts other sites dial.',
+        }),
+        port: int({ description: 'The link port other sites dial.', min: 1, max: 65535 }),
+        grantPort: int({ description: 'The grant port other sites dial.', min: 1, max: 65535 }),
+        service: str({ description: 'The link-access Service.' }),
+        type: str({ description: 'Its type.' }),
+      },
+      { description: 'Kubernetes sites: where other sites dial this one, once known.' },
+    ),
+  }),
   columns: [{ name: 'Mode', type: 'string', jsonPath: '.spec.mode' }, conditionColumn('Ready')],
   finish(c, { spec, raw }) {
     // a routing that is not a mapping was reported; the timers keep their defaults

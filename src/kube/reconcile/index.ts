@@ -9,12 +9,17 @@ export { LINK_ACCESS_SERVICE } from './services.js';
 export {
   SITE_CA_SECRET,
   SERVER_SECRET,
+  ROUTER_IDENTITY_SECRET,
   ROUTER_ID_SECRET,
   GRANT_STATE_SECRET,
   SECRET_KEYS,
+  STATE_PATHS,
   linkSecretName,
   linkSecret,
-  derivedRouterId,
+  grantStateFile,
+  isStatePath,
+  routerIdOfKey,
+  decode as decodeSecretValue,
 } from './secrets.js';
 export {
   MANAGED_BY_LABEL,

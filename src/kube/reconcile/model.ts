@@ -58,9 +58,25 @@ export interface LinkAddress {
   grantPort: number;
 }
 
-/** Material the controller must generate for a Secret the core cannot fill (keys, certificates). */
+/**
+ * Material the controller must generate for a Secret the core cannot fill (keys, certificates):
+ * - `identity-key`: the router's Ed25519 identity key (`identity.key`), made once; the router id derives from it;
+ * - `site-ca`: the site CA (`ca.crt`, `ca.key`);
+ * - `server-cert`: the link-access server certificate (`tls.crt`, `tls.key`) signed by the CA of `caSecret`,
+ *   naming the router id of the key in `identitySecret` (CN), as a host site's server certificate does.
+ */
 export type SecretMaterial =
-  { kind: 'site-ca'; commonName: string } | { kind: 'server-cert'; commonName: string; caSecret: string };
+  | { kind: 'identity-key'; site: string }
+  | { kind: 'site-ca'; commonName: string }
+  | {
+      kind: 'server-cert';
+      commonName: string;
+      caSecret: string;
+      /** the Secret holding the identity key whose router id the certificate names (absent: CN = commonName) */
+      identitySecret?: string;
+      /** the site name (certificate organization, and the site of the router id) */
+      site?: string;
+    };
 
 export interface DesiredSecret {
   object: SecretObject;
@@ -68,11 +84,23 @@ export interface DesiredSecret {
   generate?: SecretMaterial;
 }
 
-/** A Secret key the router pod needs as a file under stateDir (path relative to it). */
+/**
+ * A Secret key the router pod needs as a file under stateDir (path relative to it, never leaving it).
+ *
+ * With `dir`, the entry stands for a whole folder: every key `<key><file>` of the Secret is the file
+ * `<path>/<file>`, and every file the router adds to the folder becomes such a key (the grant server's
+ * per-grant redemption counts). With `mirror`, the running router writes the file and the controller copies it
+ * back into the Secret (SecretMirror in src/kube/state), so a restarted pod starts from what the last one had.
+ */
 export interface SecretFile {
   secret: string;
+  /** the data key; with `dir`, the prefix of the keys */
   key: string;
   path: string;
+  /** the router writes this file (or folder): its changes go back into the Secret */
+  mirror?: boolean;
+  /** `path` is a folder of files, `key` the prefix of their keys */
+  dir?: boolean;
 }
 
 export type Action =

@@ -6,6 +6,7 @@
  */
 import {
   listenerRoutingKeys,
+  tryParseDuration,
   type AccessGrantResource,
   type AccessTokenResource,
   type ConnectorResource,
@@ -21,7 +22,16 @@ import { secretActions, serviceActions } from './diff.js';
 import type { Action, ObservedState, ReconcileResult, ResourceStatusOut, RouterFacts } from './model.js';
 import type { CaravanObject, KubeMeta, ServiceType } from './objects.js';
 import { byAge, portConflicts } from './ports.js';
-import { planSecrets, type SecretPlan } from './secrets.js';
+import { grantUrl } from '../../site/grants/logic.js';
+import {
+  GRANT_STATE_SECRET,
+  SECRET_KEYS,
+  SITE_CA_SECRET,
+  decode,
+  grantRedemptions,
+  planSecrets,
+  type SecretPlan,
+} from './secrets.js';
 import { LINK_ACCESS_SERVICE, planServices, type ServicePlan } from './services.js';
 import { checkObject, issueMessage, type CheckedObject, type KubeExtras } from './spec.js';
 import { bad, ok, statusOf, unknown, type Findings, type Verdict } from './status.js';
@@ -152,9 +162,21 @@ export function reconcile(input: ObservedState): ReconcileResult {
           : undefined;
   const runLinks = links.filter((l) => !secrets?.linkIssues.has(l.meta.name));
   const grants = valid<AccessGrantResource>('AccessGrant');
+  const grantState = input.secrets.find(
+    (s) => s.metadata.name === GRANT_STATE_SECRET && (s.metadata.namespace ?? ns) === ns,
+  );
+  const caPem = decode(
+    input.secrets.find((s) => s.metadata.name === SITE_CA_SECRET && (s.metadata.namespace ?? ns) === ns)
+      ?.data?.[SECRET_KEYS.ca.cert],
+  );
+  const grantFields = new Map(
+    grants.map(
+      (g) => [g.meta.name, grantStatusFields(g.resource, g.meta, grantState, address, caPem)] as const,
+    ),
+  );
   const tokens = valid<AccessTokenResource>('AccessToken');
   const config =
-    site && secrets && siteBlocked === undefined
+    site && secrets?.routerId !== undefined && siteBlocked === undefined
       ? buildConfig({
           namespace: ns,
           stateDir: input.stateDir,
@@ -164,7 +186,11 @@ export function reconcile(input: ObservedState): ReconcileResult {
           links: runLinks.map((l) => l.resource),
           listeners: serving.map((l) => l.resource),
           connectors,
-          grants: grants.map((g) => g.resource),
+          // the grant server counts expiry from the status (a Custom Resource has no file time to count from)
+          grants: grants.map((g) => {
+            const expiresAt = grantFields.get(g.meta.name)?.expiresAt;
+            return expiresAt ? { ...g.resource, status: { ...g.resource.status, expiresAt } } : g.resource;
+          }),
           tokens: tokens.map((t) => t.resource),
         })
       : undefined;
@@ -242,13 +268,18 @@ export function reconcile(input: ObservedState): ReconcileResult {
     });
   }
   for (const g of grants) {
+    // the count the grant server keeps (mirrored into the grant-state Secret) is what the status shows, with the
+    // URL and CA a token needs once the site's address is known
+    const counted = grantFields.get(g.meta.name) ?? {};
+    const obj = { ...g.obj, status: { ...g.obj.status, ...counted } };
     findings.set(key('AccessGrant', g.meta.name), {
       configured: ok('Configured'),
       running: afterSite(
         () =>
           facts?.linkAccess?.bound === false ? bad('BindFailed', facts.linkAccess.error ?? '') : ok('Ready'),
-        grantReady(g.resource, g.obj, la !== undefined, addr, input.now),
+        grantReady(g.resource, obj, la !== undefined, addr, input.now),
       ),
+      ...(Object.keys(counted).length > 0 ? { fields: counted } : {}),
     });
   }
   const redeemed = new Set(runLinks.map((l) => l.meta.name));
@@ -322,6 +353,28 @@ function siteRunning(
     return ok('Ready', `links accepted at ${a.hosts.join(', ')} port ${a.port} (address from ${a.source})`);
   }
   return ok('Ready');
+}
+
+/** Status fields of a grant: the redemption count and expiry, and the URL and CA that go into its tokens. */
+function grantStatusFields(
+  g: AccessGrantResource,
+  meta: KubeMeta,
+  grantState: Parameters<typeof grantRedemptions>[0],
+  address: { hosts: string[]; grantPort: number } | undefined,
+  caPem: string | undefined,
+): { redeemed?: number; expiresAt?: string; url?: string; ca?: string } {
+  const out: { redeemed?: number; expiresAt?: string; url?: string; ca?: string } = {};
+  const counted = grantRedemptions(grantState, g);
+  if (counted) Object.assign(out, counted);
+  if (out.expiresAt === undefined && meta.creationTimestamp) {
+    const created = Date.parse(meta.creationTimestamp);
+    const ms = tryParseDuration(g.spec.expiry);
+    if (Number.isFinite(created) && ms !== undefined) out.expiresAt = new Date(created + ms).toISOString();
+  }
+  const host = address?.hosts[0];
+  if (address && host !== undefined) out.url = grantUrl(host, address.grantPort, g.metadata.name);
+  if (caPem !== undefined && out.url !== undefined) out.ca = caPem;
+  return out;
 }
 
 function grantReady(

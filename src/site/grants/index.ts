@@ -12,7 +12,15 @@ export {
   grantFileName,
   type IssueTokenOptions,
 } from './issue.js';
-export { redeemToken, type RedeemOptions, type RedeemAnswer } from './redeem.js';
+export {
+  redeemToken,
+  requestLinkCertificate,
+  type RedeemOptions,
+  type RedeemAnswer,
+  type LinkCertificate,
+  type LinkCertificateRequest,
+  type RedeemingRouter,
+} from './redeem.js';
 export { revokeLink, type RevokeResult } from './revoke.js';
 export { GrantServer, Mutex, type GrantServerOptions } from './server.js';
 export { LinkRenewer, type LinkRenewerOptions } from './renew.js';

@@ -17,7 +17,7 @@ import {
 } from '../../api/index.js';
 import { CaravanError, ErrorCodes, errorMessage } from '../../errors.js';
 import { certificateInfo, createKeyAndCsr, csrPublicKey, verifyIssuedBy } from '../certs/index.js';
-import { idBelongsToSite, isSelfCertifyingId, routerProof } from '../../identity.js';
+import { idBelongsToSite, isSelfCertifyingId, routerProof, type RouterIdentity } from '../../identity.js';
 import { isName } from '../../names.js';
 import { ensureSiteIdentity } from '../identity-file.js';
 import { readSiteResources, writeResource } from '../site-dir.js';
@@ -96,41 +96,70 @@ function uniqueName(base: string, taken: Set<string>): string {
   for (let i = 2; ; i++) if (!taken.has(`${b}-${i}`)) return `${b}-${i}`;
 }
 
+/** What a grant server gave for a redemption, checked: the link's key and certificate and how to renew it. */
+export interface LinkCertificate {
+  /** the token as validated */
+  token: AccessTokenResource;
+  answer: RedeemAnswer;
+  /** PEM: the link's private key, its certificate and the CA that issued it (the peer's site CA) */
+  keyPem: string;
+  certificate: string;
+  ca: string;
+  /** what renewal needs (grant.json beside the certificate) */
+  grantInfo: LinkGrantInfo;
+}
+
+export interface RedeemingRouter {
+  siteName: string;
+  identity: RouterIdentity;
+}
+
+export interface LinkCertificateRequest {
+  /**
+   * This router's identity and its site's name (the certificate's organization; the router id must belong to
+   * it), asked for once the token passed the local checks.
+   */
+  router: () => RedeemingRouter | Promise<RedeemingRouter>;
+  /** the Link name to report to the grant server (checked to be a DNS label) */
+  linkName?: string;
+  proxy?: string;
+  /** wall time in ms, for the local expiry check; default Date.now() */
+  now?: () => number;
+}
+
 /**
- * Redeems `token` for the site in `siteDir` and writes runtime/links/<name>/{ca.crt,client.crt,client.key,
- * grant.json} and the Link resource. Rejects with TOKEN_INVALID, GRANT_UNKNOWN, GRANT_EXPIRED, GRANT_USED_UP,
- * GRANT_BAD_CODE or GRANT_UNREACHABLE (one line naming the cause); on any failure nothing is written.
+ * The protocol of a redemption, without writing anything: checks the token, makes a key and CSR, proves the
+ * router's identity, asks the grant server, and checks the certificate it sends (issued by the token's CA, naming
+ * this router). Rejects with TOKEN_INVALID, USAGE (a bad link name), GRANT_UNKNOWN, GRANT_EXPIRED, GRANT_USED_UP,
+ * GRANT_BAD_CODE, GRANT_UNREACHABLE, PEER_IDENTITY or PROTOCOL (one line naming the cause).
  */
-export async function redeemToken(
-  siteDir: string,
+export async function requestLinkCertificate(
   token: AccessTokenResource,
-  opts: RedeemOptions = {},
-): Promise<LinkResource> {
-  const dir = resolve(siteDir);
+  req: LinkCertificateRequest,
+): Promise<LinkCertificate> {
+  const now = req.now ?? Date.now;
   const t = checkToken(token);
   try {
     certificateInfo(t.spec.ca);
   } catch (e) {
     throw invalid(`the token's CA certificate cannot be read: ${errorMessage(e)}`, e);
   }
-  if (opts.linkName !== undefined && !NAME_PATTERN.test(opts.linkName)) {
+  if (req.linkName !== undefined && !NAME_PATTERN.test(req.linkName)) {
     throw new CaravanError(
       ErrorCodes.USAGE,
-      `invalid link name ${JSON.stringify(opts.linkName)}: must be a DNS label`,
+      `invalid link name ${JSON.stringify(req.linkName)}: must be a DNS label`,
     );
   }
   // The grant server decides; this only saves a round trip (and an "unreachable" where the truth is "expired")
   // for a token that expired long enough ago that no clock difference explains it.
   const expires = t.spec.expiresAt === undefined ? NaN : Date.parse(t.spec.expiresAt);
-  if (Date.now() - expires > EXPIRY_SKEW_MS) {
+  if (now() - expires > EXPIRY_SKEW_MS) {
     throw new CaravanError(
       ErrorCodes.GRANT_EXPIRED,
       `this token expired at ${t.spec.expiresAt}: ask the issuing site for a new one ('caravan token issue')`,
     );
   }
-  const site = await readSite(dir);
-  const siteName = site.metadata.name;
-  const identity = await ensureSiteIdentity(dir, siteName);
+  const { siteName, identity } = await req.router();
   const { keyPem, csrPem } = await createKeyAndCsr({ commonName: identity.routerId });
   const router = routerProof(identity, await csrPublicKey(csrPem));
   const where = new URL(t.spec.url).host;
@@ -142,9 +171,9 @@ export async function redeemToken(
         csr: csrPem,
         site: siteName,
         router,
-        ...(opts.linkName ? { link: opts.linkName } : {}),
+        ...(req.linkName ? { link: req.linkName } : {}),
       },
-      { ca: t.spec.ca, ...(opts.proxy !== undefined ? { proxy: opts.proxy } : {}) },
+      { ca: t.spec.ca, ...(req.proxy !== undefined ? { proxy: req.proxy } : {}) },
     ),
     where,
   );
@@ -157,6 +186,44 @@ export async function redeemToken(
       `the grant server at ${where} issued a certificate for ${JSON.stringify(info.commonName)}, not this router (${identity.routerId})`,
     );
   }
+  const grantInfo: LinkGrantInfo = {
+    grantUrl: t.spec.url,
+    renewUrl: renewUrlFor(t.spec.url),
+    ...(answer.site ? { site: answer.site } : {}),
+    commonName: info.commonName,
+    ...(answer.routerId ? { peerRouterId: answer.routerId } : {}),
+    lifetimeMs: answer.lifetimeMs ?? info.notAfter.getTime() - now(),
+  };
+  return {
+    token: t,
+    answer,
+    keyPem,
+    certificate: answer.certificate,
+    ca: answer.ca.includes('BEGIN CERTIFICATE') ? answer.ca : t.spec.ca,
+    grantInfo,
+  };
+}
+
+/**
+ * Redeems `token` for the site in `siteDir` and writes runtime/links/<name>/{ca.crt,client.crt,client.key,
+ * grant.json} and the Link resource. Rejects with TOKEN_INVALID, GRANT_UNKNOWN, GRANT_EXPIRED, GRANT_USED_UP,
+ * GRANT_BAD_CODE or GRANT_UNREACHABLE (one line naming the cause); on any failure nothing is written.
+ */
+export async function redeemToken(
+  siteDir: string,
+  token: AccessTokenResource,
+  opts: RedeemOptions = {},
+): Promise<LinkResource> {
+  const dir = resolve(siteDir);
+  const got = await requestLinkCertificate(token, {
+    router: async () => {
+      const siteName = (await readSite(dir)).metadata.name;
+      return { siteName, identity: await ensureSiteIdentity(dir, siteName) };
+    },
+    ...(opts.linkName !== undefined ? { linkName: opts.linkName } : {}),
+    ...(opts.proxy !== undefined ? { proxy: opts.proxy } : {}),
+  });
+  const { answer, token: t, grantInfo, keyPem } = got;
 
   const existing = (await readSiteResources(dir))
     .filter((s) => s.resource.kind === 'Link')
@@ -177,14 +244,6 @@ export async function redeemToken(
     },
     'token redeem',
   );
-  const grantInfo: LinkGrantInfo = {
-    grantUrl: t.spec.url,
-    renewUrl: renewUrlFor(t.spec.url),
-    ...(answer.site ? { site: answer.site } : {}),
-    commonName: info.commonName,
-    ...(answer.routerId ? { peerRouterId: answer.routerId } : {}),
-    lifetimeMs: answer.lifetimeMs ?? info.notAfter.getTime() - Date.now(),
-  };
 
   // All or nothing: the files go to a temporary folder that is renamed into place, then the Link is written.
   try {
@@ -192,8 +251,8 @@ export async function redeemToken(
       dir,
       name,
       [
-        { name: 'ca.crt', data: answer.ca.includes('BEGIN CERTIFICATE') ? answer.ca : t.spec.ca },
-        { name: 'client.crt', data: answer.certificate },
+        { name: 'ca.crt', data: got.ca },
+        { name: 'client.crt', data: got.certificate },
         { name: 'client.key', data: keyPem, mode: 0o600 },
         { name: 'grant.json', data: JSON.stringify(grantInfo, null, 2) + '\n', mode: 0o600 },
       ],
