@@ -171,7 +171,7 @@ export class TcpConnector extends SpecAdapter<TcpConnectorSpec> implements Conne
         Buffer.from(JSON.stringify({ router: this.host.routerId, connector: this.spec.name, target })),
       );
       this.log.debug('flow delivered', { flow: header.fid, client: header.client, src: header.src });
-      pipeSocketFlow(socket, stream, (o) => {
+      pipeSocketFlow(socket, stream, { id: header.fid, log: this.log }, (o) => {
         this.counters.bytesIn += o.bytesToSocket;
         this.counters.bytesOut += o.bytesFromSocket;
         if (o.outcome !== 'ok') {
