@@ -14,6 +14,7 @@ import {
   type ListenerResource,
 } from '../api/index.js';
 import type { ReloadResult } from '../admin/types.js';
+import { systemClock, type Timer } from '../clock.js';
 import { errorMessage, isCaravanError } from '../errors.js';
 import { parseProxyUrl } from '../http-proxy.js';
 import { LinkDialer } from '../links/dialer.js';
@@ -60,7 +61,7 @@ export class SiteResources {
   /** resources of the site directory left out because they are invalid */
   rejected: RejectedResource[] = [];
   private watcher: FSWatcher | undefined;
-  private reloadTimer: NodeJS.Timeout | undefined;
+  private reloadTimer: Timer | undefined;
   private reloading: Promise<ReloadResult> | undefined;
   private stopped = false;
   readonly listeners = new Map<string, ListenerEntry>();
@@ -165,6 +166,7 @@ export class SiteResources {
       mux: this.muxOptions(),
       ...(this.opts.backoffInitialMs !== undefined ? { backoffInitialMs: this.opts.backoffInitialMs } : {}),
       ...(this.opts.backoffMaxMs !== undefined ? { backoffMaxMs: this.opts.backoffMaxMs } : {}),
+      ...(this.opts.clock !== undefined ? { clock: this.opts.clock } : {}),
     });
     this.dialers.set(link.metadata.name, {
       d: dialer,
@@ -200,8 +202,8 @@ export class SiteResources {
 
   private scheduleReload(): void {
     if (this.stopped) return;
-    if (this.reloadTimer) clearTimeout(this.reloadTimer);
-    this.reloadTimer = setTimeout(() => void this.reload(), 150);
+    this.reloadTimer?.cancel();
+    this.reloadTimer = (this.opts.clock ?? systemClock).setTimeout(() => void this.reload(), 150);
   }
 
   /** Starts the services and links of the configuration the site was started with. */
@@ -370,7 +372,7 @@ export class SiteResources {
   async stopWatching(): Promise<void> {
     this.stopped = true;
     this.watcher?.close();
-    if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    this.reloadTimer?.cancel();
     await this.reloading?.catch(() => undefined);
   }
 
