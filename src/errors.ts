@@ -28,6 +28,9 @@ export const ErrorCodes = {
   PATH_LOST: 'CARAVAN_PATH_LOST',
   /** a router refused to open the stream (a limit, or it is going away); nothing was processed */
   STREAM_REFUSED: 'CARAVAN_STREAM_REFUSED',
+  // internal
+  /** a state machine was asked for a move its table does not allow (a bug in the code driving it) */
+  ILLEGAL_TRANSITION: 'CARAVAN_ILLEGAL_TRANSITION',
   // certificates, grants and tokens
   CERT: 'CARAVAN_CERT_ERROR',
   NO_LINK_ACCESS: 'CARAVAN_NO_LINK_ACCESS',

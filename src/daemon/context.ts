@@ -20,7 +20,7 @@ export interface RuntimeOptions {
   consolePort?: number;
   /** where the built web console lives (default: dist/console of this package) */
   consoleStaticDir?: string;
-  /** time for status conditions (default: the system clock) */
+  /** time and timers of the whole site: router, link dialers, reconcile, status conditions (default: systemClock) */
   clock?: Clock;
   /**
    * The grant server serves the AccessGrants of the configuration applied now instead of reading resources/ at

@@ -9,6 +9,7 @@
  * It needs `gc` exposed (`--expose-gc`, part of ROUTER_NODE_FLAGS); without it the compactor does nothing. It never
  * runs while the router is busy, so it cannot pause traffic that is flowing.
  */
+import { systemClock, type Clock, type Timer } from '../clock.js';
 import type { Logger } from '../observe/log.js';
 
 export interface IdleCompactorProbes {
@@ -32,6 +33,8 @@ export interface IdleCompactorOptions {
   /** only when RSS grew at least this much since start-up or the last collection; default 6 MiB */
   minGrowthBytes?: number;
   probes?: IdleCompactorProbes;
+  /** the timer of the looks, and `now` of the default probes (monotonic); default systemClock */
+  clock?: Clock;
 }
 
 export interface CompactionRecord {
@@ -40,7 +43,7 @@ export interface CompactionRecord {
   ms: number;
 }
 
-function defaultProbes(): IdleCompactorProbes {
+function defaultProbes(clock: Clock): IdleCompactorProbes {
   const g = (globalThis as { gc?: () => void }).gc;
   return {
     cpuMicros: () => {
@@ -56,7 +59,7 @@ function defaultProbes(): IdleCompactorProbes {
       }
     },
     gc: typeof g === 'function' ? () => g() : undefined,
-    now: () => performance.now(),
+    now: () => clock.monotonic(),
   };
 }
 
@@ -68,7 +71,8 @@ export class IdleCompactor {
   private readonly quietMs: number;
   private readonly minGrowthBytes: number;
   private readonly log: Logger;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  private timer: Timer | undefined;
   private lastCpu: number;
   private lastAt: number;
   private quietSince: number | undefined;
@@ -77,7 +81,8 @@ export class IdleCompactor {
   private collectionsThisQuiet = 0;
 
   constructor(opts: IdleCompactorOptions) {
-    this.probes = opts.probes ?? defaultProbes();
+    this.clock = opts.clock ?? systemClock;
+    this.probes = opts.probes ?? defaultProbes(this.clock);
     this.intervalMs = opts.intervalMs ?? 500;
     this.quietCpuFraction = opts.quietCpuFraction ?? 0.05;
     this.quietMs = opts.quietMs ?? 1000;
@@ -98,12 +103,11 @@ export class IdleCompactor {
       if (!this.available) this.log.debug('idle compaction off: gc is not exposed (--expose-gc)');
       return;
     }
-    this.timer = setInterval(() => this.tick(), this.intervalMs);
-    this.timer.unref();
+    this.timer = this.clock.setInterval(() => this.tick(), this.intervalMs).unref();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
   }
 

@@ -6,6 +6,7 @@
 import { mkdirSync, watch, type FSWatcher } from 'node:fs';
 import type { LinkResource } from '../api/index.js';
 import type { RevokeResult } from '../admin/types.js';
+import { systemClock, type Timer } from '../clock.js';
 import { errorMessage } from '../errors.js';
 import { LinkAcceptor } from '../links/acceptor.js';
 import type { MuxSession } from '../links/mux/session.js';
@@ -28,7 +29,7 @@ export class LinkAccess {
   private revocations = new RevocationSet([], []);
   private readonly renewers = new Map<string, LinkRenewer>();
   private grantsWatcher: FSWatcher | undefined;
-  private revocationTimer: NodeJS.Timeout | undefined;
+  private revocationTimer: Timer | undefined;
 
   constructor(
     private readonly rt: RuntimeContext,
@@ -97,7 +98,7 @@ export class LinkAccess {
     await acceptor?.stop();
     this.grantsWatcher?.close();
     this.grantsWatcher = undefined;
-    if (this.revocationTimer) clearTimeout(this.revocationTimer);
+    this.revocationTimer?.cancel();
   }
 
   /** The grant server (token redemption, certificate renewal); a failure to start it does not stop the site. */
@@ -165,8 +166,11 @@ export class LinkAccess {
       mkdirSync(dir, { recursive: true });
       this.grantsWatcher = watch(dir, (_event, file) => {
         if (file !== null && file !== 'revoked.json') return;
-        if (this.revocationTimer) clearTimeout(this.revocationTimer);
-        this.revocationTimer = setTimeout(() => void this.applyRevocations(), 100);
+        this.revocationTimer?.cancel();
+        this.revocationTimer = (this.opts.clock ?? systemClock).setTimeout(
+          () => void this.applyRevocations(),
+          100,
+        );
       });
       this.grantsWatcher.on('error', () => undefined);
     } catch {
@@ -215,7 +219,7 @@ export class LinkAccess {
   async stop(): Promise<void> {
     await this.acceptor?.stop();
     this.grantsWatcher?.close();
-    if (this.revocationTimer) clearTimeout(this.revocationTimer);
+    this.revocationTimer?.cancel();
     for (const r of this.renewers.values()) r.stop();
     await this.grants?.stop();
   }

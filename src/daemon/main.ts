@@ -221,6 +221,7 @@ async function main(): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  // The process's own last resort, not a timer of the site: it must fire on the real clock whatever the site uses.
   const force = setTimeout(() => process.exit(0), 3000);
   force.unref();
   readiness.setNotReady('stopping');

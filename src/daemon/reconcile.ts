@@ -14,6 +14,7 @@ import {
   type ListenerResource,
 } from '../api/index.js';
 import type { ReloadResult } from '../admin/types.js';
+import { systemClock, type Timer } from '../clock.js';
 import { errorMessage, isCaravanError } from '../errors.js';
 import { parseProxyUrl } from '../http-proxy.js';
 import { LinkDialer } from '../links/dialer.js';
@@ -66,7 +67,7 @@ export class SiteResources {
   rejected: RejectedResource[] = [];
   private watcher: FSWatcher | undefined;
   private unwatch: (() => void) | undefined;
-  private reloadTimer: NodeJS.Timeout | undefined;
+  private reloadTimer: Timer | undefined;
   private reloading: Promise<ReloadResult> | undefined;
   private stopped = false;
   readonly listeners = new Map<string, ListenerEntry>();
@@ -172,6 +173,7 @@ export class SiteResources {
       mux: this.muxOptions(),
       ...(this.opts.backoffInitialMs !== undefined ? { backoffInitialMs: this.opts.backoffInitialMs } : {}),
       ...(this.opts.backoffMaxMs !== undefined ? { backoffMaxMs: this.opts.backoffMaxMs } : {}),
+      ...(this.opts.clock !== undefined ? { clock: this.opts.clock } : {}),
     });
     this.dialers.set(link.metadata.name, {
       d: dialer,
@@ -211,8 +213,8 @@ export class SiteResources {
 
   private scheduleReload(): void {
     if (this.stopped) return;
-    if (this.reloadTimer) clearTimeout(this.reloadTimer);
-    this.reloadTimer = setTimeout(() => void this.reload(), 150);
+    this.reloadTimer?.cancel();
+    this.reloadTimer = (this.opts.clock ?? systemClock).setTimeout(() => void this.reload(), 150);
   }
 
   /** Starts the services and links of the configuration the site was started with. */
@@ -384,7 +386,7 @@ export class SiteResources {
     this.stopped = true;
     this.watcher?.close();
     this.unwatch?.();
-    if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    this.reloadTimer?.cancel();
     await this.reloading?.catch(() => undefined);
   }
 

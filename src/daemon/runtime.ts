@@ -53,7 +53,7 @@ export class SiteRuntime {
   /** listeners, connectors and link dialers, reconciled with resources/ */
   private readonly resources: SiteResources;
   private admin: AdminServer | undefined;
-  private readonly startedAt = new Date();
+  private readonly startedAt: Date;
   private readonly log: Logger;
   /** the one writer of status conditions */
   private readonly conditions: StatusKeeper;
@@ -62,7 +62,7 @@ export class SiteRuntime {
   readonly metrics: MetricsRegistry;
   readonly observer: NetworkObserver;
   private console: ConsoleServer | undefined;
-  private sampleTimer: NodeJS.Timeout | undefined;
+  private sampleTimer: Timer | undefined;
   /** the flow access log (Site spec.observe.flowLog): stops watching and closes the file */
   private flowLog: { stop(): void } | undefined;
   /** the guards of the public ports; they outlive restarts of their servers, so their counts do too */
@@ -77,6 +77,7 @@ export class SiteRuntime {
   ) {
     const site = config.site;
     const id = identity.routerId;
+    this.startedAt = new Date((opts.clock ?? systemClock).now());
     this.log = opts.logger.child({ site: site.metadata.name });
     if (site.spec.routerId !== undefined && site.spec.routerId !== id) {
       this.log.warn('spec.routerId is ignored: the router id is derived from the site identity key', {
@@ -93,6 +94,7 @@ export class SiteRuntime {
       logger: opts.logger,
       ...(site.spec.observe?.flowRecords !== undefined ? { flowRecords: site.spec.observe.flowRecords } : {}),
       limits: routerLimits(site.spec.peerLimits),
+      clock: opts.clock ?? systemClock,
     });
     const router = this.router;
     const limits = site.spec.limits;
@@ -259,12 +261,12 @@ export class SiteRuntime {
 
   /** Take a traffic sample every TRAFFIC_SAMPLE_MS, aligned to its multiples. */
   private startSampling(): void {
+    const clock = this.opts.clock ?? systemClock;
     const tick = (): void => {
       this.router.records.sample();
-      const now = Date.now();
+      const now = clock.now();
       const next = TRAFFIC_SAMPLE_MS - (now % TRAFFIC_SAMPLE_MS);
-      this.sampleTimer = setTimeout(tick, next < 200 ? next + TRAFFIC_SAMPLE_MS : next);
-      this.sampleTimer.unref?.();
+      this.sampleTimer = clock.setTimeout(tick, next < 200 ? next + TRAFFIC_SAMPLE_MS : next).unref();
     };
     tick();
   }
@@ -527,7 +529,7 @@ export class SiteRuntime {
   async stop(): Promise<void> {
     this.stopped = true;
     this.conditionsTimer?.cancel();
-    if (this.sampleTimer) clearTimeout(this.sampleTimer);
+    this.sampleTimer?.cancel();
     await this.console?.stop();
     await this.resources.stopWatching();
     this.router.stop();

@@ -4,6 +4,7 @@ import { CaravanError, ErrorCodes } from '../errors.js';
 import { AcceptGuard } from '../net/accept-guard.js';
 import type { Logger } from '../observe/log.js';
 import { MuxSession, type MuxSessionOptions } from './mux/session.js';
+import { InboundLinkMachine } from './state.js';
 import { describeTlsError, linkPeerIdentity, type TlsMaterial } from './tls.js';
 
 export interface AcceptorOptions {
@@ -98,8 +99,8 @@ export class LinkAcceptor {
       return;
     }
     const id = `in-${++this.counter}`;
+    const state = new InboundLinkMachine(id, this.log);
     this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
     socket.setKeepAlive(true, 10_000);
     const session = new MuxSession(socket, {
       ...this.opts.mux,
@@ -108,9 +109,21 @@ export class LinkAcceptor {
     });
     this.log.info('link accepted', { link: id, peer, subject: cert.subject?.CN });
     const peerRouterId = identity.routerId;
-    session.once('ready', () =>
-      this.opts.onSession(session, { id, name: peer, direction: 'in', peerRouterId }),
-    );
+    // Whichever ends the link first (the socket, or the session on its own preface timeout or a fault) takes the
+    // machine down; the other finds it down already.
+    const down = (): void => {
+      if (state.can('down')) state.transition('down');
+    };
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      down();
+    });
+    session.once('close', down);
+    session.once('ready', () => {
+      if (!state.can('up')) return; // closed while its preface was on the way
+      state.transition('up');
+      this.opts.onSession(session, { id, name: peer, direction: 'in', peerRouterId });
+    });
   }
 
   /**

@@ -2,10 +2,11 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
 import type { Logger } from '../observe/log.js';
+import { systemClock, type Clock, type Timer } from '../clock.js';
 import { Backoff } from '../backoff.js';
 import { MuxSession, type MuxSessionOptions } from './mux/session.js';
 import { connectViaProxy, type ProxyConfig } from '../http-proxy.js';
-import { LinkStateMachine, type LinkState } from './state.js';
+import { OutboundLinkMachine, type LinkState } from './state.js';
 import { describeTlsError, linkPeerIdentity } from './tls.js';
 
 export interface Endpoint {
@@ -33,27 +34,35 @@ export interface DialerOptions {
   connectTimeoutMs?: number;
   /** dial through this HTTP proxy (CONNECT tunnel) */
   proxy?: ProxyConfig;
+  /** time and timers (connect timeout, redial backoff); default systemClock */
+  clock?: Clock;
 }
+
+/** A link that stayed up this long before it dropped redials at once (the backoff starts over). */
+const STABLE_LINK_MS = 10_000;
 
 /**
  * Dials one Link: tries its endpoints in turn, verifies the peer against the link's CA (mutual TLS), runs the
  * multiplexer over the connection, and redials with exponential backoff and jitter whenever it drops.
  */
 export class LinkDialer {
-  private readonly sm: LinkStateMachine;
+  private readonly sm: OutboundLinkMachine;
   private readonly backoff: Backoff;
   private readonly log: Logger;
+  private readonly clock: Clock;
   private endpointIndex = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private socket: tls.TLSSocket | undefined;
   private session: MuxSession | undefined;
   private stopped = false;
-  private connectedAt = 0;
+  /** monotonic time the session came up; undefined while it is not up */
+  private connectedAt: number | undefined;
 
   constructor(private readonly opts: DialerOptions) {
     this.opts = { ...opts };
     this.log = opts.logger.child({ subsystem: 'link', link: opts.name });
-    this.sm = new LinkStateMachine(opts.name, this.log);
+    this.clock = opts.clock ?? systemClock;
+    this.sm = new OutboundLinkMachine(opts.name, this.log, this.clock);
     this.backoff = new Backoff({ initialMs: opts.backoffInitialMs ?? 250, maxMs: opts.backoffMaxMs ?? 5000 });
   }
 
@@ -97,8 +106,7 @@ export class LinkDialer {
       },
       (err: unknown) => {
         if (this.stopped) return;
-        this.sm.transition('down', `${ep.host}:${ep.port} via ${proxy.display}: ${errorMessage(err)}`);
-        this.scheduleRedial();
+        this.down(`${ep.host}:${ep.port} via ${proxy.display}: ${errorMessage(err)}`);
       },
     );
   }
@@ -115,7 +123,7 @@ export class LinkDialer {
     });
     socket.setNoDelay(true);
     this.socket = socket;
-    const timeout = setTimeout(
+    const timeout = this.clock.setTimeout(
       () =>
         socket.destroy(
           new CaravanError(ErrorCodes.LINK_TIMEOUT, `connect to ${ep.host}:${ep.port} timed out`),
@@ -126,20 +134,23 @@ export class LinkDialer {
     const fail = (reason: string): void => {
       if (failed) return;
       failed = true;
-      clearTimeout(timeout);
+      timeout.cancel();
       this.socket = undefined;
       this.session = undefined;
       socket.destroy();
-      this.sm.transition('down', reason);
-      if (Date.now() - this.connectedAt > 10_000) this.backoff.reset();
-      this.connectedAt = 0;
-      this.scheduleRedial();
+      // a deleted link stays stopped: its connection closing is not a reason to dial again
+      if (this.stopped) return;
+      // Only a link that was up for a while starts the backoff over; failed dials keep backing off.
+      if (this.connectedAt !== undefined && this.clock.monotonic() - this.connectedAt > STABLE_LINK_MS)
+        this.backoff.reset();
+      this.connectedAt = undefined;
+      this.down(reason);
     };
     socket.once('error', (err: Error & { code?: string }) => {
       fail(`${ep.host}:${ep.port}: ${describeTlsError(err)}`);
     });
     socket.once('secureConnect', () => {
-      clearTimeout(timeout);
+      timeout.cancel();
       const identity = linkPeerIdentity(socket.getPeerCertificate(), 'server');
       if ('refused' in identity) {
         fail(`${ep.host}:${ep.port}: ${identity.refused}`);
@@ -157,8 +168,9 @@ export class LinkDialer {
       this.session = session;
       session.once('close', (err?: Error) => fail(err ? errorMessage(err) : 'link closed by peer'));
       session.once('ready', () => {
-        this.connectedAt = Date.now();
-        this.sm.transition('up', undefined);
+        if (this.stopped) return; // stop() already sent GOAWAY on this session
+        this.connectedAt = this.clock.monotonic();
+        this.sm.transition('up');
         this.log.info('link connected', {
           endpoint: `${ep.host}:${ep.port}`,
           cost: this.opts.cost,
@@ -180,17 +192,25 @@ export class LinkDialer {
     this.opts.cost = cost;
   }
 
+  /** The connection failed or dropped: `down`, and the next dial after the backoff. */
+  private down(reason: string): void {
+    const from = this.sm.transition('down', reason);
+    this.log.warn(from === 'up' ? 'link down' : 'link not connected', { reason });
+    this.scheduleRedial();
+  }
+
   private scheduleRedial(): void {
     if (this.stopped) return;
     this.endpointIndex++;
     const delay = this.backoff.next();
     this.log.debug('redial scheduled', { inMs: delay, attempt: this.backoff.attempts });
-    this.timer = setTimeout(() => this.dial(), delay);
+    this.timer = this.clock.setTimeout(() => this.dial(), delay);
   }
 
   stop(): void {
+    if (this.stopped) return;
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     const session = this.session;
     if (session && !session.closed) session.goAway(0, 'link deleted');
     else this.socket?.destroy();

@@ -1,5 +1,11 @@
+/**
+ * The router core: links as `LinkSession`s and their control channel, the routing engine and its loop, local
+ * connectors, and the dispatch of streams that arrive on links. The rest has a file each: opening flows with retry
+ * (flow-open.ts), transit (transit.ts), management requests (management.ts), the link session state
+ * (link-state.ts), in-flight counts (flow-load.ts). Layout: docs/design/architecture.md, "The router core".
+ */
 import { EventEmitter } from 'node:events';
-import { CaravanError, ErrorCodes, errorMessage, isCaravanError, type ErrorCode } from '../errors.js';
+import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { RepeatLog } from '../observe/repeat-log.js';
 import { systemClock, type Clock, type Timer } from '../clock.js';
@@ -11,42 +17,32 @@ import {
   isSelfCertifyingId,
   type RouterIdentity,
 } from '../identity.js';
-import { errorCodeOf, isRetryable, isTargetFailure, isUnprocessed, wireCode } from './codes.js';
-import {
-  MAX_HOPS,
-  type AdapterHost,
-  type ConnectorHandler,
-  type EarlyData,
-  type FlowAccept,
-  type FlowHeader,
-  type FlowStream,
-  type LinkSession,
-  type OpenFlowRequest,
-  type OpenedFlow,
+import { wireCode } from './codes.js';
+import type {
+  AdapterHost,
+  ConnectorHandler,
+  FlowHeader,
+  FlowStream,
+  LinkSession,
+  OpenFlowRequest,
+  OpenedFlow,
 } from './contract.js';
 import { AffinityTable } from './affinity.js';
-import { chooseDestination } from './distribution.js';
-import { createLocalPair } from './local-pair.js';
-import { spliceStreams } from './splice.js';
-import {
-  decodeControl,
-  decodeFlowAccept,
-  decodeFlowHeader,
-  encodeControl,
-  encodeFlowHeader,
-  type ControlMessage,
-} from './messages.js';
+import { FlowLoad } from './flow-load.js';
+import { FlowOpener, NO_EXCLUSIONS, type Candidate, type Exclusion } from './flow-open.js';
+import { LinkSessionMachine } from './link-state.js';
+import { Management, MANAGEMENT_KEY, type ManagementHandler } from './management.js';
+import { decodeControl, decodeFlowHeader, encodeControl, type ControlMessage } from './messages.js';
 import { FlowStats } from './flow-stats.js';
-import { FlowRecorder, type FlowHandle } from '../observe/flows.js';
+import { FlowRecorder } from '../observe/flows.js';
+import { forwardTransit, type TransitHost } from './transit.js';
 
-/** Routing key of management requests (network-wide status): answered by the destination router itself. */
-export const MANAGEMENT_KEY = '$management';
-/** Largest management request / response body. */
-export const MANAGEMENT_MAX_REQUEST = 1024 * 1024;
-export const MANAGEMENT_MAX_RESPONSE = 16 * 1024 * 1024;
-
-/** Answers management requests addressed to this router (`from` is the asking router's id). */
-export type ManagementHandler = (payload: Buffer, from: string) => Promise<Buffer>;
+export {
+  MANAGEMENT_KEY,
+  MANAGEMENT_MAX_REQUEST,
+  MANAGEMENT_MAX_RESPONSE,
+  type ManagementHandler,
+} from './management.js';
 
 export interface RouterOptions {
   /** the router's key pair; its router id is derived from the public key and the site name */
@@ -60,13 +56,12 @@ export interface RouterOptions {
   /** Upper bound for establishing one flow, all retries included. */
   flowSetupTimeoutMs?: number;
   logger: Logger;
-  /** injectable clock (ms) */
-  now?: () => number;
   /** flow records kept by this router (ring size; default 10,000) */
   flowRecords?: number;
   /** limits on what linked peers can make this router do (defaults: DEFAULT_ROUTER_LIMITS) */
   limits?: Partial<RouterLimits>;
-  /** timers of the limits (hello timeout, open rate, log summaries); default systemClock */
+  /** time and every timer of the router (routing ticks, flow setup, hello timeout, open rate, log summaries,
+   * management requests); default systemClock */
   clock?: Clock;
 }
 
@@ -117,8 +112,8 @@ interface LinkEntry extends LinkInfo {
   neighbor?: string;
   neighborSite?: string;
   peerMode?: RouterMode;
-  registered: boolean;
-  twoWay: boolean;
+  /** hello → registered → up → down (link-state.ts) */
+  state: LinkSessionMachine;
   since: number;
   lastBytesIn: number;
 }
@@ -140,17 +135,6 @@ export interface LinkStatus {
   upSinceMs: number;
 }
 
-/** Why a destination is not tried again for one flow: its target failed, or the path over one link did. */
-type Exclusion = 'target' | { version: number; linkId: string | undefined };
-const NO_EXCLUSIONS: ReadonlyMap<string, Exclusion> = new Map();
-
-interface Candidate {
-  router: string;
-  cost: number;
-  inFlight: number;
-  connector?: ConnectorHandler;
-}
-
 /**
  * The router core: links, the routing engine, the address table, distribution and forwarding.
  * It never touches sockets; links arrive as `LinkSession`s, adapters hand it `ConnectorHandler`s and ask it to
@@ -167,22 +151,22 @@ export class Router extends EventEmitter implements AdapterHost {
   readonly flows = new FlowStats();
   /** a record of every flow started here (bounded ring), traffic counters and samples */
   readonly records: FlowRecorder;
-  private management: ManagementHandler | undefined;
-  private managementCounter = 0;
   private readonly log: Logger;
+  /**
+   * The router's time: wall time when it started plus the clock's monotonic time since, so it never goes back
+   * when the system clock is set (the routing engine's intervals are measured with it).
+   */
   private readonly now: () => number;
   private readonly links = new Map<string, LinkEntry>();
   private readonly connectors = new Map<string, ConnectorHandler>();
-  /** in-flight flows this router started, per destination router and routing key (`router\0key`) */
-  private readonly inFlight = new Map<string, number>();
-  /** in-flight flows delivered by each local connector */
-  private readonly connectorInFlight = new Map<string, number>();
-  private timer: NodeJS.Timeout | undefined;
-  private flowCounter = 0;
+  /** flows in flight per destination and per local connector */
+  private readonly load = new FlowLoad();
+  private timer: Timer | undefined;
   /** session affinity: `routingKey\0affinityKey` → destination (ingress) or local connector (egress) */
   private readonly affinity = new AffinityTable();
-  /** round-robin counter for tie-breaking when a listener asks for it (OpenFlowRequest.rotateTies) */
-  private rotation = 0;
+  private readonly opener: FlowOpener;
+  private readonly management: Management;
+  private readonly transit: TransitHost;
   private lastVersion = -1;
   private versionWaiters: Array<() => void> = [];
   private stopped = false;
@@ -213,11 +197,13 @@ export class Router extends EventEmitter implements AdapterHost {
     this.mode = opts.mode;
     this.site = opts.site;
     this.log = opts.logger.child({ subsystem: 'router', router: this.id });
-    this.now = opts.now ?? (() => performance.timeOrigin + performance.now());
+    const clock = opts.clock ?? systemClock;
+    this.clock = clock;
+    const origin = clock.now() - clock.monotonic();
+    this.now = () => origin + clock.monotonic();
     this.setupTimeoutMs = opts.flowSetupTimeoutMs ?? 10_000;
     this.timers = { hello: opts.helloIntervalMs, dead: opts.deadIntervalMs };
     this.limits = { ...DEFAULT_ROUTER_LIMITS, ...opts.limits };
-    this.clock = opts.clock ?? systemClock;
     this.openBucket = new TokenBucket(this.limits.openRate, this.clock);
     this.faultLog = new RepeatLog(this.log, { clock: this.clock });
     this.records = new FlowRecorder(this.id, {
@@ -234,6 +220,42 @@ export class Router extends EventEmitter implements AdapterHost {
       },
       this.now(),
     );
+    // The parts with a file each see the core through these narrow views (no allocation per flow or chunk).
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const core = this;
+    this.opener = new FlowOpener({
+      id: this.id,
+      log: this.log,
+      clock,
+      flows: this.flows,
+      records: this.records,
+      affinity: this.affinity,
+      load: this.load,
+      setupTimeoutMs: this.setupTimeoutMs,
+      now: this.now,
+      get stopped() {
+        return core.stopped;
+      },
+      get routingVersion() {
+        return core.engine.version;
+      },
+      candidates: (key, excluded, preferLocal, rotation) =>
+        this.candidates(key, excluded, preferLocal, rotation),
+      linkToward: (dest) => this.linkToward(dest),
+      waitForRoutingChange: (ms) => this.waitForRoutingChange(ms),
+    });
+    this.management = new Management({
+      id: this.id,
+      log: this.log,
+      clock,
+      linkToward: (dest) => this.linkToward(dest),
+    });
+    this.transit = {
+      id: this.id,
+      mode: this.mode,
+      faultLog: this.faultLog,
+      linkToward: (dest, avoid) => this.linkToward(dest, avoid),
+    };
     this.pump();
   }
 
@@ -248,8 +270,7 @@ export class Router extends EventEmitter implements AdapterHost {
       ...info,
       session,
       cost: info.cost ?? 1,
-      registered: false,
-      twoWay: false,
+      state: new LinkSessionMachine(info.id, this.log),
       since: this.now(),
       lastBytesIn: 0,
     };
@@ -260,7 +281,7 @@ export class Router extends EventEmitter implements AdapterHost {
       const ms = this.limits.helloTimeoutMs;
       helloTimer = this.clock
         .setTimeout(() => {
-          if (entry.registered || session.closed) return;
+          if (entry.state.state !== 'hello' || session.closed) return;
           this.countFault('hello-timeout');
           log.warn('link closed: the peer did not say hello', { timeoutMs: ms });
           session.destroy(
@@ -273,9 +294,11 @@ export class Router extends EventEmitter implements AdapterHost {
     session.on('stream', (stream, header) => this.onStream(entry, stream, header));
     session.on('refused', (why) => this.countRefused(why));
     session.on('close', (err) => {
+      if (!entry.state.can('down')) return;
       helloTimer?.cancel();
       this.links.delete(info.id);
-      if (entry.registered) {
+      const was = entry.state.transition('down', err ? errorMessage(err) : 'closed');
+      if (was !== 'hello') {
         this.engine.linkDown(info.id, this.now());
         this.pump();
       }
@@ -306,7 +329,7 @@ export class Router extends EventEmitter implements AdapterHost {
       neighborSite: l.neighborSite,
       neighborMode: l.peerMode,
       cost: l.cost,
-      state: l.registered && l.twoWay ? 'up' : 'handshaking',
+      state: l.state.state === 'up' ? 'up' : 'handshaking',
       rttMs: l.session.rttMs,
       bytesIn: l.session.stats.bytesIn,
       bytesOut: l.session.stats.bytesOut,
@@ -344,7 +367,7 @@ export class Router extends EventEmitter implements AdapterHost {
     if (l.cost === cost) return;
     this.log.info('link cost changed', { link: l.id, neighbor: l.neighbor, from: l.cost, to: cost });
     l.cost = cost;
-    if (l.registered) {
+    if (l.state.registered) {
       this.engine.setLinkCost(l.id, cost, this.now());
       this.pump();
     }
@@ -355,7 +378,7 @@ export class Router extends EventEmitter implements AdapterHost {
     try {
       msg = decodeControl(payload);
     } catch (e) {
-      if (!link.registered) {
+      if (link.state.state === 'hello') {
         // the first message must be a well-formed `hi` naming a valid router id and site: nothing else links
         this.log.warn('link refused: malformed hello', {
           link: link.id,
@@ -377,7 +400,7 @@ export class Router extends EventEmitter implements AdapterHost {
       return;
     }
     if (msg.k === 'hi') {
-      if (link.registered) return;
+      if (link.state.state !== 'hello') return;
       const refusal = this.identityRefusal(link, msg.id, msg.site);
       if (refusal) {
         this.identityRefusals++;
@@ -418,7 +441,7 @@ export class Router extends EventEmitter implements AdapterHost {
           linkDeadMs: Math.max(this.timers.dead, msg.dead ?? 0),
         });
       }
-      link.registered = true;
+      link.state.transition('registered');
       this.engine.linkUp(link.id, link.cost, this.now());
       this.log.info('link registered', {
         link: link.id,
@@ -428,7 +451,7 @@ export class Router extends EventEmitter implements AdapterHost {
       });
       this.pump();
     } else if (msg.k === 'rt') {
-      if (!link.registered) return;
+      if (!link.state.registered) return;
       const m = msg.m as { t?: unknown; id?: unknown } | null;
       if (m && typeof m === 'object' && m.t === 'hello' && m.id !== link.neighbor) {
         // The id in HELLOs is the one the certificate proved in `hi`; another one is an attempt to speak for
@@ -479,7 +502,7 @@ export class Router extends EventEmitter implements AdapterHost {
       const n = l.session.stats.bytesIn;
       if (n !== l.lastBytesIn) {
         l.lastBytesIn = n;
-        if (l.registered) this.engine.heard(l.id, now);
+        if (l.state.registered) this.engine.heard(l.id, now);
       }
     }
     this.engine.tick(now);
@@ -491,14 +514,12 @@ export class Router extends EventEmitter implements AdapterHost {
       const l = this.links.get(ev.linkId);
       if (!l) continue;
       if (ev.event === 'two-way') {
-        l.twoWay = true;
-        this.log.info(`link ${l.id}: handshaking -> up`, { neighbor: ev.neighbor ?? l.neighbor });
+        // the adjacency can drop to one-way and form again on the same session: the link stays up
+        if (l.state.state === 'registered') l.state.transition('up');
+        this.log.info('link up: two-way adjacency', { link: l.id, neighbor: ev.neighbor ?? l.neighbor });
         this.emit('link-up', l.id);
       } else if (ev.event === 'dead') {
-        this.log.warn(`link ${l.id}: up -> down`, {
-          neighbor: l.neighbor,
-          reason: 'no HELLO within dead interval',
-        });
+        this.log.warn('link dead: no HELLO within the dead interval', { link: l.id, neighbor: l.neighbor });
         l.session.destroy(new CaravanError(ErrorCodes.LINK_TIMEOUT, 'no HELLO within the dead interval'));
       }
     }
@@ -513,23 +534,27 @@ export class Router extends EventEmitter implements AdapterHost {
   }
 
   private scheduleTick(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     const delay = Math.max(0, Math.min(this.engine.nextTimerAt() - this.now(), 60_000));
-    // Run the routing tick after the poll phase (setImmediate): when the event loop was blocked, data that
-    // arrived meanwhile is read first and counts as proof of life, instead of a timer declaring the link dead
-    // while that data still sits in the socket.
-    this.timer = setTimeout(() => setImmediate(() => this.pump()), delay);
-    this.timer.unref?.();
+    // Run the routing tick after the poll phase (setImmediate, an event-loop step rather than a timer): when the
+    // event loop was blocked, data that arrived meanwhile is read first and counts as proof of life, instead of a
+    // timer declaring the link dead while that data still sits in the socket.
+    this.timer = this.clock.setTimeout(this.onTickDue, delay).unref();
   }
+
+  private readonly onTickDue = (): void => {
+    setImmediate(this.pumpNow);
+  };
+  private readonly pumpNow = (): void => this.pump();
 
   private waitForRoutingChange(ms: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const t = setTimeout(() => {
+      const t = this.clock.setTimeout(() => {
         this.versionWaiters = this.versionWaiters.filter((w) => w !== done);
         resolve(false);
       }, ms);
       const done = (): void => {
-        clearTimeout(t);
+        t.cancel();
         resolve(true);
       };
       this.versionWaiters.push(done);
@@ -602,7 +627,7 @@ export class Router extends EventEmitter implements AdapterHost {
   }
 
   private connectorLoad(c: ConnectorHandler): number {
-    return this.connectorInFlight.get(c.name) ?? 0;
+    return this.load.connector(c.name);
   }
 
   /** Healthy local connectors for a key exist, but every one is at its flow limit. */
@@ -647,10 +672,7 @@ export class Router extends EventEmitter implements AdapterHost {
       );
       return;
     }
-    this.connectorInFlight.set(c.name, (this.connectorInFlight.get(c.name) ?? 0) + 1);
-    stream.once('close', () =>
-      this.connectorInFlight.set(c.name, (this.connectorInFlight.get(c.name) ?? 1) - 1),
-    );
+    this.load.trackConnector(c.name, stream);
     c.deliver(stream, header);
   }
 
@@ -666,7 +688,7 @@ export class Router extends EventEmitter implements AdapterHost {
       this.refuseStream(link, stream, 'router-rate', `streams opened too fast at router ${this.id}`);
       return;
     }
-    if (!link.registered) {
+    if (!link.state.registered) {
       // flows only on a link whose peer proved who it is (its `hi` matched its certificate)
       this.refuseStream(link, stream, 'not-registered', 'the link has not said hello');
       return;
@@ -685,33 +707,11 @@ export class Router extends EventEmitter implements AdapterHost {
       return;
     }
     if (header.dst === this.id) {
-      if (header.key === MANAGEMENT_KEY) this.serveManagement(stream, header);
+      if (header.key === MANAGEMENT_KEY) this.management.serve(stream, header);
       else this.deliverLocally(stream, header);
       return;
     }
-    // transit
-    const fail = (code: ErrorCode, reason: string): void => {
-      this.faultLog.warn(`transit-${code}`, 'transit flow refused', {
-        flow: header.fid,
-        key: header.key,
-        dst: header.dst,
-        code,
-        reason,
-      });
-      stream.reset(wireCode(code), reason);
-    };
-    if (this.mode === 'edge')
-      return fail(ErrorCodes.NO_ROUTE, `edge router ${this.id} does not forward transit flows`);
-    if (header.hops >= MAX_HOPS) return fail(ErrorCodes.NO_ROUTE, `hop limit ${MAX_HOPS} reached`);
-    const next = this.linkToward(header.dst, link.id);
-    if (!next) return fail(ErrorCodes.NO_ROUTE, `router ${this.id} has no route to ${header.dst}`);
-    let out: FlowStream;
-    try {
-      out = next.session.openStream(encodeFlowHeader({ ...header, hops: header.hops + 1 }));
-    } catch (e) {
-      return fail(ErrorCodes.PATH_LOST, errorMessage(e));
-    }
-    spliceStreams(stream, out);
+    forwardTransit(this.transit, link.id, stream, header);
   }
 
   private refuseStream(link: LinkEntry, stream: FlowStream, why: string, reason: string): void {
@@ -759,12 +759,12 @@ export class Router extends EventEmitter implements AdapterHost {
           out.push({
             router: this.id,
             cost: 0,
-            inFlight: this.connectorInFlight.get(c.name) ?? 0,
+            inFlight: this.load.connector(c.name),
             connector: c,
           });
         continue;
       }
-      out.push({ router: d.router, cost: d.cost, inFlight: this.inFlight.get(`${d.router}\0${key}`) ?? 0 });
+      out.push({ router: d.router, cost: d.cost, inFlight: this.load.destination(d.router, key) });
     }
     return out;
   }
@@ -784,323 +784,29 @@ export class Router extends EventEmitter implements AdapterHost {
 
   /**
    * Open a flow for a listener: choose a destination, send OPEN along the path and wait for the egress router's
-   * ACCEPT (its connector reached the target). If the path breaks or the target refuses before that, try another
-   * destination (or the same one over a new path once routing changed), until the setup deadline.
+   * ACCEPT (its connector reached the target), retrying elsewhere until the setup deadline (flow-open.ts).
    */
-  async openFlow(req: OpenFlowRequest, established: (flow: OpenedFlow) => void): Promise<void> {
-    const start = this.now();
-    const deadline = start + this.setupTimeoutMs;
-    const excluded = new Map<string, Exclusion>();
-    const fid = `${this.id}/${++this.flowCounter}`;
-    let lastErr: CaravanError | undefined;
-    let pathFailures = 0;
-    const affKey = req.affinityKey !== undefined ? `${req.routingKey}\0${req.affinityKey}` : undefined;
-    this.flows.opening(req.routingKey);
-    const record = this.records.start({
-      id: fid,
-      routingKey: req.routingKey,
-      protocol: req.proto,
-      sourceSite: this.id,
-      listener: req.listener,
-      clientAddress: req.client,
-    });
-    const tracked = (flow: OpenedFlow): void => {
-      trackFlow(record, flow);
-      established(flow);
-    };
-    for (;;) {
-      if (this.stopped) {
-        lastErr = new CaravanError(ErrorCodes.LINK_CLOSED, 'router is stopping');
-        break;
-      }
-      // Affinity: the destination that served this key before, while it is still a candidate; else distribution.
-      const sticky = affKey !== undefined ? this.affinity.get(affKey) : undefined;
-      const rotation = req.rotateTies ? this.rotation++ : undefined;
-      let cands = this.candidates(req.routingKey, excluded, sticky?.connector, rotation);
-      if (req.only !== undefined) cands = cands.filter((c) => c.router === req.only);
-      const cand =
-        (sticky && cands.find((c) => c.router === sticky.router)) ??
-        chooseDestination(cands, req.distribution, rotation);
-      if (!cand) {
-        // Nothing (left) to try. After a path failure the network is reconverging: wait for the next routing
-        // change, bounded by the deadline. With no failure at all, fail fast: nobody serves this key.
-        const remaining = deadline - this.now();
-        if (pathFailures > 0 && remaining > 0 && (await this.waitForRoutingChange(remaining))) continue;
-        break;
-      }
-      const header: FlowHeader = {
-        v: 1,
-        fid,
-        key: req.routingKey,
-        dst: cand.router,
-        src: this.id,
-        lis: req.listener,
-        client: req.client,
-        proto: req.proto,
-        hops: 0,
-        ...(req.affinityKey !== undefined ? { aff: req.affinityKey } : {}),
-      };
-      const attemptVersion = this.engine.version;
-      const attemptLink = cand.connector ? undefined : this.linkToward(cand.router)?.id;
-      const sent = { early: false };
-      try {
-        await this.attempt(header, cand, deadline, tracked, req.early, sent);
-        if (affKey !== undefined) {
-          this.affinity.set(affKey, {
-            router: cand.router,
-            ...(cand.connector ? { connector: cand.connector.name } : {}),
-          });
-        }
-        this.flows.established(req.routingKey, this.now() - start);
-        return;
-      } catch (e) {
-        const err = isCaravanError(e) ? e : new CaravanError(ErrorCodes.FLOW_RESET, errorMessage(e));
-        lastErr = err;
-        this.log.info('flow attempt failed', {
-          flow: fid,
-          key: req.routingKey,
-          dst: cand.router,
-          code: err.code,
-          reason: err.message,
-        });
-        if (!isRetryable(err.code)) break;
-        // A refused target, a transit's NO_ROUTE or a refused stream forwarded nothing: the early bytes can be replayed.
-        if (sent.early && !isUnprocessed(err.code)) {
-          // The path broke after early data went out: the far connector may have delivered it. Replaying it to
-          // another target could duplicate a request, so the flow fails instead (docs/adr/0004-early-data.md).
-          lastErr = new CaravanError(
-            err.code,
-            `${err.message}; not retried: early data was sent and may have reached the target`,
-          );
-          break;
-        }
-        if (isTargetFailure(err.code)) excluded.set(cand.router, 'target');
-        else {
-          pathFailures++;
-          excluded.set(cand.router, { version: attemptVersion, linkId: attemptLink });
-        }
-        if (this.now() >= deadline) break;
-      }
-    }
-    const err =
-      lastErr ??
-      new CaravanError(ErrorCodes.NO_CONNECTOR, `no reachable connector for routing key '${req.routingKey}'`);
-    this.flows.failed(req.routingKey, err.code);
-    record.finish(err.code);
-    throw err;
+  openFlow(req: OpenFlowRequest, established: (flow: OpenedFlow) => void): Promise<void> {
+    return this.opener.open(req, established);
   }
 
-  /**
-   * One try at one destination. `established` runs synchronously inside the ACCEPT event, so the adapter attaches
-   * its handlers before any data that followed the ACCEPT in the same read is emitted.
-   */
-  private attempt(
-    header: FlowHeader,
-    cand: Candidate,
-    deadline: number,
-    established: (flow: OpenedFlow) => void,
-    early: EarlyData | undefined,
-    sent: { early: boolean },
-  ): Promise<void> {
-    let stream: FlowStream;
-    // Early data goes over link streams only; a local pair delivers nothing before the connector listens, so the
-    // adapter writes it after ACCEPT there.
-    let earlyOn = false;
-    const key = `${cand.router}\0${header.key}`;
-    if (cand.connector) {
-      const [near, far] = createLocalPair();
-      stream = near;
-      this.connectorInFlight.set(
-        cand.connector.name,
-        (this.connectorInFlight.get(cand.connector.name) ?? 0) + 1,
-      );
-      const name = cand.connector.name;
-      far.once('close', () => this.connectorInFlight.set(name, (this.connectorInFlight.get(name) ?? 1) - 1));
-      cand.connector.deliver(far, header);
-    } else {
-      const link = this.linkToward(cand.router);
-      if (!link) {
-        return Promise.reject(new CaravanError(ErrorCodes.NO_ROUTE, `no route to router ${cand.router}`));
-      }
-      try {
-        stream = link.session.openStream(encodeFlowHeader(header));
-      } catch (e) {
-        return Promise.reject(new CaravanError(ErrorCodes.PATH_LOST, errorMessage(e)));
-      }
-      this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
-      stream.once('close', () => {
-        const n = (this.inFlight.get(key) ?? 1) - 1;
-        if (n <= 0) this.inFlight.delete(key);
-        else this.inFlight.set(key, n);
-      });
-      if (early) {
-        earlyOn = true;
-        const s = stream;
-        for (const c of early.chunks) s.write(c);
-        if (early.chunks.length > 0) sent.early = true;
-        early.onChunk = (c) => {
-          sent.early = true;
-          s.write(c);
-        };
-      }
-    }
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => {
-          cleanup();
-          stream.reset(wireCode(ErrorCodes.PATH_LOST), 'flow setup timed out');
-          reject(new CaravanError(ErrorCodes.PATH_LOST, `flow setup to router ${cand.router} timed out`));
-        },
-        Math.max(1, deadline - this.now()),
-      );
-      const onAccept = (payload: Buffer): void => {
-        cleanup();
-        const accept: FlowAccept = decodeFlowAccept(payload, cand.router);
-        established({ stream, header, accept, earlySent: earlyOn });
-        resolve();
-      };
-      const onReset = (code: number, reason: string): void => {
-        cleanup();
-        reject(new CaravanError(errorCodeOf(code), reason || 'flow reset before it was established'));
-      };
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        if (earlyOn && early) early.onChunk = undefined;
-        stream.removeListener('accept', onAccept);
-        stream.removeListener('reset', onReset);
-      };
-      stream.once('accept', onAccept);
-      stream.once('reset', onReset);
-    });
-  }
-
-  // ---------------------------------------------------------------- management requests
+  // ---------------------------------------------------------------- management requests (management.ts)
 
   /** Answer management requests addressed to this router (one handler; the site runtime sets it). */
   setManagementHandler(fn: ManagementHandler | undefined): void {
-    this.management = fn;
+    this.management.setHandler(fn);
   }
 
   /**
-   * Ask router `routerId` a management question over the network itself: a flow with routing key `$management`
-   * whose destination is that router, carrying one request body and answered with one response body (bounded in
-   * size, bounded in time). Asking ourselves calls the handler directly.
+   * Ask router `routerId` a management question over the network itself (one request body, one response body,
+   * bounded in size and time); asking ourselves calls the handler directly.
    */
   request(
     routerId: string,
     payload: Buffer,
     opts: { timeoutMs?: number; maxResponseBytes?: number } = {},
   ): Promise<Buffer> {
-    const timeoutMs = opts.timeoutMs ?? 5000;
-    const max = opts.maxResponseBytes ?? MANAGEMENT_MAX_RESPONSE;
-    if (payload.length > MANAGEMENT_MAX_REQUEST)
-      return Promise.reject(new CaravanError(ErrorCodes.PROTOCOL, 'management request too large'));
-    if (routerId === this.id) {
-      const h = this.management;
-      if (!h) return Promise.reject(new CaravanError(ErrorCodes.NO_CONNECTOR, 'no management handler'));
-      return h(payload, this.id);
-    }
-    const link = this.linkToward(routerId);
-    if (!link) return Promise.reject(new CaravanError(ErrorCodes.NO_ROUTE, `no route to router ${routerId}`));
-    const header: FlowHeader = {
-      v: 1,
-      fid: `${this.id}/m${++this.managementCounter}`,
-      key: MANAGEMENT_KEY,
-      dst: routerId,
-      src: this.id,
-      lis: MANAGEMENT_KEY,
-      client: this.id,
-      proto: 'tcp',
-      hops: 0,
-    };
-    let stream: FlowStream;
-    try {
-      stream = link.session.openStream(encodeFlowHeader(header));
-    } catch (e) {
-      return Promise.reject(new CaravanError(ErrorCodes.PATH_LOST, errorMessage(e)));
-    }
-    return new Promise<Buffer>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let settled = false;
-      const settle = (err: Error | undefined, value?: Buffer): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (err) reject(err);
-        else resolve(value as Buffer);
-      };
-      const timer = setTimeout(() => {
-        stream.reset(wireCode(ErrorCodes.PATH_LOST), 'management request timed out');
-        settle(
-          new CaravanError(ErrorCodes.PATH_LOST, `router ${routerId} did not answer within ${timeoutMs} ms`),
-        );
-      }, timeoutMs);
-      stream.on('data', (chunk) => {
-        size += chunk.length;
-        if (size > max) {
-          stream.reset(wireCode(ErrorCodes.PROTOCOL), 'management response too large');
-          settle(
-            new CaravanError(ErrorCodes.PROTOCOL, `router ${routerId}: response larger than ${max} bytes`),
-          );
-          return;
-        }
-        chunks.push(chunk);
-        stream.consumed(chunk.length);
-      });
-      stream.on('end', () => {
-        settle(undefined, Buffer.concat(chunks));
-        stream.end();
-      });
-      stream.once('reset', (code, reason) =>
-        settle(new CaravanError(errorCodeOf(code), reason || `router ${routerId} refused the request`)),
-      );
-      stream.once('close', () =>
-        settle(
-          new CaravanError(ErrorCodes.PATH_LOST, `management flow to ${routerId} closed without an answer`),
-        ),
-      );
-      stream.write(payload);
-      stream.end();
-    });
-  }
-
-  private serveManagement(stream: FlowStream, header: FlowHeader): void {
-    const h = this.management;
-    if (!h) {
-      stream.reset(wireCode(ErrorCodes.NO_CONNECTOR), `router ${this.id} answers no management requests`);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    stream.on('data', (chunk) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > MANAGEMENT_MAX_REQUEST) {
-        failed = true;
-        stream.reset(wireCode(ErrorCodes.PROTOCOL), 'management request too large');
-        return;
-      }
-      chunks.push(chunk);
-      stream.consumed(chunk.length);
-    });
-    stream.on('end', () => {
-      if (failed) return;
-      h(Buffer.concat(chunks), header.src).then(
-        (answer) => {
-          stream.accept(
-            Buffer.from(JSON.stringify({ router: this.id, connector: MANAGEMENT_KEY, target: '' })),
-          );
-          stream.write(answer);
-          stream.end();
-        },
-        (e: unknown) => {
-          this.log.warn('management request failed', { from: header.src, error: errorMessage(e) });
-          stream.reset(wireCode(ErrorCodes.PROTOCOL), errorMessage(e).slice(0, 200));
-        },
-      );
-    });
+    return this.management.request(routerId, payload, opts);
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -1108,7 +814,7 @@ export class Router extends EventEmitter implements AdapterHost {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.faultLog.close();
     for (const w of this.versionWaiters) w();
     this.versionWaiters = [];
@@ -1119,31 +825,4 @@ export class Router extends EventEmitter implements AdapterHost {
     for (const l of this.links.values())
       l.session.destroy(new CaravanError(ErrorCodes.LINK_CLOSED, 'router stopped'));
   }
-}
-
-/**
- * Follow an established flow to its end for its record: the destination from the ACCEPT, the outcome (a reset
- * either way gives its error code; a clean close is `ok`) and the bytes each way from the stream's counters.
- * A local `reset()` emits no event, so the stream's `reset` is wrapped to see its code.
- */
-function trackFlow(record: FlowHandle, flow: OpenedFlow): void {
-  const { stream, accept } = flow;
-  let outcome: 'ok' | ErrorCode = 'ok';
-  const bytes = (): { bytesOut: number; bytesIn: number } => ({
-    bytesOut: stream.bytesOut,
-    bytesIn: stream.bytesIn,
-  });
-  record.established(
-    { destSite: accept.router, connector: accept.connector, targetAddress: accept.target },
-    bytes,
-  );
-  const reset = stream.reset.bind(stream);
-  stream.reset = (code: number, reason?: string): void => {
-    if (outcome === 'ok') outcome = errorCodeOf(code);
-    reset(code, reason);
-  };
-  stream.once('reset', (code) => {
-    if (outcome === 'ok') outcome = errorCodeOf(code);
-  });
-  stream.once('close', () => record.finish(outcome, bytes()));
 }

@@ -380,7 +380,7 @@ describe('access grants, tokens, revocation and renewal', () => {
         const hubNow = (await hub.status()).links.find((l) => siteOf(l.neighbor) === 'north');
         assert.equal(hubNow?.id, hubSide.id);
         assert.equal(hubNow?.upSince, hubSide.upSince);
-        assert.doesNotMatch(northProc.output, /link hub: up -> down/);
+        assert.doesNotMatch(northProc.output, /\[link=hub\] up -> down/);
         await hubProc.waitForOutput(/link certificate renewed .*site=north/);
       } finally {
         clearInterval(pump);

@@ -169,7 +169,7 @@ export class TcpConnector extends SpecAdapter<TcpConnectorSpec> implements Conne
       stream.accept(accept);
       if (this.log.enabled('debug'))
         this.log.debug('flow delivered', { flow: header.fid, client: header.client, src: header.src });
-      pipeSocketFlow(socket, stream, (o) => {
+      pipeSocketFlow(socket, stream, { id: header.fid, log: this.log }, (o) => {
         this.counters.bytesIn += o.bytesToSocket;
         this.counters.bytesOut += o.bytesFromSocket;
         if (o.outcome !== 'ok') {

@@ -108,6 +108,7 @@ export class TcpListener extends ListenerBase<TcpListenerSpec> implements Listen
       pipeSocketFlow(
         socket,
         stream,
+        { id: header.fid, log: this.log },
         (o) => {
           this.counters.bytesIn += o.bytesFromSocket;
           this.counters.bytesOut += o.bytesToSocket;

@@ -2,6 +2,8 @@ import type { Socket } from 'node:net';
 import { ErrorCodes } from '../../errors.js';
 import { wireCode } from '../../router/codes.js';
 import type { FlowStream } from '../../router/contract.js';
+import type { TransitionLog } from '../../state-machine.js';
+import { TcpFlowMachine } from './flow-state.js';
 
 export interface PipeOutcome {
   /** 'ok' when both directions finished with FIN; otherwise why the flow ended */
@@ -12,11 +14,6 @@ export interface PipeOutcome {
   bytesToSocket: number;
 }
 
-/**
- * Move bytes between a TCP socket and a flow stream, both ways, with half-close and end-to-end backpressure:
- * the socket is paused while the flow has no credit, and credit is returned to the flow only when the socket
- * took the bytes (its write callback). The socket must have been created with `allowHalfOpen: true`.
- */
 /** What the listener read from the client before the flow was established (early data). */
 export interface EarlyRead {
   /** chunks not yet written to the flow (empty when the router already sent them) */
@@ -27,15 +24,28 @@ export interface EarlyRead {
   ended: boolean;
 }
 
+/** The flow a pipe carries: its id and where its state transitions are logged (debug). */
+export interface PipeFlow {
+  id: string;
+  log: TransitionLog;
+}
+
+/**
+ * Move bytes between a TCP socket and a flow stream, both ways, with half-close and end-to-end backpressure:
+ * the socket is paused while the flow has no credit, and credit is returned to the flow only when the socket
+ * took the bytes (its write callback). The socket must have been created with `allowHalfOpen: true`.
+ *
+ * The flow's state (flow-state.ts) moves on FIN, reset, error and close events only; the data path does not touch
+ * it and allocates nothing per chunk.
+ */
 export function pipeSocketFlow(
   socket: Socket,
   stream: FlowStream,
+  flow: PipeFlow,
   onDone: (o: PipeOutcome) => void,
   early?: EarlyRead,
 ): void {
-  let socketEnded = false; // got FIN from the socket
-  let flowEnded = false; // got FIN from the flow
-  let finished = false;
+  const state = new TcpFlowMachine(flow.id, flow.log);
   let fromSocket = early?.bytes ?? 0;
   let toSocket = 0;
   let outcome: PipeOutcome['outcome'] = 'ok';
@@ -43,9 +53,24 @@ export function pipeSocketFlow(
   let streamClosed = false;
   let socketClosed = false;
 
+  /** The flow is cut short; the first cause is its outcome. */
+  const abort = (o: Exclude<PipeOutcome['outcome'], 'ok'>, why: string): void => {
+    const s = state.state;
+    if (s === 'aborted' || s === 'closed') return;
+    outcome = o;
+    reason = why;
+    state.transition('aborted', why);
+  };
+  /** FIN from the socket (the client or the target), passed on to the flow. */
+  const socketEnded = (): void => {
+    const s = state.state;
+    if (s === 'open') state.transition('socket-ended');
+    else if (s === 'flow-ended') state.transition('ended');
+    stream.end();
+  };
   const finish = (): void => {
-    if (finished || !streamClosed || !socketClosed) return;
-    finished = true;
+    if (!streamClosed || !socketClosed || state.state === 'closed') return;
+    state.transition('closed');
     onDone({ outcome, reason, bytesFromSocket: fromSocket, bytesToSocket: toSocket });
   };
 
@@ -56,15 +81,8 @@ export function pipeSocketFlow(
     if (!stream.write(chunk)) socket.pause();
   });
   stream.on('drain', () => socket.resume());
-  if (early?.ended) {
-    socketEnded = true;
-    stream.end();
-  } else {
-    socket.on('end', () => {
-      socketEnded = true;
-      stream.end();
-    });
-  }
+  if (early?.ended) socketEnded();
+  else socket.on('end', socketEnded);
   // Start reading (a listener's socket is paused until its flow is established) unless the flow is already full.
   if (blocked) socket.pause();
   else socket.resume();
@@ -90,34 +108,42 @@ export function pipeSocketFlow(
     socket.write(chunk, onWritten);
   });
   stream.on('end', () => {
-    flowEnded = true;
+    const s = state.state;
+    if (s === 'open') state.transition('flow-ended');
+    else if (s === 'socket-ended') state.transition('ended');
     socket.end();
   });
 
   stream.on('reset', (code, why) => {
-    if (outcome === 'ok') {
-      outcome = 'reset-by-peer';
-      reason = why || `reset code ${code}`;
-    }
+    abort('reset-by-peer', why || `reset code ${code}`);
     if (!socket.destroyed) socket.resetAndDestroy();
   });
   stream.on('close', () => {
     streamClosed = true;
+    // A stream closes cleanly only after both FINs, else after a reset: closed any other way (a local reset
+    // elsewhere), the socket has nothing left to talk to.
+    if (state.state !== 'ended' && state.state !== 'aborted') {
+      abort('reset-by-peer', 'the flow closed before both directions finished');
+      if (!socket.destroyed) socket.resetAndDestroy();
+    }
     finish();
   });
   socket.on('error', (err) => {
-    if (outcome === 'ok') {
-      outcome = 'socket-error';
-      reason = err.message;
+    if (state.state === 'ended') {
+      // both directions are done; the error is the outcome, there is nothing left to cut
+      if (outcome === 'ok') {
+        outcome = 'socket-error';
+        reason = err.message;
+      }
+      return;
     }
+    abort('socket-error', err.message);
   });
   socket.on('close', () => {
     socketClosed = true;
-    if (!(socketEnded && flowEnded)) {
-      if (outcome === 'ok') {
-        outcome = 'socket-closed';
-        reason = 'connection closed before both directions finished';
-      }
+    const s = state.state;
+    if (s !== 'ended' && s !== 'closed') {
+      abort('socket-closed', 'connection closed before both directions finished');
       stream.reset(wireCode(ErrorCodes.FLOW_RESET), reason ?? 'connection closed');
     }
     finish();
