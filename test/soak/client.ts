@@ -95,7 +95,11 @@ export function checkedStream(port: number, up: number, down: number, stallMs: n
       if (chunk.length > room) {
         verdict = chunk[room];
         if (chunk.length > room + 1)
-          done({ ok: false, kind: 'corrupted', detail: `${chunk.length - room - 1} byte(s) after the verdict` });
+          done({
+            ok: false,
+            kind: 'corrupted',
+            detail: `${chunk.length - room - 1} byte(s) after the verdict`,
+          });
       }
     });
     sock.on('end', () => {
@@ -139,8 +143,12 @@ export function checkedRequest(port: number, up: number, down: number, stallMs: 
       agent: false,
       headers: { 'content-length': String(up) },
     });
-    req.setTimeout(stallMs, () => done({ ok: false, kind: 'stalled', detail: `no progress for ${stallMs} ms` }));
-    req.on('error', (e: NodeJS.ErrnoException) => done({ ok: false, kind: 'failed', code: e.code ?? e.message }));
+    req.setTimeout(stallMs, () =>
+      done({ ok: false, kind: 'stalled', detail: `no progress for ${stallMs} ms` }),
+    );
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      done({ ok: false, kind: 'failed', code: e.code ?? e.message }),
+    );
     req.on('response', (res) => {
       if (res.statusCode !== 200) {
         res.resume();
@@ -149,15 +157,22 @@ export function checkedRequest(port: number, up: number, down: number, stallMs: 
       }
       if (res.headers['content-length'] !== String(down)) {
         res.resume();
-        done({ ok: false, kind: 'corrupted', detail: `content-length ${res.headers['content-length']} for ${down}` });
+        done({
+          ok: false,
+          kind: 'corrupted',
+          detail: `content-length ${res.headers['content-length']} for ${down}`,
+        });
         return;
       }
       const verifier = new StreamVerifier(id, 'down', down);
       res.on('data', (chunk: Buffer) => {
         const wrong = verifier.push(chunk);
-        if (wrong >= 0) done({ ok: false, kind: 'corrupted', detail: `response byte ${wrong} of ${down} wrong` });
+        if (wrong >= 0)
+          done({ ok: false, kind: 'corrupted', detail: `response byte ${wrong} of ${down} wrong` });
       });
-      res.on('error', (e: NodeJS.ErrnoException) => done({ ok: false, kind: 'failed', code: e.code ?? e.message }));
+      res.on('error', (e: NodeJS.ErrnoException) =>
+        done({ ok: false, kind: 'failed', code: e.code ?? e.message }),
+      );
       res.on('end', () => {
         if (verifier.complete) done({ ok: true, bytes: up + down });
         else
@@ -203,7 +218,9 @@ export async function runClient(cfg: ClientConfig): Promise<void> {
   const ticker = setInterval(flush, 1000);
 
   const one = (t: ClientTarget, up: number, down: number, stallMs = cfg.stallMs): Promise<Outcome> =>
-    t.kind === 'stream' ? checkedStream(t.port, up, down, stallMs) : checkedRequest(t.port, up, down, stallMs);
+    t.kind === 'stream'
+      ? checkedStream(t.port, up, down, stallMs)
+      : checkedRequest(t.port, up, down, stallMs);
 
   const loop = async (t: ClientTarget): Promise<void> => {
     const s = stats.get(t.key) as KeyStats;
@@ -217,8 +234,8 @@ export async function runClient(cfg: ClientConfig): Promise<void> {
       if (o.ok) {
         s.ok++;
         s.bytes += o.bytes;
-        // requests open a new connection every few ms; streams follow each other at once
-        if (t.kind === 'http') await delay(rng.int(2, 10));
+        // requests open a new connection every few ms; streams leave the CPU some room
+        await delay(t.kind === 'http' ? rng.int(2, 10) : rng.int(10, 100));
         continue;
       }
       if (o.kind === 'failed') {
@@ -226,7 +243,17 @@ export async function runClient(cfg: ClientConfig): Promise<void> {
         emit({ ev: 'fail', site: cfg.site, key: t.key, start, end, code: o.code });
       } else {
         s[o.kind === 'verdict' ? 'corrupted' : o.kind]++;
-        emit({ ev: 'anomaly', site: cfg.site, side: 'client', kind: o.kind, key: t.key, id: '', start, end, detail: o.detail });
+        emit({
+          ev: 'anomaly',
+          site: cfg.site,
+          side: 'client',
+          kind: o.kind,
+          key: t.key,
+          id: '',
+          start,
+          end,
+          detail: o.detail,
+        });
       }
       await delay(200); // a failed path is not hammered
     }

@@ -6,7 +6,15 @@ import { join } from 'node:path';
 import type { ManagedProcess } from '../support/proc.js';
 import { repoRoot } from '../support/proc.js';
 import type { Rng } from './prng.js';
-import { DEAD_MS, LINK_PORT, SERVICES, SITES, type SiteName, type SoakNetwork, type Wire } from './topology.js';
+import {
+  DEAD_MS,
+  LINK_PORT,
+  SERVICES,
+  SITES,
+  type SiteName,
+  type SoakNetwork,
+  type Wire,
+} from './topology.js';
 
 export const FAULT_KINDS = [
   'kill9',
@@ -45,7 +53,10 @@ async function nft(net: SoakNetwork, site: SiteName | 'stranger', script: string
 /** Drops every packet in and out of the given interfaces of `site` (a blackhole: no FIN, no RST). */
 async function blackhole(net: SoakNetwork, site: SiteName, ifNames: string[]): Promise<() => Promise<void>> {
   const rules = ifNames
-    .flatMap((i) => [`add rule inet ${NFT_TABLE} in iifname "${i}" drop`, `add rule inet ${NFT_TABLE} out oifname "${i}" drop`])
+    .flatMap((i) => [
+      `add rule inet ${NFT_TABLE} in iifname "${i}" drop`,
+      `add rule inet ${NFT_TABLE} out oifname "${i}" drop`,
+    ])
     .join('\n');
   await nft(
     net,
@@ -53,7 +64,8 @@ async function blackhole(net: SoakNetwork, site: SiteName, ifNames: string[]): P
     `table inet ${NFT_TABLE} {\n  chain in { type filter hook input priority -10; policy accept; }\n` +
       `  chain out { type filter hook output priority -10; policy accept; }\n}\n${rules}\n`,
   );
-  return () => net.lab.execOk(net.lab.host(site), 'nft', ['delete', 'table', 'inet', NFT_TABLE]).then(() => undefined);
+  return () =>
+    net.lab.execOk(net.lab.host(site), 'nft', ['delete', 'table', 'inet', NFT_TABLE]).then(() => undefined);
 }
 
 function siteWires(net: SoakNetwork): Wire[] {
@@ -73,7 +85,14 @@ export async function inject(net: SoakNetwork, rng: Rng, kind: FaultKind): Promi
       const pid = await net.routerPid(site);
       if (pid === undefined) throw new Error(`router ${site} is not running`);
       process.kill(pid, 'SIGKILL');
-      return { kind, target: site, holdMs: 0, detail: `pid ${pid}`, killed: site, heal: () => net.routerReady(site, 30_000) };
+      return {
+        kind,
+        target: site,
+        holdMs: 0,
+        detail: `pid ${pid}`,
+        killed: site,
+        heal: () => net.routerReady(site, 90_000),
+      };
     }
     case 'restart': {
       const site = rng.pick(SITES);
@@ -88,7 +107,7 @@ export async function inject(net: SoakNetwork, rng: Rng, kind: FaultKind): Promi
         detail: 'supervisor stopped (SIGTERM), then started again',
         heal: async () => {
           net.startSupervisor(st);
-          await net.routerReady(site, 30_000);
+          await net.routerReady(site, 90_000);
           st.stopping = false;
         },
       };
@@ -130,7 +149,13 @@ export async function inject(net: SoakNetwork, rng: Rng, kind: FaultKind): Promi
       const site = rng.pick(SITES);
       const ifs = net.wires.flatMap((w) => (w.a === site ? [w.aIf] : w.b === site ? [w.bIf] : []));
       const heal = await blackhole(net, site, ifs);
-      return { kind, target: site, holdMs: DEAD_MS + holdMs, detail: `nftables drop on ${ifs.join(',')}`, heal };
+      return {
+        kind,
+        target: site,
+        holdMs: DEAD_MS + holdMs,
+        detail: `nftables drop on ${ifs.join(',')}`,
+        heal,
+      };
     }
     case 'impair': {
       const w = rng.pick(siteWires(net));
@@ -141,17 +166,35 @@ export async function inject(net: SoakNetwork, rng: Rng, kind: FaultKind): Promi
         [w.a, w.aIf],
         [w.b, w.bIf],
       ];
-      const hostOf = (site: SiteName | 'stranger') => (site === 'stranger' ? net.stranger : net.lab.host(site));
+      const hostOf = (site: SiteName | 'stranger') =>
+        site === 'stranger' ? net.stranger : net.lab.host(site);
       const netem = ['delay', `${delay}ms`, `${Math.ceil(delay / 3)}ms`, 'loss', `${loss}%`];
       if (reorder > 0) netem.push('reorder', `${reorder}%`, '50%');
-      const first = await net.lab.exec(hostOf(w.a), 'tc', ['qdisc', 'replace', 'dev', w.aIf, 'root', 'netem', ...netem]);
+      const first = await net.lab.exec(hostOf(w.a), 'tc', [
+        'qdisc',
+        'replace',
+        'dev',
+        w.aIf,
+        'root',
+        'netem',
+        ...netem,
+      ]);
       let detail: string;
       let undo: () => Promise<void>;
       if (first.code === 0) {
-        await net.lab.execOk(hostOf(w.b), 'tc', ['qdisc', 'replace', 'dev', w.bIf, 'root', 'netem', ...netem]);
+        await net.lab.execOk(hostOf(w.b), 'tc', [
+          'qdisc',
+          'replace',
+          'dev',
+          w.bIf,
+          'root',
+          'netem',
+          ...netem,
+        ]);
         detail = `netem ${netem.join(' ')}`;
         undo = async () => {
-          for (const [site, ifName] of ends) await net.lab.execOk(hostOf(site), 'tc', ['qdisc', 'del', 'dev', ifName, 'root']);
+          for (const [site, ifName] of ends)
+            await net.lab.execOk(hostOf(site), 'tc', ['qdisc', 'del', 'dev', ifName, 'root']);
         };
       } else {
         // a kernel without sch_netem: random loss by nftables, queueing delay by a token bucket; no reordering
@@ -163,7 +206,18 @@ export async function inject(net: SoakNetwork, rng: Rng, kind: FaultKind): Promi
               `add rule inet ${LOSS_TABLE} in iifname "${ifName}" numgen random mod 100 < ${loss} drop\n`,
           });
           await net.lab.execOk(hostOf(site), 'tc', [
-            'qdisc', 'replace', 'dev', ifName, 'root', 'tbf', 'rate', `${rate}mbit`, 'burst', '32kbit', 'latency', `${delay * 2 + 20}ms`,
+            'qdisc',
+            'replace',
+            'dev',
+            ifName,
+            'root',
+            'tbf',
+            'rate',
+            `${rate}mbit`,
+            'burst',
+            '32kbit',
+            'latency',
+            `${delay * 2 + 20}ms`,
           ]);
         }
         detail = `loss ${loss}% (nftables), ${rate} Mbit/s with up to ${delay * 2 + 20} ms queueing (tbf; no netem in this kernel)`;
@@ -180,9 +234,14 @@ export async function inject(net: SoakNetwork, rng: Rng, kind: FaultKind): Promi
       const hub = rng.pick(['hub-a', 'hub-b'] as const);
       const w = net.wires.find((x) => x.a === hub && x.b === 'stranger') as Wire;
       const conns = rng.int(200, 600);
-      const proc: ManagedProcess = net.lab.spawn(net.stranger, process.execPath, [FLOOD, w.aAddr, String(LINK_PORT), String(conns)], {
-        label: `flood-${hub}`,
-      });
+      const proc: ManagedProcess = net.lab.spawn(
+        net.stranger,
+        process.execPath,
+        [FLOOD, w.aAddr, String(LINK_PORT), String(conns)],
+        {
+          label: `flood-${hub}`,
+        },
+      );
       await proc.waitForOutput(/flooding/, { timeoutMs: 10_000 });
       return {
         kind,

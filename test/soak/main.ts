@@ -15,7 +15,15 @@ import { FAULT_KINDS, inject, type Fault, type FaultKind } from './faults.js';
 import { RouterMonitor } from './monitor.js';
 import { Rng } from './prng.js';
 import { emptyStats, type AgentEvent, type KeyStats } from './protocol.js';
-import { formatResult, medianRss, violations, type Anomaly, type FaultRecord, type RouterFigures, type SoakResult } from './report.js';
+import {
+  formatResult,
+  medianRss,
+  violations,
+  type Anomaly,
+  type FaultRecord,
+  type RouterFigures,
+  type SoakResult,
+} from './report.js';
 import { SERVICES, SITES, SoakNetwork, type SiteName } from './topology.js';
 
 const { values: opts } = parseArgs({
@@ -23,7 +31,7 @@ const { values: opts } = parseArgs({
     minutes: { type: 'string', default: '10' },
     seed: { type: 'string' },
     json: { type: 'boolean', default: false },
-    concurrency: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '2' },
     'bound-s': { type: 'string', default: '30' },
     'rss-growth-mb': { type: 'string', default: '20' },
     'stall-s': { type: 'string', default: '45' },
@@ -37,7 +45,9 @@ const boundMs = Number(opts['bound-s']) * 1000;
 const stallMs = Number(opts['stall-s']) * 1000;
 const concurrency = Number(opts.concurrency);
 if (![minutes, seed, boundMs, stallMs, concurrency].every((n) => Number.isFinite(n) && n > 0)) {
-  process.stderr.write('error: --minutes, --seed, --bound-s, --stall-s and --concurrency take positive numbers\n');
+  process.stderr.write(
+    'error: --minutes, --seed, --bound-s, --stall-s and --concurrency take positive numbers\n',
+  );
   process.exit(2);
 }
 const log = (s: string): void => {
@@ -55,7 +65,9 @@ const rng = new Rng(seed);
 const started = Date.now();
 const date = new Date(started).toISOString();
 const root = join(testOutputDir('soak'), `run-${seed}-${started}`);
-const unregister = registerCleanup({ sync: () => (opts.keep ? undefined : rmSync(root, { recursive: true, force: true })) });
+const unregister = registerCleanup({
+  sync: () => (opts.keep ? undefined : rmSync(root, { recursive: true, force: true })),
+});
 
 const traffic: Record<string, KeyStats & { excused: number }> = {};
 const anomalies: Anomaly[] = [];
@@ -75,7 +87,15 @@ function onEvent(e: AgentEvent): void {
       }
       break;
     case 'anomaly':
-      anomalies.push({ site: e.site, side: e.side, kind: e.kind, key: e.key, start: e.start, end: e.end, detail: e.detail });
+      anomalies.push({
+        site: e.site,
+        side: e.side,
+        kind: e.kind,
+        key: e.key,
+        start: e.start,
+        end: e.end,
+        detail: e.detail,
+      });
       log(`anomaly: ${e.kind} ${e.side} at ${e.site} ${e.key}: ${e.detail}`);
       break;
     case 'fail':
@@ -128,23 +148,29 @@ function probe(net: SoakNetwork, site: SiteName, key: string): Promise<boolean> 
   });
 }
 
-/** ms from `since` until a new stream succeeded for every (listener site, key); undefined past the bound. */
-async function reconverge(net: SoakNetwork, since: number): Promise<{ ms?: number; stuck: string[] }> {
-  const pending = new Set(SERVICES.flatMap((s) => s.from.map((f) => `${f}/${s.key}`)));
-  let last = since;
-  while (pending.size > 0 && Date.now() - since < boundMs) {
-    await Promise.all(
-      [...pending].map(async (p) => {
-        const [site, key] = p.split('/') as [SiteName, string];
-        if (await probe(net, site, key)) {
-          pending.delete(p);
-          last = Date.now();
-        }
-      }),
-    );
-    if (pending.size > 0) await sleep(250);
-  }
-  return pending.size === 0 ? { ms: last - since, stuck: [] } : { stuck: [...pending] };
+/**
+ * ms from `since` until a new stream succeeded for every (listener site, key), each pair probed on its own every
+ * 250 ms; undefined past the bound. `slowest` names the pair that took longest.
+ */
+async function reconverge(
+  net: SoakNetwork,
+  since: number,
+): Promise<{ ms?: number; slowest?: string; stuck: string[] }> {
+  const pairs = SERVICES.flatMap((s) => s.from.map((f) => [f, s.key] as const));
+  const times = await Promise.all(
+    pairs.map(async ([site, key]) => {
+      while (Date.now() - since < boundMs) {
+        if (await probe(net, site, key)) return Date.now() - since;
+        await sleep(250);
+      }
+      return undefined;
+    }),
+  );
+  const stuck = pairs.filter((_, i) => times[i] === undefined).map(([s, k]) => `${s}/${k}`);
+  if (stuck.length > 0) return { stuck };
+  const ms = Math.max(...(times as number[]));
+  const [site, key] = pairs[times.indexOf(ms)] as readonly [string, string];
+  return { ms, slowest: `${site}/${key}`, stuck };
 }
 
 async function main(): Promise<number> {
@@ -164,7 +190,7 @@ async function main(): Promise<number> {
     for (const site of SITES) {
       const targets = net.targetsOf(site, concurrency);
       if (targets.length === 0) continue;
-      const proc = net.startClient(site, { site, seed: rng.u32(), targets, stallMs, maxBytes: 2 * 1024 * 1024 });
+      const proc = net.startClient(site, { site, seed: rng.u32(), targets, stallMs, maxBytes: 1024 * 1024 });
       follow(proc);
       await proc.waitForOutput(/"ev":"ready"/, { timeoutMs: 15_000 });
     }
@@ -174,6 +200,8 @@ async function main(): Promise<number> {
     // a quiet start: traffic alone, before the first fault
     await sleep(Math.min(20_000, (endAt - trafficStart) / 10));
 
+    // between faults: a few seconds, longer on a long run so faults stay a fraction of the time
+    const pause = minutes > 10 ? 5000 : 0;
     while (Date.now() < endAt - 15_000) {
       const kind = rng.pick(kinds as FaultKind[]);
       const at = Date.now();
@@ -193,20 +221,27 @@ async function main(): Promise<number> {
       await sleep(fault.holdMs);
       const healAt = Date.now();
       await fault.heal();
+      const healedAt = Date.now();
       if (fault.kind === 'restart') await monitor.rebase(fault.target as SiteName);
-      const since = fault.kind === 'kill9' ? at : healAt;
-      const r = await reconverge(net, since);
+      // a killed or restarted router has healed once it answers again: reconvergence counts from then
+      const r = await reconverge(net, healedAt);
       faults.push({
         kind: fault.kind,
         target: fault.target,
         detail: fault.detail,
         at,
         holdMs: fault.holdMs,
+        healMs: healedAt - healAt + (fault.kind === 'kill9' ? healAt - at : 0),
+        ...(r.slowest !== undefined ? { slowest: r.slowest } : {}),
         ...(r.ms !== undefined ? { reconvergeMs: r.ms } : { stuck: r.stuck }),
       });
-      log(r.ms !== undefined ? `  reconverged in ${r.ms} ms` : `  NOT reconverged within ${boundMs} ms: ${r.stuck.join(', ')}`);
+      log(
+        r.ms !== undefined
+          ? `  reconverged in ${r.ms} ms (last: ${r.slowest ?? '?'})`
+          : `  NOT reconverged within ${boundMs} ms: ${r.stuck.join(', ')}`,
+      );
       if (r.ms === undefined) await net.converged(60_000).catch(() => undefined);
-      await sleep(rng.int(2000, 5000));
+      await sleep(rng.int(2000, 5000) + pause);
     }
 
     // stop traffic, then every router must give back what it held
@@ -243,7 +278,9 @@ async function main(): Promise<number> {
         }
       }
     }
-    const windows = faults.map((f) => [f.at, f.at + f.holdMs + (f.reconvergeMs ?? boundMs) + 30_000] as const);
+    const windows = faults.map(
+      (f) => [f.at, f.at + f.holdMs + (f.reconvergeMs ?? boundMs) + 30_000] as const,
+    );
     const codes: Record<string, number> = {};
     for (const f of failures) codes[f.code] = (codes[f.code] ?? 0) + 1;
     const routers: RouterFigures[] = SITES.map((site) => {

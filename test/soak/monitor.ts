@@ -77,9 +77,14 @@ export class RouterMonitor {
       const now = Date.now();
       for (const site of SITES) {
         const st = this.net.sites.get(site);
-        if (!st || st.stopping || this.gone.has(site) || this.generation.get(site) !== st.generation) continue;
+        if (!st || st.stopping || this.gone.has(site) || this.generation.get(site) !== st.generation)
+          continue;
         if (!st.supervisor.running) {
-          this.unexpected.push({ site, at: now, cause: `supervisor exited (${JSON.stringify(st.supervisor.exitInfo)})` });
+          this.unexpected.push({
+            site,
+            at: now,
+            cause: `supervisor exited (${JSON.stringify(st.supervisor.exitInfo)})`,
+          });
           this.gone.add(site);
           continue;
         }

@@ -12,7 +12,14 @@ import { HEADER_BYTES, Verdict, decodeHeader, emit } from './protocol.js';
 
 const CHUNK = 64 * 1024;
 
-function anomaly(site: string, key: string, id: string, start: number, kind: 'corrupted' | 'truncated', detail: string) {
+function anomaly(
+  site: string,
+  key: string,
+  id: string,
+  start: number,
+  kind: 'corrupted' | 'truncated',
+  detail: string,
+) {
   emit({ ev: 'anomaly', site, side: 'server', kind, key, id, start, end: Date.now(), detail });
 }
 
@@ -77,7 +84,14 @@ function serveStream(sock: net.Socket, site: string, key: string): void {
     }
     if (bad === Verdict.OK && !verifier.complete) {
       bad = Verdict.UP_SHORT;
-      anomaly(site, key, id, start, 'truncated', `clean end after ${verifier.received} of ${verifier.length} up bytes`);
+      anomaly(
+        site,
+        key,
+        id,
+        start,
+        'truncated',
+        `clean end after ${verifier.received} of ${verifier.length} up bytes`,
+      );
     }
     finish();
   });
@@ -102,7 +116,14 @@ function serveHttp(req: http.IncomingMessage, res: http.ServerResponse, site: st
   req.on('end', () => {
     if (wrong >= 0 || !verifier.complete) {
       // Node ends a request only after content-length bytes, so a short body here is a wrong count
-      anomaly(site, key, id, start, 'corrupted', `request body byte ${wrong} of ${len} wrong (${verifier.received} came)`);
+      anomaly(
+        site,
+        key,
+        id,
+        start,
+        'corrupted',
+        `request body byte ${wrong} of ${len} wrong (${verifier.received} came)`,
+      );
       res.writeHead(422).end();
       return;
     }
@@ -122,7 +143,13 @@ function serveHttp(req: http.IncomingMessage, res: http.ServerResponse, site: st
 }
 
 /** Runs a server of `kind` on host:port until SIGTERM; resolves never. */
-export function runServer(kind: 'stream' | 'http', host: string, port: number, site: string, key: string): void {
+export function runServer(
+  kind: 'stream' | 'http',
+  host: string,
+  port: number,
+  site: string,
+  key: string,
+): void {
   const sockets = new Set<net.Socket>();
   const track = (s: net.Socket): void => {
     sockets.add(s);

@@ -131,7 +131,8 @@ export class SoakNetwork {
       return w;
     };
     const linkWires = new Map<string, Wire>();
-    for (const [dialer, acceptor] of LINKS) linkWires.set(`${dialer}>${acceptor}`, await wire(acceptor, dialer));
+    for (const [dialer, acceptor] of LINKS)
+      linkWires.set(`${dialer}>${acceptor}`, await wire(acceptor, dialer));
     await wire('hub-a', 'stranger');
     await wire('hub-b', 'stranger');
     // leaf only dials out: nothing gets in through its uplink unless it belongs to a connection leaf opened
@@ -180,7 +181,14 @@ export class SoakNetwork {
     for (const name of SITES) {
       const host = hosts.get(name) as Host;
       const site = sites.get(name) as TestSite;
-      const st: SiteState = { name, host, site, supervisor: undefined as unknown as ManagedProcess, generation: 0, stopping: false };
+      const st: SiteState = {
+        name,
+        host,
+        site,
+        supervisor: undefined as unknown as ManagedProcess,
+        generation: 0,
+        stopping: false,
+      };
       net.sites.set(name, st);
       net.startSupervisor(st);
     }
@@ -195,16 +203,29 @@ export class SoakNetwork {
     st.supervisor = this.lab.spawn(
       st.host,
       process.execPath,
-      [...ROUTER_NODE_FLAGS, join(repoRoot, 'bin', 'caravan-router.js'), '--supervise', '--dir', st.site.dir, '--log-level', 'info'],
+      [
+        ...ROUTER_NODE_FLAGS,
+        join(repoRoot, 'bin', 'caravan-router.js'),
+        '--supervise',
+        '--dir',
+        st.site.dir,
+        '--log-level',
+        'info',
+      ],
       { label: `supervisor-${st.name}-${st.generation}`, env: { ...process.env, ...RESTART_ENV } },
     );
   }
 
   async startServer(svc: Service, at: SiteName): Promise<ServerState> {
     const st = this.sites.get(at) as SiteState;
-    const proc = this.lab.spawn(st.host, process.execPath, [AGENT, 'serve', svc.kind, '127.0.0.1', String(svc.port), at, svc.key], {
-      label: `server-${svc.key}-${at}`,
-    });
+    const proc = this.lab.spawn(
+      st.host,
+      process.execPath,
+      [AGENT, 'serve', svc.kind, '127.0.0.1', String(svc.port), at, svc.key],
+      {
+        label: `server-${svc.key}-${at}`,
+      },
+    );
     await proc.waitForOutput(/"ev":"ready"/, { timeoutMs: 15_000 });
     const existing = this.servers.find((s) => s.key === svc.key && s.site === at);
     if (existing) {
@@ -246,7 +267,9 @@ export class SoakNetwork {
   async converged(timeoutMs: number): Promise<void> {
     await Promise.all(
       SERVICES.flatMap((svc) =>
-        svc.from.map((from) => (this.sites.get(from) as SiteState).site.seesKey(svc.key, svc.at.length, timeoutMs)),
+        svc.from.map((from) =>
+          (this.sites.get(from) as SiteState).site.seesKey(svc.key, svc.at.length, timeoutMs),
+        ),
       ),
     );
   }
