@@ -16,7 +16,8 @@
 // 4. test/: test/support/ may import src/ and test/support/ only — helpers never depend on tests. test/unit,
 //    test/integration and test/e2e may import src/, test/support/, test/fixtures/ and their own folder;
 //    test/unit also test/fuzz/ (the corpus test replays the fuzz targets) and bench/ (unit tests of the
-//    benchmark's pure parts, such as its targets). test/fuzz may import src/, test/support/ and itself. Nothing
+//    benchmark's pure parts, such as its targets). test/fuzz and test/soak (the chaos soak, `npm run soak`) may
+//    import src/, test/support/ and themselves. Nothing
 //    else in test/ imports bench/. A file of test/ in a folder without a rule fails.
 // 5. Cycles: no two files may import each other, directly or through others, in any checked tree. Static
 //    imports count, `import type` too (a type-only cycle still ties two files together: neither can be read or
@@ -71,6 +72,7 @@ const OTHER_RULES = {
   'test/integration': ['src/', 'test/support/', 'test/fixtures/', 'test/integration/'],
   'test/e2e': ['src/', 'test/support/', 'test/fixtures/', 'test/e2e/'],
   'test/fuzz': ['src/', 'test/support/', 'test/fuzz/'],
+  'test/soak': ['src/', 'test/support/', 'test/soak/'],
   'test/fixtures': ['test/fixtures/'],
 };
 

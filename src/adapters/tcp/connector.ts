@@ -195,6 +195,7 @@ export class TcpConnector extends SpecAdapter<TcpConnectorSpec> implements Conne
   stop(): void {
     this.stopped = true;
     this.pool.stop();
-    for (const s of this.sockets) s.destroy();
+    // reset, not close: the target must not read a clean end-of-stream from a flow that was cut short
+    for (const s of this.sockets) if (!s.destroyed) s.resetAndDestroy();
   }
 }

@@ -182,7 +182,8 @@ export class TcpListener extends ListenerBase<TcpListenerSpec> implements Listen
     if (!server) return;
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
-      for (const s of this.sockets) s.destroy();
+      // reset, not close: a client must not read a clean end-of-stream from a flow that was cut short
+      for (const s of this.sockets) if (!s.destroyed) s.resetAndDestroy();
     });
   }
 }

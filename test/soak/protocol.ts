@@ -1,0 +1,77 @@
+/**
+ * The soak's checked-stream protocol, shared by its client and server. A client opens a TCP connection and sends a
+ * 28-byte header — magic `CVSK`, a 16-byte stream id, the length it will send (up) and the length it wants back
+ * (down) — then the up bytes, then FIN. The server sends the down bytes as soon as it has the header; when the up
+ * direction ends it appends one verdict byte and FIN. Both directions are keyed byte streams (prng.ts), so each
+ * side checks every byte at its offset. A stream is complete only when the client has every down byte right, a
+ * verdict of OK and a clean end: anything shorter that ends cleanly is a silent truncation.
+ */
+export const MAGIC = Buffer.from('CVSK');
+export const HEADER_BYTES = 28;
+
+export const Verdict = {
+  OK: 1,
+  /** the server found a wrong byte in the up direction */
+  UP_CORRUPTED: 2,
+  /** the up direction ended cleanly (FIN) before all its bytes came */
+  UP_SHORT: 3,
+  /** more up bytes came than the header announced */
+  UP_LONG: 4,
+} as const;
+
+export interface StreamHeader {
+  id: string;
+  up: number;
+  down: number;
+}
+
+export function encodeHeader(h: StreamHeader): Buffer {
+  const b = Buffer.alloc(HEADER_BYTES);
+  MAGIC.copy(b, 0);
+  Buffer.from(h.id, 'hex').copy(b, 4);
+  b.writeUInt32BE(h.up, 20);
+  b.writeUInt32BE(h.down, 24);
+  return b;
+}
+
+export function decodeHeader(b: Buffer): StreamHeader | undefined {
+  if (b.length < HEADER_BYTES || !b.subarray(0, 4).equals(MAGIC)) return undefined;
+  return { id: b.subarray(4, 20).toString('hex'), up: b.readUInt32BE(20), down: b.readUInt32BE(24) };
+}
+
+/** One line the agents print on stdout (JSON). */
+export type AgentEvent =
+  | { ev: 'ready'; role: string }
+  | { ev: 'stats'; site: string; t: number; keys: Record<string, KeyStats> }
+  | {
+      ev: 'anomaly';
+      site: string;
+      side: 'client' | 'server';
+      kind: 'corrupted' | 'truncated' | 'stalled' | 'verdict';
+      key: string;
+      id: string;
+      start: number;
+      end: number;
+      detail: string;
+    }
+  | { ev: 'fail'; site: string; key: string; start: number; end: number; code: string }
+  | { ev: 'probe'; id: number; ok: boolean; ms: number; error?: string }
+  | { ev: 'stopped'; site: string };
+
+/** Counts of one routing key's streams or requests at one client, since the last stats line. */
+export interface KeyStats {
+  ok: number;
+  failed: number;
+  corrupted: number;
+  truncated: number;
+  stalled: number;
+  bytes: number;
+}
+
+export function emptyStats(): KeyStats {
+  return { ok: 0, failed: 0, corrupted: 0, truncated: 0, stalled: 0, bytes: 0 };
+}
+
+export function emit(e: AgentEvent): void {
+  process.stdout.write(`${JSON.stringify(e)}\n`);
+}
