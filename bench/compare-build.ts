@@ -99,8 +99,19 @@ export async function buildOther(ref: string, rebuild: boolean, progress: Progre
     symlinkSync(realpathSync(join(repoRoot, 'node_modules')), join(dir, 'node_modules'), 'dir');
     how = 'shared node_modules';
   } else {
+    // npm sets npm_execpath for the scripts it runs: the same npm, run by the same node
+    const npmCli = process.env.npm_execpath;
+    if (!npmCli) {
+      throw new Error(
+        `--compare: the lockfiles of ${title} and this checkout differ, and npm ci needs npm: ` +
+          'run it as `npm run bench -- --compare …`',
+      );
+    }
     progress('compare: the lockfiles differ: npm ci…');
-    await runOk('npm', ['ci', '--no-audit', '--no-fund'], { cwd: dir, timeoutMs: 900_000 });
+    await runOk(process.execPath, [npmCli, 'ci', '--no-audit', '--no-fund'], {
+      cwd: dir,
+      timeoutMs: 900_000,
+    });
     how = 'npm ci';
   }
   progress('compare: compiling (tsc)…');
