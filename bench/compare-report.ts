@@ -51,6 +51,9 @@ export interface CompareRow {
   spreadB: number;
   runsA: number;
   runsB: number;
+  /** the values of the runs, in the order they ran (for the JSON) */
+  valuesA: number[];
+  valuesB: number[];
   /**
    * `better` / `worse` when every run of B is beyond every run of A in that direction (the ranges do not
    * overlap), `same` when they overlap, `n/a` when a side has fewer than 2 runs (one run says nothing about noise).
@@ -94,6 +97,8 @@ export function compareRow(s: CompareSeries): CompareRow {
     spreadB: spread(b),
     runsA: a.length,
     runsB: b.length,
+    valuesA: [...s.a],
+    valuesB: [...s.b],
     verdict,
   };
 }

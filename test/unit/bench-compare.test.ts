@@ -54,6 +54,7 @@ test('compare rows: medians, B/A, spreads, and a verdict only when the ranges do
   assert.equal(faster.runsA, 3);
   assert.equal(faster.runsB, 4);
   assert.equal(faster.verdict, 'better');
+  assert.deepEqual(faster.valuesA, [1000, 1100, 900, NaN]); // kept as run, for the JSON
 
   const cpu = compareRow({
     id: 'x.cpu',
