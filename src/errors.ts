@@ -17,8 +17,6 @@ export const ErrorCodes = {
   PEER_IDENTITY: 'CARAVAN_PEER_IDENTITY',
   /** the HTTP proxy a link goes through refused or failed the CONNECT tunnel */
   LINK_PROXY: 'CARAVAN_LINK_PROXY',
-  /** an operation or event that the state of a stream, session or link does not allow (a bug of the caller) */
-  INVALID_STATE: 'CARAVAN_INVALID_STATE',
   // flows
   NO_ROUTE: 'CARAVAN_NO_ROUTE',
   NO_CONNECTOR: 'CARAVAN_NO_CONNECTOR',

@@ -23,6 +23,10 @@ const PLAIN_ERRORS: readonly [RegExp, string][] = [
   [/^connect to .* timed out|^no answer within|^timeout$|^admin API did not answer/, 'errno-style timeout'],
   [/^cannot read TLS files/, 'errno-style error carrying the file error code'],
   [/^String\(e/, 'wraps a non-Error thrown value'],
+  [
+    /^cannot make \$\{a\.generate\.kind\} material/,
+    'internal invariant: the controller is built with its generator',
+  ],
   [/^the \$\{t\} adapter is not loaded/, 'internal invariant: adapters are loaded before the runtime starts'],
 ];
 

@@ -237,45 +237,50 @@ test('our stream through opening (FIN before ACCEPT) to closed, and a reset from
   }
 });
 
-test('illegal transitions the application asks for throw INVALID_STATE and change nothing', T, async () => {
-  const { peer, session } = await rig();
-  try {
-    const s = session.openStream(Buffer.from('h'));
-    assert.throws(
-      () => s.accept(),
-      (e: unknown) => isCaravanError(e, ErrorCodes.INVALID_STATE) && /accept-sent .* opening/.test(e.message),
-    );
-    assert.equal(s.state, 'opening');
-    const incoming = once(session, 'stream') as Promise<[MuxStream]>;
-    await peer.send([open(1)]);
-    const [r] = await incoming;
-    r.accept();
-    assert.throws(
-      () => r.accept(),
-      (e: unknown) => isCaravanError(e, ErrorCodes.INVALID_STATE) && /in state open$/.test(e.message),
-    );
-    assert.equal(r.state, 'open');
-    assert.throws(
-      () => s._transition(StreamEvent.Finished, 'local'),
-      (e: unknown) => isCaravanError(e, ErrorCodes.INVALID_STATE),
-    );
-    assert.equal(
-      s._transition(StreamEvent.Finished, 'peer'),
-      false,
-      'a peer-caused event is refused quietly',
-    );
-    // after a reset, the application's calls are no-ops, not errors
-    s.reset(MuxErrorCodes.CANCEL, 'done');
-    assert.equal(s.state, 'reset');
-    s.accept();
-    s.end();
-    s.reset(MuxErrorCodes.CANCEL, 'again');
-    assert.equal(s.state, 'reset');
-  } finally {
-    session.destroy();
-    await peer.close();
-  }
-});
+test(
+  'illegal transitions the application asks for throw ILLEGAL_TRANSITION and change nothing',
+  T,
+  async () => {
+    const { peer, session } = await rig();
+    try {
+      const s = session.openStream(Buffer.from('h'));
+      assert.throws(
+        () => s.accept(),
+        (e: unknown) =>
+          isCaravanError(e, ErrorCodes.ILLEGAL_TRANSITION) && /accept-sent .* opening/.test(e.message),
+      );
+      assert.equal(s.state, 'opening');
+      const incoming = once(session, 'stream') as Promise<[MuxStream]>;
+      await peer.send([open(1)]);
+      const [r] = await incoming;
+      r.accept();
+      assert.throws(
+        () => r.accept(),
+        (e: unknown) => isCaravanError(e, ErrorCodes.ILLEGAL_TRANSITION) && /in state open$/.test(e.message),
+      );
+      assert.equal(r.state, 'open');
+      assert.throws(
+        () => s._transition(StreamEvent.Finished, 'local'),
+        (e: unknown) => isCaravanError(e, ErrorCodes.ILLEGAL_TRANSITION),
+      );
+      assert.equal(
+        s._transition(StreamEvent.Finished, 'peer'),
+        false,
+        'a peer-caused event is refused quietly',
+      );
+      // after a reset, the application's calls are no-ops, not errors
+      s.reset(MuxErrorCodes.CANCEL, 'done');
+      assert.equal(s.state, 'reset');
+      s.accept();
+      s.end();
+      s.reset(MuxErrorCodes.CANCEL, 'again');
+      assert.equal(s.state, 'reset');
+    } finally {
+      session.destroy();
+      await peer.close();
+    }
+  },
+);
 
 test(
   'illegal transitions a peer causes reset the stream with PROTOCOL; the session lives on',

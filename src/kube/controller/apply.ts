@@ -7,7 +7,7 @@
  * again on the fresh object. An object that already exists (create) or is already gone (delete) is no failure.
  */
 import { API_VERSION } from '../../api/index.js';
-import { CaravanError, ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
+import { ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import type { KubeApi, KubeObject } from '../api.js';
 import { mergeService } from '../reconcile/diff.js';
@@ -71,11 +71,7 @@ export class ActionApplier {
     if (a.op === 'create' && a.kind === 'Secret') {
       let obj: SecretObject = a.object;
       if (a.generate) {
-        if (!this.generate)
-          throw new CaravanError(
-            ErrorCodes.INVALID_STATE,
-            `cannot make ${a.generate.kind} material in this build`,
-          );
+        if (!this.generate) throw new Error(`cannot make ${a.generate.kind} material in this build`);
         obj = { ...obj, data: { ...obj.data, ...(await this.generate(a.generate, secrets)) } };
       }
       const outcome = await this.create(SECRETS, obj);

@@ -294,7 +294,7 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
 
   /**
    * The one place the session's state changes; each change is logged at debug level. An event the state does not
-   * allow is a session error (PROTOCOL) when the peer caused it, else `CaravanError(INVALID_STATE)`.
+   * allow is a session error (PROTOCOL) when the peer caused it, else `CaravanError(ILLEGAL_TRANSITION)`.
    */
   private transition(event: SessionEvent, cause: Cause): void {
     const from = this.state;
@@ -302,7 +302,7 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
     if (to === undefined) {
       const what = `${sessionEventName(event)} is not allowed in state ${sessionStateName(from)}`;
       throw new CaravanError(
-        cause === 'peer' ? ErrorCodes.PROTOCOL : ErrorCodes.INVALID_STATE,
+        cause === 'peer' ? ErrorCodes.PROTOCOL : ErrorCodes.ILLEGAL_TRANSITION,
         `mux session: ${what}`,
       );
     }

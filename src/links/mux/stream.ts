@@ -156,7 +156,7 @@ export class MuxStream extends EventEmitter {
   /**
    * @internal The one place the stream's state changes. An event the state does not allow is refused: one the peer
    * caused returns false (the session answers with a PROTOCOL reset), one of this side throws
-   * `CaravanError(INVALID_STATE)`. Each change is logged at debug level.
+   * `CaravanError(ILLEGAL_TRANSITION)`. Each change is logged at debug level.
    */
   _transition(event: StreamEvent, cause: Cause): boolean {
     const from = this._state;
@@ -164,7 +164,7 @@ export class MuxStream extends EventEmitter {
     if (to === undefined) {
       if (cause === 'peer') return false;
       throw new CaravanError(
-        ErrorCodes.INVALID_STATE,
+        ErrorCodes.ILLEGAL_TRANSITION,
         `stream ${this.id}: ${streamEventName(event)} is not allowed in state ${streamStateName(from)}`,
       );
     }
