@@ -235,7 +235,7 @@ export async function runClient(cfg: ClientConfig): Promise<void> {
         s.ok++;
         s.bytes += o.bytes;
         // requests open a new connection every few ms; streams leave the CPU some room
-        await delay(t.kind === 'http' ? rng.int(2, 10) : rng.int(10, 100));
+        await delay(t.kind === 'http' ? rng.range(2, 10) : rng.range(10, 100));
         continue;
       }
       if (o.kind === 'failed') {

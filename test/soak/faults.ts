@@ -78,7 +78,7 @@ function side(rng: Rng, w: Wire): { site: SiteName; ifName: string } {
 
 /** Injects one fault of `kind`; resolves once it is in place, with how to heal it. */
 export async function inject(net: SoakNetwork, rng: Rng, kind: FaultKind): Promise<Fault> {
-  const holdMs = rng.int(3000, 10_000);
+  const holdMs = rng.range(3000, 10_000);
   switch (kind) {
     case 'kill9': {
       const site = rng.pick(SITES);
@@ -103,7 +103,7 @@ export async function inject(net: SoakNetwork, rng: Rng, kind: FaultKind): Promi
       return {
         kind,
         target: site,
-        holdMs: rng.int(500, 3000),
+        holdMs: rng.range(500, 3000),
         detail: 'supervisor stopped (SIGTERM), then started again',
         heal: async () => {
           net.startSupervisor(st);
@@ -120,7 +120,7 @@ export async function inject(net: SoakNetwork, rng: Rng, kind: FaultKind): Promi
       return {
         kind,
         target: site,
-        holdMs: DEAD_MS + rng.int(500, 4000),
+        holdMs: DEAD_MS + rng.range(500, 4000),
         detail: `SIGSTOP pid ${pid}, longer than the dead interval`,
         heal: async () => {
           process.kill(pid, 'SIGCONT');
@@ -159,9 +159,9 @@ export async function inject(net: SoakNetwork, rng: Rng, kind: FaultKind): Promi
     }
     case 'impair': {
       const w = rng.pick(siteWires(net));
-      const loss = rng.int(1, 10);
-      const delay = rng.int(5, 150);
-      const reorder = rng.int(0, 30);
+      const loss = rng.range(1, 10);
+      const delay = rng.range(5, 150);
+      const reorder = rng.range(0, 30);
       const ends: Array<[SiteName | 'stranger', string]> = [
         [w.a, w.aIf],
         [w.b, w.bIf],
@@ -198,7 +198,7 @@ export async function inject(net: SoakNetwork, rng: Rng, kind: FaultKind): Promi
         };
       } else {
         // a kernel without sch_netem: random loss by nftables, queueing delay by a token bucket; no reordering
-        const rate = rng.int(2, 20);
+        const rate = rng.range(2, 20);
         for (const [site, ifName] of ends) {
           await net.lab.execOk(hostOf(site), 'nft', ['-f', '-'], {
             input:
@@ -233,7 +233,7 @@ export async function inject(net: SoakNetwork, rng: Rng, kind: FaultKind): Promi
     case 'flood': {
       const hub = rng.pick(['hub-a', 'hub-b'] as const);
       const w = net.wires.find((x) => x.a === hub && x.b === 'stranger') as Wire;
-      const conns = rng.int(200, 600);
+      const conns = rng.range(200, 600);
       const proc: ManagedProcess = net.lab.spawn(
         net.stranger,
         process.execPath,
@@ -261,7 +261,7 @@ export async function inject(net: SoakNetwork, rng: Rng, kind: FaultKind): Promi
       return {
         kind,
         target: `${s.key}@${s.site}`,
-        holdMs: rng.int(500, 3000),
+        holdMs: rng.range(500, 3000),
         detail: 'target server stopped (its connections reset), then started again',
         heal: async () => {
           await net.startServer(svc, s.site);

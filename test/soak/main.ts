@@ -241,7 +241,7 @@ async function main(): Promise<number> {
           : `  NOT reconverged within ${boundMs} ms: ${r.stuck.join(', ')}`,
       );
       if (r.ms === undefined) await net.converged(60_000).catch(() => undefined);
-      await sleep(rng.int(2000, 5000) + pause);
+      await sleep(rng.range(2000, 5000) + pause);
     }
 
     // stop traffic, then every router must give back what it held

@@ -4,25 +4,11 @@
  * receiver verifies every byte at its offset without the sender keeping a copy.
  */
 import { createCipheriv, createHash } from 'node:crypto';
+import { Prng } from '../support/routing/simulator.js';
 
-/** mulberry32: a fast 32-bit seeded generator; the same seed gives the same sequence on every machine. */
-export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  /** A float in [0, 1). */
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** An integer in [lo, hi]. */
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
-  }
+/** The simulator's seeded generator (mulberry32: the same seed gives the same sequence on every machine), with
+ * the draws the soak needs. */
+export class Rng extends Prng {
   pick<T>(items: readonly T[]): T {
     if (items.length === 0) throw new Error('pick from an empty list');
     return items[Math.floor(this.next() * items.length)] as T;
