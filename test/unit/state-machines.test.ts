@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { once } from 'node:events';
+import { once, type EventEmitter } from 'node:events';
 import { ErrorCodes, isCaravanError } from '../../src/errors.js';
 import { ManualClock } from '../../src/clock.js';
 import { memoryLogger } from '../../src/observe/log.js';
@@ -183,7 +183,7 @@ async function pipedConnection(id: string) {
   const [near, far] = createLocalPair();
   let done: PipeOutcome | undefined;
   pipeSocketFlow(accepted, near, { id, log }, (o) => (done = o));
-  return { log, server, client, far, outcome: () => done };
+  return { log, server, client, near, far, outcome: () => done };
 }
 
 test('the pipe: FIN from the socket, FIN from the flow, then closed with outcome ok', T, async () => {
@@ -217,6 +217,43 @@ test('the pipe: FIN from the socket, FIN from the flow, then closed with outcome
     t.server.close();
   }
 });
+
+test(
+  'the pipe: a reset that arrives after both directions finished cuts nothing and throws nothing',
+  T,
+  async () => {
+    // a peer's RESET can cross our FIN on the link: the mux then reports it after the flow has ended both ways
+    const t = await pipedConnection('w/4');
+    try {
+      t.far.on('data', (c: Buffer) => t.far.consumed(c.length));
+      t.client.end('x');
+      await new Promise<void>((r) => t.far.on('end', () => r()));
+      t.client.resume();
+      // right after the flow's FIN ended the second direction (the pipe's own 'end' handler runs first), and
+      // before the stream closed
+      let threw: unknown;
+      let last = '';
+      (t.near as unknown as EventEmitter).once('end', () => {
+        last = transitions(t.log.lines).at(-1) ?? '';
+        try {
+          (t.near as unknown as EventEmitter).emit('reset', 5, 'late reset');
+        } catch (e) {
+          threw = e;
+        }
+      });
+      t.far.end();
+      await once(t.client, 'end');
+      assert.equal(last, '[flow=w/4] socket-ended -> ended', 'the reset came after both directions ended');
+      assert.equal(threw, undefined, 'the late reset threw nothing');
+      const o = await waitFor(() => t.outcome(), { what: 'the pipe to finish' });
+      assert.equal(o.outcome, 'ok', 'every byte went both ways');
+      assert.ok(!transitions(t.log.lines).some((l) => l.includes('aborted')));
+    } finally {
+      t.client.destroy();
+      t.server.close();
+    }
+  },
+);
 
 test('the pipe: a reset from the flow aborts it and cuts the socket', T, async () => {
   const t = await pipedConnection('w/2');

@@ -55,8 +55,8 @@ export function pipeSocketFlow(
 
   /** The flow is cut short; the first cause is its outcome. */
   const abort = (o: Exclude<PipeOutcome['outcome'], 'ok'>, why: string): void => {
-    const s = state.state;
-    if (s === 'aborted' || s === 'closed') return;
+    // already cut, closed, or both directions finished (a reset after both FINs cuts nothing)
+    if (!state.can('aborted')) return;
     outcome = o;
     reason = why;
     state.transition('aborted', why);
@@ -69,7 +69,7 @@ export function pipeSocketFlow(
     stream.end();
   };
   const finish = (): void => {
-    if (!streamClosed || !socketClosed || state.state === 'closed') return;
+    if (!streamClosed || !socketClosed || !state.can('closed')) return;
     state.transition('closed');
     onDone({ outcome, reason, bytesFromSocket: fromSocket, bytesToSocket: toSocket });
   };
@@ -115,6 +115,8 @@ export function pipeSocketFlow(
   });
 
   stream.on('reset', (code, why) => {
+    // a reset that crossed our FIN after both directions finished cuts nothing: the socket still flushes
+    if (state.state === 'ended' || state.state === 'closed') return;
     abort('reset-by-peer', why || `reset code ${code}`);
     if (!socket.destroyed) socket.resetAndDestroy();
   });

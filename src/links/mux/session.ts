@@ -493,7 +493,14 @@ export class MuxSession extends EventEmitter implements StreamHost, SchedulerHos
       this.fault('protocol', e);
       return;
     }
-    throw e;
+    // a bug in the code a frame reached (an event handler of a stream, say): it must not end the router, so it
+    // costs this link only, and is logged with its stack to be found and fixed
+    if (this.closed) return;
+    this.log.error('internal error while handling a frame; closing the link', {
+      error: errorMessage(e),
+      ...(e instanceof Error && e.stack ? { stack: e.stack } : {}),
+    });
+    this.destroy(new CaravanError(ErrorCodes.PROTOCOL, 'internal error at this router (see its log)'));
   }
 
   /** Closes the session for a fault of the peer: one warning, the fault reported once. */
