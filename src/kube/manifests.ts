@@ -72,24 +72,6 @@ export const ROUTER_ACCESS: readonly AccessRule[] = [
     verbs: ['get', 'list', 'watch'],
     why: 'a Connector’s `selector`: the ready pods’ IPs become its targets, followed live',
   },
-  {
-    apiGroup: '',
-    resources: ['configmaps'],
-    verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'],
-    why: 'state that is not secret and must outlive the pod (the router id)',
-  },
-  {
-    apiGroup: '',
-    resources: ['events'],
-    verbs: ['create', 'patch'],
-    why: 'report what happened to a resource (`kubectl describe`); never read',
-  },
-  {
-    apiGroup: 'events.k8s.io',
-    resources: ['events'],
-    verbs: ['create', 'patch'],
-    why: 'the same through the newer events API, which client libraries may use',
-  },
 ];
 
 const labels = (component: string): Record<string, string> => ({

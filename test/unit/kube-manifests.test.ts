@@ -67,9 +67,6 @@ const ROUTER_NEEDS: [string, string, string[]][] = [
   ['', 'secrets', ['get', 'list', 'watch', 'create', 'update', 'delete']], // CA, link certificates, grant state
   ['', 'services', ['get', 'list', 'watch', 'create', 'update', 'delete']], // Listener Services, link access
   ['', 'pods', ['get', 'list', 'watch']], // Connector selectors
-  ['', 'configmaps', ['get', 'create', 'update']], // the router id
-  ['', 'events', ['create']],
-  ['events.k8s.io', 'events', ['create']],
 ];
 
 type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
