@@ -19,6 +19,7 @@ import type { SiteConfig } from '../site/site-dir.js';
 import { LinkRenewer } from '../site/grants/renew.js';
 import { revokeLink } from '../site/grants/revoke.js';
 import { GrantServer } from '../site/grants/server.js';
+import { ServerCertRenewal } from '../site/server-cert-renewal.js';
 import { ensureServerCertificate } from '../site/server-identity.js';
 import { RevocationSet, fileExists, sitePaths } from '../site/grants/state.js';
 import type { RuntimeContext, RuntimeOptions } from './context.js';
@@ -30,6 +31,7 @@ export class LinkAccess {
   private readonly renewers = new Map<string, LinkRenewer>();
   private grantsWatcher: FSWatcher | undefined;
   private revocationTimer: Timer | undefined;
+  private serverRenewal: ServerCertRenewal | undefined;
 
   constructor(
     private readonly rt: RuntimeContext,
@@ -71,6 +73,33 @@ export class LinkAccess {
     await this.loadRevocations();
     await this.startGrantServer();
     await this.startAcceptor();
+    await this.startServerRenewal();
+  }
+
+  /** Renews the site's server certificate before it expires and loads it into the acceptor and grant server. */
+  private async startServerRenewal(): Promise<void> {
+    this.serverRenewal?.stop();
+    const renewal = new ServerCertRenewal({
+      dir: this.config.dir,
+      clock: this.opts.clock ?? systemClock,
+      logger: this.opts.logger,
+      onRenewed: () => this.reloadServerTls(),
+    });
+    this.serverRenewal = renewal;
+    await renewal.start();
+  }
+
+  private async reloadServerTls(): Promise<void> {
+    const tlsFiles = this.config.site.spec.tls;
+    if (!tlsFiles) return;
+    try {
+      if (this.acceptor) this.acceptor.setTls(await readTlsFiles(tlsFiles));
+      await this.grants?.reloadTls();
+    } catch (e) {
+      this.log.error('renewed server certificate could not be loaded; the old one is served until restart', {
+        reason: errorMessage(e),
+      });
+    }
   }
 
   async startAcceptor(): Promise<void> {
@@ -217,6 +246,7 @@ export class LinkAccess {
   }
 
   async stop(): Promise<void> {
+    this.serverRenewal?.stop();
     await this.acceptor?.stop();
     this.grantsWatcher?.close();
     this.revocationTimer?.cancel();

@@ -53,6 +53,15 @@ export class LinkAcceptor {
     return a?.port;
   }
 
+  /**
+   * New TLS material (a renewed server certificate) for the handshakes from now on; sessions already up keep
+   * theirs. The secure context is replaced whole, so it restates TLS 1.3 only.
+   */
+  setTls(material: TlsMaterial): void {
+    this.opts.tls = material;
+    this.server?.setSecureContext({ ...material, minVersion: 'TLSv1.3' });
+  }
+
   start(): Promise<void> {
     const server = tls.createServer({
       ca: this.opts.tls.ca,

@@ -200,7 +200,7 @@ test('Secrets: created once with owner references to the Site, never regenerated
       `${ROUTER_IDENTITY_SECRET}/identity.key -> runtime/identity.key`,
       `${SITE_CA_SECRET}/ca.crt -> runtime/ca.crt`,
       `${SITE_CA_SECRET}/ca.key -> runtime/ca.key`,
-      `${SERVER_SECRET}/tls.crt -> runtime/server.crt`,
+      `${SERVER_SECRET}/tls.crt -> runtime/server.crt (mirror)`,
       `${SERVER_SECRET}/tls.key -> runtime/server.key`,
       `${GRANT_STATE_SECRET}/issued.json -> runtime/grants/issued.json (mirror)`,
       `${GRANT_STATE_SECRET}/revoked.json -> runtime/grants/revoked.json (mirror)`,

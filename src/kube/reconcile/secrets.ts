@@ -217,8 +217,9 @@ export function planSecrets(input: {
         site: siteName,
       },
     );
+    // the router renews its server certificate (same key) before it expires: the new one goes back into the Secret
     plan.files.push(
-      { secret: SERVER_SECRET, key: SECRET_KEYS.server.cert, path: tls.cert },
+      { secret: SERVER_SECRET, key: SECRET_KEYS.server.cert, path: tls.cert, mirror: true },
       { secret: SERVER_SECRET, key: SECRET_KEYS.server.key, path: tls.key },
     );
     // grant state: the grant server writes it, the controller copies it back (see SecretFile.mirror)

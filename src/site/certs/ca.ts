@@ -71,6 +71,8 @@ export interface CertificateInfo {
   issuer: string;
   /** Subject common name ('' when there is none). */
   commonName: string;
+  /** Subject organization ('' when there is none); the site name, in the certificates Caravan issues. */
+  organization: string;
   /** Uppercase hex, as in Node's `tls` `getPeerCertificate().serialNumber`. */
   serialNumber: string;
   notBefore: Date;
@@ -348,6 +350,7 @@ export function certificateInfo(pem: string): CertificateInfo {
     subject: cert.subject,
     issuer: cert.issuer,
     commonName: cert.subjectName.getField('CN')[0] ?? '',
+    organization: cert.subjectName.getField('O')[0] ?? '',
     serialNumber: node.serialNumber.toUpperCase(),
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,

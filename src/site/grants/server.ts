@@ -138,12 +138,22 @@ export class GrantServer {
     return (this.server?.address() as AddressInfo | null | undefined)?.port;
   }
 
-  async start(): Promise<void> {
-    const [ca, cert, key] = await Promise.all([
+  private readTls(): Promise<[Buffer, Buffer, Buffer]> {
+    return Promise.all([
       readFile(this.opts.tls.ca),
       readFile(this.opts.tls.cert),
       readFile(this.opts.tls.key),
     ]);
+  }
+
+  /** Re-reads the TLS files (a renewed server certificate) for the handshakes from now on. */
+  async reloadTls(): Promise<void> {
+    const [ca, cert, key] = await this.readTls();
+    this.server?.setSecureContext({ ca, cert, key, minVersion: 'TLSv1.3' });
+  }
+
+  async start(): Promise<void> {
+    const [ca, cert, key] = await this.readTls();
     const server = https.createServer(
       { ca, cert, key, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' },
       (req, res) => void this.handle(req, res),
