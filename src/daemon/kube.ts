@@ -136,21 +136,37 @@ export class KubeSite {
     this.latest = r.config;
     const text = stableJson(r.config);
     if (!this.rt) {
-      this.rt = await SiteRuntime.startFrom(this.source, {
-        ...this.opts.runtime,
-        logger: this.opts.logger,
-        grantsFromConfig: true,
-      });
-      this.lastApplied = text;
-      registerControllerMetrics(this.rt.metrics, this.controller);
-      this.log.info('router started from the namespace', { router: this.rt.router.id });
-      this.controller.schedule();
+      await this.startRuntime(text);
+      this.log.info('router started from the namespace', { router: this.rt!.router.id });
       return;
     }
     if (text === this.lastApplied && changedFiles.length === 0) return;
     this.lastApplied = text;
     const res = await this.rt.reload();
     if (!res.applied) throw new CaravanError(ErrorCodes.CONFIG_IO, `reload failed: ${res.error ?? ''}`);
+    const fields = this.rt.pendingRestart;
+    if (fields.length > 0) {
+      // fields fixed for a router's lifetime (mode, timers, peer limits): what a pod restart would do, without
+      // one — the router stops (its links and flows end, peers redial) and starts again with the same id and state
+      this.log.warn('Site fields changed that need a restart; restarting the router in place', { fields });
+      const old = this.rt;
+      this.rt = undefined;
+      await old.stop();
+      await this.startRuntime(text);
+      this.log.info('router restarted from the namespace', { router: this.rt!.router.id });
+      return;
+    }
+    this.controller.schedule();
+  }
+
+  private async startRuntime(text: string): Promise<void> {
+    this.rt = await SiteRuntime.startFrom(this.source, {
+      ...this.opts.runtime,
+      logger: this.opts.logger,
+      grantsFromConfig: true,
+    });
+    this.lastApplied = text;
+    registerControllerMetrics(this.rt.metrics, this.controller);
     this.controller.schedule();
   }
 

@@ -21,7 +21,7 @@ import type { RouterIdentity } from '../identity.js';
 import { ensureSiteIdentity } from '../site/identity-file.js';
 import { listenerRoutingKeys, type ListenerResource, type PeerLimits } from '../api/index.js';
 import type { RejectedResource, SiteConfig } from '../site/site-dir.js';
-import type { SiteDiff } from './site-diff.js';
+import { diffSite, type SiteDiff } from './site-diff.js';
 import type { ReloadResult, RevokeResult } from '../admin/types.js';
 import type { ConfigSource, RuntimeContext, RuntimeOptions } from './context.js';
 import { LinkAccess } from './link-access.js';
@@ -54,6 +54,8 @@ export class SiteRuntime {
   private readonly resources: SiteResources;
   private admin: AdminServer | undefined;
   private readonly startedAt: Date;
+  /** the Site spec the router started with: the fields fixed for its lifetime come from it */
+  private readonly startedSpec: SiteConfig['site']['spec'];
   private readonly log: Logger;
   /** the one writer of status conditions */
   private readonly conditions: StatusKeeper;
@@ -78,6 +80,7 @@ export class SiteRuntime {
     const site = config.site;
     const id = identity.routerId;
     this.startedAt = new Date((opts.clock ?? systemClock).now());
+    this.startedSpec = structuredClone(site.spec);
     this.log = opts.logger.child({ site: site.metadata.name });
     if (site.spec.routerId !== undefined && site.spec.routerId !== id) {
       this.log.warn('spec.routerId is ignored: the router id is derived from the site identity key', {
@@ -488,6 +491,14 @@ export class SiteRuntime {
     this.conditionsTimer = clock.setInterval(() => this.refreshConditions(), CONDITIONS_REFRESH_MS).unref();
   }
 
+  /**
+   * Site fields changed since the router started that only a restart applies (its id, mode, timers, admin
+   * socket, peer limits), in spec order; empty when the running router has the Site as it is.
+   */
+  get pendingRestart(): string[] {
+    return diffSite(this.startedSpec, this.config.site.spec).restart;
+  }
+
   /** What status() and the conditions are built from. */
   private sources(): StatusSources {
     return {
@@ -504,6 +515,7 @@ export class SiteRuntime {
       linkErrors: this.resources.linkErrors,
       rejected: this.resources.rejected,
       status: this.conditions,
+      pendingRestart: this.pendingRestart,
     };
   }
 

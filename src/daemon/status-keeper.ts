@@ -25,6 +25,8 @@ export interface Observation {
   generation?: number;
   /** why the spec is not applied: one line naming the field (absent: the spec was accepted) */
   invalid?: string;
+  /** why a valid spec is applied only in part until the router restarts (one line naming the fields) */
+  pending?: string;
   /** listeners and connectors: whether the other end exists */
   matched?: { status: ConditionStatus; reason: string; message: string };
   /** the resource's own machinery (port bound, link up, server serving); absent: nothing beyond the spec */
@@ -84,13 +86,15 @@ export class StatusKeeper {
     const updates: ConditionUpdate[] = [
       o.invalid !== undefined
         ? { type: CONFIGURED, status: 'False', reason: 'InvalidSpec', message: o.invalid, ...gen }
-        : {
-            type: CONFIGURED,
-            status: 'True',
-            reason: 'Valid',
-            message: 'the spec is valid and applied',
-            ...gen,
-          },
+        : o.pending !== undefined
+          ? { type: CONFIGURED, status: 'False', reason: 'RestartRequired', message: o.pending, ...gen }
+          : {
+              type: CONFIGURED,
+              status: 'True',
+              reason: 'Valid',
+              message: 'the spec is valid and applied',
+              ...gen,
+            },
     ];
     if (conditionTypesOf(o.kind).includes(MATCHED)) {
       updates.push(

@@ -27,6 +27,8 @@ export interface StatusSources {
   linkErrors: SiteResources['linkErrors'];
   rejected: SiteResources['rejected'];
   status: StatusKeeper;
+  /** Site fields that changed and apply only when the router restarts */
+  pendingRestart: readonly string[];
 }
 
 const T = 'True';
@@ -62,6 +64,11 @@ export function observe(rt: StatusSources): Observation[] {
     kind: 'Site',
     name: site.metadata.name,
     ...gen(site),
+    ...(rt.pendingRestart.length > 0
+      ? {
+          pending: `${rt.pendingRestart.map((f) => `spec.${f}`).join(', ')} changed: applied when the router restarts`,
+        }
+      : {}),
     running: !la
       ? {
           status: T,

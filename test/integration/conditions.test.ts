@@ -205,4 +205,33 @@ describe('status conditions of a running router', () => {
     second.socket.destroy();
     client.socket.destroy();
   });
+
+  test('a Site field that only a restart applies: Configured False RestartRequired naming it; reverted, True', async () => {
+    const siteCondition = async (type: string): Promise<Condition | undefined> =>
+      (await west.status()).resources
+        .find((r) => r.kind === 'Site' && r.name === 'west')
+        ?.status.conditions.find((c) => c.type === type);
+    await west.writeResource('Site', 'west', {
+      mode: 'interior',
+      routing: { helloIntervalMs: 150, deadIntervalMs: 1000 },
+    });
+    const c = await waitFor(
+      async () => {
+        const x = await siteCondition('Configured');
+        return x?.status === 'False' ? x : undefined;
+      },
+      { what: 'the Site to be Configured False' },
+    );
+    assert.equal(c.reason, 'RestartRequired');
+    assert.match(c.message ?? '', /spec\.routing changed: applied when the router restarts/);
+    assert.equal((await siteCondition('Ready'))?.reason, 'RestartRequired');
+    // back to the spec it runs with: nothing is pending any more
+    await west.writeResource('Site', 'west', {
+      mode: 'interior',
+      routing: { helloIntervalMs: 100, deadIntervalMs: 1000 },
+    });
+    await waitFor(async () => (await siteCondition('Configured'))?.status === 'True' || undefined, {
+      what: 'the Site to be Configured True again',
+    });
+  });
 });

@@ -333,6 +333,41 @@ describe('a Kubernetes site run by caravan-router --kube', () => {
     assert.equal(await ask(hubListenPort, 'db\n'), 'kube:db\n');
   });
 
+  test('a Site field fixed for a router lifetime changed: the router restarts in place, same id, links back', async () => {
+    const before = await kubeStatus();
+    const site = await admin.patch(kindRef('Site'), NS, 'east', {
+      spec: { routing: { helloIntervalMs: 150, deadIntervalMs: 1200 } },
+    });
+    const generation = (site.metadata as { generation?: number }).generation;
+    await router.waitForOutput(/router restarted from the namespace/, { timeoutMs: 20_000 });
+    const after = await waitFor(
+      async () => {
+        const s = await kubeStatus().catch(() => undefined);
+        return s && s.router.startedAt !== before.router.startedAt && s.links.some((l) => l.state === 'up')
+          ? s
+          : undefined;
+      },
+      { what: 'the restarted router with its link up', timeoutMs: 20_000 },
+    );
+    assert.equal(after.router.id, before.router.id, 'the same router id');
+    const ready = await waitFor(
+      async () => {
+        const c = condition(await get('Site', 'east'), 'Configured');
+        return c?.status === 'True' && c.observedGeneration === generation ? c : undefined;
+      },
+      { what: 'Site Configured for the new generation', timeoutMs: 20_000 },
+    );
+    assert.notEqual(ready.reason, 'RestartRequired');
+    await waitCondition('Site', 'east', 'Ready');
+    assert.equal(
+      await waitFor(() => ask(listenPort, 'again\n').catch(() => undefined), {
+        what: 'echo through the restarted router',
+        timeoutMs: 15_000,
+      }),
+      'hub:again\n',
+    );
+  });
+
   test('a renamed Listener Service is replaced; a deleted Listener loses its Service and its port', async () => {
     await admin.patch(kindRef('Listener'), NS, 'echo', { spec: { host: 'echo-svc' } });
     await waitFor(() => service('echo-svc'), { what: 'Service echo-svc', timeoutMs: 20_000 });
