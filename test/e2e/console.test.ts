@@ -182,7 +182,7 @@ describe('web console served by a real router (3 sites)', { skip, timeout: 240_0
       async () => {
         await oneFlow(listenPort);
         const res = await fetch(new URL('api/traffic', consoleUrl), { headers: { authorization } });
-        const { samples } = (await res.json()) as { samples: TrafficSample[] };
+        const samples = (await res.json()) as TrafficSample[]; // the console answers the samples as a list
         return samples.some((x) => (x.services[KEY] ?? 0) > 0);
       },
       { what: 'a traffic sample with the service', timeoutMs: 30_000, intervalMs: 300 },
