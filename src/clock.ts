@@ -1,6 +1,6 @@
 /**
  * The one clock of a router: wall time and timers, injected into every layer that waits or measures (router core,
- * link dialer and state, mux sessions, the daemon). Production code uses `systemClock`; unit tests pass a
+ * the adapters through `AdapterHost.clock`, link dialer and state, mux sessions, the daemon). Production code uses `systemClock`; unit tests pass a
  * `ManualClock` and move time by hand instead of waiting (docs/design/architecture.md, "Time").
  */
 

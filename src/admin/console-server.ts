@@ -13,6 +13,7 @@ import { extname, join, resolve, sep } from 'node:path';
 import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
 import { publicError } from '../observe/public-error.js';
 import { AcceptGuard } from '../net/accept-guard.js';
+import { closeServer } from '../net/server.js';
 import { writeFileAtomic } from '../site/atomic.js';
 import type { Logger } from '../observe/log.js';
 import { consoleHosts, hostOfHeader, originHost, SECURITY_HEADERS } from './console-hosts.js';
@@ -414,11 +415,10 @@ export class ConsoleServer {
     const s = this.server;
     this.server = undefined;
     if (!s) return;
-    const closed = new Promise<void>((r) => s.close(() => r()));
-    s.closeAllConnections();
-    if (this.ownGuard) this.guard.close();
-    else this.guard.abortHandshakes();
-    await closed;
+    await closeServer(s, () => {
+      s.closeAllConnections();
+      this.guard.serverStopped(this.ownGuard);
+    });
   }
 }
 

@@ -2,7 +2,7 @@
  * What the parts of a running site share: the router core, the options it was started with, its logger and the
  * site configuration currently applied (replaced as a whole when resources are reloaded).
  */
-import type { Clock } from '../clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../observe/log.js';
 import type { MuxSessionOptions } from '../links/mux/session.js';
 import type { AcceptGuard } from '../net/accept-guard.js';
@@ -41,6 +41,34 @@ export interface RuntimeContext {
   readonly identity: RouterIdentity;
   /** the guards of the public ports (link access, grant server, console) */
   readonly guards: { link: AcceptGuard; grant: AcceptGuard; console: AcceptGuard };
+}
+
+/** A part of the running site (link access, reconcile): it reads and replaces the shared state through `rt`. */
+export abstract class RuntimePart {
+  constructor(protected readonly rt: RuntimeContext) {}
+
+  protected get config(): SiteConfig {
+    return this.rt.config;
+  }
+  protected set config(c: SiteConfig) {
+    this.rt.config = c;
+  }
+  protected get opts(): RuntimeOptions {
+    return this.rt.opts;
+  }
+  protected get router(): Router {
+    return this.rt.router;
+  }
+  protected get log(): Logger {
+    return this.rt.log;
+  }
+  /** the site's clock (RuntimeOptions.clock) */
+  protected get clock(): Clock {
+    return this.rt.opts.clock ?? systemClock;
+  }
+  protected muxOptions(): ReturnType<RuntimeContext['muxOptions']> {
+    return this.rt.muxOptions();
+  }
 }
 
 /**

@@ -17,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock, type Timer } from '../clock.js';
 import { CaravanError, ErrorCodes } from '../errors.js';
 import { AcceptGuard } from '../net/accept-guard.js';
+import { closeServer } from '../net/server.js';
 import type { Logger } from '../observe/log.js';
 
 export interface Readiness {
@@ -171,10 +172,7 @@ export class HealthServer {
   async close(): Promise<void> {
     this.ticker?.cancel();
     this.ticker = undefined;
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    await closeServer(this.server, () => this.server.closeAllConnections());
     if (this.ownGuard) this.guard.close();
   }
 }

@@ -6,14 +6,11 @@
 import { mkdirSync, watch, type FSWatcher } from 'node:fs';
 import type { LinkResource } from '../api/index.js';
 import type { RevokeResult } from '../admin/types.js';
-import { systemClock, type Timer } from '../clock.js';
+import type { Timer } from '../clock.js';
 import { errorMessage } from '../errors.js';
 import { LinkAcceptor } from '../links/acceptor.js';
 import type { MuxSession } from '../links/mux/session.js';
 import { readTlsFiles } from '../links/tls.js';
-import type { Logger } from '../observe/log.js';
-import type { Router } from '../router/router.js';
-import type { SiteConfig } from '../site/site-dir.js';
 // Import the router-side grant modules directly (not the index): the token/redeem side would load the X.509
 // library at start-up, which costs ~22 MB of heap a router only needs when it signs or renews a certificate.
 import { LinkRenewer } from '../site/grants/renew.js';
@@ -22,9 +19,9 @@ import { GrantServer } from '../site/grants/server.js';
 import { ServerCertRenewal } from '../site/server-cert-renewal.js';
 import { ensureServerCertificate } from '../site/server-identity.js';
 import { RevocationSet, fileExists, sitePaths } from '../site/grants/state.js';
-import type { RuntimeContext, RuntimeOptions } from './context.js';
+import { RuntimePart, type RuntimeContext } from './context.js';
 
-export class LinkAccess {
+export class LinkAccess extends RuntimePart {
   acceptor: LinkAcceptor | undefined;
   grants: GrantServer | undefined;
   private revocations = new RevocationSet([], []);
@@ -34,25 +31,11 @@ export class LinkAccess {
   private serverRenewal: ServerCertRenewal | undefined;
 
   constructor(
-    private readonly rt: RuntimeContext,
+    rt: RuntimeContext,
     /** a link's certificate was renewed (its files are rewritten) */
     private readonly onRenewed: (link: string) => Promise<void>,
-  ) {}
-
-  private get config(): SiteConfig {
-    return this.rt.config;
-  }
-  private get opts(): RuntimeOptions {
-    return this.rt.opts;
-  }
-  private get router(): Router {
-    return this.rt.router;
-  }
-  private get log(): Logger {
-    return this.rt.log;
-  }
-  private muxOptions(): ReturnType<RuntimeContext['muxOptions']> {
-    return this.rt.muxOptions();
+  ) {
+    super(rt);
   }
 
   /**
@@ -81,7 +64,7 @@ export class LinkAccess {
     this.serverRenewal?.stop();
     const renewal = new ServerCertRenewal({
       dir: this.config.dir,
-      clock: this.opts.clock ?? systemClock,
+      clock: this.clock,
       logger: this.opts.logger,
       onRenewed: () => this.reloadServerTls(),
     });
@@ -196,10 +179,7 @@ export class LinkAccess {
       this.grantsWatcher = watch(dir, (_event, file) => {
         if (file !== null && file !== 'revoked.json') return;
         this.revocationTimer?.cancel();
-        this.revocationTimer = (this.opts.clock ?? systemClock).setTimeout(
-          () => void this.applyRevocations(),
-          100,
-        );
+        this.revocationTimer = this.clock.setTimeout(() => void this.applyRevocations(), 100);
       });
       this.grantsWatcher.on('error', () => undefined);
     } catch {

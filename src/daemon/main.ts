@@ -272,6 +272,7 @@ async function runKube(o: {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  // As in run(): the process's own last resort, on the real clock.
   const force = setTimeout(() => process.exit(0), 5000);
   force.unref();
   o.readiness.setNotReady('stopping');

@@ -14,19 +14,17 @@ import {
   type ListenerResource,
 } from '../api/index.js';
 import type { ReloadResult } from '../admin/types.js';
-import { systemClock, type Timer } from '../clock.js';
+import type { Timer } from '../clock.js';
 import { errorMessage, isCaravanError } from '../errors.js';
 import { parseProxyUrl } from '../http-proxy.js';
 import { LinkDialer } from '../links/dialer.js';
 import { buildSecureContext, readTlsFiles, type TlsMaterial } from '../links/tls.js';
-import type { Logger } from '../observe/log.js';
 import type { ConnectorAdapter, ListenerAdapter } from '../router/contract.js';
-import type { Router } from '../router/router.js';
-import { loadSite, type LoadedSite, type RejectedResource, type SiteConfig } from '../site/site-dir.js';
+import { loadSite, type LoadedSite, type RejectedResource } from '../site/site-dir.js';
 import { readJson, type LinkGrantInfo } from '../site/grants/state.js';
 import { LinkRenewer } from '../site/grants/renew.js';
 import { createConnector, createListener, loadAdapters, updateListener } from './adapters.js';
-import type { ConfigSource, RuntimeContext, RuntimeOptions } from './context.js';
+import { RuntimePart, type ConfigSource, type RuntimeContext } from './context.js';
 import type { LinkAccess } from './link-access.js';
 import {
   describeChange,
@@ -59,7 +57,7 @@ export interface ReconcileHooks {
   publishInfo(): void;
 }
 
-export class SiteResources {
+export class SiteResources extends RuntimePart {
   readonly dialers = new Map<string, { d: LinkDialer; r: LinkResource; tlsHash: string }>();
   /** links that could not start (their certificate files are unreadable): why */
   readonly linkErrors = new Map<string, string>();
@@ -74,29 +72,12 @@ export class SiteResources {
   readonly connectors = new Map<string, { c: ConnectorAdapter; r: ConnectorResource }>();
 
   constructor(
-    private readonly rt: RuntimeContext,
+    rt: RuntimeContext,
     private readonly access: LinkAccess,
     private readonly hooks: ReconcileHooks,
     private readonly source: ConfigSource = directorySource(rt.config.dir),
-  ) {}
-
-  private get config(): SiteConfig {
-    return this.rt.config;
-  }
-  private set config(c: SiteConfig) {
-    this.rt.config = c;
-  }
-  private get opts(): RuntimeOptions {
-    return this.rt.opts;
-  }
-  private get router(): Router {
-    return this.rt.router;
-  }
-  private get log(): Logger {
-    return this.rt.log;
-  }
-  private muxOptions(): ReturnType<RuntimeContext['muxOptions']> {
-    return this.rt.muxOptions();
+  ) {
+    super(rt);
   }
 
   /** The link's certificate files changed: new dials use them; the connection that is up stays up. */
@@ -214,7 +195,7 @@ export class SiteResources {
   private scheduleReload(): void {
     if (this.stopped) return;
     this.reloadTimer?.cancel();
-    this.reloadTimer = (this.opts.clock ?? systemClock).setTimeout(() => void this.reload(), 150);
+    this.reloadTimer = this.clock.setTimeout(() => void this.reload(), 150);
   }
 
   /** Starts the services and links of the configuration the site was started with. */

@@ -1,7 +1,6 @@
-import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import { CaravanError, ErrorCodes } from '../errors.js';
 import { AcceptGuard } from '../net/accept-guard.js';
+import { bindServer, boundPort, closeServer, portError } from '../net/server.js';
 import type { Logger } from '../observe/log.js';
 import { MuxSession, type MuxSessionOptions } from './mux/session.js';
 import { InboundLinkMachine } from './state.js';
@@ -49,8 +48,7 @@ export class LinkAcceptor {
   }
 
   get port(): number | undefined {
-    const a = this.server?.address() as AddressInfo | null | undefined;
-    return a?.port;
+    return boundPort(this.server);
   }
 
   /**
@@ -62,7 +60,7 @@ export class LinkAcceptor {
     this.server?.setSecureContext({ ...material, minVersion: 'TLSv1.3' });
   }
 
-  start(): Promise<void> {
+  async start(): Promise<void> {
     const server = tls.createServer({
       ca: this.opts.tls.ca,
       cert: this.opts.tls.cert,
@@ -76,22 +74,11 @@ export class LinkAcceptor {
     // refused handshakes are counted and logged (rate-limited) by the guard, which also destroys their sockets
     this.guard.attach(server, 'tls');
     server.on('secureConnection', (socket) => this.onSecure(socket));
-    return new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        this.server = undefined;
-        const code = err.code === 'EADDRINUSE' ? ErrorCodes.PORT_IN_USE : ErrorCodes.CONFIG_IO;
-        const what = err.code === 'EADDRINUSE' ? 'is already in use' : `cannot be used: ${err.message}`;
-        reject(
-          new CaravanError(code, `link access ${this.opts.host}:${this.opts.port} ${what}`, { cause: err }),
-        );
-      };
-      server.once('error', onError);
-      server.listen({ host: this.opts.host, port: this.opts.port }, () => {
-        server.removeListener('error', onError);
-        this.log.info('accepting links', { address: `${this.opts.host}:${this.port}` });
-        resolve();
-      });
+    await bindServer(server, this.opts, (err) => {
+      this.server = undefined;
+      return portError(`link access ${this.opts.host}:${this.opts.port}`, err);
     });
+    this.log.info('accepting links', { address: `${this.opts.host}:${this.port}` });
   }
 
   private onSecure(socket: tls.TLSSocket): void {
@@ -160,11 +147,9 @@ export class LinkAcceptor {
     const server = this.server;
     this.server = undefined;
     if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
+    await closeServer(server, () => {
       for (const s of this.sockets) s.destroy();
-      if (this.ownGuard) this.guard.close();
-      else this.guard.abortHandshakes();
+      this.guard.serverStopped(this.ownGuard);
     });
   }
 }

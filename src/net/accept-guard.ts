@@ -198,6 +198,15 @@ export class AcceptGuard {
     }
   }
 
+  /**
+   * The server this guard is in front of stops: a guard of its own (`owned`) closes, a guard that outlives
+   * restarts of the server (given to it) only aborts the handshakes in flight.
+   */
+  serverStopped(owned: boolean): void {
+    if (owned) this.close();
+    else this.abortHandshakes();
+  }
+
   /** Aborts the handshakes, stops the timers and writes the pending summary. */
   close(): void {
     this.abortHandshakes();

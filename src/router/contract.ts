@@ -11,6 +11,8 @@
  * sender never has more than one window of unconsumed bytes outstanding.
  */
 
+import type { Clock } from '../clock.js';
+
 export interface FlowStream {
   readonly id: number;
   readonly bytesIn: number;
@@ -147,6 +149,8 @@ export interface OpenedFlow {
 /** The core as adapters see it. */
 export interface AdapterHost {
   readonly routerId: string;
+  /** the router's clock: adapters take their timers (connect timeouts, probes, idle sweeps) and durations from it */
+  readonly clock: Clock;
   /**
    * Open a flow; `established` is called synchronously when the egress router accepted it (attach stream
    * handlers right there). The promise resolves after that, or rejects with a CaravanError saying why no flow

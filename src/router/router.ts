@@ -173,7 +173,7 @@ export class Router extends EventEmitter implements AdapterHost {
   private readonly setupTimeoutMs: number;
   private readonly timers: { hello: number; dead: number };
   private readonly limits: RouterLimits;
-  private readonly clock: Clock;
+  readonly clock: Clock;
   private readonly openBucket: TokenBucket;
   /** peer faults (malformed headers, refusals, ...) logged as one summary line per interval */
   private readonly faultLog: RepeatLog;

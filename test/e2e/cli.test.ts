@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { adminClient } from '../../src/cli/router.js';
 import { NetLab, startRedis, type Host } from '../support/netns.js';
 import { repoRoot, type RunResult } from '../support/proc.js';
 import { makeTempRoot } from '../support/sites.js';
@@ -275,8 +276,21 @@ describe('caravan CLI: a hub and two private sites, linked with tokens', () => {
     assert.notEqual(west.find((x) => x.name === 'hub')?.state, 'up', 'west is cut off');
     const east = await links('east');
     assert.equal(east.find((x) => x.name === 'hub')?.state, 'up', 'east stays linked');
-    // and stays cut: west keeps dialling, the hub keeps refusing
-    await new Promise((r) => setTimeout(r, 1500));
+    // and stays cut: west keeps dialling, the hub keeps refusing (its refusal count grows past where it was)
+    const hub = await adminClient(join(homes.hub, 'sites', 'hub'));
+    const refused = async (): Promise<number> => {
+      const m =
+        /^caravan_connections_refused_total\{server="link",reason="certificate_refused"\} (\d+)$/m.exec(
+          await hub.metrics(),
+        );
+      return Number(m?.[1] ?? 0);
+    };
+    const refusedBefore = await refused();
+    await waitFor(async () => (await refused()) > refusedBefore, {
+      what: "the hub refusing west's next dial",
+      timeoutMs: 30_000,
+      intervalMs: 300,
+    });
     assert.equal((await links('hub')).filter((x) => x.direction === 'in' && x.state === 'up').length, 1);
     const n = await json<NetworkStatus>('east', ['network', 'status']);
     assert.ok(!n.sites.some((s) => s.site === 'west' && s.reachable), 'east no longer reaches west');

@@ -18,6 +18,7 @@ import {
   launchConsoleBrowser,
   type ConsoleBrowser,
 } from '../support/browser.js';
+import type { TrafficSample } from '../../src/observe/model.js';
 import { consoleDistDir } from '../support/fake-console-api.js';
 import { spawnManaged, stopAllProcesses, testOutputDir, type ManagedProcess } from '../support/proc.js';
 import { freePort } from '../support/ports.js';
@@ -175,11 +176,17 @@ describe('web console served by a real router (3 sites)', { skip, timeout: 240_0
   test('a TCP flow shows up under Services and Flows with its byte counts, and in Traffic', async () => {
     const got = await oneFlow(listenPort);
     assert.equal(got, REPLY, 'the client got the whole reply through the network');
-    // a few more flows spread over two sampling periods so traffic samples see them
-    for (let i = 0; i < 3; i++) {
-      await oneFlow(listenPort);
-      await new Promise((r) => setTimeout(r, 700));
-    }
+    // more flows until the console's traffic samples (one per sampling period) carry the service
+    const authorization = `Basic ${Buffer.from(`${CREDS.username}:${CREDS.password}`).toString('base64')}`;
+    await waitFor(
+      async () => {
+        await oneFlow(listenPort);
+        const res = await fetch(new URL('api/traffic', consoleUrl), { headers: { authorization } });
+        const samples = (await res.json()) as TrafficSample[]; // the console answers the samples as a list
+        return samples.some((x) => (x.services[KEY] ?? 0) > 0);
+      },
+      { what: 'a traffic sample with the service', timeoutMs: 30_000, intervalMs: 300 },
+    );
 
     await page.goto(`${consoleUrl}#/services`);
     const row = page.getByTestId(`service-${KEY}`);

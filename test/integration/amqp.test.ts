@@ -18,6 +18,7 @@ import { createCa, issueCertificate } from '../../src/site/certs/index.js';
 import { cli } from '../support/cli.js';
 import { amqpLine, HOST, PYTHON, SCRIPTS } from '../support/amqp.js';
 import { makeTempRoot, TestSite, siteOf } from '../support/sites.js';
+import { waitFor } from '../support/wait.js';
 
 interface Counts {
   accepted: number;
@@ -191,12 +192,24 @@ describe('amqp: message routing across three routers with Qpid Proton clients', 
   });
 
   test('a sender gets credit only once a receiver for its address exists somewhere', async () => {
+    const west = sites.west as TestSite;
+    const busStats = async (): Promise<Record<string, number>> =>
+      (await west.status()).listeners.find((l) => l.name === 'bus')?.stats ?? {};
+    const before = await busStats();
     const sender = spawnManaged(
       PYTHON,
       [join(SCRIPTS, 'send.py'), bus.west as string, 'bus.later', '5', '--timeout', '30'],
       { label: 'send-later' },
     );
-    await new Promise((r) => setTimeout(r, 1500));
+    // the listener decides on credit when the sender attaches: once it counted the attach, it has decided
+    await waitFor(async () => ((await busStats())['senders'] ?? 0) > (before['senders'] ?? 0), {
+      what: 'the sender attached at west',
+    });
+    assert.equal(
+      (await busStats())['messagesIn'],
+      before['messagesIn'],
+      'no message taken without a receiver',
+    );
     assert.equal(sender.output, '', 'nothing sent while nobody receives');
     const r = await receiver('east', 'bus.later', ['--count', '5'], []);
     await sender.exited;

@@ -45,7 +45,7 @@ describe('embedding API: a Node program as a site', () => {
     await new Promise<void>((r) => echo.listen(0, HOST, r));
     hub = await TestSite.create(root.dir, {
       name: 'hub',
-      linkAccess: { host: HOST, port: await freePort() },
+      linkAccess: { host: HOST, port: 0 },
     });
     await hub.addConnector({ name: 'echo', port: (echo.address() as net.AddressInfo).port });
     ports.web = await freePort();

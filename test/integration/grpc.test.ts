@@ -179,7 +179,7 @@ describe('gRPC through two routers', () => {
 
     hub = await TestSite.create(root.dir, {
       name: 'hub',
-      linkAccess: { host: '127.0.0.1', port: await freePort() },
+      linkAccess: { host: '127.0.0.1', port: 0 },
       ...TIMERS,
     });
     await hub.writeResource('Connector', 'echo', { type: 'http2', host: '127.0.0.1', port: backendPort });

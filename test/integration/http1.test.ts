@@ -229,12 +229,12 @@ describe('http1 adapter through three routers', () => {
     b = await backend('B');
     hub = await TestSite.create(root.dir, {
       name: 'hub',
-      linkAccess: { host: '127.0.0.1', port: await freePort() },
+      linkAccess: { host: '127.0.0.1', port: 0 },
       ...timers,
     });
     east = await TestSite.create(root.dir, {
       name: 'east',
-      linkAccess: { host: '127.0.0.1', port: await freePort() },
+      linkAccess: { host: '127.0.0.1', port: 0 },
       ...timers,
     });
     await hub.writeResource('Connector', 'web', { type: 'http1', routingKey: 'web', port: a.port });

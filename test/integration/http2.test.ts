@@ -234,7 +234,7 @@ describe('http2 adapter between two routers', () => {
 
     hub = await TestSite.create(root.dir, {
       name: 'hub',
-      linkAccess: { host: '127.0.0.1', port: await freePort() },
+      linkAccess: { host: '127.0.0.1', port: 0 },
       ...TIMERS,
     });
     await mkdir(join(hub.dir, 'certs'), { recursive: true });

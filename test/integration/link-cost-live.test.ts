@@ -56,7 +56,7 @@ describe('link cost changed while the link carries a connection', () => {
     server = up.server;
     hub = await TestSite.create(root.dir, {
       name: 'hub',
-      linkAccess: { host: HOST, port: await freePort() },
+      linkAccess: { host: HOST, port: 0 },
     });
     await hub.addConnector({ name: 'upper', port: up.port });
     west = await TestSite.create(root.dir, { name: 'west' });

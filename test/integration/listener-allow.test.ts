@@ -84,7 +84,7 @@ describe('listener allow lists', () => {
 
     hub = await TestSite.create(root.dir, {
       name: 'hub',
-      linkAccess: { host: HOST, port: await freePort() },
+      linkAccess: { host: HOST, port: 0 },
     });
     await hub.addConnector({ name: 'echo', port: (tcpEcho.address() as net.AddressInfo).port });
     await hub.writeResource('Connector', 'web', {

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type { ManagedProcess } from '../support/proc.js';
 import { stopAllProcesses } from '../support/proc.js';
 import { makeTempRoot, TestSite } from '../support/sites.js';
-import { freePort } from '../support/ports.js';
+import { waitFor } from '../support/wait.js';
 
 const HOST = '127.0.0.1';
 
@@ -23,7 +23,7 @@ describe('routing timers that differ between two sites', () => {
     root = await makeTempRoot('timers');
     fast = await TestSite.create(root.dir, {
       name: 'fast',
-      linkAccess: { host: HOST, port: await freePort() },
+      linkAccess: { host: HOST, port: 0 },
       helloIntervalMs: 100,
       deadIntervalMs: 400,
     });
@@ -45,7 +45,23 @@ describe('routing timers that differ between two sites', () => {
   });
 
   test("the link stays up across several of the slow side's hello intervals", async () => {
-    await new Promise((r) => setTimeout(r, 5000));
+    // Past the point where a 400 ms dead interval would have cut it: the fast side has heard three more of the
+    // slow side's HELLOs (1.5 s apart; its only peer), and the link kept the session it had before them.
+    const upSince = async (site: TestSite): Promise<string | undefined> =>
+      (await site.status()).links.find((l) => l.state === 'up')?.upSince;
+    const since = { fast: await upSince(fast), slow: await upSince(slow) };
+    assert.ok(since.fast && since.slow, 'the link is up on both sides');
+    const heard = (await fast.status()).routing.messagesIn;
+    await waitFor(async () => (await fast.status()).routing.messagesIn >= heard + 3, {
+      what: "three more of the slow side's HELLOs at the fast side",
+      timeoutMs: 20_000,
+      intervalMs: 200,
+    });
+    assert.deepEqual(
+      { fast: await upSince(fast), slow: await upSince(slow) },
+      since,
+      'the same session all along',
+    );
     for (const [site, proc] of [
       [fast, fastProc],
       [slow, slowProc],

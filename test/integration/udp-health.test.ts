@@ -64,7 +64,7 @@ describe('udp connector health (ICMP port unreachable)', () => {
     soloTarget = await freePort();
     hub = await TestSite.create(root.dir, {
       name: 'hub',
-      linkAccess: { host: HOST, port: await freePort() },
+      linkAccess: { host: HOST, port: 0 },
     });
     // the first target listed gets the first session: it is the one that does not listen
     await hub.writeResource('Connector', 'pair', {

@@ -10,7 +10,6 @@ import { certificateInfo, createKeyAndCsr, csrPublicKey } from '../../src/site/c
 import { issueToken } from '../../src/site/grants/index.js';
 import { postJson } from '../../src/site/grants/client.js';
 import { GrantServer } from '../../src/site/grants/server.js';
-import { freePort } from '../support/ports.js';
 import { makeTempRoot, TestSite } from '../support/sites.js';
 
 let root: Awaited<ReturnType<typeof makeTempRoot>>;
@@ -21,7 +20,7 @@ before(async () => {
   root = await makeTempRoot('grant-identity');
   hub = await TestSite.create(root.dir, {
     name: 'hub',
-    linkAccess: { host: '127.0.0.1', port: await freePort() },
+    linkAccess: { host: '127.0.0.1', port: 0 },
   });
   const rt = join(hub.dir, 'runtime');
   server = new GrantServer({

@@ -17,6 +17,7 @@ import type {
   Receiver,
   Sender,
 } from 'rhea';
+import type { Timer } from '../../clock.js';
 import { ErrorCodes, errorMessage } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import { wireCode } from '../../router/codes.js';
@@ -61,7 +62,7 @@ export class AmqpBrokerConnector implements ConnectorAdapter {
   private consuming = 0;
   private stopWatching: (() => void) | undefined;
   private container: Container | undefined;
-  private retry: NodeJS.Timeout | undefined;
+  private retry: Timer | undefined;
   private failures = 0;
   private lastReason: string | undefined;
 
@@ -136,7 +137,7 @@ export class AmqpBrokerConnector implements ConnectorAdapter {
       (e: unknown) => {
         // a missing password or CA file: say so, and try again later (the file may appear)
         this.log.warn('cannot connect to the broker', { broker: this.target, reason: errorMessage(e) });
-        this.retry = setTimeout(() => this.dial(), 10_000);
+        this.retry = this.host.clock.setTimeout(() => this.dial(), 10_000);
       },
     );
   }
@@ -207,7 +208,7 @@ export class AmqpBrokerConnector implements ConnectorAdapter {
         inMs: Math.round(delay),
       });
     this.lastReason = reason;
-    this.retry = setTimeout(() => this.dial(), delay);
+    this.retry = this.host.clock.setTimeout(() => this.dial(), delay);
   }
 
   private linkLost(which: string, ctx: EventContext): void {
@@ -308,7 +309,7 @@ export class AmqpBrokerConnector implements ConnectorAdapter {
   stop(): void {
     this.stopped = true;
     this.stopWatching?.();
-    clearTimeout(this.retry);
+    this.retry?.cancel();
     const c = this.connection;
     if (c) {
       this.onDown(c, undefined);

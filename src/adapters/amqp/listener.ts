@@ -17,9 +17,9 @@ import type { Connection, Container, Delivery, EventContext, Receiver, Sender } 
 import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import type { AdapterHost, ListenerAdapter } from '../../router/contract.js';
-import { boundPort, listenServer } from '../common/listen.js';
 import { serverTlsOptions, type ServerTlsFiles } from '../common/server-tls.js';
-import { ListenerBase, type ListenerBaseSpec } from '../common/spec-adapter.js';
+import { ServerListener } from '../common/server-listener.js';
+import type { ListenerBaseSpec } from '../common/spec-adapter.js';
 import {
   addressKey,
   LocalReceiver,
@@ -68,7 +68,7 @@ interface SenderState {
   connection: Connection;
 }
 
-export class AmqpListener extends ListenerBase<AmqpListenerSpec> implements ListenerAdapter {
+export class AmqpListener extends ServerListener<AmqpListenerSpec> implements ListenerAdapter {
   readonly counters: AmqpListenerStats = {
     connections: 0,
     active: 0,
@@ -80,7 +80,6 @@ export class AmqpListener extends ListenerBase<AmqpListenerSpec> implements List
     released: 0,
     modified: 0,
   };
-  private server: net.Server | undefined;
   /** rhea, loaded when the first amqp listener starts (it costs a router without one several MB) */
   private amqp: Rhea | undefined;
   private readonly registry: AddressRegistry;
@@ -92,17 +91,9 @@ export class AmqpListener extends ListenerBase<AmqpListenerSpec> implements List
   private stopWatching: (() => void) | undefined;
   private temporaries = 0;
 
-  constructor(
-    private readonly host: AdapterHost,
-    spec: AmqpListenerSpec,
-    logger: Logger,
-  ) {
-    super(spec, logger, 'amqp');
+  constructor(host: AdapterHost, spec: AmqpListenerSpec, logger: Logger) {
+    super(host, spec, logger, 'amqp');
     this.registry = registryOf(host, logger.child({ subsystem: 'amqp' }));
-  }
-
-  get port(): number | undefined {
-    return boundPort(this.server);
   }
 
   stats(): Record<string, number> {
@@ -124,16 +115,9 @@ export class AmqpListener extends ListenerBase<AmqpListenerSpec> implements List
     const server = this.spec.tls
       ? await this.tlsServer(this.spec.tls, amqp)
       : net.createServer({ noDelay: true }, (socket) => this.onSocket(socket, amqp));
-    this.server = server;
     this.allow?.guard(server);
     this.stopWatching = this.host.onRoutesChanged(() => this.topUpAll());
-    return listenServer(server, this.spec, this.log, { protocol: this.spec.tls ? 'amqps' : 'amqp' }).catch(
-      (e: unknown) => {
-        this.server = undefined;
-        this.stopWatching?.();
-        throw e;
-      },
-    );
+    return this.listen(server, this.spec.tls ? 'amqps' : 'amqp', () => this.stopWatching?.());
   }
 
   private async tlsServer(files: ServerTlsFiles, amqp: Rhea): Promise<tls.Server> {
@@ -145,18 +129,16 @@ export class AmqpListener extends ListenerBase<AmqpListenerSpec> implements List
     return server;
   }
 
-  async stop(): Promise<void> {
+  override async stop(): Promise<void> {
     this.stopWatching?.();
-    const server = this.server;
-    this.server = undefined;
     for (const r of this.receivers.values()) this.registry.remove(r);
     this.receivers.clear();
     this.senders.clear();
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const s of this.sockets) s.destroy();
-    });
+    await super.stop();
+  }
+
+  protected cutConnections(): void {
+    for (const s of this.sockets) s.destroy();
   }
 
   /** SASL PLAIN: the user exists and the password matches its file (compared in constant time) */

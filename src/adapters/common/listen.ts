@@ -1,6 +1,7 @@
 import type net from 'node:net';
+import type { Clock } from '../../clock.js';
 import { CaravanError, ErrorCodes } from '../../errors.js';
-import { systemClock } from '../../clock.js';
+import { bindServer, boundPort } from '../../net/server.js';
 import type { Logger } from '../../observe/log.js';
 import { RateLimitedLog } from '../../observe/rate-limited-log.js';
 
@@ -22,39 +23,21 @@ export function listenError(listener: string, where: string, err: NodeJS.ErrnoEx
 /**
  * Bind a stream server (net, http, http2 or tls) for a listener: resolves once listening, rejects with
  * listenError(); later server errors (EMFILE/ENFILE from accept when the process is out of file descriptors) are
- * logged, rate-limited, and never thrown.
+ * logged, rate-limited on `clock`, and never thrown.
  */
-export function listenServer(
+export async function listenServer(
   server: net.Server,
   spec: { name: string; host: string; port: number },
   log: Logger,
+  clock: Clock,
   fields: Record<string, unknown> = {},
 ): Promise<void> {
-  const where = `${spec.host}:${spec.port}`;
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => reject(listenError(spec.name, where, err));
-    server.once('error', onError);
-    server.listen({ host: spec.host, port: spec.port }, () => {
-      server.removeListener('error', onError);
-      const errors = new RateLimitedLog({
-        logger: log,
-        clock: systemClock,
-        message: 'listener error',
-        level: 'error',
-      });
-      server.on('error', (err: NodeJS.ErrnoException) =>
-        errors.event(err.code ?? 'error', { error: err.message }),
-      );
-      server.once('close', () => errors.close());
-      const port = boundPort(server) ?? spec.port;
-      log.info('listening', { address: `${spec.host}:${port}`, ...fields });
-      resolve();
-    });
-  });
-}
-
-/** The port a listening server is bound to; undefined before it listens. */
-export function boundPort(server: net.Server | undefined): number | undefined {
-  const a = server?.address();
-  return a && typeof a === 'object' ? a.port : undefined;
+  await bindServer(server, spec, (err) => listenError(spec.name, `${spec.host}:${spec.port}`, err));
+  const errors = new RateLimitedLog({ logger: log, clock, message: 'listener error', level: 'error' });
+  server.on('error', (err: NodeJS.ErrnoException) =>
+    errors.event(err.code ?? 'error', { error: err.message }),
+  );
+  server.once('close', () => errors.close());
+  const port = boundPort(server) ?? spec.port;
+  log.info('listening', { address: `${spec.host}:${port}`, ...fields });
 }

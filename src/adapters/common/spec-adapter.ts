@@ -41,14 +41,22 @@ export interface ListenerBaseSpec {
   keys?: ListenerKeys;
 }
 
-/** A listener: a spec-configured adapter with its own logger and, when its spec has one, a client allow list. */
+/**
+ * A listener: a spec-configured adapter on a router (`host`) with its own logger and, when its spec has one, a
+ * client allow list.
+ */
 export abstract class ListenerBase<S extends ListenerBaseSpec> extends SpecAdapter<S> {
   protected readonly log: Logger;
   protected allow: AllowList | undefined;
   /** set when the listener has several routing keys */
   keyChoice: KeyChoice | undefined;
 
-  constructor(spec: S, logger: Logger, subsystem: string) {
+  constructor(
+    protected readonly host: AdapterHost,
+    spec: S,
+    logger: Logger,
+    subsystem: string,
+  ) {
     super(spec);
     this.log = logger.child({ subsystem, listener: spec.name, key: spec.routingKey });
     this.allow = AllowList.from(spec.allow, this.log);
@@ -75,14 +83,13 @@ export abstract class ListenerBase<S extends ListenerBaseSpec> extends SpecAdapt
 
   /** Open a flow for the listener's routing key, or over its several keys (key-choice.ts). */
   protected openFor(
-    host: AdapterHost,
     request: (routingKey: string) => OpenFlowRequest,
     established: (flow: OpenedFlow) => void,
     clientGone: () => boolean,
   ): Promise<void> {
     return this.keyChoice
-      ? openOverKeys(host, this.keyChoice, request, established, clientGone)
-      : host.openFlow(request(this.spec.routingKey), established);
+      ? openOverKeys(this.host, this.keyChoice, request, established, clientGone)
+      : this.host.openFlow(request(this.spec.routingKey), established);
   }
 
   /** `denied` for stats() when the listener has an allow list */

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import type { Clock, Timer } from '../../clock.js';
 import type { Logger } from '../../observe/log.js';
 import type { AdapterHost } from '../../router/contract.js';
 
@@ -14,6 +15,8 @@ export interface Target {
 }
 
 export interface TargetPoolOptions {
+  /** the router's clock: probe intervals and the default probe's connect timeout run on it */
+  clock: Clock;
   probeIntervalMs: number;
   connectTimeoutMs: number;
   /** called when the pool as a whole becomes healthy or unhealthy (some target up ↔ none up) */
@@ -24,21 +27,25 @@ export interface TargetPoolOptions {
   probe?: (t: Target, timeoutMs: number) => Promise<boolean>;
 }
 
-/** The default probe: the target accepts a TCP connection within `timeoutMs`. */
-export function tcpProbe(t: { host: string; port: number }, timeoutMs: number): Promise<boolean> {
+/** The default probe: the target accepts a TCP connection within `timeoutMs` (on `clock`). */
+export function tcpProbe(
+  t: { host: string; port: number },
+  timeoutMs: number,
+  clock: Clock,
+): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host: t.host, port: t.port });
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       s.destroy();
       resolve(false);
     }, timeoutMs);
     s.once('connect', () => {
-      clearTimeout(timer);
+      timer.cancel();
       s.destroy();
       resolve(true);
     });
     s.once('error', () => {
-      clearTimeout(timer);
+      timer.cancel();
       resolve(false);
     });
   });
@@ -68,7 +75,7 @@ export function targetName(t: { host: string; port: number }): string {
 
 export class TargetPool {
   readonly targets: Target[];
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<Timer>();
   private stopped = false;
 
   constructor(
@@ -108,16 +115,18 @@ export class TargetPool {
 
   private scheduleProbe(t: Target): void {
     if (this.stopped) return;
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.probe(t);
-    }, this.opts.probeIntervalMs);
-    timer.unref();
+    const timer = this.opts.clock
+      .setTimeout(() => {
+        this.timers.delete(timer);
+        this.probe(t);
+      }, this.opts.probeIntervalMs)
+      .unref();
     this.timers.add(timer);
   }
 
   private probe(t: Target): void {
-    void (this.opts.probe ?? tcpProbe)(t, this.opts.connectTimeoutMs).then((up) => {
+    const probe = this.opts.probe ?? ((target, ms) => tcpProbe(target, ms, this.opts.clock));
+    void probe(t, this.opts.connectTimeoutMs).then((up) => {
       if (this.stopped || !t.failed) return;
       if (!up) {
         this.scheduleProbe(t);
@@ -132,7 +141,7 @@ export class TargetPool {
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers) t.cancel();
     this.timers.clear();
   }
 }

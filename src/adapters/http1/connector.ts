@@ -8,14 +8,8 @@ import type { AdapterHost, ConnectorAdapter, FlowHeader, FlowStream } from '../.
 import { HeadReader, encodeHead, parseRequestHead, type RequestHead, type ResponseHead } from './framing.js';
 import { appendHeader, clientAddress, filterHeaders, hasHeader, viaValue } from './headers.js';
 import { RequestMetrics } from './metrics.js';
-import {
-  type Target,
-  TargetPool,
-  isTargetDownError,
-  targetName,
-  withdrawWhileDown,
-} from '../common/targets.js';
-import { SpecAdapter } from '../common/spec-adapter.js';
+import { type Target, isTargetDownError, targetName } from '../common/targets.js';
+import { PooledConnector } from '../common/pooled-connector.js';
 
 export interface Http1ConnectorSpec {
   name: string;
@@ -57,7 +51,7 @@ class TargetAgent extends http.Agent {
  * a flow is accepted once a connection is at hand (an idle pooled one, or a new one that connected), so a refused
  * target makes the ingress router try another connector. The response streams back with backpressure.
  */
-export class Http1Connector extends SpecAdapter<Http1ConnectorSpec> implements ConnectorAdapter {
+export class Http1Connector extends PooledConnector<Http1ConnectorSpec> implements ConnectorAdapter {
   readonly counters = {
     delivered: 0,
     failed: 0,
@@ -69,43 +63,23 @@ export class Http1Connector extends SpecAdapter<Http1ConnectorSpec> implements C
     bytesOut: 0,
   };
   readonly metrics = new RequestMetrics();
-  readonly pool: TargetPool;
   private readonly agent: TargetAgent;
-  private stopped = false;
   private readonly upgraded = new Set<Duplex>();
-  private readonly log: Logger;
 
-  constructor(
-    private readonly host: AdapterHost,
-    spec: Http1ConnectorSpec,
-    logger: Logger,
-  ) {
-    super(spec);
-    this.log = logger.child({ subsystem: 'http1', connector: spec.name, key: spec.routingKey });
+  constructor(host: AdapterHost, spec: Http1ConnectorSpec, logger: Logger) {
+    super(host, spec, logger, 'http1', {
+      targets: spec.targets,
+      probeIntervalMs: spec.probeIntervalMs ?? 2000,
+      connectTimeoutMs: spec.connectTimeoutMs ?? 5000,
+    });
     this.agent = new TargetAgent({
       keepAlive: true,
       maxFreeSockets: spec.maxFreeSockets ?? 64,
       scheduling: 'lifo',
       timeout: 30_000,
     });
-    this.pool = new TargetPool(spec.targets, {
-      probeIntervalMs: spec.probeIntervalMs ?? 2000,
-      connectTimeoutMs: spec.connectTimeoutMs ?? 5000,
-      onHealthChange: withdrawWhileDown(
-        this.log,
-        this.host,
-        () => this.target,
-        () => this.stopped,
-      ),
-    });
   }
 
-  get healthy(): boolean {
-    return this.pool.healthy;
-  }
-  get target(): string {
-    return this.pool.description;
-  }
   stats(): Record<string, number> {
     return { ...this.counters, ...this.metrics.flatten() };
   }
@@ -116,13 +90,7 @@ export class Http1Connector extends SpecAdapter<Http1ConnectorSpec> implements C
   }
 
   deliver(stream: FlowStream, header: FlowHeader): void {
-    if (header.proto !== 'http1') {
-      stream.reset(
-        wireCode(ErrorCodes.PROTOCOL),
-        `connector ${this.spec.name} is http1, the flow is ${header.proto}`,
-      );
-      return;
-    }
+    if (this.refusesProtocol(stream, header, 'http1')) return;
     let gone = false;
     stream.once('reset', () => {
       gone = true;
@@ -145,7 +113,7 @@ export class Http1Connector extends SpecAdapter<Http1ConnectorSpec> implements C
       }
       t.active++;
       const socket = net.connect({ host: t.host, port: t.port, noDelay: true });
-      const timer = setTimeout(
+      const timer = this.host.clock.setTimeout(
         () =>
           socket.destroy(
             Object.assign(new Error(`connect to ${targetName(t)} timed out`), { code: 'ETIMEDOUT' }),
@@ -153,12 +121,12 @@ export class Http1Connector extends SpecAdapter<Http1ConnectorSpec> implements C
         this.spec.connectTimeoutMs ?? 5000,
       );
       const onReset = (): void => {
-        clearTimeout(timer);
+        timer.cancel();
         socket.destroy();
       };
       stream.once('reset', onReset);
       socket.once('error', (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
+        timer.cancel();
         stream.removeListener('reset', onReset);
         t.active--;
         this.counters.failed++;
@@ -171,7 +139,7 @@ export class Http1Connector extends SpecAdapter<Http1ConnectorSpec> implements C
         next(err);
       });
       socket.once('connect', () => {
-        clearTimeout(timer);
+        timer.cancel();
         stream.removeListener('reset', onReset);
         t.active--;
         if (gone) return void socket.destroy();
@@ -189,7 +157,7 @@ export class Http1Connector extends SpecAdapter<Http1ConnectorSpec> implements C
     stream.accept(
       Buffer.from(JSON.stringify({ router: this.host.routerId, connector: this.spec.name, target })),
     );
-    const t0 = performance.now();
+    const t0 = this.host.clock.monotonic();
     let status = 0;
     let done = false;
     let started = false;
@@ -197,7 +165,7 @@ export class Http1Connector extends SpecAdapter<Http1ConnectorSpec> implements C
       if (done) return;
       done = true;
       t.active--;
-      if (started) this.metrics.finish(status, performance.now() - t0);
+      if (started) this.metrics.finish(status, this.host.clock.monotonic() - t0);
     };
     stream.once('close', finish);
 
@@ -411,9 +379,7 @@ export class Http1Connector extends SpecAdapter<Http1ConnectorSpec> implements C
     return req;
   }
 
-  stop(): void {
-    this.stopped = true;
-    this.pool.stop();
+  protected cutConnections(): void {
     this.agent.destroy();
     for (const s of this.upgraded) s.destroy();
   }

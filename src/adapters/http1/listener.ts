@@ -14,8 +14,8 @@ import {
 } from './framing.js';
 import { appendHeader, clientAddress, filterHeaders, viaValue } from './headers.js';
 import { RequestMetrics } from './metrics.js';
-import { boundPort, listenServer } from '../common/listen.js';
-import { ListenerBase, type ListenerBaseSpec } from '../common/spec-adapter.js';
+import { ServerListener } from '../common/server-listener.js';
+import type { ListenerBaseSpec } from '../common/spec-adapter.js';
 
 export interface Http1ListenerSpec extends ListenerBaseSpec {
   /** `client`: requests of one client address keep going to the same connector while it stays reachable */
@@ -31,7 +31,7 @@ export interface Http1ListenerSpec extends ListenerBaseSpec {
  * flow, so each request picks a connector. Request and response bodies stream both ways with backpressure;
  * `Upgrade` requests (WebSocket) continue as a byte stream to the same target.
  */
-export class Http1Listener extends ListenerBase<Http1ListenerSpec> implements ListenerAdapter {
+export class Http1Listener extends ServerListener<Http1ListenerSpec, http.Server> implements ListenerAdapter {
   readonly counters = {
     connections: 0,
     connectionsActive: 0,
@@ -45,20 +45,12 @@ export class Http1Listener extends ListenerBase<Http1ListenerSpec> implements Li
     bytesOut: 0,
   };
   readonly metrics = new RequestMetrics();
-  private server: http.Server | undefined;
   private readonly sockets = new Set<Duplex>();
 
-  constructor(
-    private readonly host: AdapterHost,
-    spec: Http1ListenerSpec,
-    logger: Logger,
-  ) {
-    super(spec, logger, 'http1');
+  constructor(host: AdapterHost, spec: Http1ListenerSpec, logger: Logger) {
+    super(host, spec, logger, 'http1');
   }
 
-  get port(): number | undefined {
-    return boundPort(this.server);
-  }
   stats(): Record<string, number> {
     return {
       ...this.counters,
@@ -94,12 +86,8 @@ export class Http1Listener extends ListenerBase<Http1ListenerSpec> implements Li
       socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
-    this.server = server;
     this.allow?.guard(server);
-    return listenServer(server, this.spec, this.log, { protocol: 'http1' }).catch((e: unknown) => {
-      this.server = undefined;
-      throw e;
-    });
+    return this.listen(server, 'http1');
   }
 
   private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
@@ -144,7 +132,6 @@ export class Http1Listener extends ListenerBase<Http1ListenerSpec> implements Li
   private openFlow(req: http.IncomingMessage, established: (flow: OpenedFlow) => void): Promise<void> {
     const client = clientOf(req);
     return this.openFor(
-      this.host,
       (routingKey) => ({
         routingKey,
         listener: this.spec.name,
@@ -164,7 +151,7 @@ export class Http1Listener extends ListenerBase<Http1ListenerSpec> implements Li
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const t0 = performance.now();
+    const t0 = this.host.clock.monotonic();
     this.metrics.start(req.method);
     let status = 0;
     let finished = false;
@@ -172,7 +159,7 @@ export class Http1Listener extends ListenerBase<Http1ListenerSpec> implements Li
     const finish = (): void => {
       if (finished) return;
       finished = true;
-      this.metrics.finish(status, performance.now() - t0);
+      this.metrics.finish(status, this.host.clock.monotonic() - t0);
     };
     res.once('finish', finish);
     res.once('close', () => {
@@ -256,7 +243,7 @@ export class Http1Listener extends ListenerBase<Http1ListenerSpec> implements Li
 
   /** `Upgrade` (WebSocket): the request head travels as usual, then the connection continues as raw bytes. */
   private onUpgrade(req: http.IncomingMessage, socket: Duplex, early: Buffer): void {
-    const t0 = performance.now();
+    const t0 = this.host.clock.monotonic();
     this.metrics.start(req.method);
     this.counters.upgrades++;
     let status = 0;
@@ -264,7 +251,7 @@ export class Http1Listener extends ListenerBase<Http1ListenerSpec> implements Li
     const finish = (): void => {
       if (finished) return;
       finished = true;
-      this.metrics.finish(status, performance.now() - t0);
+      this.metrics.finish(status, this.host.clock.monotonic() - t0);
     };
     socket.on('error', () => undefined);
     socket.pause();
@@ -340,14 +327,8 @@ export class Http1Listener extends ListenerBase<Http1ListenerSpec> implements Li
     });
   }
 
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const s of this.sockets) s.destroy();
-    });
+  protected cutConnections(): void {
+    for (const s of this.sockets) s.destroy();
   }
 }
 

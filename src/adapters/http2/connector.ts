@@ -1,5 +1,4 @@
 import http2 from 'node:http2';
-import { performance } from 'node:perf_hooks';
 import { ErrorCodes, errorMessage } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import { wireCode } from '../../router/codes.js';
@@ -72,6 +71,7 @@ export class Http2Connector extends SpecAdapter<Http2ConnectorSpec> implements C
           connectTimeoutMs: spec.connectTimeoutMs ?? 5000,
           probeIntervalMs: spec.probeIntervalMs ?? 2000,
           log: this.log,
+          clock: host.clock,
           onHealth: () => this.host.refreshAddresses(),
         }),
     );
@@ -171,7 +171,7 @@ export class Http2Connector extends SpecAdapter<Http2ConnectorSpec> implements C
     target: Http2Target,
   ): void {
     const m = this.metrics;
-    const started = performance.now();
+    const started = this.host.clock.monotonic();
     let req: http2.ClientHttp2Stream | undefined;
     let credit: CreditReturner | undefined;
     let reqTrailers: HeaderBlock | undefined;
@@ -185,7 +185,7 @@ export class Http2Connector extends SpecAdapter<Http2ConnectorSpec> implements C
       finished = true;
       m.active--;
       target.active--;
-      if (requestDone && responseDone) m.latency(performance.now() - started);
+      if (requestDone && responseDone) m.latency(this.host.clock.monotonic() - started);
     };
     const protocolError = (why: string): void => {
       this.log.warn('protocol error on flow', { flow: header.fid, reason: why });

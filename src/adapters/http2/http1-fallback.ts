@@ -6,7 +6,7 @@
  * target sent no content-length, with its trailers).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
+import type { Clock } from '../../clock.js';
 import { ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import { wireCode } from '../../router/codes.js';
@@ -38,6 +38,8 @@ const HOP_BY_HOP = new Set([
 export interface Http1FallbackContext {
   metrics: H2Metrics;
   log: Logger;
+  /** the router's clock (request latency) */
+  clock: Clock;
   /** opens the flow for one request (the listener's, over its routing key or keys); `gone`: the client left */
   open(client: string, established: (opened: OpenedFlow) => void, gone: () => boolean): Promise<unknown>;
 }
@@ -74,7 +76,7 @@ export function serveHttp1(req: IncomingMessage, res: ServerResponse, ctx: Http1
   const m = ctx.metrics;
   m.streams++;
   m.active++;
-  const started = performance.now();
+  const started = ctx.clock.monotonic();
   const client = `${req.socket.remoteAddress ?? 'unknown'}:${req.socket.remotePort ?? 0}`;
   let clientGone = false;
   let finished = false;
@@ -83,7 +85,7 @@ export function serveHttp1(req: IncomingMessage, res: ServerResponse, ctx: Http1
     m.active--;
     if (res.writableFinished) {
       finished = true;
-      m.latency(performance.now() - started);
+      m.latency(ctx.clock.monotonic() - started);
     }
   });
   req.on('error', (err) => ctx.log.debug('http/1.1 client error', { client, error: err.message }));

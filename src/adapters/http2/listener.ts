@@ -3,7 +3,7 @@ import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import { serverTlsOptions, type ServerTlsFiles } from '../common/server-tls.js';
-import { performance } from 'node:perf_hooks';
+import type { Timer } from '../../clock.js';
 import { ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import { wireCode } from '../../router/codes.js';
@@ -38,8 +38,8 @@ import {
   sinkData,
   takeTrailers,
 } from './relay.js';
-import { boundPort, listenServer } from '../common/listen.js';
-import { ListenerBase, type ListenerBaseSpec } from '../common/spec-adapter.js';
+import { ServerListener } from '../common/server-listener.js';
+import type { ListenerBaseSpec } from '../common/spec-adapter.js';
 
 /** The listener enforces a gRPC deadline this long after it passed, so that clients cancel first themselves. */
 export const DEADLINE_GRACE_MS = 100;
@@ -58,25 +58,20 @@ export interface Http2ListenerSpec extends ListenerBaseSpec {
  * are balanced independently. Request and response travel as typed frames (frames.ts); RST_STREAM codes cross as
  * flow resets both ways.
  */
-export class Http2Listener extends ListenerBase<Http2ListenerSpec> implements ListenerAdapter {
+export class Http2Listener
+  extends ServerListener<Http2ListenerSpec, http2.Http2Server | tls.Server>
+  implements ListenerAdapter
+{
   readonly metrics = new H2Metrics();
-  private server: http2.Http2Server | tls.Server | undefined;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   /** TLS connections that negotiated HTTP/1.1 */
   private readonly h1Sockets = new Set<Socket>();
   private h1Requests = 0;
 
-  constructor(
-    private readonly host: AdapterHost,
-    spec: Http2ListenerSpec,
-    logger: Logger,
-  ) {
-    super(spec, logger, 'http2');
+  constructor(host: AdapterHost, spec: Http2ListenerSpec, logger: Logger) {
+    super(host, spec, logger, 'http2');
   }
 
-  get port(): number | undefined {
-    return boundPort(this.server);
-  }
   stats(): Record<string, number> {
     return {
       ...this.metrics.snapshot(),
@@ -97,13 +92,7 @@ export class Http2Listener extends ListenerBase<Http2ListenerSpec> implements Li
     });
     const server = this.spec.tls ? await this.tlsFront(h2, this.spec.tls) : h2;
     this.allow?.guard(server);
-    this.server = server;
-    try {
-      await listenServer(server, this.spec, this.log, { protocol: this.spec.tls ? 'h2+http/1.1' : 'h2c' });
-    } catch (e) {
-      this.server = undefined;
-      throw e;
-    }
+    await this.listen(server, this.spec.tls ? 'h2+http/1.1' : 'h2c');
   }
 
   /**
@@ -117,8 +106,9 @@ export class Http2Listener extends ListenerBase<Http2ListenerSpec> implements Li
       serveHttp1(req, res, {
         metrics: this.metrics,
         log: this.log,
+        clock: this.host.clock,
         open: (client, established, gone) =>
-          this.openFor(this.host, (key) => this.flowRequest(client, key), established, gone),
+          this.openFor((key) => this.flowRequest(client, key), established, gone),
       });
     });
     h1.on('clientError', (err, socket) => {
@@ -157,7 +147,7 @@ export class Http2Listener extends ListenerBase<Http2ListenerSpec> implements Li
     const m = this.metrics;
     m.streams++;
     m.active++;
-    const started = performance.now();
+    const started = this.host.clock.monotonic();
     const client = peerOf(stream);
     const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
     const grpc = String(headers['content-type'] ?? '').startsWith('application/grpc');
@@ -168,35 +158,40 @@ export class Http2Listener extends ListenerBase<Http2ListenerSpec> implements Li
 
     // gRPC deadline: shortly after it passed (the client's own cancellation normally comes first), cancel upstream
     // even if the client did not, and tell the client DEADLINE_EXCEEDED.
-    let deadline: NodeJS.Timeout | undefined;
+    let deadline: Timer | undefined;
     const timeoutMs = parseGrpcTimeout(headers['grpc-timeout']);
     if (timeoutMs !== undefined) {
-      deadline = setTimeout(() => {
-        if (stream.closed) return;
-        m.deadlineExceeded++;
-        this.log.debug('deadline exceeded: stream cancelled', { client, path: headers[':path'], timeoutMs });
-        flow?.reset(wireCode(ErrorCodes.FLOW_RESET), resetReason(NGHTTP2_CANCEL, 'deadline exceeded'));
-        if (grpc && !stream.headersSent) {
-          m.status(200);
-          m.grpcStatus({ 'grpc-status': '4' });
-          stream.respond(
-            {
-              ':status': 200,
-              'content-type': 'application/grpc',
-              'grpc-status': '4',
-              'grpc-message': 'Deadline Exceeded',
-            },
-            { endStream: true },
-          );
-        } else stream.close(NGHTTP2_CANCEL);
-      }, timeoutMs + DEADLINE_GRACE_MS);
-      deadline.unref();
+      deadline = this.host.clock
+        .setTimeout(() => {
+          if (stream.closed) return;
+          m.deadlineExceeded++;
+          this.log.debug('deadline exceeded: stream cancelled', {
+            client,
+            path: headers[':path'],
+            timeoutMs,
+          });
+          flow?.reset(wireCode(ErrorCodes.FLOW_RESET), resetReason(NGHTTP2_CANCEL, 'deadline exceeded'));
+          if (grpc && !stream.headersSent) {
+            m.status(200);
+            m.grpcStatus({ 'grpc-status': '4' });
+            stream.respond(
+              {
+                ':status': 200,
+                'content-type': 'application/grpc',
+                'grpc-status': '4',
+                'grpc-message': 'Deadline Exceeded',
+              },
+              { endStream: true },
+            );
+          } else stream.close(NGHTTP2_CANCEL);
+        }, timeoutMs + DEADLINE_GRACE_MS)
+        .unref();
     }
     stream.once('close', () => {
       clientGone = true;
       m.active--;
-      if (deadline) clearTimeout(deadline);
-      if (responseDone) m.latency(performance.now() - started);
+      deadline?.cancel();
+      if (responseDone) m.latency(this.host.clock.monotonic() - started);
     });
 
     const established = (opened: OpenedFlow): void => {
@@ -219,7 +214,6 @@ export class Http2Listener extends ListenerBase<Http2ListenerSpec> implements Li
     };
 
     this.openFor(
-      this.host,
       (key) => this.flowRequest(client, key),
       established,
       () => stream.destroyed,
@@ -353,15 +347,9 @@ export class Http2Listener extends ListenerBase<Http2ListenerSpec> implements Li
     });
   }
 
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const s of this.sessions) s.destroy();
-      for (const s of this.h1Sockets) s.destroy();
-    });
+  protected cutConnections(): void {
+    for (const s of this.sessions) s.destroy();
+    for (const s of this.h1Sockets) s.destroy();
   }
 }
 

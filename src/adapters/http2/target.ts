@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import http2 from 'node:http2';
 import { isIP } from 'node:net';
+import type { Clock, Timer } from '../../clock.js';
 import type { Logger } from '../../observe/log.js';
 import { isTargetDownError } from '../common/targets.js';
 
@@ -20,6 +21,8 @@ export interface TargetOptions {
   connectTimeoutMs: number;
   probeIntervalMs: number;
   log: Logger;
+  /** the router's clock: connect timeout and probe interval */
+  clock: Clock;
   /** called when this target turns healthy or unhealthy */
   onHealth: () => void;
 }
@@ -45,7 +48,7 @@ export class Http2Target {
   private waiters: SessionCallback[] = [];
   private readonly all = new Set<http2.ClientHttp2Session>();
   private tlsOptions: Promise<http2.SecureClientSessionOptions> | undefined;
-  private probeTimer: NodeJS.Timeout | undefined;
+  private probeTimer: Timer | undefined;
   private stopped = false;
 
   constructor(private readonly o: TargetOptions) {}
@@ -118,11 +121,11 @@ export class Http2Target {
     const s = http2.connect(this.url, o);
     this.all.add(s);
     let settled = false;
-    const timer = setTimeout(() => {
+    const timer = this.o.clock.setTimeout(() => {
       s.destroy(Object.assign(new Error(`connect to ${this.url} timed out`), { code: 'ETIMEDOUT' }));
     }, this.o.connectTimeoutMs);
     const failed = (err: NodeJS.ErrnoException): void => {
-      clearTimeout(timer);
+      timer.cancel();
       if (settled) return;
       settled = true;
       this.connecting = false;
@@ -131,7 +134,7 @@ export class Http2Target {
       else if (!this._healthy) this.scheduleProbe();
     };
     s.once('connect', () => {
-      clearTimeout(timer);
+      timer.cancel();
       if (settled) return;
       settled = true;
       this.connecting = false;
@@ -144,7 +147,7 @@ export class Http2Target {
       this.o.log.debug('session to target open', { target: this.url });
       if (!this._healthy) {
         this._healthy = true;
-        if (this.probeTimer) clearTimeout(this.probeTimer);
+        this.probeTimer?.cancel();
         this.probeTimer = undefined;
         this.o.log.info('target answers again: connector advertised', { target: this.url });
         this.o.onHealth();
@@ -183,17 +186,18 @@ export class Http2Target {
 
   private scheduleProbe(): void {
     if (this.stopped || this.probeTimer) return;
-    this.probeTimer = setTimeout(() => {
-      this.probeTimer = undefined;
-      if (this.stopped || this._healthy) return;
-      if (!this.connecting) this.connect();
-    }, this.o.probeIntervalMs);
-    this.probeTimer.unref();
+    this.probeTimer = this.o.clock
+      .setTimeout(() => {
+        this.probeTimer = undefined;
+        if (this.stopped || this._healthy) return;
+        if (!this.connecting) this.connect();
+      }, this.o.probeIntervalMs)
+      .unref();
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer?.cancel();
     this.failWaiters(Object.assign(new Error('connector stopped'), { code: 'ESTOPPED' }));
     for (const s of this.all) s.destroy();
     this.session = undefined;

@@ -4,14 +4,8 @@ import type { Logger } from '../../observe/log.js';
 import { wireCode } from '../../router/codes.js';
 import type { AdapterHost, ConnectorAdapter, FlowHeader, FlowStream } from '../../router/contract.js';
 import { pipeSocketFlow } from './pipe.js';
-import {
-  type Target,
-  TargetPool,
-  isTargetDownError,
-  targetName,
-  withdrawWhileDown,
-} from '../common/targets.js';
-import { SpecAdapter } from '../common/spec-adapter.js';
+import { type Target, isTargetDownError, targetName } from '../common/targets.js';
+import { PooledConnector } from '../common/pooled-connector.js';
 
 export interface TcpConnectorSpec {
   name: string;
@@ -39,48 +33,27 @@ export interface TcpConnectorStats {
  * the flow is reset with the reason (the ingress router then tries another connector) and the connector withdraws
  * itself from the network until a probe connection succeeds again.
  */
-export class TcpConnector extends SpecAdapter<TcpConnectorSpec> implements ConnectorAdapter {
+export class TcpConnector extends PooledConnector<TcpConnectorSpec> implements ConnectorAdapter {
   readonly counters: TcpConnectorStats = { delivered: 0, active: 0, failed: 0, bytesIn: 0, bytesOut: 0 };
-  private stopped = false;
   private readonly sockets = new Set<net.Socket>();
-  private readonly log: Logger;
-  readonly pool: TargetPool;
   /** per target: its name and the ACCEPT payload naming it, encoded once instead of for every flow */
   private readonly perTarget = new Map<Target, { name: string; accept: Buffer }>();
 
-  constructor(
-    private readonly host: AdapterHost,
-    spec: TcpConnectorSpec,
-    logger: Logger,
-  ) {
-    super(spec);
-    this.log = logger.child({ subsystem: 'tcp', connector: spec.name, key: spec.routingKey });
-    this.pool = new TargetPool(spec.targets ?? [{ host: spec.host, port: spec.port }], {
+  constructor(host: AdapterHost, spec: TcpConnectorSpec, logger: Logger) {
+    super(host, spec, logger, 'tcp', {
+      targets: spec.targets ?? [{ host: spec.host, port: spec.port }],
       probeIntervalMs: spec.probeIntervalMs ?? 2000,
       connectTimeoutMs: spec.connectTimeoutMs ?? 5000,
-      onHealthChange: withdrawWhileDown(
-        this.log,
-        this.host,
-        () => this.target,
-        () => this.stopped,
-      ),
-      onTargetChange: (t) => {
-        if (this.pool.targets.length > 1)
-          this.log.info(t.failed ? 'target down: skipped' : 'target answers again', {
-            target: targetName(t),
-          });
-      },
     });
   }
 
-  get healthy(): boolean {
-    return this.pool.healthy;
+  protected override targetChanged(t: Target): void {
+    if (this.pool.targets.length > 1)
+      this.log.info(t.failed ? 'target down: skipped' : 'target answers again', { target: targetName(t) });
   }
+
   stats(): Record<string, number> {
     return { ...this.counters };
-  }
-  get target(): string {
-    return this.pool.description;
   }
 
   deliver(stream: FlowStream, header: FlowHeader): void {
@@ -129,7 +102,7 @@ export class TcpConnector extends SpecAdapter<TcpConnectorSpec> implements Conne
     const socket = net.connect({ host: t.host, port: t.port, allowHalfOpen: true, noDelay: true });
     this.sockets.add(socket);
     let connected = false;
-    const timer = setTimeout(() => {
+    const timer = this.host.clock.setTimeout(() => {
       socket.destroy(Object.assign(new Error(`connect to ${target} timed out`), { code: 'ETIMEDOUT' }));
     }, this.spec.connectTimeoutMs ?? 5000);
     const onStreamReset = (): void => {
@@ -138,13 +111,13 @@ export class TcpConnector extends SpecAdapter<TcpConnectorSpec> implements Conne
     stream.once('reset', onStreamReset);
     let failed = false;
     socket.once('close', () => {
-      clearTimeout(timer);
+      timer.cancel();
       this.sockets.delete(socket);
       t.active--;
       if (!failed) release(); // a failed attempt hands over to next(), which releases when it gives up
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
+      timer.cancel();
       if (connected) return; // reported by the pipe
       failed = true;
       stream.removeListener('reset', onStreamReset);
@@ -162,7 +135,7 @@ export class TcpConnector extends SpecAdapter<TcpConnectorSpec> implements Conne
       next(err);
     });
     socket.once('connect', () => {
-      clearTimeout(timer);
+      timer.cancel();
       connected = true;
       stream.removeListener('reset', onStreamReset);
       this.counters.delivered++;
@@ -192,9 +165,7 @@ export class TcpConnector extends SpecAdapter<TcpConnectorSpec> implements Conne
     return info;
   }
 
-  stop(): void {
-    this.stopped = true;
-    this.pool.stop();
+  protected cutConnections(): void {
     // reset, not close: the target must not read a clean end-of-stream from a flow that was cut short
     for (const s of this.sockets) if (!s.destroyed) s.resetAndDestroy();
   }

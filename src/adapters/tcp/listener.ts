@@ -11,8 +11,8 @@ import type {
 } from '../../router/contract.js';
 import { pipeSocketFlow, type EarlyRead } from './pipe.js';
 import { AllowList } from '../common/allow.js';
-import { boundPort, listenServer } from '../common/listen.js';
-import { ListenerBase, type ListenerBaseSpec } from '../common/spec-adapter.js';
+import { ServerListener } from '../common/server-listener.js';
+import type { ListenerBaseSpec } from '../common/spec-adapter.js';
 
 export interface TcpListenerSpec extends ListenerBaseSpec {
   /** `client`: connections from one client address keep going to the same connector while it stays reachable */
@@ -33,40 +33,27 @@ export interface TcpListenerStats {
 }
 
 /** A TCP listener: every accepted connection becomes a flow to the listener's routing key. */
-export class TcpListener extends ListenerBase<TcpListenerSpec> implements ListenerAdapter {
+export class TcpListener extends ServerListener<TcpListenerSpec> implements ListenerAdapter {
   readonly counters: TcpListenerStats = { accepted: 0, active: 0, refused: 0, bytesIn: 0, bytesOut: 0 };
-  private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
-  constructor(
-    private readonly host: AdapterHost,
-    spec: TcpListenerSpec,
-    logger: Logger,
-  ) {
-    super(spec, logger, 'tcp');
+  constructor(host: AdapterHost, spec: TcpListenerSpec, logger: Logger) {
+    super(host, spec, logger, 'tcp');
   }
 
   stats(): Record<string, number> {
     return { ...this.counters, ...this.deniedStats() };
   }
 
-  get port(): number | undefined {
-    return boundPort(this.server);
-  }
-
   start(): Promise<void> {
     const server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (s) =>
       this.onConnection(s),
     );
-    this.server = server;
     if (this.spec.allow)
       this.log.info('only clients in the allow list may connect', {
         allow: this.spec.allow.join(', ') || '(none)',
       });
     AllowList.guardWith(server, () => this.allow);
-    return listenServer(server, this.spec, this.log, { protocol: 'tcp' }).catch((e: unknown) => {
-      this.server = undefined;
-      throw e;
-    });
+    return this.listen(server, 'tcp');
   }
 
   /** A new spec on the same host and port (routing key(s), distribution, allow list, affinity, early data). */
@@ -131,18 +118,16 @@ export class TcpListener extends ListenerBase<TcpListenerSpec> implements Listen
         : {}),
       ...(early ? { early: early.data } : {}),
     });
-    this.openFor(this.host, request, established, () => clientGone || socket.destroyed).catch(
-      (err: unknown) => {
-        this.counters.refused++;
-        const code = isCaravanError(err) ? err.code : ErrorCodes.FLOW_RESET;
-        this.log.warn('connection refused: no flow could be established', {
-          client,
-          code,
-          reason: errorMessage(err),
-        });
-        if (!socket.destroyed) socket.resetAndDestroy();
-      },
-    );
+    this.openFor(request, established, () => clientGone || socket.destroyed).catch((err: unknown) => {
+      this.counters.refused++;
+      const code = isCaravanError(err) ? err.code : ErrorCodes.FLOW_RESET;
+      this.log.warn('connection refused: no flow could be established', {
+        client,
+        code,
+        reason: errorMessage(err),
+      });
+      if (!socket.destroyed) socket.resetAndDestroy();
+    });
   }
 
   /**
@@ -176,14 +161,8 @@ export class TcpListener extends ListenerBase<TcpListenerSpec> implements Listen
     };
   }
 
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      // reset, not close: a client must not read a clean end-of-stream from a flow that was cut short
-      for (const s of this.sockets) if (!s.destroyed) s.resetAndDestroy();
-    });
+  protected cutConnections(): void {
+    // reset, not close: a client must not read a clean end-of-stream from a flow that was cut short
+    for (const s of this.sockets) if (!s.destroyed) s.resetAndDestroy();
   }
 }

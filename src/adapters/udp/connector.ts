@@ -1,12 +1,13 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
+import type { Clock, Timer } from '../../clock.js';
 import { ErrorCodes } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import { wireCode } from '../../router/codes.js';
 import type { AdapterHost, ConnectorAdapter, FlowHeader, FlowStream } from '../../router/contract.js';
 import { DatagramPump, QueueBudget, newUdpCounters, type UdpCounters } from './session.js';
-import { SpecAdapter } from '../common/spec-adapter.js';
-import { TargetPool, targetName, withdrawWhileDown, type Target } from '../common/targets.js';
+import { PooledConnector } from '../common/pooled-connector.js';
+import { targetName, type Target } from '../common/targets.js';
 
 /** How often a target that answered "port unreachable" is probed, and how long a probe waits for that answer. */
 const PROBE_INTERVAL_MS = 2000;
@@ -18,14 +19,14 @@ const PROBE_WAIT_MS = 500;
  * from a filtered one). Only failed targets are probed, so a service sees at most one empty datagram when it
  * comes back.
  */
-export function udpProbe(t: { host: string; port: number }, waitMs: number): Promise<boolean> {
+export function udpProbe(t: { host: string; port: number }, waitMs: number, clock: Clock): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = dgram.createSocket({ type: net.isIPv6(t.host) ? 'udp6' : 'udp4' });
     let done = false;
     const finish = (up: boolean): void => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      timer.cancel();
       try {
         socket.close();
       } catch {
@@ -33,7 +34,7 @@ export function udpProbe(t: { host: string; port: number }, waitMs: number): Pro
       }
       resolve(up);
     };
-    const timer = setTimeout(() => finish(true), waitMs);
+    const timer = clock.setTimeout(() => finish(true), waitMs);
     socket.on('error', (err: NodeJS.ErrnoException) => finish(err.code !== 'ECONNREFUSED'));
     socket.connect(t.port, t.host, () => socket.send(Buffer.alloc(0)));
   });
@@ -74,9 +75,10 @@ interface Session {
  * from the target go back to that session only. Sessions close after the idle timeout or when the listener side
  * ends them. A target that answers "port unreachable" (ICMP, seen as ECONNREFUSED) is skipped, its session reset
  * (the client's next datagram starts a session elsewhere), and probed until it listens again; while no target
- * listens the connector is withdrawn.
+ * listens the connector is withdrawn (`healthy` is false while every target answered "port unreachable" and
+ * its probes still get that answer).
  */
-export class UdpConnector extends SpecAdapter<UdpConnectorSpec> implements ConnectorAdapter {
+export class UdpConnector extends PooledConnector<UdpConnectorSpec> implements ConnectorAdapter {
   readonly counters: UdpCounters & { refused: number; failed: number; targetUnreachable: number } = {
     ...newUdpCounters(),
     refused: 0,
@@ -84,60 +86,31 @@ export class UdpConnector extends SpecAdapter<UdpConnectorSpec> implements Conne
     targetUnreachable: 0,
   };
   private readonly sessions = new Set<Session>();
-  private readonly pool: TargetPool;
-  private stopped = false;
   private readonly budget: QueueBudget;
-  private readonly sweepTimer: NodeJS.Timeout;
+  private readonly sweepTimer: Timer;
   private readonly idleMs: number;
-  private readonly log: Logger;
 
-  constructor(
-    private readonly host: AdapterHost,
-    spec: UdpConnectorSpec,
-    logger: Logger,
-  ) {
-    super(spec);
+  constructor(host: AdapterHost, spec: UdpConnectorSpec, logger: Logger) {
     if (spec.targets.length === 0) throw new Error(`connector ${spec.name}: no targets`);
-    this.log = logger.child({ subsystem: 'udp', connector: spec.name, key: spec.routingKey });
-    this.pool = new TargetPool(spec.targets, {
+    super(host, spec, logger, 'udp', {
+      targets: spec.targets,
       probeIntervalMs: PROBE_INTERVAL_MS,
       connectTimeoutMs: PROBE_WAIT_MS,
-      probe: udpProbe,
-      onHealthChange: withdrawWhileDown(
-        this.log,
-        host,
-        () => this.target,
-        () => this.stopped,
-      ),
+      probe: (t, ms) => udpProbe(t, ms, host.clock),
     });
     this.budget = new QueueBudget(spec.maxTotalQueueBytes ?? DEFAULTS.maxTotalQueueBytes);
     this.idleMs = spec.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs;
-    this.sweepTimer = setInterval(
-      () => this.sweep(),
-      Math.max(50, Math.min(1000, Math.floor(this.idleMs / 4))),
-    );
-    this.sweepTimer.unref();
+    this.sweepTimer = host.clock
+      .setInterval(() => this.sweep(), Math.max(50, Math.min(1000, Math.floor(this.idleMs / 4))))
+      .unref();
   }
 
-  /** false while every target answered "port unreachable" (and its probes still get that answer) */
-  get healthy(): boolean {
-    return this.pool.healthy;
-  }
-  get target(): string {
-    return this.pool.description;
-  }
   stats(): Record<string, number> {
     return { ...this.counters, queuedBytes: this.budget.used };
   }
 
   deliver(stream: FlowStream, header: FlowHeader): void {
-    if (header.proto !== 'udp') {
-      stream.reset(
-        wireCode(ErrorCodes.PROTOCOL),
-        `connector ${this.spec.name} is udp, the flow is ${header.proto}`,
-      );
-      return;
-    }
+    if (this.refusesProtocol(stream, header, 'udp')) return;
     if (this.counters.sessions >= (this.spec.maxSessions ?? DEFAULTS.maxSessions)) {
       this.counters.refused++;
       stream.reset(
@@ -219,6 +192,7 @@ export class UdpConnector extends SpecAdapter<UdpConnectorSpec> implements Conne
           maxQueueBytes: this.spec.maxQueueBytes ?? DEFAULTS.maxQueueBytes,
           global: this.budget,
           counters: this.counters,
+          clock: this.host.clock,
         },
       );
       s.pump = pump;
@@ -261,7 +235,7 @@ export class UdpConnector extends SpecAdapter<UdpConnectorSpec> implements Conne
   }
 
   private sweep(): void {
-    const now = Date.now();
+    const now = this.host.clock.monotonic();
     for (const s of this.sessions) {
       if (s.pump && now - s.pump.lastActive >= this.idleMs) {
         this.counters.idleClosed++;
@@ -271,10 +245,8 @@ export class UdpConnector extends SpecAdapter<UdpConnectorSpec> implements Conne
     }
   }
 
-  stop(): void {
-    this.stopped = true;
-    this.pool.stop();
-    clearInterval(this.sweepTimer);
+  protected cutConnections(): void {
+    this.sweepTimer.cancel();
     for (const s of [...this.sessions]) {
       s.pump?.stream.reset(wireCode(ErrorCodes.FLOW_RESET), 'connector stopped');
       this.close(s);

@@ -1,5 +1,6 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
+import type { Timer } from '../../clock.js';
 import { ErrorCodes, errorMessage, isCaravanError } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import type { AdapterHost, ListenerAdapter, OpenedFlow } from '../../router/contract.js';
@@ -50,15 +51,11 @@ export class UdpListener extends ListenerBase<UdpListenerSpec> implements Listen
   private socket: dgram.Socket | undefined;
   private readonly sessions = new Map<string, Session>();
   private readonly budget: QueueBudget;
-  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: Timer | undefined;
   private readonly idleMs: number;
 
-  constructor(
-    private readonly host: AdapterHost,
-    spec: UdpListenerSpec,
-    logger: Logger,
-  ) {
-    super(spec, logger, 'udp');
+  constructor(host: AdapterHost, spec: UdpListenerSpec, logger: Logger) {
+    super(host, spec, logger, 'udp');
     this.budget = new QueueBudget(spec.maxTotalQueueBytes ?? UDP_DEFAULTS.maxTotalQueueBytes);
     this.idleMs = spec.idleTimeoutMs ?? UDP_DEFAULTS.idleTimeoutMs;
   }
@@ -98,8 +95,7 @@ export class UdpListener extends ListenerBase<UdpListenerSpec> implements Listen
         }
         socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
         const every = Math.max(50, Math.min(1000, Math.floor(this.idleMs / 4)));
-        this.sweepTimer = setInterval(() => this.sweep(), every);
-        this.sweepTimer.unref();
+        this.sweepTimer = this.host.clock.setInterval(() => this.sweep(), every).unref();
         this.log.info('listening', { address: `udp ${this.spec.host}:${this.port}` });
         resolve();
       });
@@ -124,11 +120,11 @@ export class UdpListener extends ListenerBase<UdpListenerSpec> implements Listen
     }
     switch (s.state) {
       case 'open':
-        s.lastActive = Date.now();
+        s.lastActive = this.host.clock.monotonic();
         s.pump?.toFlow(msg);
         return;
       case 'opening': {
-        s.lastActive = Date.now();
+        s.lastActive = this.host.clock.monotonic();
         const n = msg.length + 2;
         if (
           s.earlyBytes + n > (this.spec.maxQueueBytes ?? UDP_DEFAULTS.maxQueueBytes) ||
@@ -154,7 +150,7 @@ export class UdpListener extends ListenerBase<UdpListenerSpec> implements Listen
       state: 'opening',
       early: [],
       earlyBytes: 0,
-      lastActive: Date.now(),
+      lastActive: this.host.clock.monotonic(),
     };
     this.sessions.set(client, s);
     this.counters.sessions++;
@@ -176,6 +172,7 @@ export class UdpListener extends ListenerBase<UdpListenerSpec> implements Listen
           maxQueueBytes: this.spec.maxQueueBytes ?? UDP_DEFAULTS.maxQueueBytes,
           global: this.budget,
           counters: this.counters,
+          clock: this.host.clock,
         },
       );
       s.pump = pump;
@@ -217,7 +214,7 @@ export class UdpListener extends ListenerBase<UdpListenerSpec> implements Listen
         });
         // Datagrams of this client are dropped for a moment, then a new datagram tries again.
         if (s.state === 'opening') s.state = 'failed';
-        s.lastActive = Date.now();
+        s.lastActive = this.host.clock.monotonic();
       });
     return s;
   }
@@ -236,7 +233,7 @@ export class UdpListener extends ListenerBase<UdpListenerSpec> implements Listen
   }
 
   private sweep(): void {
-    const now = Date.now();
+    const now = this.host.clock.monotonic();
     for (const s of this.sessions.values()) {
       const last = Math.max(s.lastActive, s.pump?.lastActive ?? 0);
       if (s.state === 'failed') {
@@ -250,7 +247,7 @@ export class UdpListener extends ListenerBase<UdpListenerSpec> implements Listen
 
   async stop(): Promise<void> {
     const socket = this.socket;
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer?.cancel();
     for (const s of [...this.sessions.values()]) {
       this.closeSession(s, 'listener stopped');
     }

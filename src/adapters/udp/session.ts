@@ -1,3 +1,4 @@
+import type { Clock } from '../../clock.js';
 import type { FlowStream } from '../../router/contract.js';
 
 /**
@@ -97,6 +98,8 @@ export interface SessionOptions {
   maxQueueBytes: number;
   global: QueueBudget;
   counters: UdpCounters;
+  /** the router's clock: `lastActive` is its monotonic time */
+  clock: Clock;
 }
 
 /**
@@ -106,7 +109,7 @@ export interface SessionOptions {
  * once the socket sent it, so the flow's window is the bound in that direction.
  */
 export class DatagramPump {
-  lastActive = Date.now();
+  lastActive: number;
   private queued = 0;
   private readonly reader = new DatagramReader();
   private ended = false;
@@ -116,8 +119,9 @@ export class DatagramPump {
     private readonly send: (dg: Buffer, cb: (err: Error | null) => void) => void,
     private readonly opts: SessionOptions,
   ) {
+    this.lastActive = opts.clock.monotonic();
     stream.on('data', (chunk) => {
-      this.lastActive = Date.now();
+      this.lastActive = opts.clock.monotonic();
       this.reader.feed(chunk, (dg, frameBytes) => {
         this.send(dg, (err) => {
           if (err) this.opts.counters.sendErrors++;
@@ -133,7 +137,7 @@ export class DatagramPump {
 
   /** A datagram from the UDP peer: onto the flow, or dropped (false) when a queue bound is hit. */
   toFlow(dg: Buffer): boolean {
-    this.lastActive = Date.now();
+    this.lastActive = this.opts.clock.monotonic();
     if (this.ended) return false;
     const n = dg.length + 2;
     if (this.queued + n > this.opts.maxQueueBytes || !this.opts.global.take(n)) {

@@ -3,7 +3,7 @@ import { CaravanError, ErrorCodes } from '../../errors.js';
 import type { CommandSpec, Context } from '../command.js';
 import { renderPairs } from '../output.js';
 import { deleteResources, resourcesOfKind } from '../resources.js';
-import { routerState } from '../router.js';
+import { routerState, type RouterState } from '../router.js';
 import {
   connectorRows,
   listenerRows,
@@ -72,28 +72,24 @@ export async function createService<K extends 'Listener' | 'Connector'>(
   );
 }
 
-export async function listenerData(
+/** The rows of one kind for `list` and `status`, with the site and whether its router runs. */
+async function serviceData<R>(
   ctx: Context,
-): Promise<{ site: string; running: boolean; rows: ListenerRow[] }> {
+  rowsOf: (dir: string, status: RouterState['status']) => Promise<R[]>,
+): Promise<{ site: string; running: boolean; rows: R[] }> {
   const site = await contextSite(ctx);
   const st = await routerState(site.dir);
-  return {
-    site: site.name,
-    running: st.running,
-    rows: listenerRows(await resourcesOfKind(site.dir, 'Listener'), st.status),
-  };
+  return { site: site.name, running: st.running, rows: await rowsOf(site.dir, st.status) };
 }
 
-export async function connectorData(
+export function listenerData(ctx: Context): Promise<{ site: string; running: boolean; rows: ListenerRow[] }> {
+  return serviceData(ctx, async (dir, s) => listenerRows(await resourcesOfKind(dir, 'Listener'), s));
+}
+
+export function connectorData(
   ctx: Context,
 ): Promise<{ site: string; running: boolean; rows: ConnectorRow[] }> {
-  const site = await contextSite(ctx);
-  const st = await routerState(site.dir);
-  return {
-    site: site.name,
-    running: st.running,
-    rows: connectorRows(await resourcesOfKind(site.dir, 'Connector'), st.status),
-  };
+  return serviceData(ctx, async (dir, s) => connectorRows(await resourcesOfKind(dir, 'Connector'), s));
 }
 
 export function printListeners(ctx: Context, rows: ListenerRow[], empty: string): void {
@@ -240,6 +236,28 @@ export function connectorDetail(ctx: Context, r: ConnectorRow, running: boolean)
   if (r.stats) pairs.push(['Stats', formatStats(r.stats)]);
   pairs.push(...conditionPairs(r.status?.conditions));
   ctx.out.stdout.write(renderPairs(pairs));
+}
+
+/** `<kind> list`: the rows as a table, and a note when the site's router is not running. */
+export function listCommand<R>(
+  kind: 'Listener' | 'Connector',
+  summary: string,
+  data: (ctx: Context) => Promise<{ site: string; running: boolean; rows: R[] }>,
+  print: (ctx: Context, rows: R[], empty: string) => void,
+): CommandSpec {
+  const noun = kind.toLowerCase();
+  return {
+    name: `${noun} list`,
+    summary,
+    examples: [`caravan ${noun} list`, `caravan ${noun} list -o yaml`],
+    async run(ctx) {
+      const d = await data(ctx);
+      ctx.out.emit(d.rows, () => {
+        print(ctx, d.rows, `Site ${d.site} has no ${noun}s.`);
+        if (!d.running) ctx.out.note(`(site ${d.site} is not running)`);
+      });
+    },
+  };
 }
 
 export async function statusOf(ctx: Context, kind: 'Listener' | 'Connector'): Promise<void> {

@@ -1,8 +1,7 @@
-import { readSiteIdentity } from '../../site/identity-file.js';
 import { type CommandSpec } from '../command.js';
 import { humanDuration, renderPairs } from '../output.js';
-import { routerLogFile, routerState } from '../router.js';
-import { contextSite, readSiteResource } from '../sites.js';
+import { routerLogFile } from '../router.js';
+import { siteView, since } from '../site-view.js';
 
 export const siteStatus: CommandSpec = {
   name: 'site status',
@@ -13,24 +12,18 @@ export const siteStatus: CommandSpec = {
     'running, phase, restarts, lastExit: {at, cause, code, signal, uptimeMs, pid}, nextRestartAt?, reason?}.',
   examples: ['caravan site status', 'caravan site status --site hub -o json'],
   async run(ctx) {
-    const site = await contextSite(ctx);
-    const res = await readSiteResource(site.dir);
-    const st = await routerState(site.dir);
+    const { site, state: st, routerId, mode, linkAccess: la } = await siteView(ctx);
     const s = st.status;
     const sup = st.supervisor;
-    const la = s?.router.linkAccess ?? res.spec.linkAccess;
     const data = {
       site: site.name,
       dir: site.dir,
       running: st.running,
       ...(st.unresponsive ? { responding: false } : {}),
       ...(st.pid !== undefined ? { pid: st.pid } : {}),
-      routerId:
-        s?.router.id ??
-        (await readSiteIdentity(site.dir, site.name).catch(() => undefined))?.routerId ??
-        site.name,
-      mode: s?.router.mode ?? res.spec.mode,
-      linkAccess: la ? { host: la.host, port: la.port } : null,
+      routerId,
+      mode,
+      linkAccess: la,
       ...(s
         ? {
             startedAt: s.router.startedAt,
@@ -67,7 +60,7 @@ export const siteStatus: CommandSpec = {
     };
     ctx.out.emit(data, () => {
       const state = st.status
-        ? `${ctx.out.state('running')} (pid ${st.pid}, up ${humanDuration(Date.now() - Date.parse(s!.router.startedAt))})`
+        ? `${ctx.out.state('running')} (pid ${st.pid}, up ${since(s!.router.startedAt)})`
         : st.unresponsive
           ? `${ctx.out.state('starting')} (pid ${st.pid}; admin socket not answering; see ${routerLogFile(site.dir)})`
           : sup?.alive
@@ -89,7 +82,7 @@ export const siteStatus: CommandSpec = {
         pairs.push([
           'Restarts',
           last
-            ? `${sup.restarts} (last exit: ${last.cause}, ${humanDuration(Date.now() - Date.parse(last.at))} ago, after ${humanDuration(last.uptimeMs)})`
+            ? `${sup.restarts} (last exit: ${last.cause}, ${since(last.at)} ago, after ${humanDuration(last.uptimeMs)})`
             : String(sup.restarts),
         ]);
       }

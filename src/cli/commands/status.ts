@@ -1,12 +1,9 @@
-import { readSiteIdentity } from '../../site/identity-file.js';
-import { type CommandSpec } from '../command.js';
+import { type CommandSpec, type Context } from '../command.js';
 import { linkRows } from '../links-view.js';
 import { readyText, resourceStatus } from '../conditions-view.js';
-import { humanDuration } from '../output.js';
 import { resourcesOfKind } from '../resources.js';
-import { routerState } from '../router.js';
 import { connectorRows, listenerRows } from '../services.js';
-import { contextSite, readSiteResource } from '../sites.js';
+import { siteView, since } from '../site-view.js';
 import { printLinks } from './link-list.js';
 import { printConnectors, printListeners } from './service-common.js';
 
@@ -15,26 +12,20 @@ export const status: CommandSpec = {
   summary: 'this site: router, links, listeners and connectors (matched or not)',
   examples: ['caravan status', 'caravan status --site west -o json'],
   async run(ctx) {
-    const site = await contextSite(ctx);
-    const res = await readSiteResource(site.dir);
-    const st = await routerState(site.dir);
+    const { site, state: st, routerId, mode, linkAccess: la } = await siteView(ctx);
     const s = st.status;
     const links = linkRows(await resourcesOfKind(site.dir, 'Link'), s);
     const listeners = listenerRows(await resourcesOfKind(site.dir, 'Listener'), s);
     const connectors = connectorRows(await resourcesOfKind(site.dir, 'Connector'), s);
-    const la = s?.router.linkAccess ?? res.spec.linkAccess;
     const data = {
       site: site.name,
       running: st.running,
       router: {
-        id:
-          s?.router.id ??
-          (await readSiteIdentity(site.dir, site.name).catch(() => undefined))?.routerId ??
-          site.name,
-        mode: s?.router.mode ?? res.spec.mode,
+        id: routerId,
+        mode,
         ...(st.pid !== undefined ? { pid: st.pid } : {}),
         ...(s ? { startedAt: s.router.startedAt, version: s.router.version } : {}),
-        linkAccess: la ? { host: la.host, port: la.port } : null,
+        linkAccess: la,
         console: s?.router.console ?? null,
         ...resourceStatus(s, 'Site', site.name),
       },
@@ -44,7 +35,7 @@ export const status: CommandSpec = {
     };
     ctx.out.emit(data, () => {
       const state = s
-        ? `${ctx.out.state('running')}, pid ${st.pid}, up ${humanDuration(Date.now() - Date.parse(s.router.startedAt))}`
+        ? `${ctx.out.state('running')}, pid ${st.pid}, up ${since(s.router.startedAt)}`
         : st.unresponsive
           ? `${ctx.out.state('starting')} (pid ${st.pid})`
           : ctx.out.state('stopped');
@@ -57,15 +48,9 @@ export const status: CommandSpec = {
         const c = data.router.console;
         ctx.out.line(`Web console: ${c.url}${c.auth ? ' (credentials in runtime/console-credentials)' : ''}`);
       }
-      ctx.out.line();
-      ctx.out.line(ctx.out.style('bold', 'Links'));
-      printLinks(ctx, links, '  (none)');
-      ctx.out.line();
-      ctx.out.line(ctx.out.style('bold', 'Listeners'));
-      printListeners(ctx, listeners, '  (none)');
-      ctx.out.line();
-      ctx.out.line(ctx.out.style('bold', 'Connectors'));
-      printConnectors(ctx, connectors, '  (none)');
+      section(ctx, 'Links', () => printLinks(ctx, links, '  (none)'));
+      section(ctx, 'Listeners', () => printListeners(ctx, listeners, '  (none)'));
+      section(ctx, 'Connectors', () => printConnectors(ctx, connectors, '  (none)'));
       if (!s) {
         ctx.out.line();
         ctx.out.line(
@@ -75,3 +60,10 @@ export const status: CommandSpec = {
     });
   },
 };
+
+/** One section of the view: a blank line, its title in bold, then what `body` prints. */
+function section(ctx: Context, title: string, body: () => void): void {
+  ctx.out.line();
+  ctx.out.line(ctx.out.style('bold', title));
+  body();
+}

@@ -18,7 +18,6 @@ import { randomUUID } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
@@ -27,6 +26,7 @@ import { CaravanError, ErrorCodes, errorMessage, type ErrorCode } from '../../er
 import { publicError } from '../../observe/public-error.js';
 import { systemClock, type Clock } from '../../clock.js';
 import { AcceptGuard } from '../../net/accept-guard.js';
+import { bindServer, boundPort, closeServer, portError } from '../../net/server.js';
 import type { LogFields, Logger } from '../../observe/log.js';
 import { RateLimitedLog } from '../../observe/rate-limited-log.js';
 import { provenRouterId } from '../../identity.js';
@@ -135,7 +135,7 @@ export class GrantServer {
   }
 
   get port(): number | undefined {
-    return (this.server?.address() as AddressInfo | null | undefined)?.port;
+    return boundPort(this.server);
   }
 
   private readTls(): Promise<[Buffer, Buffer, Buffer]> {
@@ -162,20 +162,9 @@ export class GrantServer {
     server.requestTimeout = 30_000;
     this.guard.attach(server, 'tls');
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        this.server = undefined;
-        const code = err.code === 'EADDRINUSE' ? ErrorCodes.PORT_IN_USE : ErrorCodes.CONFIG_IO;
-        const what = err.code === 'EADDRINUSE' ? 'is already in use' : `cannot be used: ${err.message}`;
-        reject(
-          new CaravanError(code, `grant port ${this.opts.host}:${this.opts.port} ${what}`, { cause: err }),
-        );
-      };
-      server.once('error', onError);
-      server.listen({ host: this.opts.host, port: this.opts.port }, () => {
-        server.removeListener('error', onError);
-        resolve();
-      });
+    await bindServer(server, this.opts, (err) => {
+      this.server = undefined;
+      return portError(`grant port ${this.opts.host}:${this.opts.port}`, err);
     });
     await writeJson(sitePaths(this.opts.dir).grantServer, {
       host: this.opts.host,
@@ -189,11 +178,9 @@ export class GrantServer {
     const s = this.server;
     this.server = undefined;
     if (!s) return;
-    await new Promise<void>((resolve) => {
-      s.close(() => resolve());
+    await closeServer(s, () => {
       s.closeAllConnections();
-      if (this.ownGuard) this.guard.close();
-      else this.guard.abortHandshakes();
+      this.guard.serverStopped(this.ownGuard);
     });
     this.refusals.close();
   }
