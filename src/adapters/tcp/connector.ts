@@ -73,6 +73,16 @@ export class TcpConnector extends SpecAdapter<TcpConnectorSpec> implements Conne
     });
   }
 
+  /**
+   * Takes a new spec while running, for the same routing key: flows from now on go to its targets; flows already
+   * established are not touched (their sockets stay open), so a target list that follows pods cuts nothing.
+   */
+  update(spec: TcpConnectorSpec): void {
+    this.replaceSpec(spec);
+    this.pool.setTargets(spec.targets ?? [{ host: spec.host, port: spec.port }]);
+    this.log.info('connector updated in place', { target: this.target });
+  }
+
   get healthy(): boolean {
     return this.pool.healthy;
   }
