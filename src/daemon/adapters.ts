@@ -156,6 +156,23 @@ export function updateListener(l: ListenerAdapter, r: ListenerResource): boolean
   return true;
 }
 
+/**
+ * Gives a running connector a new spec without stopping it (resource-diff.ts says which changes qualify), so its
+ * established flows go on. False when this connector cannot: the caller then replaces it.
+ */
+export function updateConnector(c: ConnectorAdapter, r: ConnectorResource): boolean {
+  const s = r.spec;
+  if (!(c instanceof TcpConnector) || s.type !== 'tcp' || c.routingKey !== s.routingKey) return false;
+  c.update({
+    name: r.metadata.name,
+    routingKey: s.routingKey,
+    targets: s.targets ?? [{ host: s.host, port: s.port }],
+    host: s.host,
+    port: s.port,
+  });
+  return true;
+}
+
 export function createConnector(host: AdapterHost, r: ConnectorResource, logger: Logger): ConnectorAdapter {
   const s = r.spec;
   const base = {

@@ -23,11 +23,18 @@ import type { ConnectorAdapter, ListenerAdapter } from '../router/contract.js';
 import { loadSite, type LoadedSite, type RejectedResource } from '../site/site-dir.js';
 import { readJson, type LinkGrantInfo } from '../site/grants/state.js';
 import { LinkRenewer } from '../site/grants/renew.js';
-import { createConnector, createListener, loadAdapters, updateListener } from './adapters.js';
+import {
+  createConnector,
+  createListener,
+  loadAdapters,
+  updateConnector,
+  updateListener,
+} from './adapters.js';
 import { RuntimePart, type ConfigSource, type RuntimeContext } from './context.js';
 import type { LinkAccess } from './link-access.js';
 import {
   describeChange,
+  connectorInPlace,
   diffResources,
   linkInPlace,
   listenerInPlace,
@@ -258,7 +265,7 @@ export class SiteResources extends RuntimePart {
       const siteDiff = diffSite(this.config.site.spec, next.site.spec);
       await loadAdapters([...next.connectors, ...next.listeners].map((r) => r.spec.type));
       this.applyConnectors(
-        diffResources(this.runningConnectors(), next.connectors, () => false),
+        diffResources(this.runningConnectors(), next.connectors, connectorInPlace),
         changes,
       );
       await this.applyListeners(
@@ -318,9 +325,15 @@ export class SiteResources extends RuntimePart {
         changes.push(describeChange(c));
         continue;
       }
+      if (c.op === 'updated' && c.inPlace && e && updateConnector(e.c, c.resource)) {
+        // new targets for new flows; established flows go on
+        e.r = c.resource;
+        changes.push(describeChange(c));
+        continue;
+      }
       if (c.op !== 'added') this.stopConnector(c.name);
       if (c.op !== 'removed') this.startConnector(c.resource);
-      changes.push(describeChange(c));
+      changes.push(describeChange({ ...c, ...(c.op === 'updated' ? { inPlace: false } : {}) }));
     }
   }
 

@@ -3,7 +3,7 @@
  * changed, and whether the running resource can take them in place) or removed. Pure: the reconcile applies
  * the changes (reconcile.ts).
  */
-import type { Kind, LinkResource, ListenerResource } from '../api/index.js';
+import type { ConnectorResource, Kind, LinkResource, ListenerResource } from '../api/index.js';
 
 interface Named {
   kind: Kind;
@@ -103,6 +103,29 @@ export function listenerInPlace(
     previous.spec.type === 'tcp' &&
     next.spec.type === 'tcp' &&
     fields.every((f) => LISTENER_IN_PLACE_FIELDS.has(f))
+  );
+}
+
+/**
+ * Connector fields a running tcp connector takes without being stopped: where new flows go (the targets of a
+ * pod selector follow the pods this way). Flows already established are not touched. Any other change, and the
+ * other connector types, replace the connector.
+ */
+export const CONNECTOR_IN_PLACE_FIELDS: ReadonlySet<string> = new Set([
+  'spec.host',
+  'spec.port',
+  'spec.targets',
+]);
+
+export function connectorInPlace(
+  previous: ConnectorResource,
+  next: ConnectorResource,
+  fields: string[],
+): boolean {
+  return (
+    previous.spec.type === 'tcp' &&
+    next.spec.type === 'tcp' &&
+    fields.every((f) => CONNECTOR_IN_PLACE_FIELDS.has(f))
   );
 }
 

@@ -3,6 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
   MARKER_DIR,
@@ -135,6 +136,33 @@ describe('stale lab sweep', { skip }, () => {
       await orphan.stop(100);
       await run('ip', ['netns', 'del', ns]);
     }
+  });
+});
+
+describe('a link into the test machine and local addresses', { skip }, () => {
+  it("a namespace reaches a server of the test process over linkToRoot; destroy() removes the machine's end", async () => {
+    const lab = await NetLab.create('harness-root-link');
+    const net = `10.251.${(process.pid % 127) * 2}`;
+    let rootIf = '';
+    const server = createServer((s) => s.end('from the test process'));
+    try {
+      const host = await lab.addHost('inside');
+      ({ rootIf } = await lab.linkToRoot(host, 'r', `${net}.1/30`, `${net}.2/30`));
+      await lab.addLocalAddresses(host, ['10.244.0.5']);
+      assert.ok(host.addresses.includes('10.244.0.5'));
+      await new Promise<void>((resolve) => server.listen(0, `${net}.1`, resolve));
+      const port = (server.address() as AddressInfo).port;
+      const probe = await tcpProbe(lab, host, `${net}.1`, port);
+      assert.deepEqual(probe, { ok: true, data: 'from the test process' });
+      // the local address answers inside the namespace only
+      await startTcpServer(lab, host, '10.244.0.5', 7001, 'pod');
+      assert.deepEqual(await tcpProbe(lab, host, '10.244.0.5', 7001), { ok: true, data: 'pod' });
+      assert.equal((await run('ip', ['link', 'show', 'dev', rootIf])).code, 0);
+    } finally {
+      server.close();
+      await lab.destroy();
+    }
+    assert.notEqual((await run('ip', ['link', 'show', 'dev', rootIf])).code, 0, `${rootIf} is gone`);
   });
 });
 

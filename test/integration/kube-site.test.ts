@@ -8,8 +8,9 @@
  * deleted Listener loses its Service and its port, the stand-in restarted (with its watch history compacted, so
  * watches get 410) does not stop the router, and a router killed and started again comes back.
  *
- * Both routers run on 127.0.0.1 of the test machine: the stand-in lives inside the test process, and a network
- * namespace could not reach it without a veth into the host's own namespace, which the tests do not create.
+ * Both routers run on 127.0.0.1 of the test machine, next to the stand-in inside the test process. Separate
+ * networks (two clusters with the same pod CIDR, one that only dials out, LoadBalancer addresses in tokens) are
+ * test/e2e/kube-clusters.test.ts, whose routers reach their stand-ins through veths into the host's namespace.
  *
  * What a real cluster would still prove: that the Role passes the real RBAC (escalation, aggregation), that the
  * real API server admits the objects (CRD validation beyond the stand-in's subset, Service defaulting and

@@ -1,7 +1,9 @@
 // E2E network harness: separate "machines" as Linux network namespaces joined by veth pairs, with nftables
 // firewalls, routes and link failures. Requires root (iproute2 + nftables). Nothing here touches the host's own
 // interfaces, routes or firewall: every command runs inside a namespace this lab created (`ip -n NS …` or
-// `ip netns exec NS …`). Everything created is removed by destroy(), by the node:test `after()` hook, on exit and
+// `ip netns exec NS …`), except linkToRoot(), which adds one veth end (named with the lab's prefix, with the
+// test's own /30) to the host's namespace so a process of the test itself (an API stand-in) can be reached; it
+// goes with its namespace. Everything created is removed by destroy(), by the node:test `after()` hook, on exit and
 // on SIGINT/SIGTERM; namespaces left behind by crashed runs are swept the next time a lab is created.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -242,6 +244,8 @@ export class NetLab {
   private readonly markerPath: string;
   private readonly hostMap = new Map<string, HostState>();
   private readonly procs = new Set<ManagedProcess>();
+  /** veth ends this lab put into the host's own namespace (linkToRoot). */
+  private readonly rootIfs = new Set<string>();
   private destroying: Promise<void> | undefined;
   private destroyedSync = false;
   private readonly unregister: () => void;
@@ -399,6 +403,53 @@ export class NetLab {
       h.addresses.push(address);
     }
     return { aIf, bIf };
+  }
+
+  /**
+   * Links `host` to the test machine's own namespace with a veth pair, so processes in the namespace can reach a
+   * server of the test process listening on `rootCidr`'s address. The root end is named `<prefix><suffix>`
+   * (≤ 15 characters) and carries only `rootCidr` (use a /30 nothing else on the machine uses); the host's end is
+   * `ifName` with `hostCidr`. Deleting the namespace deletes the pair; teardown checks the root end is gone.
+   */
+  async linkToRoot(
+    host: Host,
+    suffix: string,
+    rootCidr: string,
+    hostCidr: string,
+    ifName = 'root',
+  ): Promise<{ rootIf: string; hostIf: string }> {
+    this.assertLive();
+    const h = this.state(host);
+    const rootIf = `${this.prefix}${suffix}`;
+    if (!isIfName(rootIf)) throw new Error(`bad root interface name '${rootIf}' (at most 15 characters)`);
+    const hostIf = this.ifNameFor(h, ifName, 'root');
+    for (const c of [rootCidr, hostCidr])
+      if (!/^[\d.]+\/\d{1,2}$/.test(c)) throw new Error(`bad IPv4 CIDR '${c}'`);
+    this.rootIfs.add(rootIf); // recorded first so teardown removes it even if a later step fails
+    await runOk('ip', ['link', 'add', 'name', rootIf, 'type', 'veth', 'peer', 'name', hostIf, 'netns', h.ns]);
+    await runOk('ip', ['addr', 'add', rootCidr, 'dev', rootIf]);
+    await runOk('ip', ['link', 'set', 'dev', rootIf, 'up']);
+    await runOk('ip', ['-n', h.ns, 'addr', 'add', hostCidr, 'dev', hostIf]);
+    await runOk('ip', ['-n', h.ns, 'link', 'set', 'dev', hostIf, 'up']);
+    const address = hostCidr.split('/')[0] ?? hostCidr;
+    h.interfaces.push({ name: hostIf, cidr: hostCidr, address, peerHost: 'root', peerIf: rootIf });
+    h.addresses.push(address);
+    return { rootIf, hostIf };
+  }
+
+  /**
+   * Gives `host` more addresses of its own (each a /32 on its loopback): addresses local to the namespace that no
+   * link leads to, e.g. the pod IPs of a cluster's pod network.
+   */
+  async addLocalAddresses(host: Host, addresses: readonly string[]): Promise<void> {
+    this.assertLive();
+    const h = this.state(host);
+    for (const address of addresses) {
+      if (!/^[\d.]+$/.test(address)) throw new Error(`bad IPv4 address '${address}'`);
+      await runOk('ip', ['-n', h.ns, 'addr', 'add', `${address}/32`, 'dev', 'lo']);
+      h.interfaces.push({ name: 'lo', cidr: `${address}/32`, address, peerHost: h.name, peerIf: 'lo' });
+      h.addresses.push(address);
+    }
   }
 
   /**
@@ -560,6 +611,13 @@ export class NetLab {
         errors.push(err);
       }
     }
+    for (const rootIf of this.rootIfs) {
+      // normally gone with its peer's namespace
+      const r = await run('ip', ['link', 'del', 'dev', rootIf], { timeoutMs: 10_000 });
+      const still = await run('ip', ['link', 'show', 'dev', rootIf], { timeoutMs: 10_000 });
+      if (r.code !== 0 && still.code === 0)
+        errors.push(new Error(`ip link del ${rootIf} failed: ${r.stderr.trim()}`));
+    }
     try {
       const left = (await listNamespaces()).filter((n) => n.startsWith(this.prefix));
       if (left.length > 0) errors.push(new Error(`namespaces still present: ${left.join(', ')}`));
@@ -584,6 +642,13 @@ export class NetLab {
       // fall back to the names we know
     }
     for (const ns of names) removeNamespaceSync(ns);
+    for (const rootIf of this.rootIfs) {
+      try {
+        sh('ip', ['link', 'del', 'dev', rootIf]);
+      } catch {
+        // gone with its peer's namespace
+      }
+    }
     try {
       unlinkSync(this.markerPath);
     } catch {

@@ -209,6 +209,82 @@ test('tcp connector with several targets: balanced by active flows, a refusing t
   }
 });
 
+test('tcp connector given new targets in place: established flows go on, new flows go to the new list', async () => {
+  const r = newRouter();
+  const a = await server('A');
+  const b = await server('B');
+  const conn = new TcpConnector(
+    r,
+    {
+      name: 'pods',
+      routingKey: 'svc',
+      host: '127.0.0.1',
+      port: a.port,
+      targets: [{ host: '127.0.0.1', port: a.port }],
+    },
+    nullLogger,
+  );
+  r.addConnector(conn);
+  const lis = new TcpListener(
+    r,
+    { name: 'l', routingKey: 'svc', host: '127.0.0.1', port: 0, distribution: 'balanced' },
+    nullLogger,
+  );
+  await lis.start();
+  const clients: net.Socket[] = [];
+  const connect = async (): Promise<{ c: net.Socket; reply: string }> => {
+    const c = net.connect(lis.port!, '127.0.0.1');
+    clients.push(c);
+    c.on('error', () => undefined);
+    const reply = await new Promise<string>((resolve) => c.once('data', (d) => resolve(d.toString())));
+    return { c, reply };
+  };
+  try {
+    const held = await connect();
+    assert.equal(held.reply, 'A');
+    const first = conn.pool.targets[0];
+    // A leaves, B comes (a pod replaced behind a selector)
+    conn.update({
+      name: 'pods',
+      routingKey: 'svc',
+      host: '127.0.0.1',
+      port: b.port,
+      targets: [{ host: '127.0.0.1', port: b.port }],
+    });
+    assert.equal(conn.target, `127.0.0.1:${b.port}`);
+    assert.equal((await connect()).reply, 'B');
+    // A again, next to B: the kept target B holds its active flow, so the new flow goes to A
+    conn.update({
+      name: 'pods',
+      routingKey: 'svc',
+      host: '127.0.0.1',
+      port: a.port,
+      targets: [
+        { host: '127.0.0.1', port: a.port },
+        { host: '127.0.0.1', port: b.port },
+      ],
+    });
+    assert.notEqual(conn.pool.targets[0], first, 'a target that left and came back starts afresh');
+    assert.equal(conn.pool.targets[1]!.active, 1, 'B keeps its count of active flows');
+    assert.equal((await connect()).reply, 'A');
+    // the first flow to A was never cut: it ends cleanly when the client ends it
+    const ended = new Promise<string>((resolve) => {
+      held.c.once('end', () => resolve('end'));
+      held.c.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+      held.c.once('close', () => resolve('close'));
+    });
+    held.c.end();
+    assert.equal(await ended, 'end');
+    assert.ok(conn.healthy);
+  } finally {
+    for (const c of clients) c.destroy();
+    await lis.stop();
+    conn.stop();
+    a.s.close();
+    b.s.close();
+  }
+});
+
 test('udp framing keeps datagram boundaries across any chunking', () => {
   const dgs = [Buffer.from('a'), Buffer.alloc(0), Buffer.alloc(9000, 7), Buffer.from('last')];
   const wire = Buffer.concat(dgs.map(encodeDatagram));

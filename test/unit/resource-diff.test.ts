@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { LinkResource, ListenerResource } from '../../src/api/index.js';
+import type { ConnectorResource, LinkResource, ListenerResource } from '../../src/api/index.js';
 import {
   changedFields,
+  connectorInPlace,
   describeChange,
   diffResources,
   linkInPlace,
@@ -17,6 +18,21 @@ function listener(name: string, spec: Partial<ListenerResource['spec']> = {}, ge
     spec: { routingKey: name, host: '127.0.0.1', port: 5432, type: 'tcp', distribution: 'balanced', ...spec },
   };
   return r;
+}
+
+function connector(name: string, spec: Partial<ConnectorResource['spec']> = {}): ConnectorResource {
+  return {
+    apiVersion: 'caravan.dev/v1alpha1',
+    kind: 'Connector',
+    metadata: { name },
+    spec: {
+      routingKey: name,
+      host: '10.244.0.11',
+      port: 6379,
+      type: 'tcp',
+      ...spec,
+    } as ConnectorResource['spec'],
+  };
 }
 
 function link(name: string, spec: Partial<LinkResource['spec']> = {}): LinkResource {
@@ -107,6 +123,36 @@ describe('diffResources', () => {
     );
     assert.ok(ep?.op === 'updated' && !ep.inPlace);
     assert.deepEqual(ep.fields, ['spec.cost', 'spec.endpoints']);
+  });
+
+  test("a tcp connector's targets change in place; a new routing key or type replaces it", () => {
+    const pods = (...ips: string[]) => ({
+      host: ips[0]!,
+      targets: ips.map((host) => ({ host, port: 6379 })),
+    });
+    const [c] = diffResources(
+      [connector('redis', pods('10.244.0.11', '10.244.0.12'))],
+      [connector('redis', pods('10.244.0.12'))],
+      connectorInPlace,
+    );
+    assert.ok(c?.op === 'updated');
+    assert.deepEqual(c.fields, ['spec.host', 'spec.targets']);
+    assert.equal(c.inPlace, true);
+    assert.equal(describeChange(c), 'Connector/redis updated in place (spec.host, spec.targets)');
+    const [k] = diffResources(
+      [connector('redis')],
+      [connector('redis', { routingKey: 'cache' })],
+      connectorInPlace,
+    );
+    assert.ok(k?.op === 'updated');
+    assert.equal(k.inPlace, false);
+    const [t] = diffResources(
+      [connector('redis')],
+      [connector('redis', { type: 'http1' } as Partial<ConnectorResource['spec']>)],
+      connectorInPlace,
+    );
+    assert.ok(t?.op === 'updated');
+    assert.equal(t.inPlace, false);
   });
 
   test('changedFields sees fields that appear or disappear', () => {

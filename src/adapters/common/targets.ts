@@ -104,6 +104,22 @@ export class TargetPool {
     return best;
   }
 
+  /**
+   * Takes a new list of targets while running: a target already in the pool (same host and port) keeps its
+   * counts and state, new ones start healthy, removed ones get no new flows (flows already on them go on).
+   */
+  setTargets(targets: ReadonlyArray<{ host: string; port: number }>): void {
+    if (targets.length === 0) throw new Error('a connector needs at least one target');
+    const wasHealthy = this.healthy;
+    const byName = new Map(this.targets.map((t) => [targetName(t), t]));
+    const next = targets.map(
+      (t) => byName.get(targetName(t)) ?? { host: t.host, port: t.port, active: 0, failed: false },
+    );
+    this.targets.splice(0, this.targets.length, ...next);
+    // a removed target that was failed is probed no more (probe() checks membership)
+    if (wasHealthy !== this.healthy && !this.stopped) this.opts.onHealthChange(this.healthy);
+  }
+
   markFailed(t: Target): void {
     if (t.failed || this.stopped) return;
     const wasHealthy = this.healthy;
@@ -127,7 +143,7 @@ export class TargetPool {
   private probe(t: Target): void {
     const probe = this.opts.probe ?? ((target, ms) => tcpProbe(target, ms, this.opts.clock));
     void probe(t, this.opts.connectTimeoutMs).then((up) => {
-      if (this.stopped || !t.failed) return;
+      if (this.stopped || !t.failed || !this.targets.includes(t)) return;
       if (!up) {
         this.scheduleProbe(t);
         return;

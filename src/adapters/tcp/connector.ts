@@ -52,6 +52,16 @@ export class TcpConnector extends PooledConnector<TcpConnectorSpec> implements C
       this.log.info(t.failed ? 'target down: skipped' : 'target answers again', { target: targetName(t) });
   }
 
+  /**
+   * Takes a new spec while running, for the same routing key: flows from now on go to its targets; flows already
+   * established are not touched (their sockets stay open), so a target list that follows pods cuts nothing.
+   */
+  update(spec: TcpConnectorSpec): void {
+    this.replaceSpec(spec);
+    this.pool.setTargets(spec.targets ?? [{ host: spec.host, port: spec.port }]);
+    this.log.info('connector updated in place', { target: this.target });
+  }
+
   stats(): Record<string, number> {
     return { ...this.counters };
   }

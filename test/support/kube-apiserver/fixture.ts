@@ -7,26 +7,33 @@ import type { JsonObject } from './status.js';
 
 export const ADMIN_TOKEN = 'admin-token';
 
-let serverTls: Promise<{ key: string; cert: string; ca: string }> | undefined;
+let standInCa: ReturnType<typeof createCa> | undefined;
+const serverTls = new Map<string, Promise<{ key: string; cert: string; ca: string }>>();
 
-/** One CA and 127.0.0.1 server certificate per test process (client-node refuses plain HTTP without skipTLSVerify). */
-export function standInTls(): Promise<{ key: string; cert: string; ca: string }> {
-  serverTls ??= (async () => {
-    const ca = await createCa({ commonName: 'kube-standin-ca' });
-    const c = await issueCertificate(ca, {
-      commonName: 'kube-apiserver',
-      usage: 'server',
-      ips: ['127.0.0.1'],
-    });
-    return { key: c.keyPem, cert: c.certPem, ca: ca.certPem };
-  })();
-  return serverTls;
+/**
+ * One CA per test process, and one server certificate per set of addresses it names (127.0.0.1 and `ips`):
+ * client-node refuses plain HTTP without skipTLSVerify.
+ */
+export function standInTls(ips: readonly string[] = []): Promise<{ key: string; cert: string; ca: string }> {
+  const names = [...new Set(['127.0.0.1', ...ips])].sort();
+  const key = names.join(',');
+  let tls = serverTls.get(key);
+  if (!tls) {
+    tls = (async () => {
+      standInCa ??= createCa({ commonName: 'kube-standin-ca' });
+      const ca = await standInCa;
+      const c = await issueCertificate(ca, { commonName: 'kube-apiserver', usage: 'server', ips: names });
+      return { key: c.keyPem, cert: c.certPem, ca: ca.certPem };
+    })();
+    serverTls.set(key, tls);
+  }
+  return tls;
 }
 
-/** A stand-in over HTTPS (see standInTls) with the admin token. */
+/** A stand-in over HTTPS (see standInTls; its certificate names `opts.host` too) with the admin token. */
 export async function startStandIn(opts: KubeApiServerOptions = {}): Promise<KubeApiServer> {
   return KubeApiServer.start({
-    tls: await standInTls(),
+    tls: await standInTls(opts.host !== undefined ? [opts.host] : []),
     ...opts,
     tokens: {
       [ADMIN_TOKEN]: { name: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] },

@@ -1,4 +1,4 @@
-// An in-memory stand-in for a Kubernetes API server, for tests: real HTTP(S) on 127.0.0.1, the REST paths,
+// An in-memory stand-in for a Kubernetes API server, for tests: real HTTP(S) on 127.0.0.1 (or a given address), the REST paths,
 // verbs, status codes and Status bodies of the published API conventions, so the real client library can talk to
 // it exactly as to a cluster. What it does and does not model is said in each file of this folder; what only a real
 // cluster proves (RBAC escalation, admission, the real garbage collector, Service IPs and load balancers,
@@ -27,6 +27,8 @@ export interface KubeApiServerOptions extends StoreOptions {
   tls?: { key: string; cert: string; ca?: string };
   /** Interval of BOOKMARK events on watches that allow them; 0 = only when `bookmark()` is called. Default 0. */
   bookmarkIntervalMs?: number;
+  /** The address to listen on (default 127.0.0.1); the TLS certificate must name it. */
+  host?: string;
 }
 
 export interface Fault {
@@ -93,7 +95,12 @@ export class KubeApiServer {
   }
 
   get url(): string {
-    return `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${this.portNumber}`;
+    return `${this.opts.tls ? 'https' : 'http'}://${this.host}:${this.portNumber}`;
+  }
+
+  /** The address the server listens on. */
+  get host(): string {
+    return this.opts.host ?? '127.0.0.1';
   }
 
   /** Number of watch streams open now. */
@@ -114,7 +121,7 @@ export class KubeApiServer {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.portNumber, '127.0.0.1', () => resolve());
+      server.listen(this.portNumber, this.host, () => resolve());
     });
     this.portNumber = (server.address() as AddressInfo).port;
     this.server = server;
