@@ -30,6 +30,7 @@ import { tokenRedeem } from './commands/token-redeem.js';
 import { kubeLinkList, kubeLinkStatus } from './kube/links.js';
 import { withKube } from './kube/options.js';
 import { kubeDelete, kubeServiceList, kubeServiceStatus } from './kube/services.js';
+import { kubeSiteDelete } from './kube/site-delete.js';
 import { kubeSiteCreate, kubeSiteStatus, SITE_KUBE_OPTIONS } from './kube/site.js';
 import { kubeStatus } from './kube/status.js';
 import { ISSUE_WAIT_OPTION, kubeTokenIssue, kubeTokenRedeem } from './kube/tokens.js';
@@ -47,7 +48,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   siteStart,
   siteStop,
   withKube(siteStatus, kubeSiteStatus),
-  siteDelete,
+  withKube(siteDelete, kubeSiteDelete),
   siteInstallService,
   withKube(tokenIssue, kubeTokenIssue, ISSUE_WAIT_OPTION),
   withKube(tokenRedeem, kubeTokenRedeem),

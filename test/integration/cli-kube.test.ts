@@ -296,6 +296,25 @@ describe('caravan --kube against the API stand-in', () => {
     await assert.rejects(stat(join(dir, 'late.token')));
   });
 
+  test('CARAVAN_PLATFORM=kubernetes selects the namespace as --kube does; host keeps host sites', async () => {
+    const env = { CARAVAN_PLATFORM: 'kubernetes', KUBECONFIG: kc };
+    const list = await caravan(['connector', 'list'], env);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^redis\s/m);
+    const json = JSON.parse((await caravan(['site', 'status', '-o', 'json'], env)).stdout) as {
+      namespace: string;
+      site: string;
+    };
+    assert.deepEqual([json.namespace, json.site], [NS, 'west']);
+    // host (or unset): the Kubernetes options are refused as without --kube
+    const host = await caravan(['listener', 'list', '--namespace', NS], { CARAVAN_PLATFORM: 'host' });
+    assert.equal(host.code, 2, host.stderr);
+    assert.match(host.stderr, /--namespace needs --kube/);
+    const bad = await caravan(['listener', 'list'], { CARAVAN_PLATFORM: 'k8s', KUBECONFIG: kc });
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /CARAVAN_PLATFORM must be one of: host, kubernetes \(got 'k8s'\)/);
+  });
+
   test('errors: no kubeconfig, no CRDs, forbidden, no such object', async () => {
     const none = await caravan(['listener', 'list', '--kube'], { KUBECONFIG: join(dir, 'nothing') });
     assert.equal(none.code, 3);
@@ -320,5 +339,25 @@ describe('caravan --kube against the API stand-in', () => {
     const del = await kube(['listener', 'delete', 'db']);
     assert.equal(del.code, 0, del.stderr);
     assert.equal(stored('listeners', 'db'), undefined);
+  });
+
+  test("site delete: the namespace's Site, with --force while it is Ready; none left is a clear error", async () => {
+    const other = await kube(['site', 'delete', 'east']);
+    assert.equal(other.code, 4, other.stderr);
+    assert.match(other.stderr, /no site named 'east' in namespace shop \(its Site is west\)/);
+    server.patchStatus(G, 'sites', NS, 'west', {
+      conditions: conditions(['Ready', 'True', 'Ready', 'the site runs']),
+    });
+    const running = await kube(['site', 'delete']);
+    assert.equal(running.code, 5, running.stderr);
+    assert.match(running.stderr, /site west is running in namespace shop .*use --force/);
+    assert.ok(stored('sites', 'west'), 'not deleted without --force');
+    const del = await kube(['site', 'delete', 'west', '--force']);
+    assert.equal(del.code, 0, del.stderr);
+    assert.match(del.stdout, /Site west deleted from namespace shop; its Secrets .* go with it/);
+    assert.equal(stored('sites', 'west'), undefined);
+    const none = await kube(['site', 'delete']);
+    assert.equal(none.code, 4, none.stderr);
+    assert.match(none.stderr, /namespace shop has no Site: nothing to delete/);
   });
 });

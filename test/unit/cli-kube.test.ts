@@ -88,7 +88,10 @@ test('the Kubernetes options need --kube; --help names them', async () => {
   assert.equal(h.code, 0);
   for (const o of ['--kube', '--kubeconfig FILE', '--context NAME', '--namespace NS', '--selector SELECTOR'])
     assert.ok(h.stdout.includes(o), o);
-  assert.match(h.stdout, /With --kube, acts on the Caravan Custom Resources/);
+  assert.match(
+    h.stdout,
+    /With --kube \(or CARAVAN_PLATFORM=kubernetes\), acts on the Caravan Custom Resources/,
+  );
   const none = await cli(['status', '--kube'], { env: { HOME: '/nonexistent-home', KUBECONFIG: '' } });
   assert.equal(none.code, 3);
   assert.match(none.stderr, /no kubeconfig/);
