@@ -27,6 +27,7 @@ import { siteStop } from './commands/site-stop.js';
 import { status } from './commands/status.js';
 import { tokenIssue } from './commands/token-issue.js';
 import { tokenRedeem } from './commands/token-redeem.js';
+import { kubeApply, kubeDeleteFiles } from './kube/apply.js';
 import { kubeLinkList, kubeLinkStatus } from './kube/links.js';
 import { withKube } from './kube/options.js';
 import { kubeDelete, kubeServiceList, kubeServiceStatus } from './kube/services.js';
@@ -64,8 +65,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   withKube(connectorList, kubeServiceList('Connector')),
   withKube(connectorStatus, kubeServiceStatus('Connector')),
   withKube(connectorDelete, kubeDelete('Connector')),
-  apply,
-  del,
+  withKube(apply, kubeApply),
+  withKube(del, kubeDeleteFiles),
   withKube(status, kubeStatus),
   networkStatus,
   debugDump,

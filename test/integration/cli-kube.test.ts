@@ -315,6 +315,104 @@ describe('caravan --kube against the API stand-in', () => {
     assert.match(bad.stderr, /CARAVAN_PLATFORM must be one of: host, kubernetes \(got 'k8s'\)/);
   });
 
+  test('apply -f / delete -f: the host files become Custom Resources, with the spec as written', async () => {
+    const writes = (): number => server.requests.filter((r) => r.method !== 'GET').length;
+    const head = (kind: string, name: string): string =>
+      `apiVersion: caravan.dev/v1alpha1\nkind: ${kind}\nmetadata:\n  name: ${name}\n`;
+    const apps =
+      `${head('Listener', 'web')}  labels:\n    tier: front\nspec:\n  port: 8080\n  routingKey: web\n---\n` +
+      `${head('Connector', 'cache')}spec:\n  port: 6379\n  selector: app=cache\n---\n` +
+      `${head('Site', 'west')}spec:\n  linkAccess:\n    type: ClusterIP\n    port: 55671\n`;
+    await writeFile(join(dir, 'apps.yaml'), apps);
+    const first = await kube(['apply', '-f', 'apps.yaml']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual(first.stdout.trim().split('\n'), [
+      'Listener/web created',
+      'Connector/cache created',
+      'Site/west configured',
+    ]);
+    // the spec as the user wrote it (no defaults), the Kubernetes-only fields kept
+    assert.deepEqual(stored('listeners', 'web')?.['spec'], { port: 8080, routingKey: 'web' });
+    assert.equal(
+      ((stored('listeners', 'web')?.['metadata'] as JsonObject)['labels'] as JsonObject)['tier'],
+      'front',
+    );
+    assert.deepEqual(stored('connectors', 'cache')?.['spec'], { port: 6379, selector: 'app=cache' });
+    assert.deepEqual(stored('sites', 'west')?.['spec'], { linkAccess: { type: 'ClusterIP', port: 55671 } });
+
+    const again = await kube(['apply', '-f', 'apps.yaml', '-o', 'json']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(
+      (JSON.parse(again.stdout) as Array<{ action: string }>).map((r) => r.action),
+      ['unchanged', 'unchanged', 'unchanged'],
+    );
+
+    // a write that loses a race (409) is retried once on a fresh read
+    await writeFile(join(dir, 'apps.yaml'), apps.replace('port: 8080', 'port: 8081'));
+    const isWebPut = (m: string, path: string): boolean => m === 'PUT' && path.includes('/listeners/web');
+    server.injectFault({ match: isWebPut, kind: 409 });
+    const changed = await kube(['apply', '-f', 'apps.yaml']);
+    assert.equal(changed.code, 0, changed.stderr);
+    assert.match(changed.stdout, /^Listener\/web configured$/m);
+    assert.match(changed.stdout, /^Connector\/cache unchanged$/m);
+    assert.equal((stored('listeners', 'web')?.['spec'] as JsonObject)['port'], 8081);
+    assert.equal(server.requests.filter((r) => isWebPut(r.method, r.path)).length, 2);
+
+    // an invalid document: file, document and field named, and nothing is sent
+    const before = writes();
+    await writeFile(
+      join(dir, 'bad.yaml'),
+      `${head('Listener', 'ok')}spec:\n  port: 9000\n---\n${head('Listener', 'worse')}spec:\n  port: 99999\n`,
+    );
+    const bad = await kube(['apply', '-f', 'bad.yaml']);
+    assert.equal(bad.code, 4, bad.stderr);
+    assert.match(bad.stderr, /bad\.yaml: document 2, Listener "worse": spec\.port: /);
+    await writeFile(
+      join(dir, 'sel.yaml'),
+      `${head('Connector', 'c2')}spec:\n  port: 80\n  selector: 'app in '\n`,
+    );
+    const sel = await kube(['apply', '-f', 'sel.yaml']);
+    assert.equal(sel.code, 4, sel.stderr);
+    assert.match(sel.stderr, /sel\.yaml: Connector "c2": spec\.selector/);
+    await writeFile(join(dir, 'east.yaml'), `${head('Site', 'east')}spec: {}\n`);
+    const east = await kube(['apply', '-f', 'east.yaml']);
+    assert.equal(east.code, 4, east.stderr);
+    assert.match(
+      east.stderr,
+      /Site "east": metadata\.name: namespace shop holds exactly one Site, and it is "west"/,
+    );
+    assert.equal(writes(), before, 'nothing was written');
+    assert.equal(stored('listeners', 'ok'), undefined);
+
+    // on a host site the Kubernetes-only fields are refused, naming --kube
+    const host = await caravan(['apply', '-f', 'apps.yaml']);
+    assert.equal(host.code, 4, host.stderr);
+    assert.match(
+      host.stderr,
+      /Connector "cache": spec\.selector: only a Kubernetes site reads this field .*--kube/,
+    );
+    assert.match(host.stderr, /Site "west": spec\.linkAccess\.type: only a Kubernetes site reads this field/);
+
+    // delete -f: every resource must exist, the Site is not deleted this way
+    await writeFile(join(dir, 'services.yaml'), apps.split('---\n').slice(0, 2).join('---\n'));
+    const siteToo = await kube(['delete', '-f', 'apps.yaml']);
+    assert.equal(siteToo.code, 4);
+    assert.match(siteToo.stderr, /Site "west": kind: .*caravan site delete --kube/);
+    await writeFile(join(dir, 'missing.yaml'), `${head('Listener', 'ok')}spec:\n  port: 9000\n`);
+    const missing = await kube(['delete', '-f', 'services.yaml', '-f', 'missing.yaml']);
+    assert.equal(missing.code, 4);
+    assert.match(missing.stderr, /Listener "ok": metadata\.name: not found in namespace shop/);
+    assert.ok(stored('listeners', 'web'), 'nothing deleted while one is missing');
+    const del = await kube(['delete', '-f', 'services.yaml']);
+    assert.equal(del.code, 0, del.stderr);
+    assert.deepEqual(del.stdout.trim().split('\n'), ['Listener/web deleted', 'Connector/cache deleted']);
+    assert.equal(stored('listeners', 'web'), undefined);
+    assert.equal(stored('connectors', 'cache'), undefined);
+    const ignored = await kube(['delete', '-f', 'services.yaml', '--ignore-not-found']);
+    assert.equal(ignored.code, 0, ignored.stderr);
+    assert.match(ignored.stdout, /Listener\/web not found/);
+  });
+
   test('errors: no kubeconfig, no CRDs, forbidden, no such object', async () => {
     const none = await caravan(['listener', 'list', '--kube'], { KUBECONFIG: join(dir, 'nothing') });
     assert.equal(none.code, 3);
