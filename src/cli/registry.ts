@@ -28,6 +28,7 @@ import { status } from './commands/status.js';
 import { tokenIssue } from './commands/token-issue.js';
 import { tokenRedeem } from './commands/token-redeem.js';
 import { kubeApply, kubeDeleteFiles } from './kube/apply.js';
+import { kubeNetworkStatus } from './kube/network.js';
 import { kubeLinkList, kubeLinkStatus } from './kube/links.js';
 import { withKube } from './kube/options.js';
 import { kubeDelete, kubeServiceList, kubeServiceStatus } from './kube/services.js';
@@ -68,7 +69,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   withKube(apply, kubeApply),
   withKube(del, kubeDeleteFiles),
   withKube(status, kubeStatus),
-  networkStatus,
+  withKube(networkStatus, kubeNetworkStatus),
   debugDump,
   kubeManifests,
   demo,

@@ -12,7 +12,13 @@ import { systemClock } from '../clock.js';
 import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
 import type { KubeApi } from '../kube/api.js';
 import type { KubeConnection } from '../kube/config.js';
-import { KubeController, registerControllerMetrics, routerFacts } from '../kube/controller/index.js';
+import { networkView } from '../admin/network-view.js';
+import {
+  KubeController,
+  NetworkStatusWriter,
+  registerControllerMetrics,
+  routerFacts,
+} from '../kube/controller/index.js';
 import { SELECTOR } from '../kube/manifests.js';
 import { stableJson } from '../kube/reconcile/diff.js';
 import type { ReconcileResult, RouterFacts } from '../kube/reconcile/index.js';
@@ -41,10 +47,14 @@ export interface KubeSiteOptions {
   factsPollMs?: number;
   /** the API client; default one made by connectKube (loads @kubernetes/client-node) */
   api?: KubeApi;
+  /** at most one write of the Site's status.network per this many ms (default 5000) */
+  networkStatusIntervalMs?: number;
 }
 
 export class KubeSite {
   readonly controller: KubeController;
+  /** writes the router's view of the network into the Site's status.network */
+  readonly network: NetworkStatusWriter;
   private rt: SiteRuntime | undefined;
   private latest: SiteConfig | undefined;
   private lastApplied = '';
@@ -79,6 +89,27 @@ export class KubeSite {
         ...(opts.clock ? { clock: opts.clock } : {}),
       }),
     });
+    this.network = new NetworkStatusWriter({
+      api,
+      namespace,
+      clock: opts.clock ?? systemClock,
+      logger: this.log,
+      read: () => this.networkNow(),
+      ...(opts.networkStatusIntervalMs !== undefined ? { minIntervalMs: opts.networkStatusIntervalMs } : {}),
+    });
+  }
+
+  /** The Site's name and the running router's view of the network (undefined while no router runs). */
+  private networkNow(): { site: string; sites: ReturnType<typeof networkView> } | undefined {
+    const rt = this.rt;
+    const name = this.latest?.site.metadata.name;
+    if (!rt || name === undefined) return undefined;
+    try {
+      return { site: name, sites: networkView(rt.status()) };
+    } catch (e) {
+      this.log.warn('router status unreadable', { error: errorMessage(e) });
+      return undefined;
+    }
   }
 
   static async start(opts: KubeSiteOptions): Promise<KubeSite> {
@@ -100,6 +131,7 @@ export class KubeSite {
     await mkdir(opts.stateDir, { recursive: true });
     const site = new KubeSite(opts, api, namespace);
     site.controller.start();
+    site.network.start();
     return site;
   }
 
@@ -143,6 +175,7 @@ export class KubeSite {
       });
       this.lastApplied = text;
       registerControllerMetrics(this.rt.metrics, this.controller);
+      this.network.reset();
       this.log.info('router started from the namespace', { router: this.rt.router.id });
       this.controller.schedule();
       return;
@@ -167,6 +200,7 @@ export class KubeSite {
 
   /** Stops the controller (watches, timers), then the router. */
   async stop(): Promise<void> {
+    await this.network.stop();
     await this.controller.stop();
     const rt = this.rt;
     this.rt = undefined;

@@ -439,6 +439,58 @@ describe('caravan --kube against the API stand-in', () => {
     assert.equal(stored('listeners', 'db'), undefined);
   });
 
+  test('network status reads the summary the router writes into its Site status, as on a host site', async () => {
+    const none = await kube(['network', 'status']);
+    assert.equal(none.code, 5, none.stderr);
+    assert.match(none.stderr, /site west has no status\.network yet/);
+    // standing in for the router: its view of the network, in the Site's status
+    server.patchStatus(G, 'sites', NS, 'west', {
+      network: {
+        updatedAt: '2026-01-01T00:00:00Z',
+        sites: [
+          {
+            site: 'west',
+            router: 'west-r1',
+            mode: 'interior',
+            reachable: true,
+            self: true,
+            links: [{ site: 'hub', router: 'hub-r2', cost: 3 }],
+            services: [{ key: 'db', connectors: 2 }],
+          },
+          {
+            site: 'hub\u001b[31m',
+            router: 'hub-r2',
+            mode: 'interior',
+            reachable: true,
+            self: false,
+            links: [{ site: 'west', router: 'west-r1', cost: 3 }],
+            services: [{ key: 'web', connectors: 1 }],
+          },
+        ],
+      },
+    });
+    const table = await kube(['network', 'status']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /Network seen from site west: 2 sites/);
+    assert.match(table.stdout, /west \(this site\)\s+west-r1\s+interior\s+yes\s+hub\(3\)\s+db\(2\)/);
+    assert.match(table.stdout, /hub\S*\s+hub-r2\s+interior\s+yes\s+west\(3\)\s+web/);
+    assert.ok(!table.stdout.includes('\u001b'), 'a name from a peer is escaped for the terminal');
+    const json = JSON.parse((await kube(['network', 'status', '-o', 'json'])).stdout) as {
+      from: string;
+      namespace: string;
+      sites: Array<{ site: string; self: boolean; links: Array<{ cost: number }> }>;
+    };
+    assert.equal(json.from, 'west');
+    assert.equal(json.namespace, NS);
+    assert.deepEqual(
+      json.sites.map((x) => [x.self, x.links[0]?.cost]),
+      [
+        [true, 3],
+        [false, 3],
+      ],
+    );
+  });
+
   test("site delete: the namespace's Site, with --force while it is Ready; none left is a clear error", async () => {
     const other = await kube(['site', 'delete', 'east']);
     assert.equal(other.code, 4, other.stderr);
