@@ -4,7 +4,8 @@
  * (the namespace has a valid Site and its Secrets exist) and reloads when the configuration or a Secret file
  * changes; it stops when the namespace has no Site, and keeps its configuration while the Site cannot run; the router's status becomes the facts of the next reconcile (Ready, Matched). Before the router runs,
  * the controller still writes statuses. One reconcile core, two sources: the runtime runs the core's SiteConfig
- * through a ConfigSource, as it runs a site directory.
+ * through a ConfigSource, as it runs a site directory. The router's view of the network goes into the Site's
+ * `status.network` (NetworkStatusWriter), for `caravan network status --kube` outside the pod.
  */
 import { mkdir } from 'node:fs/promises';
 import type { Clock } from '../clock.js';
