@@ -27,8 +27,24 @@ export interface NetworkSite {
   /** the router asked */
   self: boolean;
   links: Array<{ site: string; router: string; cost: number }>;
+  /** what the site's router advertises about itself, when it does: its platform, its listeners (count) */
+  platform?: string;
+  listeners?: number;
   /** routing keys with connectors at this site (count of connectors) */
   services: Array<{ key: string; connectors: number }>;
+}
+
+/** The platform and listener count a router advertises (its routing info), when it does. */
+function advertised(info: Record<string, unknown> | undefined): { platform?: string; listeners?: number } {
+  const out: { platform?: string; listeners?: number } = {};
+  if (typeof info?.['platform'] === 'string') out.platform = info['platform'];
+  const l = info?.['listeners'];
+  if (l !== null && typeof l === 'object' && !Array.isArray(l))
+    out.listeners = Object.values(l).reduce<number>(
+      (n, v) => n + (typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : 0),
+      0,
+    );
+  return out;
 }
 
 export function networkView(status: StatusSnapshot): NetworkSite[] {
@@ -41,6 +57,7 @@ export function networkView(status: StatusSnapshot): NetworkSite[] {
       mode: r.mode,
       reachable: r.id === self || r.reachable,
       self: r.id === self,
+      ...advertised(r.info),
       links: r.links
         .map((l) => ({ site: siteOfRouter(l.neighbor), router: l.neighbor, cost: l.cost }))
         .sort((a, b) => a.site.localeCompare(b.site)),

@@ -454,6 +454,8 @@ describe('caravan --kube against the API stand-in', () => {
             mode: 'interior',
             reachable: true,
             self: true,
+            platform: 'linux/x64 node v20',
+            listeners: 2,
             links: [{ site: 'hub', router: 'hub-r2', cost: 3 }],
             services: [{ key: 'db', connectors: 2 }],
           },
@@ -478,8 +480,15 @@ describe('caravan --kube against the API stand-in', () => {
     const json = JSON.parse((await kube(['network', 'status', '-o', 'json'])).stdout) as {
       from: string;
       namespace: string;
-      sites: Array<{ site: string; self: boolean; links: Array<{ cost: number }> }>;
+      sites: Array<{
+        site: string;
+        self: boolean;
+        platform?: string;
+        listeners?: number;
+        links: Array<{ cost: number }>;
+      }>;
     };
+    assert.deepEqual([json.sites[0]?.platform, json.sites[0]?.listeners], ['linux/x64 node v20', 2]);
     assert.equal(json.from, 'west');
     assert.equal(json.namespace, NS);
     assert.deepEqual(

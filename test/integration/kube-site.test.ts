@@ -263,6 +263,9 @@ describe('a Kubernetes site run by caravan-router --kube', () => {
       { what: 'status.network of Site east listing east and hub', timeoutMs: 30_000 },
     );
     assert.equal(net.sites?.[0]?.site, 'east', 'this site first');
+    const hubEntry = net.sites?.find((x) => x.site === 'hub') as { listeners?: number; platform?: string };
+    assert.equal(hubEntry.listeners, 1, 'the hub advertises its listener kdb');
+    assert.match(hubEntry.platform ?? '', /node/);
     const shown = await cli(['network', 'status', '--kube', '--kubeconfig', kubeconfig, '--namespace', NS]);
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, /east \(this site\)\s+east-\S+\s+interior\s+yes\s+hub\(1\)/);

@@ -171,6 +171,8 @@ const networkStatus = obj(
           mode: oneOf(SITE_MODES, { description: '`interior` or `edge`.' }),
           reachable: bool({ description: 'Whether this site reaches it.' }),
           self: bool({ description: 'This site.' }),
+          platform: text('The platform its router advertises.'),
+          listeners: int({ description: 'The listeners it advertises.', min: 0, max: MAX_INT32 }),
           links: list(
             obj(
               {

@@ -27,6 +27,8 @@ function siteOf(v: unknown): NetworkSite | undefined {
     mode: v['mode'] === 'edge' ? 'edge' : 'interior',
     reachable: v['reachable'] === true,
     self: v['self'] === true,
+    ...(isStr(v['platform']) ? { platform: v['platform'] } : {}),
+    ...(isCount(v['listeners']) ? { listeners: v['listeners'] } : {}),
     links: links
       .filter((l): l is Record<string, unknown> => isObj(l) && isStr(l['site']) && isStr(l['router']))
       .map((l) => ({

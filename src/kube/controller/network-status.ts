@@ -46,6 +46,8 @@ export function boundedNetwork(
     mode: s.mode,
     reachable: s.reachable,
     self: s.self,
+    ...(s.platform !== undefined ? { platform: t(s.platform) } : {}),
+    ...(s.listeners !== undefined ? { listeners: s.listeners } : {}),
     links: s.links
       .slice(0, limits.links)
       .map((l) => ({ site: t(l.site), router: t(l.router), cost: l.cost })),
