@@ -53,8 +53,9 @@ const SRC_RULES = {
   // the console writes its generated credentials file like every state file (site/atomic)
   admin: [...common, 'api', 'site/atomic'],
   // --kube: the CLI writes Custom Resources through the kube client and checks them as the router does
-  cli: [...common, 'api', 'admin/client', 'admin/types', 'site', 'kube'],
-  kube: [...common, 'api', 'admin/client', 'admin/types', 'site'],
+  cli: [...common, 'api', 'admin/client', 'admin/types', 'admin/network-view', 'site', 'kube'],
+  // the network a Kubernetes-mode router writes into its Site's status is the view `network status` shows
+  kube: [...common, 'api', 'admin/client', 'admin/types', 'admin/network-view', 'site'],
   // an embedded node runs the daemon's composition (SiteRuntime) in the program's process
   embed: [...common, 'api', 'router', 'links', 'adapters', 'site', 'admin', 'daemon/runtime'],
   daemon: null, // the composition root may import anything

@@ -17,5 +17,6 @@ export {
   toYaml,
   resourcesToYaml,
   type ParsedDocuments,
+  type ParseOptions,
   type RejectedDocument,
 } from './parse.js';

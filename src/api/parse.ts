@@ -5,7 +5,15 @@
 import { Document, LineCounter, isMap, isScalar, isSeq, parseAllDocuments, type Node } from 'yaml';
 import { ResourceError, type ResourceIssue } from './errors.js';
 import type { Kind, Resource } from './types.js';
-import { checkResource } from './validate.js';
+import { checkResource, type CheckResult } from './validate.js';
+
+/** How parseDocuments checks each document: the host validator by default. */
+export interface ParseOptions {
+  /** the check of one document (Kubernetes mode accepts its own fields besides the host's) */
+  check?: (doc: unknown) => CheckResult;
+  /** name every document of a multi-document text by its number (`document 2, Listener "db"`) */
+  numberDocuments?: boolean;
+}
 
 /** Splits `spec.endpoints[0].port` into `['spec', 'endpoints', 0, 'port']`. */
 function splitPath(path: string): (string | number)[] {
@@ -58,6 +66,8 @@ export interface RejectedDocument {
 /** What one YAML text holds: its valid resources, its invalid documents of known identity, and other problems. */
 export interface ParsedDocuments {
   resources: Resource[];
+  /** each valid resource's document as written (no defaults), in the order of `resources` */
+  raw: unknown[];
   rejected: RejectedDocument[];
   /** every problem, in document order */
   issues: ResourceIssue[];
@@ -70,8 +80,8 @@ export interface ParsedDocuments {
  * (INVALID_RESOURCE): for a YAML syntax error naming `source:line:column`; for invalid documents listing every
  * issue of every document, each naming the source, the resource and the field path.
  */
-export function parseResources(text: string, source: string): Resource[] {
-  const parsed = parseDocuments(text, source);
+export function parseResources(text: string, source: string, opts: ParseOptions = {}): Resource[] {
+  const parsed = parseDocuments(text, source, opts);
   if (parsed.issues.length > 0) throw new ResourceError(parsed.issues);
   return parsed.resources;
 }
@@ -80,7 +90,7 @@ export function parseResources(text: string, source: string): Resource[] {
  * Like parseResources, without throwing: a router applies the valid documents and reports each invalid one by
  * kind and name (its Configured condition), so that one bad resource does not hold back the others.
  */
-export function parseDocuments(text: string, source: string): ParsedDocuments {
+export function parseDocuments(text: string, source: string, opts: ParseOptions = {}): ParsedDocuments {
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const list = Array.isArray(docs) ? docs : [];
@@ -98,9 +108,12 @@ export function parseDocuments(text: string, source: string): ParsedDocuments {
       });
     }
   }
-  if (syntax.length > 0) return { resources: [], rejected: [], issues: syntax, unattributed: syntax };
+  if (syntax.length > 0)
+    return { resources: [], raw: [], rejected: [], issues: syntax, unattributed: syntax };
 
+  const check = opts.check ?? checkResource;
   const resources: Resource[] = [];
+  const raw: unknown[] = [];
   const rejected: RejectedDocument[] = [];
   const issues: ResourceIssue[] = [];
   const unattributed: ResourceIssue[] = [];
@@ -123,9 +136,10 @@ export function parseDocuments(text: string, source: string): ParsedDocuments {
       unattributed.push(issue);
       return;
     }
-    const r = checkResource(value);
+    const r = check(value);
     if (r.resource) {
       resources.push(r.resource);
+      raw.push(value);
       return;
     }
     const docLabel = nonEmpty.length > 1 ? `document ${index + 1}` : undefined;
@@ -133,7 +147,8 @@ export function parseDocuments(text: string, source: string): ParsedDocuments {
     for (const issue of r.issues) {
       const off = offsetOf(doc, issue.path);
       const line = off !== undefined ? lineCounter.linePos(off).line : undefined;
-      const resource = r.label ?? docLabel;
+      const resource =
+        opts.numberDocuments && docLabel && r.label ? `${docLabel}, ${r.label}` : (r.label ?? docLabel);
       own.push({
         ...issue,
         source,
@@ -151,7 +166,7 @@ export function parseDocuments(text: string, source: string): ParsedDocuments {
       });
     else unattributed.push(...own);
   });
-  return { resources, rejected, issues, unattributed };
+  return { resources, raw, rejected, issues, unattributed };
 }
 
 const TOP_ORDER = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];

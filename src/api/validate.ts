@@ -7,6 +7,7 @@
 import { ResourceError, type ResourceIssue } from './errors.js';
 import { Checker, compact, type Obj } from './schema/checker.js';
 import { SCHEMAS } from './schema/index.js';
+import { kubeOnlyMessage } from './schema/kube-only.js';
 import { describeValue, isPlainObject, suggestion } from './schema/messages.js';
 import { API_VERSION, KINDS, NAME_PATTERN, type Kind, type ObjectMeta, type Resource } from './types.js';
 
@@ -150,7 +151,13 @@ export function checkResource(obj: unknown): CheckResult {
     ...(meta.generation !== undefined ? { generation: meta.generation } : {}),
   };
   const resource = checkKind(c, kind, meta, root);
-  if (c.issues.length > 0) return { issues: c.issues, ...(label ? { label } : {}), ...identity };
+  if (c.issues.length > 0) {
+    const issues = c.issues.map((i) => {
+      const kubeOnly = i.message.startsWith('unknown field') ? kubeOnlyMessage(kind, i.path) : undefined;
+      return kubeOnly ? { ...i, message: kubeOnly } : i;
+    });
+    return { issues, ...(label ? { label } : {}), ...identity };
+  }
   return { resource, issues: [], ...(label ? { label } : {}), ...identity };
 }
 

@@ -5,6 +5,7 @@
 import { isResourceError, formatIssue } from '../api/index.js';
 import { errorMessage, isCaravanError } from '../errors.js';
 import { commandHelp, listHelp, parseCommandLine, splitCommand, type CommandSpec } from './command.js';
+import { platformOf } from './kube/connect.js';
 import { COMMANDS } from './registry.js';
 import { exitCodeFor, ExitCodes } from './exit-codes.js';
 import { Output, type Writer } from './output.js';
@@ -85,6 +86,8 @@ export async function run(argv: readonly string[], partial: Partial<Io> = {}): P
       io.stdout.write(commandHelp(cmd));
       return ExitCodes.OK;
     }
+    // a CARAVAN_PLATFORM that is neither host nor kubernetes is refused whatever the command
+    platformOf(io.env);
     const out = new Output(io.stdout, io.stderr, parsed.global.output, parsed.global.color);
     const code = await cmd.run({
       command: cmd,

@@ -27,9 +27,12 @@ import { siteStop } from './commands/site-stop.js';
 import { status } from './commands/status.js';
 import { tokenIssue } from './commands/token-issue.js';
 import { tokenRedeem } from './commands/token-redeem.js';
+import { kubeApply, kubeDeleteFiles } from './kube/apply.js';
+import { kubeNetworkStatus } from './kube/network.js';
 import { kubeLinkList, kubeLinkStatus } from './kube/links.js';
 import { withKube } from './kube/options.js';
 import { kubeDelete, kubeServiceList, kubeServiceStatus } from './kube/services.js';
+import { kubeSiteDelete } from './kube/site-delete.js';
 import { kubeSiteCreate, kubeSiteStatus, SITE_KUBE_OPTIONS } from './kube/site.js';
 import { kubeStatus } from './kube/status.js';
 import { ISSUE_WAIT_OPTION, kubeTokenIssue, kubeTokenRedeem } from './kube/tokens.js';
@@ -47,7 +50,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   siteStart,
   siteStop,
   withKube(siteStatus, kubeSiteStatus),
-  siteDelete,
+  withKube(siteDelete, kubeSiteDelete),
   siteInstallService,
   withKube(tokenIssue, kubeTokenIssue, ISSUE_WAIT_OPTION),
   withKube(tokenRedeem, kubeTokenRedeem),
@@ -63,10 +66,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   withKube(connectorList, kubeServiceList('Connector')),
   withKube(connectorStatus, kubeServiceStatus('Connector')),
   withKube(connectorDelete, kubeDelete('Connector')),
-  apply,
-  del,
+  withKube(apply, kubeApply),
+  withKube(del, kubeDeleteFiles),
   withKube(status, kubeStatus),
-  networkStatus,
+  withKube(networkStatus, kubeNetworkStatus),
   debugDump,
   kubeManifests,
   demo,

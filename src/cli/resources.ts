@@ -8,7 +8,9 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import {
   ResourceError,
+  parseDocuments,
   parseResources,
+  type ParseOptions,
   resourceKey,
   resourcesToYaml,
   toYaml,
@@ -27,16 +29,20 @@ import { resourceFileName, SITE_SUBDIRS } from '../site/site-dir.js';
 export interface InputResource {
   resource: Resource;
   source: string;
+  /** the document as written (no defaults): what `apply --kube` sends */
+  raw?: unknown;
 }
 
 /**
  * Reads resources from files, directories (their *.yaml / *.yml files, sorted) and `-` (stdin). Validates them
- * all; throws one ResourceError listing every problem of every input.
+ * all (with `parse.check`, the host validator by default); throws one ResourceError listing every problem of
+ * every input.
  */
 export async function readInputs(
   specs: readonly string[],
   cwd: string,
   readStdin: () => Promise<string>,
+  parse: ParseOptions = {},
 ): Promise<InputResource[]> {
   if (specs.length === 0) throw new CaravanError(ErrorCodes.USAGE, '-f FILE|DIR|- is required');
   const files: Array<{ path?: string; source: string }> = [];
@@ -77,7 +83,9 @@ export async function readInputs(
       });
     }
     try {
-      for (const resource of parseResources(text, f.source)) out.push({ resource, source: f.source });
+      const parsed = parseDocuments(text, f.source, parse);
+      if (parsed.issues.length > 0) throw new ResourceError(parsed.issues);
+      parsed.resources.forEach((resource, i) => out.push({ resource, source: f.source, raw: parsed.raw[i] }));
     } catch (e) {
       if (e instanceof ResourceError) issues.push(...e.issues);
       else throw e;

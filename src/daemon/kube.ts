@@ -4,7 +4,8 @@
  * (the namespace has a valid Site and its Secrets exist) and reloads when the configuration or a Secret file
  * changes; it stops when the namespace has no Site, and keeps its configuration while the Site cannot run; the router's status becomes the facts of the next reconcile (Ready, Matched). Before the router runs,
  * the controller still writes statuses. One reconcile core, two sources: the runtime runs the core's SiteConfig
- * through a ConfigSource, as it runs a site directory.
+ * through a ConfigSource, as it runs a site directory. The router's view of the network goes into the Site's
+ * `status.network` (NetworkStatusWriter), for `caravan network status --kube` outside the pod.
  */
 import { mkdir } from 'node:fs/promises';
 import type { Clock } from '../clock.js';
@@ -12,7 +13,13 @@ import { systemClock } from '../clock.js';
 import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
 import type { KubeApi } from '../kube/api.js';
 import type { KubeConnection } from '../kube/config.js';
-import { KubeController, registerControllerMetrics, routerFacts } from '../kube/controller/index.js';
+import { networkView } from '../admin/network-view.js';
+import {
+  KubeController,
+  NetworkStatusWriter,
+  registerControllerMetrics,
+  routerFacts,
+} from '../kube/controller/index.js';
 import { SELECTOR } from '../kube/manifests.js';
 import { stableJson } from '../kube/reconcile/diff.js';
 import type { ReconcileResult, RouterFacts } from '../kube/reconcile/index.js';
@@ -41,10 +48,14 @@ export interface KubeSiteOptions {
   factsPollMs?: number;
   /** the API client; default one made by connectKube (loads @kubernetes/client-node) */
   api?: KubeApi;
+  /** at most one write of the Site's status.network per this many ms (default 5000) */
+  networkStatusIntervalMs?: number;
 }
 
 export class KubeSite {
   readonly controller: KubeController;
+  /** writes the router's view of the network into the Site's status.network */
+  readonly network: NetworkStatusWriter;
   private rt: SiteRuntime | undefined;
   private latest: SiteConfig | undefined;
   private lastApplied = '';
@@ -79,6 +90,27 @@ export class KubeSite {
         ...(opts.clock ? { clock: opts.clock } : {}),
       }),
     });
+    this.network = new NetworkStatusWriter({
+      api,
+      namespace,
+      clock: opts.clock ?? systemClock,
+      logger: this.log,
+      read: () => this.networkNow(),
+      ...(opts.networkStatusIntervalMs !== undefined ? { minIntervalMs: opts.networkStatusIntervalMs } : {}),
+    });
+  }
+
+  /** The Site's name and the running router's view of the network (undefined while no router runs). */
+  private networkNow(): { site: string; sites: ReturnType<typeof networkView> } | undefined {
+    const rt = this.rt;
+    const name = this.latest?.site.metadata.name;
+    if (!rt || name === undefined) return undefined;
+    try {
+      return { site: name, sites: networkView(rt.status()) };
+    } catch (e) {
+      this.log.warn('router status unreadable', { error: errorMessage(e) });
+      return undefined;
+    }
   }
 
   static async start(opts: KubeSiteOptions): Promise<KubeSite> {
@@ -100,6 +132,7 @@ export class KubeSite {
     await mkdir(opts.stateDir, { recursive: true });
     const site = new KubeSite(opts, api, namespace);
     site.controller.start();
+    site.network.start();
     return site;
   }
 
@@ -167,6 +200,7 @@ export class KubeSite {
     });
     this.lastApplied = text;
     registerControllerMetrics(this.rt.metrics, this.controller);
+    this.network.reset();
     this.controller.schedule();
   }
 
@@ -183,6 +217,7 @@ export class KubeSite {
 
   /** Stops the controller (watches, timers), then the router. */
   async stop(): Promise<void> {
+    await this.network.stop();
     await this.controller.stop();
     const rt = this.rt;
     this.rt = undefined;

@@ -52,7 +52,7 @@ export const ROUTER_ACCESS: readonly AccessRule[] = [
     apiGroup: GROUP,
     resources: plurals.map((p) => `${p}/status`),
     verbs: ['get', 'update', 'patch'],
-    why: 'write status conditions (and a grant’s URL and redemptions) through the status subresource',
+    why: 'write status conditions (and a grant’s URL and redemptions, the Site’s view of the network) through the status subresource',
   },
   {
     apiGroup: '',

@@ -296,6 +296,123 @@ describe('caravan --kube against the API stand-in', () => {
     await assert.rejects(stat(join(dir, 'late.token')));
   });
 
+  test('CARAVAN_PLATFORM=kubernetes selects the namespace as --kube does; host keeps host sites', async () => {
+    const env = { CARAVAN_PLATFORM: 'kubernetes', KUBECONFIG: kc };
+    const list = await caravan(['connector', 'list'], env);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^redis\s/m);
+    const json = JSON.parse((await caravan(['site', 'status', '-o', 'json'], env)).stdout) as {
+      namespace: string;
+      site: string;
+    };
+    assert.deepEqual([json.namespace, json.site], [NS, 'west']);
+    // host (or unset): the Kubernetes options are refused as without --kube
+    const host = await caravan(['listener', 'list', '--namespace', NS], { CARAVAN_PLATFORM: 'host' });
+    assert.equal(host.code, 2, host.stderr);
+    assert.match(host.stderr, /--namespace needs --kube/);
+    const bad = await caravan(['listener', 'list'], { CARAVAN_PLATFORM: 'k8s', KUBECONFIG: kc });
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /CARAVAN_PLATFORM must be one of: host, kubernetes \(got 'k8s'\)/);
+  });
+
+  test('apply -f / delete -f: the host files become Custom Resources, with the spec as written', async () => {
+    const writes = (): number => server.requests.filter((r) => r.method !== 'GET').length;
+    const head = (kind: string, name: string): string =>
+      `apiVersion: caravan.dev/v1alpha1\nkind: ${kind}\nmetadata:\n  name: ${name}\n`;
+    const apps =
+      `${head('Listener', 'web')}  labels:\n    tier: front\nspec:\n  port: 8080\n  routingKey: web\n---\n` +
+      `${head('Connector', 'cache')}spec:\n  port: 6379\n  selector: app=cache\n---\n` +
+      `${head('Site', 'west')}spec:\n  linkAccess:\n    type: ClusterIP\n    port: 55671\n`;
+    await writeFile(join(dir, 'apps.yaml'), apps);
+    const first = await kube(['apply', '-f', 'apps.yaml']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual(first.stdout.trim().split('\n'), [
+      'Listener/web created',
+      'Connector/cache created',
+      'Site/west configured',
+    ]);
+    // the spec as the user wrote it (no defaults), the Kubernetes-only fields kept
+    assert.deepEqual(stored('listeners', 'web')?.['spec'], { port: 8080, routingKey: 'web' });
+    assert.equal(
+      ((stored('listeners', 'web')?.['metadata'] as JsonObject)['labels'] as JsonObject)['tier'],
+      'front',
+    );
+    assert.deepEqual(stored('connectors', 'cache')?.['spec'], { port: 6379, selector: 'app=cache' });
+    assert.deepEqual(stored('sites', 'west')?.['spec'], { linkAccess: { type: 'ClusterIP', port: 55671 } });
+
+    const again = await kube(['apply', '-f', 'apps.yaml', '-o', 'json']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(
+      (JSON.parse(again.stdout) as Array<{ action: string }>).map((r) => r.action),
+      ['unchanged', 'unchanged', 'unchanged'],
+    );
+
+    // a write that loses a race (409) is retried once on a fresh read
+    await writeFile(join(dir, 'apps.yaml'), apps.replace('port: 8080', 'port: 8081'));
+    const isWebPut = (m: string, path: string): boolean => m === 'PUT' && path.includes('/listeners/web');
+    server.injectFault({ match: isWebPut, kind: 409 });
+    const changed = await kube(['apply', '-f', 'apps.yaml']);
+    assert.equal(changed.code, 0, changed.stderr);
+    assert.match(changed.stdout, /^Listener\/web configured$/m);
+    assert.match(changed.stdout, /^Connector\/cache unchanged$/m);
+    assert.equal((stored('listeners', 'web')?.['spec'] as JsonObject)['port'], 8081);
+    assert.equal(server.requests.filter((r) => isWebPut(r.method, r.path)).length, 2);
+
+    // an invalid document: file, document and field named, and nothing is sent
+    const before = writes();
+    await writeFile(
+      join(dir, 'bad.yaml'),
+      `${head('Listener', 'ok')}spec:\n  port: 9000\n---\n${head('Listener', 'worse')}spec:\n  port: 99999\n`,
+    );
+    const bad = await kube(['apply', '-f', 'bad.yaml']);
+    assert.equal(bad.code, 4, bad.stderr);
+    assert.match(bad.stderr, /bad\.yaml: document 2, Listener "worse": spec\.port: /);
+    await writeFile(
+      join(dir, 'sel.yaml'),
+      `${head('Connector', 'c2')}spec:\n  port: 80\n  selector: 'app in '\n`,
+    );
+    const sel = await kube(['apply', '-f', 'sel.yaml']);
+    assert.equal(sel.code, 4, sel.stderr);
+    assert.match(sel.stderr, /sel\.yaml: Connector "c2": spec\.selector/);
+    await writeFile(join(dir, 'east.yaml'), `${head('Site', 'east')}spec: {}\n`);
+    const east = await kube(['apply', '-f', 'east.yaml']);
+    assert.equal(east.code, 4, east.stderr);
+    assert.match(
+      east.stderr,
+      /Site "east": metadata\.name: namespace shop holds exactly one Site, and it is "west"/,
+    );
+    assert.equal(writes(), before, 'nothing was written');
+    assert.equal(stored('listeners', 'ok'), undefined);
+
+    // on a host site the Kubernetes-only fields are refused, naming --kube
+    const host = await caravan(['apply', '-f', 'apps.yaml']);
+    assert.equal(host.code, 4, host.stderr);
+    assert.match(
+      host.stderr,
+      /Connector "cache": spec\.selector: only a Kubernetes site reads this field .*--kube/,
+    );
+    assert.match(host.stderr, /Site "west": spec\.linkAccess\.type: only a Kubernetes site reads this field/);
+
+    // delete -f: every resource must exist, the Site is not deleted this way
+    await writeFile(join(dir, 'services.yaml'), apps.split('---\n').slice(0, 2).join('---\n'));
+    const siteToo = await kube(['delete', '-f', 'apps.yaml']);
+    assert.equal(siteToo.code, 4);
+    assert.match(siteToo.stderr, /Site "west": kind: .*caravan site delete --kube/);
+    await writeFile(join(dir, 'missing.yaml'), `${head('Listener', 'ok')}spec:\n  port: 9000\n`);
+    const missing = await kube(['delete', '-f', 'services.yaml', '-f', 'missing.yaml']);
+    assert.equal(missing.code, 4);
+    assert.match(missing.stderr, /Listener "ok": metadata\.name: not found in namespace shop/);
+    assert.ok(stored('listeners', 'web'), 'nothing deleted while one is missing');
+    const del = await kube(['delete', '-f', 'services.yaml']);
+    assert.equal(del.code, 0, del.stderr);
+    assert.deepEqual(del.stdout.trim().split('\n'), ['Listener/web deleted', 'Connector/cache deleted']);
+    assert.equal(stored('listeners', 'web'), undefined);
+    assert.equal(stored('connectors', 'cache'), undefined);
+    const ignored = await kube(['delete', '-f', 'services.yaml', '--ignore-not-found']);
+    assert.equal(ignored.code, 0, ignored.stderr);
+    assert.match(ignored.stdout, /Listener\/web not found/);
+  });
+
   test('errors: no kubeconfig, no CRDs, forbidden, no such object', async () => {
     const none = await caravan(['listener', 'list', '--kube'], { KUBECONFIG: join(dir, 'nothing') });
     assert.equal(none.code, 3);
@@ -320,5 +437,86 @@ describe('caravan --kube against the API stand-in', () => {
     const del = await kube(['listener', 'delete', 'db']);
     assert.equal(del.code, 0, del.stderr);
     assert.equal(stored('listeners', 'db'), undefined);
+  });
+
+  test('network status reads the summary the router writes into its Site status, as on a host site', async () => {
+    const none = await kube(['network', 'status']);
+    assert.equal(none.code, 5, none.stderr);
+    assert.match(none.stderr, /site west has no status\.network yet/);
+    // standing in for the router: its view of the network, in the Site's status
+    server.patchStatus(G, 'sites', NS, 'west', {
+      network: {
+        updatedAt: '2026-01-01T00:00:00Z',
+        sites: [
+          {
+            site: 'west',
+            router: 'west-r1',
+            mode: 'interior',
+            reachable: true,
+            self: true,
+            platform: 'linux/x64 node v20',
+            listeners: 2,
+            links: [{ site: 'hub', router: 'hub-r2', cost: 3 }],
+            services: [{ key: 'db', connectors: 2 }],
+          },
+          {
+            site: 'hub\u001b[31m',
+            router: 'hub-r2',
+            mode: 'interior',
+            reachable: true,
+            self: false,
+            links: [{ site: 'west', router: 'west-r1', cost: 3 }],
+            services: [{ key: 'web', connectors: 1 }],
+          },
+        ],
+      },
+    });
+    const table = await kube(['network', 'status']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /Network seen from site west: 2 sites/);
+    assert.match(table.stdout, /west \(this site\)\s+west-r1\s+interior\s+yes\s+hub\(3\)\s+db\(2\)/);
+    assert.match(table.stdout, /hub\S*\s+hub-r2\s+interior\s+yes\s+west\(3\)\s+web/);
+    assert.ok(!table.stdout.includes('\u001b'), 'a name from a peer is escaped for the terminal');
+    const json = JSON.parse((await kube(['network', 'status', '-o', 'json'])).stdout) as {
+      from: string;
+      namespace: string;
+      sites: Array<{
+        site: string;
+        self: boolean;
+        platform?: string;
+        listeners?: number;
+        links: Array<{ cost: number }>;
+      }>;
+    };
+    assert.deepEqual([json.sites[0]?.platform, json.sites[0]?.listeners], ['linux/x64 node v20', 2]);
+    assert.equal(json.from, 'west');
+    assert.equal(json.namespace, NS);
+    assert.deepEqual(
+      json.sites.map((x) => [x.self, x.links[0]?.cost]),
+      [
+        [true, 3],
+        [false, 3],
+      ],
+    );
+  });
+
+  test("site delete: the namespace's Site, with --force while it is Ready; none left is a clear error", async () => {
+    const other = await kube(['site', 'delete', 'east']);
+    assert.equal(other.code, 4, other.stderr);
+    assert.match(other.stderr, /no site named 'east' in namespace shop \(its Site is west\)/);
+    server.patchStatus(G, 'sites', NS, 'west', {
+      conditions: conditions(['Ready', 'True', 'Ready', 'the site runs']),
+    });
+    const running = await kube(['site', 'delete']);
+    assert.equal(running.code, 5, running.stderr);
+    assert.match(running.stderr, /site west is running in namespace shop .*use --force/);
+    assert.ok(stored('sites', 'west'), 'not deleted without --force');
+    const del = await kube(['site', 'delete', 'west', '--force']);
+    assert.equal(del.code, 0, del.stderr);
+    assert.match(del.stdout, /Site west deleted from namespace shop; its Secrets .* go with it/);
+    assert.equal(stored('sites', 'west'), undefined);
+    const none = await kube(['site', 'delete']);
+    assert.equal(none.code, 4, none.stderr);
+    assert.match(none.stderr, /namespace shop has no Site: nothing to delete/);
   });
 });

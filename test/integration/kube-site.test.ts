@@ -247,6 +247,29 @@ describe('a Kubernetes site run by caravan-router --kube', () => {
     routerId = (site as { status?: { routerId?: string } }).status?.routerId ?? '';
     assert.match(routerId, /^east-/);
     assert.equal((await kubeStatus()).router.id, routerId, 'the router id derives from the identity Secret');
+
+    // the router's view of the network, in the Site's status for the CLI outside the pod
+    type Net = { sites?: Array<{ site: string; self: boolean; links: Array<{ site: string }> }> };
+    const net = await waitFor(
+      async () => {
+        const n = ((await get('Site', 'east')) as { status?: { network?: Net } } | undefined)?.status
+          ?.network;
+        const self = n?.sites?.find((x) => x.self);
+        return self?.site === 'east' &&
+          self.links.some((l) => l.site === 'hub') &&
+          n?.sites?.some((x) => x.site === 'hub' && !x.self)
+          ? n
+          : undefined;
+      },
+      { what: 'status.network of Site east listing east and hub', timeoutMs: 30_000 },
+    );
+    assert.equal(net.sites?.[0]?.site, 'east', 'this site first');
+    const hubEntry = net.sites?.find((x) => x.site === 'hub') as { listeners?: number; platform?: string };
+    assert.equal(hubEntry.listeners, 1, 'the hub advertises its listener kdb');
+    assert.match(hubEntry.platform ?? '', /node/);
+    const shown = await cli(['network', 'status', '--kube', '--kubeconfig', kubeconfig, '--namespace', NS]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /east \(this site\)\s+east-\S+\s+interior\s+yes\s+hub\(1\)/);
   });
 
   test('link access added to the Site: CA and server certificate generated, acceptor bound, Site Ready', async () => {

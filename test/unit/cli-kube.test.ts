@@ -2,10 +2,13 @@
 // `withKube` adds (and refuses without --kube), and the CRD fields only Kubernetes mode reads.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { checkResource } from '../../src/api/index.js';
 import { crdOf } from '../../src/api/schema/crd.js';
+import { KUBE_ONLY_FIELDS } from '../../src/api/schema/kube-only.js';
 import { ErrorCodes, isCaravanError } from '../../src/errors.js';
 import { errorFromResponse, networkError } from '../../src/kube/errors.js';
 import { LINK_ACCESS_TYPES } from '../../src/kube/reconcile/index.js';
+import { checkKubeDocument } from '../../src/kube/reconcile/spec.js';
 import type { KubeTarget } from '../../src/cli/kube/connect.js';
 import { explain } from '../../src/cli/kube/crs.js';
 import { cli } from '../support/cli.js';
@@ -88,7 +91,10 @@ test('the Kubernetes options need --kube; --help names them', async () => {
   assert.equal(h.code, 0);
   for (const o of ['--kube', '--kubeconfig FILE', '--context NAME', '--namespace NS', '--selector SELECTOR'])
     assert.ok(h.stdout.includes(o), o);
-  assert.match(h.stdout, /With --kube, acts on the Caravan Custom Resources/);
+  assert.match(
+    h.stdout,
+    /With --kube \(or CARAVAN_PLATFORM=kubernetes\), acts on the Caravan Custom Resources/,
+  );
   const none = await cli(['status', '--kube'], { env: { HOME: '/nonexistent-home', KUBECONFIG: '' } });
   assert.equal(none.code, 3);
   assert.match(none.stderr, /no kubeconfig/);
@@ -130,4 +136,46 @@ test('the CRDs declare the fields only Kubernetes mode reads', () => {
     ).spec.versions[0]!.schema.openAPIV3Schema.properties.spec.properties;
   assert.equal(specOf('Connector')['selector']?.type, 'string');
   assert.deepEqual(specOf('Site')['linkAccess']?.properties?.['type']?.enum, [...LINK_ACCESS_TYPES]);
+});
+
+test('the Kubernetes-only fields: refused on a host site naming --kube, accepted by the Kubernetes check', () => {
+  const doc = (kind: string, spec: Record<string, unknown>) => ({
+    apiVersion: 'caravan.dev/v1alpha1',
+    kind,
+    metadata: { name: 'x' },
+    spec,
+  });
+  const hostSel = checkResource(doc('Connector', { port: 80, selector: 'app=x' }));
+  assert.equal(hostSel.resource, undefined);
+  assert.equal(hostSel.issues[0]?.path, 'spec.selector');
+  assert.match(hostSel.issues[0]?.message ?? '', /only a Kubernetes site reads this field .* with --kube/);
+  const hostType = checkResource(doc('Site', { linkAccess: { type: 'NodePort' } }));
+  assert.equal(hostType.issues[0]?.path, 'spec.linkAccess.type');
+  assert.match(hostType.issues[0]?.message ?? '', /--kube/);
+  // other unknown fields keep the usual message
+  assert.match(
+    checkResource(doc('Connector', { port: 80, selectr: 'a' })).issues[0]?.message ?? '',
+    /unknown field/,
+  );
+
+  assert.ok(checkKubeDocument(doc('Connector', { port: 80, selector: 'app=x' })).resource);
+  assert.ok(checkKubeDocument(doc('Site', { linkAccess: { type: 'NodePort' } })).resource);
+  const both = checkKubeDocument(doc('Connector', { port: 80, selector: 'app=x', host: 'h' }));
+  assert.equal(both.resource, undefined);
+  assert.equal(both.label, 'Connector "x"');
+  assert.match(both.issues[0]?.message ?? '', /either selector or host/);
+  const badType = checkKubeDocument(doc('Site', { linkAccess: { type: 'Ingress' } }));
+  assert.equal(badType.issues[0]?.path, 'spec.linkAccess.type');
+
+  // every such field is declared by the CRD (or the API server would prune it)
+  for (const [kind, fields] of Object.entries(KUBE_ONLY_FIELDS)) {
+    for (const path of Object.keys(fields)) {
+      let node = (
+        crdOf(kind as 'Site') as { spec: { versions: Array<{ schema: { openAPIV3Schema: unknown } }> } }
+      ).spec.versions[0]!.schema.openAPIV3Schema as { properties?: Record<string, unknown> } | undefined;
+      for (const part of path.split('.'))
+        node = node?.properties?.[part] as { properties?: Record<string, unknown> } | undefined;
+      assert.ok(node, `${kind} ${path} in the CRD`);
+    }
+  }
 });

@@ -152,6 +152,68 @@ export const siteSpec = obj(
   { description: 'A site: one router and what it accepts.', defaulted: true },
 );
 
+/** The bounds of `status.network`: a Site's status stays small however large the network. */
+export const NETWORK_STATUS_LIMITS = { sites: 100, links: 32, services: 64, text: 253 } as const;
+
+const text = (description: string) => str({ description, maxLength: NETWORK_STATUS_LIMITS.text });
+
+const networkStatus = obj(
+  {
+    updatedAt: str({
+      description: 'When the router last changed this summary (RFC 3339).',
+      format: 'date-time',
+    }),
+    sites: list(
+      obj(
+        {
+          site: text('The site name.'),
+          router: text('Its router id.'),
+          mode: oneOf(SITE_MODES, { description: '`interior` or `edge`.' }),
+          reachable: bool({ description: 'Whether this site reaches it.' }),
+          self: bool({ description: 'This site.' }),
+          platform: text('The platform its router advertises.'),
+          listeners: int({ description: 'The listeners it advertises.', min: 0, max: MAX_INT32 }),
+          links: list(
+            obj(
+              {
+                site: text('The site at the other end.'),
+                router: text('Its router id.'),
+                cost: int({ description: 'The link cost.', min: 0, max: MAX_INT32 }),
+              },
+              { description: 'A link that is up.' },
+            ),
+            { description: 'Its links that are up.', maxItems: NETWORK_STATUS_LIMITS.links },
+          ),
+          services: list(
+            obj(
+              {
+                key: text('A routing key.'),
+                connectors: int({ description: 'Its connectors there.', min: 0, max: MAX_INT32 }),
+              },
+              { description: 'A service offered there.' },
+            ),
+            {
+              description: 'The routing keys with connectors there.',
+              maxItems: NETWORK_STATUS_LIMITS.services,
+            },
+          ),
+        },
+        { description: 'One site of the network.' },
+      ),
+      { description: 'The sites, this one first.', maxItems: NETWORK_STATUS_LIMITS.sites },
+    ),
+    omittedSites: int({
+      description: 'Sites left out to keep the status small.',
+      min: 0,
+      max: MAX_INT32,
+    }),
+  },
+  {
+    description:
+      "Kubernetes sites: the network as this site's router sees it (its link-state database), for `caravan network status --kube`; rewritten only when it changes, at most every few seconds.",
+  },
+);
+
 export const site: KindSchema<'Site'> = {
   kind: 'Site',
   plural: 'sites',
@@ -174,6 +236,7 @@ export const site: KindSchema<'Site'> = {
       },
       { description: 'Kubernetes sites: where other sites dial this one, once known.' },
     ),
+    network: networkStatus,
   }),
   columns: [{ name: 'Mode', type: 'string', jsonPath: '.spec.mode' }, conditionColumn('Ready')],
   finish(c, { spec, raw }) {

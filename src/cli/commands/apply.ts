@@ -9,7 +9,10 @@ export const apply: CommandSpec = {
   synopsis: '-f FILE|DIR|- [-f ...]',
   description:
     'Validates every document first: when anything is invalid, each problem is reported with its file,\n' +
-    'resource and field path, and nothing is written. A resource replaces the one of the same kind and name.',
+    'resource and field path, and nothing is written. A resource replaces the one of the same kind and name.\n' +
+    'With --kube: the same files become Custom Resources of the namespace (created, or updated on the version\n' +
+    "read), with the spec as written; the Kubernetes-only fields (a Connector's selector, a Site's\n" +
+    'linkAccess.type) are accepted there, and refused on a host site.',
   options: {
     filename: {
       type: 'string',
@@ -19,7 +22,11 @@ export const apply: CommandSpec = {
       help: 'a YAML file, a directory of them, or - for stdin',
     },
   },
-  examples: ['caravan apply -f services.yaml', 'cat site.yaml | caravan apply -f -'],
+  examples: [
+    'caravan apply -f services.yaml',
+    'cat site.yaml | caravan apply -f -',
+    'caravan apply -f k8s/ --kube --namespace shop',
+  ],
   async run(ctx) {
     const inputs = await readInputs(optList(ctx, 'filename'), ctx.cwd, ctx.readStdin);
     const site = await contextSite(ctx);

@@ -8,7 +8,8 @@ export const del: CommandSpec = {
   synopsis: '-f FILE|DIR|- [-f ...]',
   description:
     'Takes the same files as apply (validated the same way); deletes each resource of that kind and name.\n' +
-    'Every resource must exist (unless --ignore-not-found); nothing is deleted otherwise.',
+    'Every resource must exist (unless --ignore-not-found); nothing is deleted otherwise.\n' +
+    "With --kube: deletes the namespace's Custom Resources of those kinds and names (not its Site).",
   options: {
     filename: {
       type: 'string',
@@ -19,7 +20,7 @@ export const del: CommandSpec = {
     },
     'ignore-not-found': { type: 'boolean', help: 'skip resources that do not exist' },
   },
-  examples: ['caravan delete -f services.yaml'],
+  examples: ['caravan delete -f services.yaml', 'caravan delete -f services.yaml --kube'],
   async run(ctx) {
     const inputs = await readInputs(optList(ctx, 'filename'), ctx.cwd, ctx.readStdin);
     const site = await contextSite(ctx);

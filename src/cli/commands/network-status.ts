@@ -1,5 +1,5 @@
-import { type CommandSpec } from '../command.js';
-import { networkView, networkViewFromModel } from '../network.js';
+import { type CommandSpec, type Context } from '../command.js';
+import { networkView, networkViewFromModel, type NetworkSite } from '../network.js';
 import { adminClient, requireRunning } from '../router.js';
 import { contextSite } from '../sites.js';
 import type { NetworkModel } from '../../observe/model.js';
@@ -13,13 +13,38 @@ function rate(bytesPerSec: number | undefined): string {
   return `${Math.round(v)} B/s`;
 }
 
+/** The per-site table of `network status` (host, and --kube from the Site's status.network). */
+export function printNetworkSites(ctx: Context, from: string, sites: readonly NetworkSite[]): void {
+  ctx.out.line(`Network seen from site ${from}: ${sites.length} site${sites.length === 1 ? '' : 's'}`);
+  ctx.out.line();
+  ctx.out.table(
+    ['SITE', 'ROUTER', 'MODE', 'REACHABLE', 'LINKS (COST)', 'SERVICES'],
+    sites.map((s) => [
+      s.self ? `${s.site} (this site)` : s.site,
+      s.router,
+      s.mode,
+      ctx.out.state(s.reachable ? 'yes' : 'no'),
+      s.links.length ? s.links.map((l) => `${l.site}(${l.cost})`).join(', ') : '-',
+      s.services.length
+        ? s.services.map((x) => (x.connectors > 1 ? `${x.key}(${x.connectors})` : x.key)).join(', ')
+        : '-',
+    ]),
+  );
+}
+
 export const networkStatus: CommandSpec = {
   name: 'network status',
   summary: 'every site in the network with its links and services, seen from this site',
   description:
     'Built by the router from its link-state database and what every reachable router reports over the ' +
-    'network (traffic, link round-trip times); the site must be running.',
-  examples: ['caravan network status', 'caravan network status --site west -o json'],
+    'network (traffic, link round-trip times); the site must be running.\n' +
+    "With --kube: the summary the namespace's router writes into its Site's status.network (sites, links " +
+    'and services; no traffic), at most a few seconds old.',
+  examples: [
+    'caravan network status',
+    'caravan network status --site west -o json',
+    'caravan network status --kube --namespace shop',
+  ],
   async run(ctx) {
     const site = await contextSite(ctx);
     const status = await requireRunning(site);
@@ -31,23 +56,7 @@ export const networkStatus: CommandSpec = {
     }
     const sites = model ? networkViewFromModel(model) : networkView(status);
     ctx.out.emit({ from: site.name, sites, ...(model ? { model } : {}) }, () => {
-      ctx.out.line(
-        `Network seen from site ${site.name}: ${sites.length} site${sites.length === 1 ? '' : 's'}`,
-      );
-      ctx.out.line();
-      ctx.out.table(
-        ['SITE', 'ROUTER', 'MODE', 'REACHABLE', 'LINKS (COST)', 'SERVICES'],
-        sites.map((s) => [
-          s.self ? `${s.site} (this site)` : s.site,
-          s.router,
-          s.mode,
-          ctx.out.state(s.reachable ? 'yes' : 'no'),
-          s.links.length ? s.links.map((l) => `${l.site}(${l.cost})`).join(', ') : '-',
-          s.services.length
-            ? s.services.map((x) => (x.connectors > 1 ? `${x.key}(${x.connectors})` : x.key)).join(', ')
-            : '-',
-        ]),
-      );
+      printNetworkSites(ctx, site.name, sites);
       if (!model) return;
       const name = new Map(sites.map((s) => [s.router, s.site]));
       const siteName = (id: string): string => name.get(id) ?? id;

@@ -9,10 +9,19 @@ export const siteDelete: CommandSpec = {
   name: 'site delete',
   summary: 'delete a site directory (its CA, certificates and resources)',
   synopsis: '[name] [--force]',
-  description: 'Refuses while the router runs unless --force is given (then it stops the router first).',
+  description:
+    'Refuses while the router runs unless --force is given (then it stops the router first).\n' +
+    "With --kube: deletes the namespace's Site resource; the Secrets (CA, keys) and the link-access Service the\n" +
+    'router made for it are owned by it and go with it. --force is needed while its Ready condition is True.',
   args: { min: 0, max: 1 },
-  options: { force: { type: 'boolean', help: 'stop the router first if it runs' } },
-  examples: ['caravan site delete west', 'caravan site delete --site west --force'],
+  options: {
+    force: { type: 'boolean', help: 'stop the router first if it runs (with --kube: delete a Ready site)' },
+  },
+  examples: [
+    'caravan site delete west',
+    'caravan site delete --site west --force',
+    'caravan site delete --kube --namespace shop --force',
+  ],
   async run(ctx) {
     const site = await contextSite(ctx, ctx.args[0]);
     const st = await routerState(site.dir, 2000);

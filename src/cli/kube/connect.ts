@@ -1,7 +1,8 @@
 /**
  * `--kube`: which cluster and namespace a verb acts on. The kubeconfig is `--kubeconfig FILE`, else the first
  * file of $KUBECONFIG, else ~/.kube/config; `--context` picks a context (default: the current one); the
- * namespace is `--namespace`, else the context's, else `default`. The client library loads only in this mode.
+ * namespace is `--namespace`, else the context's, else `default`. `CARAVAN_PLATFORM=kubernetes` selects this mode
+ * as `--kube` does (`host`, or unset, keeps host sites). The client library loads only in this mode.
  */
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -13,7 +14,7 @@ import { optBool, optString, type Context, type OptionSpec } from '../command.js
 export const KUBE_OPTIONS: Record<string, OptionSpec> = {
   kube: {
     type: 'boolean',
-    help: 'act on the Custom Resources of a Kubernetes namespace instead of a host site',
+    help: 'act on the Custom Resources of a Kubernetes namespace instead of a host site (also CARAVAN_PLATFORM=kubernetes)',
   },
   kubeconfig: {
     type: 'string',
@@ -42,8 +43,24 @@ export interface KubeTarget {
   server: string;
 }
 
+/** The values of `CARAVAN_PLATFORM`: `host` (the default) or `kubernetes` (as if `--kube` were given). */
+export const PLATFORMS = ['host', 'kubernetes'] as const;
+export type Platform = (typeof PLATFORMS)[number];
+
+/** `CARAVAN_PLATFORM` (unset or empty: host); USAGE naming the valid values for anything else. */
+export function platformOf(env: NodeJS.ProcessEnv): Platform {
+  const v = env.CARAVAN_PLATFORM;
+  if (v === undefined || v === '') return 'host';
+  if ((PLATFORMS as readonly string[]).includes(v)) return v as Platform;
+  throw new CaravanError(
+    ErrorCodes.USAGE,
+    `CARAVAN_PLATFORM must be one of: ${PLATFORMS.join(', ')} (got '${v}'); unset it for host sites`,
+  );
+}
+
+/** `--kube`, or `CARAVAN_PLATFORM=kubernetes`. */
 export function isKube(ctx: Context): boolean {
-  return optBool(ctx, 'kube');
+  return optBool(ctx, 'kube') || platformOf(ctx.env) === 'kubernetes';
 }
 
 function kubeconfigFile(ctx: Context): string {

@@ -31,7 +31,7 @@ export function newCr(
   };
 }
 
-type Verb = 'create' | 'list' | 'get' | 'delete' | 'read';
+type Verb = 'create' | 'update' | 'list' | 'get' | 'delete' | 'read';
 
 /** The error to show for a failed request on `kind` (and `name`) in the target's namespace. */
 export function explain(e: unknown, t: KubeTarget, verb: Verb, kind: Kind, name?: string): unknown {
@@ -97,6 +97,15 @@ export async function createCr(t: KubeTarget, obj: CaravanObject): Promise<Carav
     return await t.api.create(crRef(obj.kind), t.namespace, obj);
   } catch (e) {
     throw explain(e, t, 'create', obj.kind, obj.metadata.name);
+  }
+}
+
+/** PUT with the object's resourceVersion; a stale one stays KUBE_CONFLICT (the caller re-reads and retries). */
+export async function updateCr(t: KubeTarget, obj: CaravanObject): Promise<CaravanObject> {
+  try {
+    return await t.api.update(crRef(obj.kind), t.namespace, obj);
+  } catch (e) {
+    throw explain(e, t, 'update', obj.kind, obj.metadata.name);
   }
 }
 

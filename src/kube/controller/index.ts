@@ -11,3 +11,9 @@ export { routerFacts } from './facts.js';
 export { writeSecretFiles } from './files.js';
 export { registerControllerMetrics } from './metrics.js';
 export { kindRef, SERVICES, SECRETS, PODS, WATCHED } from './refs.js';
+export {
+  NetworkStatusWriter,
+  boundedNetwork,
+  type NetworkStatusOptions,
+  type SiteNetworkStatus,
+} from './network-status.js';

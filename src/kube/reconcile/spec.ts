@@ -5,7 +5,7 @@
  * issue (field path and message) and touches nothing else.
  */
 import { isIP } from 'node:net';
-import { checkResource, type Resource } from '../../api/index.js';
+import { checkResource, type CheckResult, type Resource } from '../../api/index.js';
 import type { CaravanObject, ServiceType } from './objects.js';
 import { SelectorError, parseSelector, formatSelector, type Requirements } from './selector.js';
 
@@ -155,4 +155,23 @@ export function checkObject(obj: CaravanObject): CheckedObject {
 export function issueMessage(c: { issue: SpecIssue; more: number }): string {
   const head = c.issue.path ? `${c.issue.path}: ${c.issue.message}` : c.issue.message;
   return c.more > 0 ? `${head} (and ${c.more} more problem${c.more > 1 ? 's' : ''})` : head;
+}
+
+/**
+ * One YAML document as `caravan apply -f --kube` reads it: the host validator's check, with the Kubernetes-only
+ * fields checked here first (and taken out of what the host validator sees), as the router checks the Custom
+ * Resource it becomes. Issues carry field paths, so parseDocuments can name their lines. Never throws.
+ */
+export function checkKubeDocument(doc: unknown): CheckResult {
+  if (!isObj(doc) || !isObj(doc['spec']) || typeof doc['kind'] !== 'string') return checkResource(doc);
+  const spec = structuredClone(doc['spec']);
+  const meta = isObj(doc['metadata']) ? doc['metadata'] : {};
+  const name = typeof meta['name'] === 'string' ? meta['name'] : '';
+  const obj = { kind: doc['kind'], metadata: { name } } as unknown as CaravanObject;
+  const own = kubeIssues(obj, spec, {});
+  const r = checkResource({ ...doc, spec });
+  if (own.length === 0) return r;
+  const out: CheckResult = { ...r, issues: [...own, ...r.issues] };
+  delete out.resource;
+  return out;
 }
