@@ -24,6 +24,8 @@ export interface CaravanPathOptions {
   routerFlags?: readonly string[];
   /** Prefix of the site names (default `h<hops>`); two paths of the same hop count need different ones. */
   prefix?: string;
+  /** Also a udp listener (on the iperf port number) and a udp connector to the iperf3 server, for iperf3 -u. */
+  udp?: boolean;
 }
 
 export interface CaravanPath extends BenchPath {
@@ -32,7 +34,7 @@ export interface CaravanPath extends BenchPath {
   routers: ManagedProcess[];
 }
 
-const KEYS = { redis: 'bench-redis', iperf: 'bench-iperf' } as const;
+const KEYS = { redis: 'bench-redis', iperf: 'bench-iperf', udp: 'bench-iperf-udp' } as const;
 
 function startRouter(site: TestSite, logDir: string, opts: CaravanPathOptions): ManagedProcess {
   return spawnManaged(
@@ -85,12 +87,21 @@ export async function caravanPath(
   });
   await connector.addConnector({ name: 'redis', port: servers.redisPort, routingKey: KEYS.redis });
   await connector.addConnector({ name: 'iperf', port: servers.iperfPort, routingKey: KEYS.iperf });
+  if (opts.udp) {
+    const spec = { type: 'udp', host: HOST, port: servers.iperfPort, routingKey: KEYS.udp };
+    await connector.writeResource('Connector', 'iperf-udp', spec);
+  }
   const listener = await TestSite.create(root, { name: `${prefix}-lsnr`, helloIntervalMs: hello });
   const redisPort = await freePort();
   const iperfPort = await freePort();
   const early = opts.earlyData ? { earlyData: true } : {};
   await listener.addListener({ name: 'redis', port: redisPort, routingKey: KEYS.redis, ...early });
   await listener.addListener({ name: 'iperf', port: iperfPort, routingKey: KEYS.iperf, ...early });
+  if (opts.udp) {
+    // iperf3 -u sends its control connection (TCP, the listener above) and its datagrams to the same port
+    const spec = { type: 'udp', host: HOST, port: iperfPort, routingKey: KEYS.udp };
+    await listener.writeResource('Listener', 'iperf-udp', spec);
+  }
 
   const sites = [listener];
   let hub = connector;
@@ -118,12 +129,14 @@ export async function caravanPath(
   await listener.ready();
   await listener.seesKey(KEYS.redis, 1, 30_000);
   await listener.seesKey(KEYS.iperf, 1, 30_000);
+  if (opts.udp) await listener.seesKey(KEYS.udp, 1, 30_000);
 
   const roles = hops === 1 ? ['listener', 'connector'] : ['listener', 'transit', 'connector'];
   return {
     name,
     redisPort,
     iperfPort,
+    ...(opts.udp ? { udpPort: iperfPort } : {}),
     sites,
     routers,
     procs: routers.map((r, i) => ({ role: roles[i] as string, pid: pidOf(r) })),

@@ -1,5 +1,6 @@
 // The network part of the benchmark: starts the servers and the four paths, measures idle memory, connection
-// churn, then iperf3, redis-benchmark and new connections per second with runs interleaved across paths.
+// churn, then iperf3, iperf3 -u (UDP loss), redis-benchmark and new connections per second with runs interleaved
+// across paths.
 import { join } from 'node:path';
 import { caravanPath, type CaravanPath } from './caravan-path.js';
 import type { BenchConfig } from './config.js';
@@ -21,6 +22,7 @@ import { startServers } from './servers.js';
 import { stunnelPath } from './stunnel-path.js';
 import { churn, type ChurnResult } from './workloads/churn.js';
 import { iperfLabel, runIperf, type IperfResult, type IperfSpec } from './workloads/iperf.js';
+import { runUdp, udpLabel, type UdpResult, type UdpSpec } from './workloads/udp.js';
 import { redisLabel, runRedis, type RedisResult, type RedisSpec } from './workloads/redis.js';
 
 export interface NetworkResults {
@@ -34,7 +36,7 @@ export interface NetworkResults {
   samples: Record<string, Array<RunSample<unknown>>>;
 }
 
-const NEEDS_PATHS = ['iperf', 'redis', 'conns', 'churn'] as const;
+const NEEDS_PATHS = ['iperf', 'udp', 'redis', 'conns', 'churn'] as const;
 
 /**
  * How long the routers stay without traffic before "idle" RSS is read. V8's memory reducer shrinks the young
@@ -52,9 +54,10 @@ async function startPaths(
 ): Promise<{ paths: BenchPath[]; caravan: CaravanPath[] }> {
   const servers = await startServers(tools, join(root, 'logs'));
   progress(`servers: redis-server :${servers.redisPort}, iperf3 :${servers.iperfPort}`);
-  const one = await caravanPath(root, servers, 1);
+  const udp = { udp: cfg.sections.has('udp') };
+  const one = await caravanPath(root, servers, 1, udp);
   const caravan: CaravanPath[] = [one];
-  if (cfg.paths.has('caravan-2hop')) caravan.push(await caravanPath(root, servers, 2));
+  if (cfg.paths.has('caravan-2hop')) caravan.push(await caravanPath(root, servers, 2, udp));
   const paths: BenchPath[] = [directPath(servers), ...caravan];
   if (cfg.paths.has('stunnel')) paths.push(await stunnelPath(root, servers, tools));
   if (cfg.paths.has('node-tls')) paths.push(await nodeTlsPath(root, servers));
@@ -123,6 +126,26 @@ async function runIperfSection(sec: Section): Promise<void> {
       cpuPerUnit(all, gb, true),
     ),
   );
+}
+
+/**
+ * iperf3 -u at fixed rates: the loss the server counted, on the paths that carry UDP (direct and the caravan
+ * paths; stunnel and node-tls tunnel TCP only and are left out of these rows).
+ */
+async function runUdpSection(sec: Section): Promise<void> {
+  const { cfg, tools, metrics } = sec;
+  const udpPaths = sec.paths.filter((p) => p.udpPort !== undefined);
+  for (const mbit of cfg.udp.rates) {
+    const spec: UdpSpec = { mbit, length: cfg.udp.length, seconds: cfg.udp.seconds };
+    const label = udpLabel(spec);
+    const id = `udp.${mbit}M.loss`;
+    const s = await measure({ ...sec, paths: udpPaths }, id, label, cfg.iperfRounds, (p) =>
+      runUdp(tools.iperf3, p.udpPort ?? 0, spec),
+    );
+    metrics.push(
+      metricFromSamples({ id, label, unit: '%', better: 'lower' }, s, (r: UdpResult) => r.lossPercent),
+    );
+  }
 }
 
 async function runRedisSection(sec: Section): Promise<void> {
@@ -223,6 +246,7 @@ export async function measureNetwork(
   }
   const sec: Section = { cfg, tools, paths, progress, metrics, samples };
   if (cfg.sections.has('iperf')) await runIperfSection(sec);
+  if (cfg.sections.has('udp')) await runUdpSection(sec);
   if (cfg.sections.has('redis')) {
     // GET reads the key redis-benchmark's SET writes
     await runRedis(tools.redisBenchmark, paths[0]?.redisPort ?? 0, {
