@@ -24,8 +24,6 @@ export interface CaravanPathOptions {
   routerFlags?: readonly string[];
   /** Prefix of the site names (default `h<hops>`); two paths of the same hop count need different ones. */
   prefix?: string;
-  /** Also a udp listener (on the iperf port number) and a udp connector to the iperf3 server, for iperf3 -u. */
-  udp?: boolean;
 }
 
 export interface CaravanPath extends BenchPath {
@@ -61,6 +59,41 @@ async function linkPort(site: TestSite): Promise<number> {
   });
 }
 
+/**
+ * Adds a udp listener (on the iperf listener's port number: iperf3 -u sends its TCP control connection and its
+ * datagrams to one port) and a udp connector to the iperf3 server to a running path, and sets its udpPort. Done
+ * when the UDP rows start, not at start: a router loads its udp adapter with its first udp resource, and the
+ * idle and churn memory figures are of routers without one.
+ */
+export async function addUdp(p: CaravanPath, serverIperfPort: number): Promise<void> {
+  const listener = p.sites[0];
+  const connector = p.sites[p.sites.length - 1];
+  if (!listener || !connector) throw new Error(`${p.name} has no sites`);
+  await connector.writeResource('Connector', 'iperf-udp', {
+    type: 'udp',
+    host: HOST,
+    port: serverIperfPort,
+    routingKey: KEYS.udp,
+  });
+  await listener.writeResource('Listener', 'iperf-udp', {
+    type: 'udp',
+    host: HOST,
+    port: p.iperfPort,
+    routingKey: KEYS.udp,
+  });
+  await listener.seesKey(KEYS.udp, 1, 30_000);
+  // the key is seen once the connector has it; the listener's own socket is bound by then or shortly after
+  await waitFor(
+    async () => {
+      const l = (await listener.status()).listeners.find((x) => x.name === 'iperf-udp');
+      if (l?.error !== undefined) throw new Error(`udp listener of ${p.name}: ${l.error}`);
+      return l?.port !== undefined;
+    },
+    { timeoutMs: 15_000, what: `the udp listener of ${p.name} to be bound` },
+  );
+  p.udpPort = p.iperfPort;
+}
+
 function pidOf(p: ManagedProcess): number {
   if (p.pid === undefined) throw new Error(`${p.label} has no pid`);
   return p.pid;
@@ -87,21 +120,12 @@ export async function caravanPath(
   });
   await connector.addConnector({ name: 'redis', port: servers.redisPort, routingKey: KEYS.redis });
   await connector.addConnector({ name: 'iperf', port: servers.iperfPort, routingKey: KEYS.iperf });
-  if (opts.udp) {
-    const spec = { type: 'udp', host: HOST, port: servers.iperfPort, routingKey: KEYS.udp };
-    await connector.writeResource('Connector', 'iperf-udp', spec);
-  }
   const listener = await TestSite.create(root, { name: `${prefix}-lsnr`, helloIntervalMs: hello });
   const redisPort = await freePort();
   const iperfPort = await freePort();
   const early = opts.earlyData ? { earlyData: true } : {};
   await listener.addListener({ name: 'redis', port: redisPort, routingKey: KEYS.redis, ...early });
   await listener.addListener({ name: 'iperf', port: iperfPort, routingKey: KEYS.iperf, ...early });
-  if (opts.udp) {
-    // iperf3 -u sends its control connection (TCP, the listener above) and its datagrams to the same port
-    const spec = { type: 'udp', host: HOST, port: iperfPort, routingKey: KEYS.udp };
-    await listener.writeResource('Listener', 'iperf-udp', spec);
-  }
 
   const sites = [listener];
   let hub = connector;
@@ -129,14 +153,12 @@ export async function caravanPath(
   await listener.ready();
   await listener.seesKey(KEYS.redis, 1, 30_000);
   await listener.seesKey(KEYS.iperf, 1, 30_000);
-  if (opts.udp) await listener.seesKey(KEYS.udp, 1, 30_000);
 
   const roles = hops === 1 ? ['listener', 'connector'] : ['listener', 'transit', 'connector'];
   return {
     name,
     redisPort,
     iperfPort,
-    ...(opts.udp ? { udpPort: iperfPort } : {}),
     sites,
     routers,
     procs: routers.map((r, i) => ({ role: roles[i] as string, pid: pidOf(r) })),

@@ -1,8 +1,9 @@
 // The network part of the benchmark: starts the servers and the four paths, measures idle memory, connection
-// churn, then iperf3, iperf3 -u (UDP loss), redis-benchmark and new connections per second with runs interleaved
+// churn, then iperf3, redis-benchmark, new connections per second and iperf3 -u (UDP loss) with runs interleaved
 // across paths.
 import { join } from 'node:path';
-import { caravanPath, type CaravanPath } from './caravan-path.js';
+import { errorMessage } from '../src/errors.js';
+import { addUdp, caravanPath, type CaravanPath } from './caravan-path.js';
 import type { BenchConfig } from './config.js';
 import type { Tools } from './env.js';
 import { interleave, type Progress, type RunSample } from './interleave.js';
@@ -18,7 +19,7 @@ import {
   type Metric,
   type PerPath,
 } from './results.js';
-import { startServers } from './servers.js';
+import { startServers, type Servers } from './servers.js';
 import { stunnelPath } from './stunnel-path.js';
 import { churn, type ChurnResult } from './workloads/churn.js';
 import { iperfLabel, runIperf, type IperfResult, type IperfSpec } from './workloads/iperf.js';
@@ -51,13 +52,12 @@ async function startPaths(
   tools: Tools,
   root: string,
   progress: Progress,
-): Promise<{ paths: BenchPath[]; caravan: CaravanPath[] }> {
+): Promise<{ paths: BenchPath[]; caravan: CaravanPath[]; servers: Servers }> {
   const servers = await startServers(tools, join(root, 'logs'));
   progress(`servers: redis-server :${servers.redisPort}, iperf3 :${servers.iperfPort}`);
-  const udp = { udp: cfg.sections.has('udp') };
-  const one = await caravanPath(root, servers, 1, udp);
+  const one = await caravanPath(root, servers, 1);
   const caravan: CaravanPath[] = [one];
-  if (cfg.paths.has('caravan-2hop')) caravan.push(await caravanPath(root, servers, 2, udp));
+  if (cfg.paths.has('caravan-2hop')) caravan.push(await caravanPath(root, servers, 2));
   const paths: BenchPath[] = [directPath(servers), ...caravan];
   if (cfg.paths.has('stunnel')) paths.push(await stunnelPath(root, servers, tools));
   if (cfg.paths.has('node-tls')) paths.push(await nodeTlsPath(root, servers));
@@ -66,7 +66,7 @@ async function startPaths(
     await runRedis(tools.redisBenchmark, p.redisPort, { test: 'SET', clients: 1, requests: 200 });
     progress(`path ${p.name}: ${p.procs.map((x) => `${x.role} pid ${x.pid}`).join(', ') || 'no processes'}`);
   }
-  return { paths, caravan };
+  return { paths, caravan, servers };
 }
 
 function idleRss(paths: readonly BenchPath[]): PerPath<Record<string, number>> {
@@ -130,10 +130,16 @@ async function runIperfSection(sec: Section): Promise<void> {
 
 /**
  * iperf3 -u at fixed rates: the loss the server counted, on the paths that carry UDP (direct and the caravan
- * paths; stunnel and node-tls tunnel TCP only and are left out of these rows).
+ * paths; stunnel and node-tls tunnel TCP only and are left out of these rows). Runs after the other sections:
+ * the caravan paths get their udp listener and connector here.
  */
-async function runUdpSection(sec: Section): Promise<void> {
+async function runUdpSection(sec: Section, caravan: readonly CaravanPath[], servers: Servers): Promise<void> {
   const { cfg, tools, metrics } = sec;
+  for (const p of caravan) {
+    await addUdp(p, servers.iperfPort).catch((e: unknown) => {
+      sec.progress(`udp: ${p.name} left out of the UDP rows: ${errorMessage(e)}`);
+    });
+  }
   const udpPaths = sec.paths.filter((p) => p.udpPort !== undefined);
   for (const mbit of cfg.udp.rates) {
     const spec: UdpSpec = { mbit, length: cfg.udp.length, seconds: cfg.udp.seconds };
@@ -229,7 +235,7 @@ export async function measureNetwork(
   progress: Progress,
 ): Promise<NetworkResults | undefined> {
   if (!NEEDS_PATHS.some((s) => cfg.sections.has(s))) return undefined;
-  const { paths, caravan } = await startPaths(cfg, tools, root, progress);
+  const { paths, caravan, servers } = await startPaths(cfg, tools, root, progress);
   await sleep(2000);
   const recent = idleRss(paths);
   progress(`idle memory: waiting ${IDLE_SETTLE_MS / 1000} s without traffic…`);
@@ -246,7 +252,6 @@ export async function measureNetwork(
   }
   const sec: Section = { cfg, tools, paths, progress, metrics, samples };
   if (cfg.sections.has('iperf')) await runIperfSection(sec);
-  if (cfg.sections.has('udp')) await runUdpSection(sec);
   if (cfg.sections.has('redis')) {
     // GET reads the key redis-benchmark's SET writes
     await runRedis(tools.redisBenchmark, paths[0]?.redisPort ?? 0, {
@@ -262,6 +267,7 @@ export async function measureNetwork(
     await runRedisSection(sec);
   }
   if (cfg.sections.has('conns')) await runConnsSection(sec);
+  if (cfg.sections.has('udp')) await runUdpSection(sec, caravan, servers);
   const load = peakRss(Object.values(samples).flat());
   metrics.push(
     metricFromSamples(
