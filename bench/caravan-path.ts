@@ -32,7 +32,7 @@ export interface CaravanPath extends BenchPath {
   routers: ManagedProcess[];
 }
 
-const KEYS = { redis: 'bench-redis', iperf: 'bench-iperf' } as const;
+const KEYS = { redis: 'bench-redis', iperf: 'bench-iperf', udp: 'bench-iperf-udp' } as const;
 
 function startRouter(site: TestSite, logDir: string, opts: CaravanPathOptions): ManagedProcess {
   return spawnManaged(
@@ -57,6 +57,41 @@ async function linkPort(site: TestSite): Promise<number> {
     timeoutMs: 15_000,
     what: `router ${site.name} to report its link access port`,
   });
+}
+
+/**
+ * Adds a udp listener (on the iperf listener's port number: iperf3 -u sends its TCP control connection and its
+ * datagrams to one port) and a udp connector to the iperf3 server to a running path, and sets its udpPort. Done
+ * when the UDP rows start, not at start: a router loads its udp adapter with its first udp resource, and the
+ * idle and churn memory figures are of routers without one.
+ */
+export async function addUdp(p: CaravanPath, serverIperfPort: number): Promise<void> {
+  const listener = p.sites[0];
+  const connector = p.sites[p.sites.length - 1];
+  if (!listener || !connector) throw new Error(`${p.name} has no sites`);
+  await connector.writeResource('Connector', 'iperf-udp', {
+    type: 'udp',
+    host: HOST,
+    port: serverIperfPort,
+    routingKey: KEYS.udp,
+  });
+  await listener.writeResource('Listener', 'iperf-udp', {
+    type: 'udp',
+    host: HOST,
+    port: p.iperfPort,
+    routingKey: KEYS.udp,
+  });
+  await listener.seesKey(KEYS.udp, 1, 30_000);
+  // the key is seen once the connector has it; the listener's own socket is bound by then or shortly after
+  await waitFor(
+    async () => {
+      const l = (await listener.status()).listeners.find((x) => x.name === 'iperf-udp');
+      if (l?.error !== undefined) throw new Error(`udp listener of ${p.name}: ${l.error}`);
+      return l?.port !== undefined;
+    },
+    { timeoutMs: 15_000, what: `the udp listener of ${p.name} to be bound` },
+  );
+  p.udpPort = p.iperfPort;
 }
 
 function pidOf(p: ManagedProcess): number {

@@ -2,8 +2,9 @@
 import { parseArgs } from 'node:util';
 import { PATH_NAMES, type PathName } from './paths.js';
 import type { ChurnSpec } from './workloads/churn.js';
+import type { UdpSpec } from './workloads/udp.js';
 
-export const SECTIONS = ['iperf', 'redis', 'conns', 'churn', 'scale'] as const;
+export const SECTIONS = ['iperf', 'udp', 'redis', 'conns', 'churn', 'scale'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchConfig {
@@ -17,6 +18,8 @@ export interface BenchConfig {
   iperfSeconds: number;
   redisRequests: { c1: number; c50: number };
   conns: { requests: number; clients: number };
+  /** iperf3 -u: the offered rates (one row each), datagram size and length of a run; rounds as iperfRounds */
+  udp: { rates: number[] } & Omit<UdpSpec, 'mbit'>;
   churn: ChurnSpec;
   scale: number[];
   spfSamples: number;
@@ -35,12 +38,13 @@ export interface CompareConfig {
   rebuild: boolean;
 }
 
-const USAGE = `Usage: npm run bench -- [--quick] [--only iperf,redis,conns,churn,scale] [--paths LIST] [--out DIR]
+const USAGE = `Usage: npm run bench -- [--quick] [--only ${SECTIONS.join(',')}] [--paths LIST] [--out DIR]
        npm run bench -- --compare REF [--rounds N] [--hops 1|2] [--quick] [--only iperf,redis,conns] [--rebuild]
 
 Benchmarks direct, caravan-1hop, caravan-2hop and stunnel paths on 127.0.0.1 with iperf3 and
-redis-benchmark, router memory under connection churn and the routing engine at scale. Full runs
-also measure node-tls, a plain Node TLS tunnel, as the reference for what the runtime alone costs.
+redis-benchmark, UDP loss with iperf3 -u (direct and caravan paths only), router memory under
+connection churn and the routing engine at scale. Full runs also measure node-tls, a plain Node TLS
+tunnel, as the reference for what the runtime alone costs.
 Results: a table on stdout and JSON under bench/results/.
 
   --quick        short runs (under 3 minutes)
@@ -100,6 +104,7 @@ export function parseConfig(argv: string[]): BenchConfig | undefined {
     iperfSeconds: quick ? 2 : 8,
     redisRequests: quick ? { c1: 8_000, c50: 30_000 } : { c1: 30_000, c50: 200_000 },
     conns: { requests: quick ? 3_000 : 10_000, clients: 8 },
+    udp: { rates: quick ? [20] : [20, 100], length: 1200, seconds: quick ? 3 : 5 },
     churn: {
       connections: 10_000,
       warmup: 1_000,

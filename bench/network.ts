@@ -1,7 +1,9 @@
 // The network part of the benchmark: starts the servers and the four paths, measures idle memory, connection
-// churn, then iperf3, redis-benchmark and new connections per second with runs interleaved across paths.
+// churn, then iperf3, redis-benchmark, new connections per second and iperf3 -u (UDP loss) with runs interleaved
+// across paths.
 import { join } from 'node:path';
-import { caravanPath, type CaravanPath } from './caravan-path.js';
+import { errorMessage } from '../src/errors.js';
+import { addUdp, caravanPath, type CaravanPath } from './caravan-path.js';
 import type { BenchConfig } from './config.js';
 import type { Tools } from './env.js';
 import { interleave, type Progress, type RunSample } from './interleave.js';
@@ -17,10 +19,11 @@ import {
   type Metric,
   type PerPath,
 } from './results.js';
-import { startServers } from './servers.js';
+import { startServers, type Servers } from './servers.js';
 import { stunnelPath } from './stunnel-path.js';
 import { churn, type ChurnResult } from './workloads/churn.js';
 import { iperfLabel, runIperf, type IperfResult, type IperfSpec } from './workloads/iperf.js';
+import { runUdp, udpLabel, type UdpResult, type UdpSpec } from './workloads/udp.js';
 import { redisLabel, runRedis, type RedisResult, type RedisSpec } from './workloads/redis.js';
 
 export interface NetworkResults {
@@ -34,7 +37,7 @@ export interface NetworkResults {
   samples: Record<string, Array<RunSample<unknown>>>;
 }
 
-const NEEDS_PATHS = ['iperf', 'redis', 'conns', 'churn'] as const;
+const NEEDS_PATHS = ['iperf', 'udp', 'redis', 'conns', 'churn'] as const;
 
 /**
  * How long the routers stay without traffic before "idle" RSS is read. V8's memory reducer shrinks the young
@@ -49,7 +52,7 @@ async function startPaths(
   tools: Tools,
   root: string,
   progress: Progress,
-): Promise<{ paths: BenchPath[]; caravan: CaravanPath[] }> {
+): Promise<{ paths: BenchPath[]; caravan: CaravanPath[]; servers: Servers }> {
   const servers = await startServers(tools, join(root, 'logs'));
   progress(`servers: redis-server :${servers.redisPort}, iperf3 :${servers.iperfPort}`);
   const one = await caravanPath(root, servers, 1);
@@ -63,7 +66,7 @@ async function startPaths(
     await runRedis(tools.redisBenchmark, p.redisPort, { test: 'SET', clients: 1, requests: 200 });
     progress(`path ${p.name}: ${p.procs.map((x) => `${x.role} pid ${x.pid}`).join(', ') || 'no processes'}`);
   }
-  return { paths, caravan };
+  return { paths, caravan, servers };
 }
 
 function idleRss(paths: readonly BenchPath[]): PerPath<Record<string, number>> {
@@ -123,6 +126,32 @@ async function runIperfSection(sec: Section): Promise<void> {
       cpuPerUnit(all, gb, true),
     ),
   );
+}
+
+/**
+ * iperf3 -u at fixed rates: the loss the server counted, on the paths that carry UDP (direct and the caravan
+ * paths; stunnel and node-tls tunnel TCP only and are left out of these rows). Runs after the other sections:
+ * the caravan paths get their udp listener and connector here.
+ */
+async function runUdpSection(sec: Section, caravan: readonly CaravanPath[], servers: Servers): Promise<void> {
+  const { cfg, tools, metrics } = sec;
+  for (const p of caravan) {
+    await addUdp(p, servers.iperfPort).catch((e: unknown) => {
+      sec.progress(`udp: ${p.name} left out of the UDP rows: ${errorMessage(e)}`);
+    });
+  }
+  const udpPaths = sec.paths.filter((p) => p.udpPort !== undefined);
+  for (const mbit of cfg.udp.rates) {
+    const spec: UdpSpec = { mbit, length: cfg.udp.length, seconds: cfg.udp.seconds };
+    const label = udpLabel(spec);
+    const id = `udp.${mbit}M.loss`;
+    const s = await measure({ ...sec, paths: udpPaths }, id, label, cfg.iperfRounds, (p) =>
+      runUdp(tools.iperf3, p.udpPort ?? 0, spec),
+    );
+    metrics.push(
+      metricFromSamples({ id, label, unit: '%', better: 'lower' }, s, (r: UdpResult) => r.lossPercent),
+    );
+  }
 }
 
 async function runRedisSection(sec: Section): Promise<void> {
@@ -206,7 +235,7 @@ export async function measureNetwork(
   progress: Progress,
 ): Promise<NetworkResults | undefined> {
   if (!NEEDS_PATHS.some((s) => cfg.sections.has(s))) return undefined;
-  const { paths, caravan } = await startPaths(cfg, tools, root, progress);
+  const { paths, caravan, servers } = await startPaths(cfg, tools, root, progress);
   await sleep(2000);
   const recent = idleRss(paths);
   progress(`idle memory: waiting ${IDLE_SETTLE_MS / 1000} s without traffic…`);
@@ -238,6 +267,7 @@ export async function measureNetwork(
     await runRedisSection(sec);
   }
   if (cfg.sections.has('conns')) await runConnsSection(sec);
+  if (cfg.sections.has('udp')) await runUdpSection(sec, caravan, servers);
   const load = peakRss(Object.values(samples).flat());
   metrics.push(
     metricFromSamples(

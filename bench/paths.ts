@@ -5,6 +5,7 @@
 //   stunnel       client -> stunnel client => stunnel server -> server (mutual TLS)
 //   node-tls      the same tunnel written the plainest way in Node (reference: what the runtime alone costs;
 //                 full runs, or --paths)
+// UDP (iperf3 -u) goes over direct and the caravan paths only: stunnel and node-tls carry TCP alone.
 import type { Servers } from './servers.js';
 
 export const PATH_NAMES = ['direct', 'caravan-1hop', 'caravan-2hop', 'stunnel', 'node-tls'] as const;
@@ -21,6 +22,11 @@ export interface BenchPath {
   /** Where clients connect for each service. */
   redisPort: number;
   iperfPort: number;
+  /**
+   * Where iperf3 -u sends its datagrams: the same port number as iperfPort (iperf3 uses one port for its TCP
+   * control connection and its UDP data). Absent: the path carries no UDP (stunnel, node-tls).
+   */
+  udpPort?: number;
   /** Processes in the path (none for direct). */
   procs: PathProcess[];
   /** Stops the path's processes (the servers stay). */
@@ -32,6 +38,7 @@ export function directPath(servers: Servers): BenchPath {
     name: 'direct',
     redisPort: servers.redisPort,
     iperfPort: servers.iperfPort,
+    udpPort: servers.iperfPort,
     procs: [],
     stop: () => Promise.resolve(),
   };

@@ -41,16 +41,19 @@ export function metricsTable(metrics: readonly Metric[]): string {
   return table(['metric (median)', ...PATH_NAMES], rows);
 }
 
+/** Loss percentages (unit %) are left out: a ratio of two small losses says nothing. */
 export function ratioTable(metrics: readonly Metric[]): string {
-  const rows = metrics.map((m) => [
-    `${m.label}${m.better === 'lower' ? ' (lower is better)' : ''}`,
-    ratioCell(m, 'caravan-1hop', 'direct'),
-    ratioCell(m, 'caravan-2hop', 'direct'),
-    ratioCell(m, 'stunnel', 'direct'),
-    ratioCell(m, 'caravan-1hop', 'stunnel'),
-    ratioCell(m, 'caravan-2hop', 'caravan-1hop'),
-    ratioCell(m, 'caravan-1hop', 'node-tls'),
-  ]);
+  const rows = metrics
+    .filter((m) => m.unit !== '%')
+    .map((m) => [
+      `${m.label}${m.better === 'lower' ? ' (lower is better)' : ''}`,
+      ratioCell(m, 'caravan-1hop', 'direct'),
+      ratioCell(m, 'caravan-2hop', 'direct'),
+      ratioCell(m, 'stunnel', 'direct'),
+      ratioCell(m, 'caravan-1hop', 'stunnel'),
+      ratioCell(m, 'caravan-2hop', 'caravan-1hop'),
+      ratioCell(m, 'caravan-1hop', 'node-tls'),
+    ]);
   return table(
     ['ratio', '1hop/direct', '2hop/direct', 'stunnel/direct', '1hop/stunnel', '2hop/1hop', '1hop/node-tls'],
     rows,

@@ -103,6 +103,17 @@ export function evaluateTargets(t: TargetInputs): TargetResult[] {
       ),
     );
   }
+  out.push(
+    check(
+      'UDP 20 Mbit/s loss (iperf3 -u -l 1200) caravan-1hop',
+      '≤ 1 %',
+      one('udp.20M.loss', 'caravan-1hop'),
+      (v) => v <= 1,
+      Number.isFinite(one('udp.20M.loss', 'caravan-2hop'))
+        ? `caravan-2hop ${fmt(one('udp.20M.loss', 'caravan-2hop'))} %`
+        : '',
+    ),
+  );
   const idle = [t.idleRss['caravan-1hop'], t.idleRss['caravan-2hop']].flatMap((x) => Object.values(x ?? {}));
   const load = ['caravan-1hop', 'caravan-2hop']
     .map((p) => one('mem.load', p as PathName))

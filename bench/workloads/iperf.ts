@@ -32,10 +32,15 @@ export function iperfLabel(s: Pick<IperfSpec, 'streams' | 'direction'>): string 
  * One iperf3 run; retried (up to 4 times, 1 s apart) when the server is still finishing the previous test or the
  * control connection broke, both transient on a loaded machine.
  */
-export async function runIperf(iperf3: string, port: number, spec: IperfSpec): Promise<IperfResult> {
+export function runIperf(iperf3: string, port: number, spec: IperfSpec): Promise<IperfResult> {
+  return withIperfRetry(() => runIperfOnce(iperf3, port, spec));
+}
+
+/** Runs `once` again (up to 4 attempts, 1 s apart) while it fails the way a busy iperf3 server makes it fail. */
+export async function withIperfRetry<R>(once: () => Promise<R>): Promise<R> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await runIperfOnce(iperf3, port, spec);
+      return await once();
     } catch (e) {
       const transient = /server is busy|control socket has closed|unable to (connect|receive)/.test(
         String(e),

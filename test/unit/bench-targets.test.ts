@@ -38,3 +38,20 @@ test('targets: every row of the issue, PASS/MISS on the ratios of one run, SKIP 
   assert.match(text, /^MISS {2}redis GET -c 50 rps caravan-1hop\/direct: 0\.40 \(target ≥ 0\.45\)$/m);
   assert.match(text, /^SKIP {2}iperf3 4 streams server→client caravan-1hop\/stunnel: n\/a/m);
 });
+
+test('targets: UDP 20 Mbit/s loss ≤ 1 % on caravan-1hop, the 2-hop figure beside it; SKIP without the udp section', () => {
+  const loss = (median: Metric['median']): Map<string, Metric> =>
+    new Map([['udp.20M.loss', { ...metric('udp.20M.loss', median), unit: '%', better: 'lower' }]]);
+  const udp = (m: Map<string, Metric>) =>
+    evaluateTargets({ metrics: m, idleRss: {}, churn: [], scale: [] }).find((x) =>
+      x.name.startsWith('UDP 20 Mbit/s loss'),
+    );
+  assert.equal(udp(loss({ direct: 0, 'caravan-1hop': 0.4 }))?.pass, true);
+  const miss = udp(loss({ 'caravan-1hop': 3, 'caravan-2hop': 5 }));
+  assert.equal(miss?.pass, false);
+  assert.match(
+    formatTargets(miss ? [miss] : []),
+    /^MISS {2}UDP 20 Mbit\/s loss .*: 3\.00 \(target ≤ 1 %\) — caravan-2hop 5\.00 %$/,
+  );
+  assert.equal(udp(new Map())?.pass, undefined);
+});
