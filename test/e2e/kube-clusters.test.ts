@@ -32,7 +32,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { AdminClient } from '../../src/admin/client.js';
 import type { StatusSnapshot } from '../../src/admin/types.js';
 import type { Condition, Kind } from '../../src/api/index.js';
@@ -50,6 +50,7 @@ import {
   startStandIn,
   type JsonObject,
   type KubeApiServer,
+  standInKubeconfig,
 } from '../support/kube-apiserver/index.js';
 import { NetLab, startRedis, tcpProbe, type Host } from '../support/netns.js';
 import { repoRoot, type ManagedProcess } from '../support/proc.js';
@@ -92,24 +93,8 @@ interface Cluster {
   router?: ManagedProcess;
 }
 
-function kubeconfigYaml(server: KubeApiServer, token: string, namespace: string): string {
-  return stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [
-      {
-        name: 'standin',
-        cluster: {
-          server: server.url,
-          'certificate-authority-data': Buffer.from(server.caPem!).toString('base64'),
-        },
-      },
-    ],
-    users: [{ name: 'user', user: { token } }],
-    contexts: [{ name: 'standin', context: { cluster: 'standin', user: 'user', namespace } }],
-    'current-context': 'standin',
-  });
-}
+const kubeconfigYaml = (server: KubeApiServer, token: string, namespace: string): string =>
+  standInKubeconfig(server, { user: token }, namespace);
 
 const conditionOf = (obj: KubeObject | undefined, type: string): Condition | undefined =>
   ((obj as { status?: { conditions?: Condition[] } } | undefined)?.status?.conditions ?? []).find(

@@ -29,6 +29,7 @@ import {
   startStandIn,
   type JsonObject,
   type KubeApiServer,
+  standInKubeconfig,
 } from '../support/kube-apiserver/index.js';
 import { repoRoot, run, type RunResult } from '../support/proc.js';
 import { waitFor } from '../support/wait.js';
@@ -36,18 +37,8 @@ import { waitFor } from '../support/wait.js';
 const G = 'caravan.dev';
 const NS = 'shop';
 
-function kubeconfig(server: KubeApiServer, users: Record<string, string>): string {
-  const ca = Buffer.from(server.caPem ?? '').toString('base64');
-  const names = Object.keys(users);
-  return JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'standin', cluster: { server: server.url, 'certificate-authority-data': ca } }],
-    users: names.map((n) => ({ name: n, user: { token: users[n] } })),
-    contexts: names.map((n) => ({ name: n, context: { cluster: 'standin', user: n, namespace: NS } })),
-    'current-context': names[0],
-  });
-}
+const kubeconfig = (server: KubeApiServer, users: Record<string, string>): string =>
+  standInKubeconfig(server, users, NS);
 
 const conditions = (...cs: Array<[string, string, string, string]>): JsonObject[] =>
   cs.map(([type, status, reason, message]) => ({

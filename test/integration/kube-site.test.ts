@@ -23,7 +23,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { AdminClient } from '../../src/admin/client.js';
 import type { StatusSnapshot } from '../../src/admin/types.js';
 import type { Condition } from '../../src/api/index.js';
@@ -40,6 +40,7 @@ import {
   startStandIn,
   type JsonObject,
   type KubeApiServer,
+  standInKubeconfig,
 } from '../support/kube-apiserver/index.js';
 import { cli } from '../support/cli.js';
 import { freePort } from '../support/ports.js';
@@ -181,25 +182,7 @@ describe('a Kubernetes site run by caravan-router --kube', () => {
       caPem: server.caPem!,
     }).api;
     kubeconfig = join(root.dir, 'kubeconfig.yaml');
-    await writeFile(
-      kubeconfig,
-      stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [
-          {
-            name: 'standin',
-            cluster: {
-              server: server.url,
-              'certificate-authority-data': Buffer.from(server.caPem!).toString('base64'),
-            },
-          },
-        ],
-        users: [{ name: 'router', user: { token: SA_TOKEN } }],
-        contexts: [{ name: 'standin', context: { cluster: 'standin', user: 'router', namespace: NS } }],
-        'current-context': 'standin',
-      }),
-    );
+    await writeFile(kubeconfig, standInKubeconfig(server, { router: SA_TOKEN }, NS));
 
     stateDir = join(root.dir, 'kube-state');
     // a token of the hub, issued with the real CLI; the kube site redeems it as an AccessToken resource

@@ -111,3 +111,24 @@ export function widgetCrd(): JsonObject {
     },
   };
 }
+
+/**
+ * A kubeconfig (JSON, which is YAML too) for the stand-in: one user per entry of `users` (name → bearer token),
+ * each with a context of the same name in `namespace`; the first is the current context.
+ */
+export function standInKubeconfig(
+  server: KubeApiServer,
+  users: Record<string, string>,
+  namespace: string,
+): string {
+  const ca = Buffer.from(server.caPem ?? '').toString('base64');
+  const names = Object.keys(users);
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'standin', cluster: { server: server.url, 'certificate-authority-data': ca } }],
+    users: names.map((n) => ({ name: n, user: { token: users[n] } })),
+    contexts: names.map((n) => ({ name: n, context: { cluster: 'standin', user: n, namespace } })),
+    'current-context': names[0],
+  });
+}

@@ -6,6 +6,7 @@ export {
   ADMIN_TOKEN,
   standInTls,
   startStandIn,
+  standInKubeconfig,
   addNamespace,
   addServiceAccount,
   widgetCrd,
