@@ -9,14 +9,9 @@ import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { RepeatLog } from '../observe/repeat-log.js';
 import { systemClock, type Clock, type Timer } from '../clock.js';
-import { TokenBucket, type RateLimit } from '../rate-limit.js';
+import { TokenBucket } from '../rate-limit.js';
 import { RoutingEngine, type RoutingMessage, type RouterMode } from '../routing/index.js';
-import {
-  advertisementAuthenticator,
-  idBelongsToSite,
-  isSelfCertifyingId,
-  type RouterIdentity,
-} from '../identity.js';
+import { advertisementAuthenticator, idBelongsToSite, isSelfCertifyingId } from '../identity.js';
 import { wireCode } from './codes.js';
 import type {
   AdapterHost,
@@ -44,67 +39,23 @@ export {
   type ManagementHandler,
 } from './management.js';
 
-export interface RouterOptions {
-  /** the router's key pair; its router id is derived from the public key and the site name */
-  identity: RouterIdentity;
-  mode: RouterMode;
-  site: string;
-  /** most routers kept in the link-state database (default 10,000) */
-  maxRouters?: number;
-  helloIntervalMs: number;
-  deadIntervalMs: number;
-  /** Upper bound for establishing one flow, all retries included. */
-  flowSetupTimeoutMs?: number;
-  logger: Logger;
-  /** flow records kept by this router (ring size; default 10,000) */
-  flowRecords?: number;
-  /** limits on what linked peers can make this router do (defaults: DEFAULT_ROUTER_LIMITS) */
-  limits?: Partial<RouterLimits>;
-  /** time and every timer of the router (routing ticks, flow setup, hello timeout, open rate, log summaries,
-   * management requests); default systemClock */
-  clock?: Clock;
-}
-
-/** Router-wide limits on streams from linked peers (docs/design/security.md). */
-export interface RouterLimits {
-  /** streams opened by peers (all links together) open at once; further OPENs are refused (REFUSED) */
-  streams: number;
-  /** how fast peers (all links together) may open streams */
-  openRate: RateLimit;
-  /** flows one local connector delivers at once; a connector at the limit takes no more (TARGET_REFUSED) */
-  flowsPerConnector: number;
-  /** a link whose peer has not said hello (`hi`) after this long is closed (LINK_TIMEOUT); 0 = off */
-  helloTimeoutMs: number;
-}
-
-export const DEFAULT_ROUTER_LIMITS: RouterLimits = {
-  streams: 50_000,
-  openRate: { perSecond: 20_000, burst: 40_000 },
-  flowsPerConnector: 10_000,
-  helloTimeoutMs: 10_000,
-};
-
-/** Counters of the limits: OPENs refused by reason, links closed for a fault of the peer by kind. */
-export interface LimitStats {
-  refused: Record<string, number>;
-  faults: Record<string, number>;
-}
-
-export type LinkDirection = 'in' | 'out';
-
-export interface LinkInfo {
-  id: string;
-  /** the Link resource name for outbound links; the peer's address for inbound ones */
-  name: string;
-  direction: LinkDirection;
-  /** configured cost (outbound); inbound links take the cost the peer announces */
-  cost?: number;
-  /**
-   * The router id the peer's verified link certificate names (its subject CN). The peer's `hi` must claim
-   * exactly this id, or the link is refused: nobody can link under another router's id.
-   */
-  peerRouterId: string | undefined;
-}
+export {
+  DEFAULT_ROUTER_LIMITS,
+  type LimitStats,
+  type LinkDirection,
+  type LinkInfo,
+  type LinkStatus,
+  type RouterLimits,
+  type RouterOptions,
+} from './router-types.js';
+import {
+  DEFAULT_ROUTER_LIMITS,
+  type LimitStats,
+  type LinkInfo,
+  type LinkStatus,
+  type RouterLimits,
+  type RouterOptions,
+} from './router-types.js';
 
 interface LinkEntry extends LinkInfo {
   session: LinkSession;
@@ -116,23 +67,6 @@ interface LinkEntry extends LinkInfo {
   state: LinkSessionMachine;
   since: number;
   lastBytesIn: number;
-}
-
-export interface LinkStatus {
-  id: string;
-  name: string;
-  direction: LinkDirection;
-  neighbor: string | undefined;
-  /** the site the neighbor router belongs to (checked against its router id) */
-  neighborSite: string | undefined;
-  neighborMode: RouterMode | undefined;
-  cost: number;
-  state: 'handshaking' | 'up';
-  rttMs: number | undefined;
-  bytesIn: number;
-  bytesOut: number;
-  activeFlows: number;
-  upSinceMs: number;
 }
 
 /**
