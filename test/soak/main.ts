@@ -196,10 +196,13 @@ async function reconverge(
 
 function amqpFigures(): AmqpFigures {
   let duplicates = 0;
+  const duplicatesBySite: Record<string, number> = {};
   const unpermitted: string[] = [];
   for (const [id, n] of amqpArrivals) {
     if (n < 2) continue;
     duplicates += n - 1;
+    const site = id.slice(0, id.lastIndexOf(':'));
+    duplicatesBySite[site] = (duplicatesBySite[site] ?? 0) + n - 1;
     if (!amqpResent.has(id)) unpermitted.push(id);
   }
   const lost = [...amqpSettled].filter((id) => !amqpArrivals.has(id));
@@ -208,6 +211,7 @@ function amqpFigures(): AmqpFigures {
     arrived: amqpArrivals.size,
     resent: amqpResent.size,
     duplicates,
+    duplicatesBySite,
     lost,
     unpermitted,
   };
@@ -358,17 +362,20 @@ async function main(): Promise<number> {
       if (!scope || f.detectedMs === undefined) continue;
       const detectedAt = f.at + f.detectedMs;
       let last: number | undefined;
+      let pathLeft = 0;
       for (const x of failures) {
-        if (x.start < detectedAt || x.end > f.healedAt) continue;
+        if (x.start < f.at || x.end > f.healedAt) continue;
         if (!CONNECTION_KINDS.includes(kindOf.get(x.key) as TrafficKind)) continue;
         if (!reachable(x.site as SiteName, x.key, scope)) continue;
-        last = Math.max(last ?? 0, x.start - detectedAt);
+        pathLeft++;
+        last = Math.max(last ?? -Infinity, x.start - detectedAt);
         if (x.start - detectedAt > detectBoundMs)
           f.lateFailures = [
             ...(f.lateFailures ?? []),
             `${x.site}/${x.key} ${x.code} +${x.start - detectedAt} ms`,
           ];
       }
+      f.pathLeftFailures = pathLeft;
       if (last !== undefined) f.lastFailureMs = last;
     }
     const codes: Record<string, number> = {};

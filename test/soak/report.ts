@@ -14,6 +14,7 @@ export interface AmqpFigures {
   resent: number;
   /** arrivals beyond the first of an id */
   duplicates: number;
+  duplicatesBySite: Record<string, number>;
   /** ids accepted at a sender that never reached the receiver */
   lost: string[];
   /** ids that arrived more than once although their sender sent them once */
@@ -38,7 +39,11 @@ export interface FaultRecord {
   /** ms from the injection until the first router logged a link the fault touched as lost */
   detectedMs?: number;
   detectedBy?: string;
-  /** ms after detection at which the last new connection that had a path left failed (while the fault held) */
+  /** new connections that failed while the fault held although the topology left them a path */
+  pathLeftFailures?: number;
+  /**
+   * ms after detection at which the last of those started (negative: all started before the detection)
+   */
   lastFailureMs?: number;
   /** such failures later than the bound after detection */
   lateFailures?: string[];
@@ -173,8 +178,9 @@ export function formatResult(r: SoakResult): string {
       'injected',
       'detected',
       'detect max s',
-      'last fail after detect max s',
-      'late fails',
+      'failed with a path left',
+      'last of them after detect s',
+      'later than bound',
       'heal max s',
       'reconverged',
       'max s',
@@ -192,6 +198,7 @@ export function formatResult(r: SoakResult): string {
       String(fs.length),
       String(fs.filter((f) => f.detectedMs !== undefined).length),
       sec(maxOf(fs.map((f) => f.detectedMs))),
+      String(fs.reduce((n, f) => n + (f.pathLeftFailures ?? 0), 0)),
       sec(maxOf(fs.map((f) => f.lastFailureMs))),
       String(fs.reduce((n, f) => n + (f.lateFailures?.length ?? 0), 0)),
       sec(Math.max(0, ...fs.map((f) => f.healMs))),
@@ -325,14 +332,36 @@ function otherTraffic(r: SoakResult, of: (...kinds: TrafficKind[]) => Rows): str
     ]);
   out.push(table(u), '');
   const amqp = of('amqp');
-  const a = [['AMQP sender (site/address)', 'attempts', 'accepted', 'failed with error']];
-  for (const [k, s] of [...amqp, ['all', sumOf(amqp)] as const])
-    a.push([k, String(s.ok + s.failed), String(s.ok), String(s.failed)]);
+  const a = [
+    [
+      'AMQP sender (site/address)',
+      'attempts',
+      'accepted',
+      'failed with error',
+      'lost',
+      'duplicates',
+      'dup. of ids sent once',
+    ],
+  ];
+  const bySite = (ids: string[], site: string): number =>
+    ids.filter((id) => site === 'all' || id.startsWith(`${site}:`)).length;
+  for (const [k, s] of [...amqp, ['all', sumOf(amqp)] as const]) {
+    const site = k === 'all' ? 'all' : k.slice(0, k.indexOf('/'));
+    const dups = site === 'all' ? r.amqp.duplicates : (r.amqp.duplicatesBySite[site] ?? 0);
+    a.push([
+      k,
+      String(s.ok + s.failed),
+      String(s.ok),
+      String(s.failed),
+      String(bySite(r.amqp.lost, site)),
+      String(dups),
+      String(bySite(r.amqp.unpermitted, site)),
+    ]);
+  }
   out.push(
     table(a),
-    `AMQP at the receiver: ${r.amqp.settled} accepted at the senders, ${r.amqp.arrived} distinct arrived, ` +
-      `${r.amqp.lost.length} lost, ${r.amqp.duplicates} duplicates (${r.amqp.resent} ids resent; ` +
-      `${r.amqp.unpermitted.length} duplicates of ids sent once)`,
+    `AMQP at the receiver: ${r.amqp.settled} ids accepted at the senders, ${r.amqp.arrived} distinct ids ` +
+      `arrived; ${r.amqp.resent} ids had to be sent again`,
   );
   return out;
 }
