@@ -1,9 +1,10 @@
 /**
- * `npm run soak -- [--minutes N] [--seed S] [--json] [--concurrency C] [--bound-s B] [--keep]`: the chaos soak.
- * Builds the five-site network of topology.ts, runs checked traffic through it, and injects one fault after
- * another (faults.ts) until the time is up; then prints what happened and exits 1 when an invariant broke
- * (report.ts). Needs root (network namespaces, nftables, tc). Everything it starts is removed on exit, on
- * failure and on SIGINT/SIGTERM.
+ * `npm run soak -- [--minutes N] [--seed S] [--json] [--faults k1,k2] [--concurrency C] [--bound-s B]
+ * [--detect-bound-s D] [--keep]`: the chaos soak. Builds the network of topology.ts, runs checked TCP, HTTP/1.1,
+ * gRPC, UDP and AMQP traffic through it (client.ts), redeems tokens at random times (redeem.ts), and injects one
+ * fault after another (faults.ts) until the time is up, noting when the routers detected each (detect.ts); then
+ * prints what happened and exits 1 when an invariant broke (report.ts). Needs root (network namespaces,
+ * nftables, tc). Everything it starts is removed on exit, on failure and on SIGINT/SIGTERM.
  */
 import { rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';

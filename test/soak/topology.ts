@@ -7,9 +7,11 @@
  *              │     │            |
  *              └──── east ────────┘             leaf sits behind hub-a only and cannot be dialled (nftables)
  *
- * A stranger namespace (no site) reaches both hubs' public ports, for the flood fault. Targets: a checked-stream
+ * A stranger namespace (no site) reaches both hubs' public ports, for the flood fault; a spare edge site with a
+ * wire to each hub redeems tokens (redeem.ts) and carries no traffic. Targets (SERVICES): a checked-stream
  * server at east (`bulk-east`) and at leaf (`bulk-leaf`), an HTTP/1.1 server at east and at west (`web`, two
- * providers, balanced). Clients at west, leaf and hub-b.
+ * providers, balanced), a gRPC server at east and at west (`rpc`), a UDP server at leaf (`dgram`) and the AMQP
+ * receiver of `bus.soak` at east. Clients at west, leaf and hub-b.
  */
 import { join } from 'node:path';
 import { NetLab, type Host } from '../support/netns.js';
