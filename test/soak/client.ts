@@ -9,12 +9,17 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
+import { AmqpSender } from './amqp.js';
+import { UdpExchanger } from './dgram.js';
 import { ByteStream, Rng, StreamVerifier } from './prng.js';
 import { Verdict, emit, emptyStats, encodeHeader, type KeyStats } from './protocol.js';
+import { RpcClient } from './rpc.js';
+
+export type TrafficKind = 'stream' | 'http' | 'grpc' | 'udp' | 'amqp';
 
 export interface ClientTarget {
   key: string;
-  kind: 'stream' | 'http';
+  kind: TrafficKind;
   port: number;
   concurrency: number;
 }
@@ -222,7 +227,84 @@ export async function runClient(cfg: ClientConfig): Promise<void> {
       ? checkedStream(t.port, up, down, stallMs)
       : checkedRequest(t.port, up, down, stallMs);
 
+  const anomalyOf = (t: ClientTarget, kind: 'corrupted' | 'misdelivered', start: number, detail: string) =>
+    emit({
+      ev: 'anomaly',
+      site: cfg.site,
+      side: 'client',
+      kind,
+      key: t.key,
+      id: '',
+      start,
+      end: Date.now(),
+      detail,
+    });
+
+  /** gRPC: one channel per loop, one checked unary call after another */
+  const rpcLoop = async (t: ClientTarget): Promise<void> => {
+    const s = stats.get(t.key) as KeyStats;
+    const client = new RpcClient(t.port);
+    while (!stopping) {
+      const start = Date.now();
+      const o = await client.call(rng.logInt(16, 64 * 1024), 15_000);
+      if (o.ok) {
+        s.ok++;
+        s.bytes += o.bytes;
+        await delay(rng.range(5, 30));
+        continue;
+      }
+      if (o.kind === 'failed') {
+        s.failed++;
+        emit({ ev: 'fail', site: cfg.site, key: t.key, start, end: Date.now(), code: o.code });
+      } else {
+        s.corrupted++;
+        anomalyOf(t, 'corrupted', start, o.detail);
+      }
+      await delay(200);
+    }
+    client.close();
+  };
+
+  /** UDP: one socket per loop, one request at a time, lost ones counted */
+  const udpLoop = async (t: ClientTarget): Promise<void> => {
+    const s = stats.get(t.key) as KeyStats;
+    const ex = new UdpExchanger(t.port, s, (kind, detail) => anomalyOf(t, kind, Date.now(), detail));
+    while (!stopping) {
+      const ok = await ex.exchange(rng.logInt(16, 1200), 1000);
+      await delay(ok ? rng.range(5, 30) : 50);
+    }
+    ex.close();
+  };
+
+  /** AMQP: one sender per loop, one message at a time until accepted */
+  const amqpLoop = async (t: ClientTarget): Promise<void> => {
+    const s = stats.get(t.key) as KeyStats;
+    const sender = await AmqpSender.open(t.port, cfg.site);
+    const counts = { attempts: 0, ok: 0, failed: 0 };
+    const flushTimer = setInterval(() => sender.flush(), 500);
+    while (!stopping) {
+      const before = { ...counts };
+      await sender.sendOne(
+        counts,
+        10_000,
+        () => stopping,
+        async (code, start) => {
+          emit({ ev: 'fail', site: cfg.site, key: t.key, start, end: Date.now(), code });
+          await delay(200);
+        },
+      );
+      s.ok += counts.ok - before.ok;
+      s.failed += counts.failed - before.failed;
+      await delay(rng.range(5, 30));
+    }
+    clearInterval(flushTimer);
+    sender.close();
+  };
+
   const loop = async (t: ClientTarget): Promise<void> => {
+    if (t.kind === 'grpc') return rpcLoop(t);
+    if (t.kind === 'udp') return udpLoop(t);
+    if (t.kind === 'amqp') return amqpLoop(t);
     const s = stats.get(t.key) as KeyStats;
     while (!stopping) {
       const max = t.kind === 'stream' ? cfg.maxBytes : Math.min(cfg.maxBytes, 64 * 1024);
@@ -274,7 +356,7 @@ export async function runClient(cfg: ClientConfig): Promise<void> {
       return;
     }
     if (cmd.cmd === 'probe') {
-      const t = cfg.targets.find((x) => x.key === cmd.key);
+      const t = cfg.targets.find((x) => x.key === cmd.key && (x.kind === 'stream' || x.kind === 'http'));
       const id = cmd.id ?? 0;
       if (!t) {
         emit({ ev: 'probe', id, ok: false, ms: 0, error: `no target ${cmd.key}` });

@@ -68,12 +68,15 @@ async function blackhole(net: SoakNetwork, site: SiteName, ifNames: string[]): P
     net.lab.execOk(net.lab.host(site), 'nft', ['delete', 'table', 'inet', NFT_TABLE]).then(() => undefined);
 }
 
-function siteWires(net: SoakNetwork): Wire[] {
-  return net.wires.filter((w) => w.b !== 'stranger');
+/** A wire that carries a site link (not the stranger's, not the spare's). */
+type SiteWire = Wire & { b: SiteName };
+
+function siteWires(net: SoakNetwork): SiteWire[] {
+  return net.wires.filter((w): w is SiteWire => (SITES as readonly string[]).includes(w.b));
 }
 
-function side(rng: Rng, w: Wire): { site: SiteName; ifName: string } {
-  return rng.next() < 0.5 || w.b === 'stranger' ? { site: w.a, ifName: w.aIf } : { site: w.b, ifName: w.bIf };
+function side(rng: Rng, w: SiteWire): { site: SiteName; ifName: string } {
+  return rng.next() < 0.5 ? { site: w.a, ifName: w.aIf } : { site: w.b, ifName: w.bIf };
 }
 
 /** Injects one fault of `kind`; resolves once it is in place, with how to heal it. */
@@ -254,7 +257,8 @@ export async function inject(net: SoakNetwork, rng: Rng, kind: FaultKind): Promi
       };
     }
     case 'target-restart': {
-      const s = rng.pick(net.servers);
+      // the AMQP receiver holds the record of what arrived: it is not restarted
+      const s = rng.pick(net.servers.filter((x) => x.kind !== 'amqp'));
       const svc = SERVICES.find((x) => x.key === s.key);
       if (!svc) throw new Error(`no service ${s.key}`);
       await s.proc.stop(5000); // SIGTERM: the server resets its connections, then exits

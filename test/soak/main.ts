@@ -1,9 +1,10 @@
 /**
- * `npm run soak -- [--minutes N] [--seed S] [--json] [--concurrency C] [--bound-s B] [--keep]`: the chaos soak.
- * Builds the five-site network of topology.ts, runs checked traffic through it, and injects one fault after
- * another (faults.ts) until the time is up; then prints what happened and exits 1 when an invariant broke
- * (report.ts). Needs root (network namespaces, nftables, tc). Everything it starts is removed on exit, on
- * failure and on SIGINT/SIGTERM.
+ * `npm run soak -- [--minutes N] [--seed S] [--json] [--faults k1,k2] [--concurrency C] [--bound-s B]
+ * [--detect-bound-s D] [--keep]`: the chaos soak. Builds the network of topology.ts, runs checked TCP, HTTP/1.1,
+ * gRPC, UDP and AMQP traffic through it (client.ts), redeems tokens at random times (redeem.ts), and injects one
+ * fault after another (faults.ts) until the time is up, noting when the routers detected each (detect.ts); then
+ * prints what happened and exits 1 when an invariant broke (report.ts). Needs root (network namespaces,
+ * nftables, tc). Everything it starts is removed on exit, on failure and on SIGINT/SIGTERM.
  */
 import { rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -11,12 +12,17 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { registerCleanup, testOutputDir } from '../support/proc.js';
 import { waitFor } from '../support/wait.js';
+import type { TrafficKind } from './client.js';
+import { CONNECTION_KINDS, LinkWatch, detection, reachable, scopeOf } from './detect.js';
 import { FAULT_KINDS, inject, type Fault, type FaultKind } from './faults.js';
 import { RouterMonitor } from './monitor.js';
 import { Rng } from './prng.js';
+import { Redeemer } from './redeem.js';
 import { emptyStats, type AgentEvent, type KeyStats } from './protocol.js';
 import {
   formatResult,
+  type AmqpFigures,
+  maxRss,
   medianRss,
   violations,
   type Anomaly,
@@ -24,7 +30,7 @@ import {
   type RouterFigures,
   type SoakResult,
 } from './report.js';
-import { SERVICES, SITES, SoakNetwork, type SiteName } from './topology.js';
+import { PROBED, SERVICES, SITES, SoakNetwork, type SiteName } from './topology.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -33,6 +39,7 @@ const { values: opts } = parseArgs({
     json: { type: 'boolean', default: false },
     concurrency: { type: 'string', default: '2' },
     'bound-s': { type: 'string', default: '30' },
+    'detect-bound-s': { type: 'string', default: '1' },
     'rss-growth-mb': { type: 'string', default: '20' },
     'stall-s': { type: 'string', default: '45' },
     keep: { type: 'boolean', default: false },
@@ -42,17 +49,23 @@ const { values: opts } = parseArgs({
 const minutes = Number(opts.minutes);
 const seed = opts.seed !== undefined ? Number(opts.seed) : Math.floor(Math.random() * 2 ** 31);
 const boundMs = Number(opts['bound-s']) * 1000;
+const detectBoundMs = Number(opts['detect-bound-s']) * 1000;
+const kindOf = new Map<string, TrafficKind>(SERVICES.map((x) => [x.key, x.kind]));
 const stallMs = Number(opts['stall-s']) * 1000;
 const concurrency = Number(opts.concurrency);
-if (![minutes, seed, boundMs, stallMs, concurrency].every((n) => Number.isFinite(n) && n > 0)) {
+if (
+  ![minutes, seed, boundMs, detectBoundMs, stallMs, concurrency].every((n) => Number.isFinite(n) && n > 0)
+) {
   process.stderr.write(
-    'error: --minutes, --seed, --bound-s, --stall-s and --concurrency take positive numbers\n',
+    'error: --minutes, --seed, --bound-s, --detect-bound-s, --stall-s and --concurrency take positive numbers\n',
   );
   process.exit(2);
 }
 const log = (s: string): void => {
   process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 };
+/** the RSS growth check applies to runs whose traffic lasted at least this long */
+const RSS_MIN_TRAFFIC_MS = 8 * 60_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const kinds = opts.faults === undefined ? [...FAULT_KINDS] : opts.faults.split(',');
@@ -71,9 +84,13 @@ const unregister = registerCleanup({
 
 const traffic: Record<string, KeyStats & { excused: number }> = {};
 const anomalies: Anomaly[] = [];
-const failures: Array<{ end: number; code: string }> = [];
+const failures: Array<{ site: string; key: string; start: number; end: number; code: string }> = [];
 const kills: Array<{ site: SiteName; at: number }> = [];
 const faults: FaultRecord[] = [];
+/** AMQP: ids each sender saw accepted, ids it sent more than once, and every arrival at the receiver */
+const amqpSettled = new Set<string>();
+const amqpResent = new Set<string>();
+const amqpArrivals = new Map<string, number>();
 const probes = new Map<number, (e: Extract<AgentEvent, { ev: 'probe' }>) => void>();
 const stoppedClients = new Set<string>();
 let probeId = 0;
@@ -99,7 +116,7 @@ function onEvent(e: AgentEvent): void {
       log(`anomaly: ${e.kind} ${e.side} at ${e.site} ${e.key}: ${e.detail}`);
       break;
     case 'fail':
-      failures.push({ end: e.end, code: e.code });
+      failures.push({ site: e.site, key: e.key, start: e.start, end: e.end, code: e.code });
       break;
     case 'probe':
       probes.get(e.id)?.(e);
@@ -107,6 +124,13 @@ function onEvent(e: AgentEvent): void {
       break;
     case 'stopped':
       stoppedClients.add(e.site);
+      break;
+    case 'amqp-settled':
+      for (const id of e.ids) amqpSettled.add(id);
+      for (const id of e.resent) amqpResent.add(id);
+      break;
+    case 'amqp-got':
+      for (const id of e.ids) amqpArrivals.set(id, (amqpArrivals.get(id) ?? 0) + 1);
       break;
     default:
       break;
@@ -156,7 +180,7 @@ async function reconverge(
   net: SoakNetwork,
   since: number,
 ): Promise<{ ms?: number; slowest?: string; stuck: string[] }> {
-  const pairs = SERVICES.flatMap((s) => s.from.map((f) => [f, s.key] as const));
+  const pairs = PROBED.flatMap((s) => s.from.map((f) => [f, s.key] as const));
   const times = await Promise.all(
     pairs.map(async ([site, key]) => {
       while (Date.now() - since < boundMs) {
@@ -173,13 +197,41 @@ async function reconverge(
   return { ms, slowest: `${site}/${key}`, stuck };
 }
 
+function amqpFigures(): AmqpFigures {
+  let duplicates = 0;
+  const duplicatesBySite: Record<string, number> = {};
+  const unpermitted: string[] = [];
+  for (const [id, n] of amqpArrivals) {
+    if (n < 2) continue;
+    duplicates += n - 1;
+    const site = id.slice(0, id.lastIndexOf(':'));
+    duplicatesBySite[site] = (duplicatesBySite[site] ?? 0) + n - 1;
+    if (!amqpResent.has(id)) unpermitted.push(id);
+  }
+  const lost = [...amqpSettled].filter((id) => !amqpArrivals.has(id));
+  return {
+    settled: amqpSettled.size,
+    arrived: amqpArrivals.size,
+    resent: amqpResent.size,
+    duplicates,
+    duplicatesBySite,
+    lost,
+    unpermitted,
+  };
+}
+
 async function main(): Promise<number> {
   await mkdir(root, { recursive: true });
   log(`seed ${seed}, ${minutes} min; building the network in ${root}`);
   const net = await SoakNetwork.build(root);
   registerCleanup({ async: () => net.destroy(), sync: () => net.lab.destroySync() });
   try {
+    // the targets report what they find wrong (and the AMQP receiver what arrived)
+    for (const s of net.servers) follow(s.proc);
+    net.onServer = follow;
     await net.converged(60_000);
+    const links = new LinkWatch(net);
+    links.skip();
     const monitor = new RouterMonitor(net);
     await monitor.baseline();
     const baselineFds = new Map<SiteName, number>();
@@ -196,7 +248,16 @@ async function main(): Promise<number> {
     }
     const trafficStart = Date.now();
     const endAt = started + minutes * 60_000;
-    const warmEnd = trafficStart + Math.min(60_000, (endAt - trafficStart) / 4);
+    // token redemptions at random times, across whatever fault holds then
+    const redeemer = new Redeemer(net, log);
+    const redeemRng = new Rng(rng.u32());
+    const redeeming = (async () => {
+      while (Date.now() < endAt - 30_000) {
+        await sleep(redeemRng.range(3000, 15_000));
+        if (Date.now() >= endAt - 30_000) break;
+        await redeemer.once(redeemRng);
+      }
+    })();
     // a quiet start: traffic alone, before the first fault
     await sleep(Math.min(20_000, (endAt - trafficStart) / 10));
 
@@ -225,12 +286,22 @@ async function main(): Promise<number> {
       if (fault.kind === 'restart') await monitor.rebase(fault.target as SiteName);
       // a killed or restarted router has healed once it answers again: reconvergence counts from then
       const r = await reconverge(net, healedAt);
+      links.poll();
+      const scope = scopeOf(fault.kind, fault.target);
+      const seen = scope ? detection(links.events, scope, at - 50, healedAt) : undefined;
       faults.push({
         kind: fault.kind,
         target: fault.target,
         detail: fault.detail,
         at,
         holdMs: fault.holdMs,
+        healedAt,
+        ...(seen !== undefined
+          ? {
+              detectedMs: Math.max(0, seen.t - at),
+              detectedBy: `${seen.site}: link ${seen.what} (${seen.neighbor ?? '?'})`,
+            }
+          : {}),
         healMs: healedAt - healAt + (fault.kind === 'kill9' ? healAt - at : 0),
         ...(r.slowest !== undefined ? { slowest: r.slowest } : {}),
         ...(r.ms !== undefined ? { reconvergeMs: r.ms } : { stuck: r.stuck }),
@@ -244,6 +315,7 @@ async function main(): Promise<number> {
       await sleep(rng.range(2000, 5000) + pause);
     }
 
+    await redeeming;
     // stop traffic, then every router must give back what it held
     const stopAt = Date.now();
     for (const c of net.clients.values()) c.child.stdin?.write(`${JSON.stringify({ cmd: 'stop' })}\n`);
@@ -252,6 +324,12 @@ async function main(): Promise<number> {
       timeoutMs: stallMs + 15_000,
       intervalMs: 200,
     }).catch((e: Error) => log(e.message));
+    // every id a sender saw accepted must have reached the receiver (it flushes every 500 ms)
+    await waitFor(() => [...amqpSettled].every((id) => amqpArrivals.has(id)), {
+      what: 'the AMQP receiver to report every accepted message',
+      timeoutMs: 10_000,
+      intervalMs: 200,
+    }).catch(() => undefined);
     monitor.stop();
     await monitor.tick();
     const quiet = new Map<SiteName, number>();
@@ -281,12 +359,35 @@ async function main(): Promise<number> {
     const windows = faults.map(
       (f) => [f.at, f.at + f.holdMs + (f.reconvergeMs ?? boundMs) + 30_000] as const,
     );
+    // a new connection that the network could have routed around, failing later than the bound after detection
+    for (const f of faults) {
+      const scope = scopeOf(f.kind, f.target);
+      if (!scope || f.detectedMs === undefined) continue;
+      const detectedAt = f.at + f.detectedMs;
+      let last: number | undefined;
+      let pathLeft = 0;
+      for (const x of failures) {
+        if (x.start < f.at || x.end > f.healedAt) continue;
+        if (!CONNECTION_KINDS.includes(kindOf.get(x.key) as TrafficKind)) continue;
+        if (!reachable(x.site as SiteName, x.key, scope)) continue;
+        pathLeft++;
+        last = Math.max(last ?? -Infinity, x.start - detectedAt);
+        if (x.start - detectedAt > detectBoundMs)
+          f.lateFailures = [
+            ...(f.lateFailures ?? []),
+            `${x.site}/${x.key} ${x.code} +${x.start - detectedAt} ms`,
+          ];
+      }
+      f.pathLeftFailures = pathLeft;
+      if (last !== undefined) f.lastFailureMs = last;
+    }
     const codes: Record<string, number> = {};
     for (const f of failures) codes[f.code] = (codes[f.code] ?? 0) + 1;
     const routers: RouterFigures[] = SITES.map((site) => {
       const samples = monitor.samples.get(site) ?? [];
       const lastPid = samples.at(-1)?.pid;
-      const warm = medianRss(samples, warmEnd - 20_000, warmEnd, lastPid);
+      // warm-up: the first third of the traffic time; its level is the highest RSS the router reached in it
+      const warm = maxRss(samples, trafficStart, trafficStart + (stopAt - trafficStart) / 3, lastPid);
       const end = medianRss(samples, stopAt - 20_000, stopAt, lastPid);
       const q = quiet.get(site);
       return {
@@ -306,7 +407,10 @@ async function main(): Promise<number> {
       date,
       minutes: Math.round((Date.now() - started) / 600) / 100,
       boundMs,
+      detectBoundMs,
       rssGrowthMb: Number(opts['rss-growth-mb']),
+      // a shorter run cannot tell a heap still growing to its working size from a leak (docs: "Soak")
+      rssChecked: stopAt - trafficStart >= RSS_MIN_TRAFFIC_MS,
       faults,
       traffic,
       failures: {
@@ -315,6 +419,9 @@ async function main(): Promise<number> {
         codes,
       },
       anomalies,
+      amqp: amqpFigures(),
+      redemptions: redeemer.done,
+      kinds: Object.fromEntries(SERVICES.map((x) => [x.key, x.kind])),
       deaths: monitor.unexpected,
       routers,
     };

@@ -47,7 +47,7 @@ export type AgentEvent =
       ev: 'anomaly';
       site: string;
       side: 'client' | 'server';
-      kind: 'corrupted' | 'truncated' | 'stalled' | 'verdict';
+      kind: 'corrupted' | 'truncated' | 'stalled' | 'verdict' | 'misdelivered';
       key: string;
       id: string;
       start: number;
@@ -56,7 +56,11 @@ export type AgentEvent =
     }
   | { ev: 'fail'; site: string; key: string; start: number; end: number; code: string }
   | { ev: 'probe'; id: number; ok: boolean; ms: number; error?: string }
-  | { ev: 'stopped'; site: string };
+  | { ev: 'stopped'; site: string }
+  /** AMQP sender: message ids settled as accepted since the last line, and the ids it had to send again */
+  | { ev: 'amqp-settled'; site: string; ids: string[]; resent: string[] }
+  /** AMQP receiver: message ids it accepted since the last line (in order; a repeat is a duplicate) */
+  | { ev: 'amqp-got'; site: string; ids: string[] };
 
 /** Counts of one routing key's streams or requests at one client, since the last stats line. */
 export interface KeyStats {
@@ -66,10 +70,26 @@ export interface KeyStats {
   truncated: number;
   stalled: number;
   bytes: number;
+  /** UDP: requests without an answer within the timeout (allowed: datagrams may be lost) */
+  lost: number;
+  /** UDP: answers that came after their timeout (counted, allowed) */
+  late: number;
+  /** UDP: an answer to a request this socket never sent, or sent by another socket (never allowed) */
+  misdelivered: number;
 }
 
 export function emptyStats(): KeyStats {
-  return { ok: 0, failed: 0, corrupted: 0, truncated: 0, stalled: 0, bytes: 0 };
+  return {
+    ok: 0,
+    failed: 0,
+    corrupted: 0,
+    truncated: 0,
+    stalled: 0,
+    bytes: 0,
+    lost: 0,
+    late: 0,
+    misdelivered: 0,
+  };
 }
 
 export function emit(e: AgentEvent): void {

@@ -7,9 +7,11 @@
  *              │     │            |
  *              └──── east ────────┘             leaf sits behind hub-a only and cannot be dialled (nftables)
  *
- * A stranger namespace (no site) reaches both hubs' public ports, for the flood fault. Targets: a checked-stream
+ * A stranger namespace (no site) reaches both hubs' public ports, for the flood fault; a spare edge site with a
+ * wire to each hub redeems tokens (redeem.ts) and carries no traffic. Targets (SERVICES): a checked-stream
  * server at east (`bulk-east`) and at leaf (`bulk-leaf`), an HTTP/1.1 server at east and at west (`web`, two
- * providers, balanced). Clients at west, leaf and hub-b.
+ * providers, balanced), a gRPC server at east and at west (`rpc`), a UDP server at leaf (`dgram`) and the AMQP
+ * receiver of `bus.soak` at east. Clients at west, leaf and hub-b.
  */
 import { join } from 'node:path';
 import { NetLab, type Host } from '../support/netns.js';
@@ -18,7 +20,8 @@ import { TestSite } from '../support/sites.js';
 import { waitFor } from '../support/wait.js';
 import { ROUTER_NODE_FLAGS } from '../../src/site/node-flags.js';
 import { readSupervisorRecord } from '../../src/site/supervision.js';
-import type { ClientTarget } from './client.js';
+import { AMQP_ADDRESS } from './amqp.js';
+import type { ClientTarget, TrafficKind } from './client.js';
 
 export const LINK_PORT = 55671;
 export const HELLO_MS = 500;
@@ -32,7 +35,7 @@ export type SiteName = (typeof SITES)[number];
 export interface Wire {
   name: string;
   a: SiteName;
-  b: SiteName | 'stranger';
+  b: SiteName | 'stranger' | 'spare';
   aIf: string;
   bIf: string;
   aAddr: string;
@@ -40,7 +43,7 @@ export interface Wire {
 }
 
 /** The site links: [dialer, acceptor, cost]; the wire between them carries the link. */
-const LINKS: Array<[SiteName, SiteName, number]> = [
+export const LINKS: Array<[SiteName, SiteName, number]> = [
   ['hub-b', 'hub-a', 1],
   ['west', 'hub-a', 1],
   ['west', 'hub-b', 1],
@@ -52,7 +55,7 @@ const LINKS: Array<[SiteName, SiteName, number]> = [
 
 export interface Service {
   key: string;
-  kind: 'stream' | 'http';
+  kind: TrafficKind;
   port: number;
   /** sites with a connector (and a target server) for it */
   at: SiteName[];
@@ -64,7 +67,23 @@ export const SERVICES: Service[] = [
   { key: 'bulk-east', kind: 'stream', port: 7001, at: ['east'], from: ['west', 'leaf', 'hub-b'] },
   { key: 'bulk-leaf', kind: 'stream', port: 7002, at: ['leaf'], from: ['west', 'hub-b'] },
   { key: 'web', kind: 'http', port: 7003, at: ['east', 'west'], from: ['leaf', 'west'] },
+  { key: 'rpc', kind: 'grpc', port: 7004, at: ['east', 'west'], from: ['leaf', 'hub-b'] },
+  { key: 'dgram', kind: 'udp', port: 7005, at: ['leaf'], from: ['west', 'hub-b'] },
+  // amqp: the receiver at east attaches to the address through east's amqp listener (port + 1000, like the
+  // listeners of every site in `at` or `from`); it advertises the key, there is no connector
+  { key: `amqp:${AMQP_ADDRESS}`, kind: 'amqp', port: 7006, at: ['east'], from: ['west', 'leaf'] },
 ];
+
+/** The services the reconvergence probes check (a checked stream or request each) */
+export const PROBED = SERVICES.filter((s) => s.kind === 'stream' || s.kind === 'http');
+
+const RESOURCE_TYPE: Record<TrafficKind, string> = {
+  stream: 'tcp',
+  http: 'http1',
+  grpc: 'http2',
+  udp: 'udp',
+  amqp: 'amqp',
+};
 
 export const RESTART_ENV = {
   CARAVAN_RESTART_DELAY_MS: '300',
@@ -87,7 +106,7 @@ export interface SiteState {
 export interface ServerState {
   key: string;
   site: SiteName;
-  kind: 'stream' | 'http';
+  kind: TrafficKind;
   port: number;
   proc: ManagedProcess;
 }
@@ -98,6 +117,10 @@ export class SoakNetwork {
   readonly servers: ServerState[] = [];
   readonly clients = new Map<SiteName, ManagedProcess>();
   stranger!: Host;
+  /** the edge site that redeems tokens during the faults (redeem.ts); not part of the traffic */
+  spare!: { host: Host; site: TestSite; proc: ManagedProcess };
+  /** called with every target server started after the network was built (a restarted one) */
+  onServer: ((proc: ManagedProcess) => void) | undefined;
 
   private constructor(
     readonly lab: NetLab,
@@ -108,10 +131,10 @@ export class SoakNetwork {
     const lab = await NetLab.create('soak');
     const net = new SoakNetwork(lab, root);
     const hosts = new Map<string, Host>();
-    for (const n of [...SITES, 'stranger']) hosts.set(n, await lab.addHost(n));
+    for (const n of [...SITES, 'stranger', 'spare']) hosts.set(n, await lab.addHost(n));
     net.stranger = hosts.get('stranger') as Host;
     let subnet = 1;
-    const wire = async (a: SiteName, b: SiteName | 'stranger'): Promise<Wire> => {
+    const wire = async (a: SiteName, b: SiteName | 'stranger' | 'spare'): Promise<Wire> => {
       const n = subnet++;
       const aIf = `w${n}-${b}`.slice(0, 15);
       const bIf = `w${n}-${a}`.slice(0, 15);
@@ -135,16 +158,20 @@ export class SoakNetwork {
       linkWires.set(`${dialer}>${acceptor}`, await wire(acceptor, dialer));
     await wire('hub-a', 'stranger');
     await wire('hub-b', 'stranger');
+    await wire('hub-a', 'spare');
+    await wire('hub-b', 'spare');
     // leaf only dials out: nothing gets in through its uplink unless it belongs to a connection leaf opened
     const leafWire = linkWires.get('leaf>hub-a') as Wire;
     await lab.dropInbound(hosts.get('leaf') as Host, leafWire.bIf);
 
     const accepting = new Set(LINKS.map(([, acc]) => acc));
     const sites = new Map<SiteName, TestSite>();
+    // the sites live where the CLI finds them: <root>/sites/<name> (`caravan --home <root>`)
+    const home = join(root, 'sites');
     for (const name of SITES) {
       sites.set(
         name,
-        await TestSite.create(root, {
+        await TestSite.create(home, {
           name,
           helloIntervalMs: HELLO_MS,
           deadIntervalMs: DEAD_MS,
@@ -160,12 +187,21 @@ export class SoakNetwork {
       });
     }
     for (const svc of SERVICES) {
+      if (svc.kind === 'amqp') {
+        for (const at of [...svc.at, ...svc.from])
+          await (sites.get(at) as TestSite).writeResource('Listener', 'bus', {
+            host: '127.0.0.1',
+            port: svc.port + 1000,
+            type: 'amqp',
+          });
+        continue;
+      }
       for (const at of svc.at) {
         await (sites.get(at) as TestSite).writeResource('Connector', svc.key, {
           host: '127.0.0.1',
           port: svc.port,
           routingKey: svc.key,
-          type: svc.kind === 'http' ? 'http1' : 'tcp',
+          type: RESOURCE_TYPE[svc.kind],
         });
       }
       for (const from of svc.from) {
@@ -174,7 +210,7 @@ export class SoakNetwork {
           port: svc.port + 1000,
           routingKey: svc.key,
           distribution: 'balanced',
-          type: svc.kind === 'http' ? 'http1' : 'tcp',
+          type: RESOURCE_TYPE[svc.kind],
         });
       }
     }
@@ -192,9 +228,27 @@ export class SoakNetwork {
       net.sites.set(name, st);
       net.startSupervisor(st);
     }
-    for (const svc of SERVICES) for (const at of svc.at) await net.startServer(svc, at);
+    const spare = await TestSite.create(home, {
+      name: 'spare',
+      mode: 'edge',
+      helloIntervalMs: HELLO_MS,
+      deadIntervalMs: DEAD_MS,
+    });
+    const spareHost = hosts.get('spare') as Host;
+    net.spare = {
+      host: spareHost,
+      site: spare,
+      proc: lab.spawn(spareHost, process.execPath, spare.routerArgs(), { label: 'router-spare' }),
+    };
     for (const st of net.sites.values()) await st.site.ready(30_000);
+    await spare.ready(30_000);
+    for (const svc of SERVICES) for (const at of svc.at) await net.startServer(svc, at);
     return net;
+  }
+
+  /** The wire between a hub and the spare site (`aAddr` is the hub's end). */
+  spareWire(hub: 'hub-a' | 'hub-b'): Wire {
+    return this.wires.find((w) => w.a === hub && w.b === 'spare') as Wire;
   }
 
   /** Starts `caravan-router --supervise` for the site (a new supervisor; its router follows). */
@@ -221,11 +275,20 @@ export class SoakNetwork {
     const proc = this.lab.spawn(
       st.host,
       process.execPath,
-      [AGENT, 'serve', svc.kind, '127.0.0.1', String(svc.port), at, svc.key],
+      [
+        AGENT,
+        'serve',
+        svc.kind,
+        '127.0.0.1',
+        String(svc.kind === 'amqp' ? svc.port + 1000 : svc.port),
+        at,
+        svc.key,
+      ],
       {
         label: `server-${svc.key}-${at}`,
       },
     );
+    this.onServer?.(proc);
     await proc.waitForOutput(/"ev":"ready"/, { timeoutMs: 15_000 });
     const existing = this.servers.find((s) => s.key === svc.key && s.site === at);
     if (existing) {
@@ -243,7 +306,8 @@ export class SoakNetwork {
       key: s.key,
       kind: s.kind,
       port: s.port + 1000,
-      concurrency: s.kind === 'http' ? Math.max(1, Math.ceil(concurrency / 2)) : concurrency,
+      concurrency:
+        s.kind === 'stream' ? concurrency : s.kind === 'http' ? Math.max(1, Math.ceil(concurrency / 2)) : 1,
     }));
   }
 

@@ -177,10 +177,14 @@ export class Http2Target {
   }
 
   private markUnhealthy(): void {
-    if (!this._healthy || this.stopped) return;
-    this._healthy = false;
-    this.o.log.warn('target down: withdrawn until it answers again', { target: this.url });
-    this.o.onHealth();
+    if (this.stopped) return;
+    if (this._healthy) {
+      this._healthy = false;
+      this.o.log.warn('target down: withdrawn until it answers again', { target: this.url });
+      this.o.onHealth();
+    }
+    // a probe that found the target still down schedules the next one: without it, a target down for longer
+    // than one probe interval stayed withdrawn for good
     this.scheduleProbe();
   }
 
