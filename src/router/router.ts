@@ -5,7 +5,7 @@
  * (link-state.ts), in-flight counts (flow-load.ts). Layout: docs/design/architecture.md, "The router core".
  */
 import { EventEmitter } from 'node:events';
-import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
+import { CaravanError, ErrorCodes, errorMessage, isCaravanError } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { RepeatLog } from '../observe/repeat-log.js';
 import { systemClock, type Clock, type Timer } from '../clock.js';
@@ -251,7 +251,22 @@ export class Router extends EventEmitter implements AdapterHost {
       hello: this.timers.hello,
       dead: this.timers.dead,
     };
-    session.sendControl(encodeControl(hi));
+    this.sendControl(entry, hi);
+  }
+
+  /**
+   * A control message to a link's peer; nothing when the link is closing (its session closed, or its socket
+   * already ended while the close is still on its way): the message would not arrive, and the link's close is
+   * handled where it is reported.
+   */
+  private sendControl(l: LinkEntry, msg: ControlMessage): void {
+    if (l.session.closed) return;
+    try {
+      l.session.sendControl(encodeControl(msg));
+    } catch (e) {
+      if (isCaravanError(e, ErrorCodes.LINK_CLOSED)) return;
+      throw e;
+    }
   }
 
   linkStatuses(): LinkStatus[] {
@@ -294,7 +309,7 @@ export class Router extends EventEmitter implements AdapterHost {
     const l = this.links.get(linkId);
     if (!l) return;
     this.applyCost(l, cost);
-    if (l.direction === 'out' && !l.session.closed) l.session.sendControl(encodeControl({ k: 'cost', cost }));
+    if (l.direction === 'out') this.sendControl(l, { k: 'cost', cost });
   }
 
   private applyCost(l: LinkEntry, cost: number): void {
@@ -442,7 +457,7 @@ export class Router extends EventEmitter implements AdapterHost {
     this.engine.tick(now);
     for (const { linkId, msg } of this.engine.drainOutbox()) {
       const l = this.links.get(linkId);
-      if (l && !l.session.closed) l.session.sendControl(encodeControl({ k: 'rt', m: msg }));
+      if (l) this.sendControl(l, { k: 'rt', m: msg });
     }
     for (const ev of this.engine.drainLinkEvents()) {
       const l = this.links.get(ev.linkId);

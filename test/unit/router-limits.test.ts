@@ -193,3 +193,36 @@ test(
     }
   },
 );
+
+test(
+  'a link whose socket already ended but whose close has not arrived yet: routing messages are dropped, nothing throws',
+  T,
+  async () => {
+    const t = await setup({}, new ManualClock(), { hello: true });
+    try {
+      // the window under test: the session's scheduler found the socket ended (a write after a read error or a
+      // FIN) and refuses to send, while the session's close is still on its way; the state is set directly, since
+      // the events that lead there cannot be ordered from outside
+      (t.session as unknown as { scheduler: { socketEnded: boolean } }).scheduler.socketEnded = true;
+      let thrown: unknown;
+      const onUncaught = (e: unknown): void => {
+        thrown = e;
+      };
+      process.on('uncaughtException', onUncaught);
+      try {
+        // HELLOs fall due: the first write finds the socket ended, the next ones must not throw LINK_CLOSED
+        for (let i = 0; i < 2; i++) {
+          t.clock.advance(1000);
+          await new Promise((r) => setImmediate(r));
+          await new Promise((r) => setImmediate(r));
+        }
+      } finally {
+        process.off('uncaughtException', onUncaught);
+      }
+      assert.equal(thrown, undefined, String(thrown));
+      assert.equal(t.session.closed, false, 'the session had not closed: the window under test');
+    } finally {
+      await t.close();
+    }
+  },
+);
