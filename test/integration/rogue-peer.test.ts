@@ -148,7 +148,10 @@ describe('a rogue linked peer', () => {
     console.log(
       `# ${sent} PINGs sent; router RSS ${(rssBefore / 2 ** 20).toFixed(1)} MB, at most +${grew.toFixed(1)} MB`,
     );
-    assert.ok(grew < 40, `router RSS grew by ${grew.toFixed(1)} MB during the flood of ${sent} PINGs`);
+    // unbounded replies grew the router by ~260 MB per million PINGs; bounded, what remains is read buffers and
+    // heap not yet collected, which depends on how many PINGs arrive before the queue bound trips (a loaded
+    // machine reads more of them first: 46 MB after 460,000 was seen)
+    assert.ok(grew < 80, `router RSS grew by ${grew.toFixed(1)} MB during the flood of ${sent} PINGs`);
     const m = await metrics();
     assert.equal(m.get('caravan_link_faults_total{kind="unread-replies"}'), 1);
     assert.equal((await spokeLink())?.state, 'up', 'the other link is untouched');
