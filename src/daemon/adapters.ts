@@ -12,7 +12,7 @@ import type { Http1Connector } from '../adapters/http1/connector.js';
 import type { Http1Listener } from '../adapters/http1/listener.js';
 import type { Http2Connector } from '../adapters/http2/connector.js';
 import type { Http2Listener } from '../adapters/http2/listener.js';
-import { TcpConnector } from '../adapters/tcp/connector.js';
+import { TcpConnector, type TcpConnectorSpec } from '../adapters/tcp/connector.js';
 import { TcpListener, type TcpListenerSpec } from '../adapters/tcp/listener.js';
 import type { ListenerBaseSpec } from '../adapters/common/spec-adapter.js';
 import type { UdpConnector } from '../adapters/udp/connector.js';
@@ -161,28 +161,36 @@ export function updateListener(l: ListenerAdapter, r: ListenerResource): boolean
  * established flows go on. False when this connector cannot: the caller then replaces it.
  */
 export function updateConnector(c: ConnectorAdapter, r: ConnectorResource): boolean {
-  const s = r.spec;
-  if (!(c instanceof TcpConnector) || s.type !== 'tcp' || c.routingKey !== s.routingKey) return false;
-  c.update({
-    name: r.metadata.name,
-    routingKey: s.routingKey,
-    targets: s.targets ?? [{ host: s.host, port: s.port }],
-    host: s.host,
-    port: s.port,
-  });
+  if (!(c instanceof TcpConnector) || r.spec.type !== 'tcp' || c.routingKey !== r.spec.routingKey)
+    return false;
+  c.update(tcpConnectorSpec(r));
   return true;
 }
 
-export function createConnector(host: AdapterHost, r: ConnectorResource, logger: Logger): ConnectorAdapter {
+/** What every pooled connector is made from: its name, routing key and targets. */
+function connectorBase(r: ConnectorResource): {
+  name: string;
+  routingKey: string;
+  targets: Array<{ host: string; port: number }>;
+} {
   const s = r.spec;
-  const base = {
+  return {
     name: r.metadata.name,
     routingKey: s.routingKey,
     targets: s.targets ?? [{ host: s.host, port: s.port }],
   };
+}
+
+function tcpConnectorSpec(r: ConnectorResource): TcpConnectorSpec {
+  return { ...connectorBase(r), host: r.spec.host, port: r.spec.port };
+}
+
+export function createConnector(host: AdapterHost, r: ConnectorResource, logger: Logger): ConnectorAdapter {
+  const s = r.spec;
+  const base = connectorBase(r);
   switch (s.type) {
     case 'tcp':
-      return new TcpConnector(host, { ...base, host: s.host, port: s.port }, logger);
+      return new TcpConnector(host, tcpConnectorSpec(r), logger);
     case 'http1':
       return new (adapter('http1').Connector)(
         host,
