@@ -44,6 +44,8 @@ export function decodeDatagram(
 export function runUdpServer(host: string, port: number, site: string, key: string): void {
   const sock = dgram.createSocket('udp4');
   sock.on('message', (msg, from) => {
+    // the udp connector's probe of a target that was down (src/adapters/udp/connector.ts): one empty datagram
+    if (msg.length === 0) return;
     const d = decodeDatagram(msg);
     if (!d || d.magic !== 'CVUQ') {
       emit({
