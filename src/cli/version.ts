@@ -1,2 +1,2 @@
-/** The CLI's version (kept equal to package.json's). */
-export const VERSION = '0.1.0';
+/** The CLI's version: Caravan's (src/version.ts). */
+export { VERSION } from '../version.js';

@@ -12,8 +12,9 @@ import { errorMessage, isCaravanError } from '../errors.js';
 import { createLogger, parseLogLevel, rotatingFileSink } from '../observe/log.js';
 import { HealthServer, ReadinessFlag } from './health.js';
 import { IdleCompactor } from './idle-compactor.js';
-import { KubeSite } from './kube.js';
-import { SiteRuntime, VERSION, type RuntimeOptions } from './runtime.js';
+import type { KubeSite } from './kube.js';
+import type { RuntimeOptions, SiteRuntime } from './runtime.js';
+import { VERSION } from '../version.js';
 import { READY_MESSAGE, RESTARTS_ENV, restartOptionsFromEnv, supervise } from './supervise.js';
 
 const USAGE = `Usage: caravan-router --dir SITE_DIR [options]
@@ -184,6 +185,8 @@ async function main(): Promise<number> {
   }
   let rt: SiteRuntime;
   try {
+    // loaded here, not at the top: a supervisor process (`--supervise`) never needs the router's code
+    const { SiteRuntime } = await import('./runtime.js');
     rt = await SiteRuntime.start(dir, { logger, ...runtimeOpts });
   } catch (e) {
     const code = isCaravanError(e) ? ` [${e.code}]` : '';
@@ -245,6 +248,8 @@ async function runKube(o: {
   const { logger } = o;
   let site: KubeSite;
   try {
+    // a host site's router never loads the Kubernetes side (its controller, certificate and manifest code)
+    const { KubeSite } = await import('./kube.js');
     site = await KubeSite.start({
       connection:
         o.kubeconfig !== undefined ? { mode: 'kubeconfig', file: o.kubeconfig } : { mode: 'in-cluster' },

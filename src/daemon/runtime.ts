@@ -32,7 +32,9 @@ import { systemClock, type Timer } from '../clock.js';
 
 export type { ConfigSource, RuntimeOptions } from './context.js';
 
-export const VERSION = '0.1.0';
+import { VERSION } from '../version.js';
+
+export { VERSION };
 /** how often conditions are brought up to date besides routing changes, reloads and reads (transition times) */
 const CONDITIONS_REFRESH_MS = 1000;
 const PLATFORM = `${process.platform}/${process.arch} node ${process.version}`;

@@ -11,8 +11,9 @@ import type { Clock, Timer } from '../clock.js';
 import { CaravanError, ErrorCodes, errorMessage } from '../errors.js';
 import type { Logger } from '../observe/log.js';
 import { writeFileAtomic } from './atomic.js';
-import { CLOCK_SKEW_MS } from './certs/ca.js';
+import { CLOCK_SKEW_MS } from './certs/validity.js';
 import { loadCerts } from './certs/lazy.js';
+import { peekCertificate } from './certs/peek.js';
 import { renewalDueAt, renewalRetryMs } from './grants/logic.js';
 import { fileExists, sitePaths } from './grants/state.js';
 
@@ -66,7 +67,7 @@ export class ServerCertRenewal {
     let dueAt: number;
     let lifetimeMs: number;
     try {
-      const info = (await loadCerts()).certificateInfo(await readFile(p.serverCert, 'utf8'));
+      const info = peekCertificate(await readFile(p.serverCert, 'utf8'));
       lifetimeMs = info.notAfter.getTime() - info.notBefore.getTime();
       dueAt = renewalDueAt(info.notAfter.getTime(), lifetimeMs);
     } catch (e) {

@@ -15,6 +15,7 @@ import {
   verifyIssuedBy,
   type CertAndKey,
 } from '../../src/site/certs/index.js';
+import { peekCertificate } from '../../src/site/certs/peek.js';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -296,4 +297,26 @@ test('signCsr rejects a tampered or malformed CSR with a CERT error', async () =
   // A leaf certificate cannot act as a CA.
   const leaf = await issueCertificate(ca1, { commonName: 'leaf', usage: 'client' });
   await assert.rejects(signCsr(leaf, csrPem, { usage: 'client' }), isCertError);
+});
+
+test("peekCertificate reads the validity and subject names that certificateInfo reads, with Node's parser", async () => {
+  const { ca1 } = await setup;
+  const cert = await issueCertificate(ca1, {
+    commonName: 'west-abc',
+    subject: { commonName: 'west-abc', organization: 'west' },
+    usage: 'server',
+    validityMs: 3 * DAY,
+  });
+  const full = certificateInfo(cert.certPem);
+  const peek = peekCertificate(cert.certPem);
+  // X.509 validity has a resolution of one second
+  assert.equal(peek.notBefore.getTime(), Math.floor(full.notBefore.getTime() / 1000) * 1000);
+  assert.equal(peek.notAfter.getTime(), Math.floor(full.notAfter.getTime() / 1000) * 1000);
+  assert.equal(peek.commonName, 'west-abc');
+  assert.equal(peek.organization, 'west');
+  assert.equal(peekCertificate(ca1.certPem).organization, '');
+  assert.throws(
+    () => peekCertificate('-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n'),
+    (e: unknown) => isCaravanError(e) && e.code === ErrorCodes.CERT,
+  );
 });

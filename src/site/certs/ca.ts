@@ -25,10 +25,9 @@ const subtle = webcrypto.subtle;
 const EC_KEY_ALG = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGNING_ALG = { name: 'ECDSA', hash: 'SHA-256' } as const;
 
-export const CA_VALIDITY_MS = 10 * 365 * 24 * 3600 * 1000;
-export const CERT_VALIDITY_MS = 90 * 24 * 3600 * 1000;
-/** notBefore is backdated by this much to tolerate clock skew between sites. */
-export const CLOCK_SKEW_MS = 5 * 60 * 1000;
+import { CA_VALIDITY_MS, CERT_VALIDITY_MS, CLOCK_SKEW_MS } from './validity.js';
+
+export { CA_VALIDITY_MS, CERT_VALIDITY_MS, CLOCK_SKEW_MS };
 
 export interface CertAndKey {
   certPem: string;

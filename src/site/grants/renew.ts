@@ -11,6 +11,7 @@ import { CaravanError, ErrorCodes, errorMessage } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
 import { writeFileAtomic } from '../atomic.js';
 import { loadCerts } from '../certs/lazy.js';
+import { peekCertificate } from '../certs/peek.js';
 import { postJson } from './client.js';
 import { renewalDueAt, renewalRetryMs } from './logic.js';
 import { readJson, writeJson, type LinkGrantInfo } from './state.js';
@@ -85,7 +86,7 @@ export class LinkRenewer {
     wrongName: boolean;
   }> {
     const info = await readJson<LinkGrantInfo>(this.grantFile);
-    const cert = (await loadCerts()).certificateInfo(await readFile(this.opts.tls.cert, 'utf8'));
+    const cert = peekCertificate(await readFile(this.opts.tls.cert, 'utf8'));
     const notAfter = cert.notAfter.getTime();
     const lifetimeMs =
       info?.lifetimeMs && info.lifetimeMs > 0 ? info.lifetimeMs : notAfter - cert.notBefore.getTime();
