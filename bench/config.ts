@@ -1,6 +1,6 @@
 // Benchmark settings: --quick (under 3 minutes) or the full run (under 20), and --only to pick sections.
 import { parseArgs } from 'node:util';
-import { PATH_NAMES, type PathName } from './paths.js';
+import { ON_REQUEST, PATH_NAMES, type PathName } from './paths.js';
 import type { ChurnSpec } from './workloads/churn.js';
 import type { UdpSpec } from './workloads/udp.js';
 
@@ -90,7 +90,8 @@ export function parseConfig(argv: string[]): BenchConfig | undefined {
   const compare = compareConfig(values, quick, sections);
   const paths = new Set<PathName>(['direct', 'caravan-1hop']);
   const wanted =
-    values.paths?.split(',').map((x) => x.trim()) ?? PATH_NAMES.filter((p) => !quick || p !== 'node-tls');
+    values.paths?.split(',').map((x) => x.trim()) ??
+    PATH_NAMES.filter((p) => !ON_REQUEST.includes(p) && (!quick || p !== 'node-tls'));
   for (const p of wanted) {
     if (!(PATH_NAMES as readonly string[]).includes(p)) throw new Error(`--paths: unknown path '${p}'`);
     paths.add(p as PathName);

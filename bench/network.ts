@@ -61,6 +61,7 @@ async function startPaths(
   const paths: BenchPath[] = [directPath(servers), ...caravan];
   if (cfg.paths.has('stunnel')) paths.push(await stunnelPath(root, servers, tools));
   if (cfg.paths.has('node-tls')) paths.push(await nodeTlsPath(root, servers));
+  if (cfg.paths.has('node-tls-worker')) paths.push(await nodeTlsPath(root, servers, [], 'node-tls-worker'));
   for (const p of paths) {
     // fails early (and warms up) if a path does not carry traffic
     await runRedis(tools.redisBenchmark, p.redisPort, { test: 'SET', clients: 1, requests: 200 });

@@ -9,14 +9,18 @@ import type { BenchPath } from './paths.js';
 import type { Servers } from './servers.js';
 import { tunnelPath, tunnelPorts, writeTunnelCerts } from './tunnels.js';
 
-const PROGRAM = fileURLToPath(new URL('./node-tunnel.js', import.meta.url));
+const PROGRAMS = {
+  'node-tls': fileURLToPath(new URL('./node-tunnel.js', import.meta.url)),
+  'node-tls-worker': fileURLToPath(new URL('./node-tunnel-worker.js', import.meta.url)),
+} as const;
 
 export async function nodeTlsPath(
   root: string,
   servers: Servers,
   nodeArgs: string[] = [],
+  name: keyof typeof PROGRAMS = 'node-tls',
 ): Promise<BenchPath> {
-  const dir = join(root, 'node-tls');
+  const dir = join(root, name);
   await writeTunnelCerts(dir, 'node-tls');
   const ports = await tunnelPorts();
   const { tunnel, front } = ports;
@@ -27,16 +31,16 @@ export async function nodeTlsPath(
       [
         ...ROUTER_NODE_FLAGS,
         ...nodeArgs,
-        PROGRAM,
+        PROGRAMS[name],
         '--role',
         role,
         '--dir',
         dir,
         ...maps.flatMap(([l, t]) => ['--map', `${l}:${t}`]),
       ],
-      { label: `node-tls-${role}`, logDir },
+      { label: `${name}-${role}`, logDir },
     );
-  return tunnelPath('node-tls', ports, [
+  return tunnelPath(name, ports, [
     start('client', [
       [front.redis, tunnel.redis],
       [front.iperf, tunnel.iperf],

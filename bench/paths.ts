@@ -5,10 +5,21 @@
 //   stunnel       client -> stunnel client => stunnel server -> server (mutual TLS)
 //   node-tls      the same tunnel written the plainest way in Node (reference: what the runtime alone costs;
 //                 full runs, or --paths)
+//   node-tls-worker  node-tls with its TLS sockets in a worker thread (what a second thread on the data path
+//                 gains; only with --paths, docs/adr/0008-data-threads.md)
 // UDP (iperf3 -u) goes over direct and the caravan paths only: stunnel and node-tls carry TCP alone.
 import type { Servers } from './servers.js';
 
-export const PATH_NAMES = ['direct', 'caravan-1hop', 'caravan-2hop', 'stunnel', 'node-tls'] as const;
+export const PATH_NAMES = [
+  'direct',
+  'caravan-1hop',
+  'caravan-2hop',
+  'stunnel',
+  'node-tls',
+  'node-tls-worker',
+] as const;
+/** Paths measured only when --paths names them. */
+export const ON_REQUEST: readonly PathName[] = ['node-tls-worker'];
 export type PathName = (typeof PATH_NAMES)[number];
 
 /** A process that carries a path's traffic (a router or a stunnel). */
@@ -24,7 +35,7 @@ export interface BenchPath {
   iperfPort: number;
   /**
    * Where iperf3 -u sends its datagrams: the same port number as iperfPort (iperf3 uses one port for its TCP
-   * control connection and its UDP data). Absent: the path carries no UDP (stunnel, node-tls).
+   * control connection and its UDP data). Absent: the path carries no UDP (stunnel, node-tls, node-tls-worker).
    */
   udpPort?: number;
   /** Processes in the path (none for direct). */

@@ -1,7 +1,7 @@
 // Human-readable output: absolute numbers per path, ratios (vs direct, vs stunnel, 2-hop vs 1-hop), memory per
 // router, churn, routing scale.
 import type { MachineInfo } from './env.js';
-import { PATH_NAMES, type PathName } from './paths.js';
+import { ON_REQUEST, PATH_NAMES, type PathName } from './paths.js';
 import type { Metric, PerPath } from './results.js';
 import type { ScaleResult } from './routing-scale.js';
 import type { ChurnResult } from './workloads/churn.js';
@@ -34,11 +34,12 @@ function ratioCell(m: Metric, a: PathName, b: PathName): string {
 }
 
 export function metricsTable(metrics: readonly Metric[]): string {
-  const rows = metrics.map((m) => [
-    `${m.label} (${m.unit})`,
-    ...PATH_NAMES.map((p) => num(m.median[p], m.unit)),
-  ]);
-  return table(['metric (median)', ...PATH_NAMES], rows);
+  // paths measured only on request get a column when they were measured
+  const paths = PATH_NAMES.filter(
+    (p) => !ON_REQUEST.includes(p) || metrics.some((m) => m.median[p] !== undefined),
+  );
+  const rows = metrics.map((m) => [`${m.label} (${m.unit})`, ...paths.map((p) => num(m.median[p], m.unit))]);
+  return table(['metric (median)', ...paths], rows);
 }
 
 /** Loss percentages (unit %) are left out: a ratio of two small losses says nothing. */

@@ -2,9 +2,10 @@
 // Coverage-guided fuzzing of the parsers that read bytes from peers and users (docs/design/security.md,
 // "Fuzzing"), with Jazzer.js (libFuzzer in-process). Needs `tsc` output in dist/ (`npm run fuzz` builds it).
 //
-// Usage: node scripts/fuzz.mjs [--target T[,T...]] [--seconds N] [--regression] [--write-seeds] [--list]
+// Usage: node scripts/fuzz.mjs [--target T[,T...]] [--seconds N] [--runs N] [--regression] [--write-seeds] [--list]
 //   --target       one or more targets (default: all); --list prints them
-//   --seconds      fuzzing time per target (default 60)
+//   --seconds      fuzzing time per target (default 60; with --runs: no limit unless given)
+//   --runs         stop each target after this many inputs (e.g. 1000000 for the long run of security.md)
 //   --regression   only run the committed corpus and regression inputs through each target (no fuzzing)
 //   --write-seeds  regenerate test/fuzz/corpus/<target>/seed-* from the targets' real encodings
 // New interesting inputs go to .fuzz/<target>/corpus (not committed); a crashing input is saved as
@@ -37,13 +38,20 @@ const TIMEOUT_MS = 2000;
 
 function usage(msg) {
   process.stderr.write(
-    `error: ${msg}\nusage: npm run fuzz -- [--target T[,T...]] [--seconds N] [--regression] [--write-seeds] [--list]\n`,
+    `error: ${msg}\nusage: npm run fuzz -- [--target T[,T...]] [--seconds N] [--runs N] [--regression] [--write-seeds] [--list]\n`,
   );
   process.exit(2);
 }
 
 const args = process.argv.slice(2);
-const opts = { targets: [], seconds: 60, regression: false, writeSeeds: false, list: false };
+const opts = {
+  targets: [],
+  seconds: undefined,
+  runs: undefined,
+  regression: false,
+  writeSeeds: false,
+  list: false,
+};
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   const value = () => {
@@ -55,6 +63,9 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--seconds' || a === '-s') {
     opts.seconds = Number(value());
     if (!Number.isInteger(opts.seconds) || opts.seconds < 1) usage('--seconds must be a positive integer');
+  } else if (a === '--runs' || a === '-r') {
+    opts.runs = Number(value());
+    if (!Number.isInteger(opts.runs) || opts.runs < 1) usage('--runs must be a positive integer');
   } else if (a === '--regression') opts.regression = true;
   else if (a === '--write-seeds') opts.writeSeeds = true;
   else if (a === '--list') opts.list = true;
@@ -71,6 +82,11 @@ if (opts.list) {
 for (const t of opts.targets)
   if (!TARGETS.includes(t)) usage(`unknown target ${t} (known: ${TARGETS.join(', ')})`);
 const targets = opts.targets.length ? opts.targets : [...TARGETS];
+if (opts.seconds === undefined && opts.runs === undefined) opts.seconds = 60;
+const budget = [
+  ...(opts.seconds !== undefined ? [`${opts.seconds} s`] : []),
+  ...(opts.runs !== undefined ? [`${opts.runs} inputs`] : []),
+].join(' or ');
 
 const seedDir = (t) => join(root, 'test', 'fuzz', 'corpus', t);
 const regressionDir = (t) => join(root, 'test', 'fuzz', 'regressions', t);
@@ -129,7 +145,8 @@ function runTarget(t) {
     String(TIMEOUT_MS),
     ...(ASYNC.has(t) ? [] : ['--sync']),
     '--',
-    `-max_total_time=${opts.seconds}`,
+    ...(opts.seconds !== undefined ? [`-max_total_time=${opts.seconds}`] : []),
+    ...(opts.runs !== undefined ? [`-runs=${opts.runs}`] : []),
     `-artifact_prefix=${work}/`,
     '-rss_limit_mb=2048',
     '-max_len=65536',
@@ -149,7 +166,7 @@ function runTarget(t) {
       const runs =
         /stat::number_of_executed_units:\s*(\d+)/.exec(out)?.[1] ?? /Done (\d+) runs/.exec(out)?.[1];
       const artifact = /Test unit written to (\S+)/.exec(out)?.[1];
-      const secs = Number(/Done \d+ runs in (\d+) second/.exec(out)?.[1] ?? opts.seconds);
+      const secs = Number(/Done \d+ runs in (\d+) second/.exec(out)?.[1] ?? opts.seconds ?? 0);
       resolve({ target: t, code, runs: runs === undefined ? undefined : Number(runs), secs, artifact, out });
     });
   });
@@ -157,7 +174,7 @@ function runTarget(t) {
 
 const results = [];
 for (const t of targets) {
-  process.stdout.write(`fuzzing ${t} for ${opts.seconds} s ...\n`);
+  process.stdout.write(`fuzzing ${t} for ${budget} ...\n`);
   const r = await runTarget(t);
   results.push(r);
   if (r.code !== 0) {

@@ -32,20 +32,50 @@ import {
 } from './report.js';
 import { PROBED, SERVICES, SITES, SoakNetwork, type SiteName } from './topology.js';
 
-const { values: opts } = parseArgs({
-  options: {
-    minutes: { type: 'string', default: '10' },
-    seed: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    concurrency: { type: 'string', default: '2' },
-    'bound-s': { type: 'string', default: '30' },
-    'detect-bound-s': { type: 'string', default: '1' },
-    'rss-growth-mb': { type: 'string', default: '20' },
-    'stall-s': { type: 'string', default: '45' },
-    keep: { type: 'boolean', default: false },
-    faults: { type: 'string' },
-  },
-});
+const USAGE = `Usage: npm run soak -- [options]   (as root: network namespaces, nftables, tc)
+
+Runs a network of real routers under random faults with checked traffic, prints what happened and exits 1
+when an invariant broke (docs/design/security.md, "Soak").
+
+Options:
+  --minutes N          how long (default 10)
+  --seed S             the seed of faults and traffic (default: random; printed to replay a run)
+  --faults K1,K2       only these fault kinds (${FAULT_KINDS.join(', ')})
+  --concurrency C      loops per listener site and routing key (default 2)
+  --bound-s B          a new stream succeeds within B s after each heal (default 30)
+  --detect-bound-s D   no new connection with a path fails later than D s after detection (default 1)
+  --rss-growth-mb M    RSS at the end within M MB of its warm-up level (default 20; runs of >= 8 min)
+  --stall-s S          a flow without progress or error for S s is stalled (default 45)
+  --json               print the result as JSON
+  --keep               keep the run's directory (logs, site directories)
+  -h, --help           this help
+`;
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      help: { type: 'boolean', short: 'h', default: false },
+      minutes: { type: 'string', default: '10' },
+      seed: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      concurrency: { type: 'string', default: '2' },
+      'bound-s': { type: 'string', default: '30' },
+      'detect-bound-s': { type: 'string', default: '1' },
+      'rss-growth-mb': { type: 'string', default: '20' },
+      'stall-s': { type: 'string', default: '45' },
+      keep: { type: 'boolean', default: false },
+      faults: { type: 'string' },
+    },
+  });
+} catch (e) {
+  process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`);
+  process.exit(2);
+}
+const opts = parsed.values;
+if (opts.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const minutes = Number(opts.minutes);
 const seed = opts.seed !== undefined ? Number(opts.seed) : Math.floor(Math.random() * 2 ** 31);
 const boundMs = Number(opts['bound-s']) * 1000;

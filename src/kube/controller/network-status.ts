@@ -15,6 +15,7 @@ import { NETWORK_STATUS_LIMITS } from '../../api/schema/site.js';
 import type { Clock, Timer } from '../../clock.js';
 import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../observe/log.js';
+import { StateMachine, type TransitionTable } from '../../state-machine.js';
 import type { KubeApi } from '../api.js';
 import { stableJson } from '../reconcile/diff.js';
 import { kindRef } from './refs.js';
@@ -73,8 +74,15 @@ export interface NetworkStatusOptions {
 
 export type NetworkStatusState = 'idle' | 'pending' | 'writing' | 'stopped';
 
+const MOVES: TransitionTable<NetworkStatusState> = {
+  idle: ['pending', 'stopped'],
+  pending: ['idle', 'writing', 'stopped'],
+  writing: ['idle', 'stopped'],
+  stopped: [],
+};
+
 export class NetworkStatusWriter {
-  private current: NetworkStatusState = 'idle';
+  private readonly sm: StateMachine<NetworkStatusState>;
   private poll: Timer | undefined;
   private timer: Timer | undefined;
   /** what was last written: site name and summary (without its time) */
@@ -84,10 +92,12 @@ export class NetworkStatusWriter {
   /** writes done (for tests and metrics) */
   writes = 0;
 
-  constructor(private readonly opts: NetworkStatusOptions) {}
+  constructor(private readonly opts: NetworkStatusOptions) {
+    this.sm = new StateMachine('network-status', opts.namespace, MOVES, 'idle', opts.logger);
+  }
 
   get state(): NetworkStatusState {
-    return this.current;
+    return this.sm.state;
   }
 
   start(): this {
@@ -104,18 +114,18 @@ export class NetworkStatusWriter {
 
   /** Reads the view; schedules a write when it differs from what is written. */
   check(): void {
-    if (this.current === 'stopped' || this.current === 'writing') return;
+    if (this.sm.state === 'stopped' || this.sm.state === 'writing') return;
     const w = this.wanted();
     if (!w || w.key === this.written) {
-      if (this.current === 'pending') {
+      if (this.sm.state === 'pending') {
         this.timer?.cancel();
         this.timer = undefined;
-        this.current = 'idle';
+        this.sm.transition('idle', 'back to what is written');
       }
       return;
     }
-    if (this.current === 'pending') return;
-    this.current = 'pending';
+    if (this.sm.state === 'pending') return;
+    this.sm.transition('pending', 'changed');
     const min = this.opts.minIntervalMs ?? 5000;
     const delay = Math.max(0, this.lastWriteAt + min - this.opts.clock.monotonic());
     this.timer = this.opts.clock.setTimeout(() => {
@@ -125,13 +135,13 @@ export class NetworkStatusWriter {
   }
 
   private async write(): Promise<void> {
-    if (this.current !== 'pending') return;
+    if (this.sm.state !== 'pending') return;
     const w = this.wanted();
     if (!w || w.key === this.written) {
-      this.current = 'idle';
+      this.sm.transition('idle', 'back to what is written');
       return;
     }
-    this.current = 'writing';
+    this.sm.transition('writing');
     this.lastWriteAt = this.opts.clock.monotonic();
     const network: SiteNetworkStatus = {
       updatedAt: new Date(this.opts.clock.now()).toISOString(),
@@ -153,7 +163,8 @@ export class NetworkStatusWriter {
         error: errorMessage(e),
       });
     }
-    if (this.current === 'writing') this.current = 'idle';
+    // still writing, unless stop() came meanwhile (check() leaves a machine that is writing alone)
+    if (this.sm.can('idle')) this.sm.transition('idle');
   }
 
   /** Forgets what was written (a new router, or a Site made again): the next check writes the summary. */
@@ -162,7 +173,7 @@ export class NetworkStatusWriter {
   }
 
   async stop(): Promise<void> {
-    this.current = 'stopped';
+    if (this.sm.state !== 'stopped') this.sm.transition('stopped');
     this.poll?.cancel();
     this.timer?.cancel();
     await this.inFlight;
