@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { AmqpSender } from './amqp.js';
 import { UdpExchanger } from './dgram.js';
 import { ByteStream, Rng, StreamVerifier } from './prng.js';
-import { Verdict, emit, emptyStats, encodeHeader, type KeyStats } from './protocol.js';
+import { Verdict, emit, emptyStats, encodeHeader, resetBehindEnd, type KeyStats } from './protocol.js';
 import { RpcClient } from './rpc.js';
 
 export type TrafficKind = 'stream' | 'http' | 'grpc' | 'udp' | 'amqp';
@@ -110,11 +110,19 @@ export function checkedStream(port: number, up: number, down: number, stallMs: n
     sock.on('end', () => {
       ended = true;
       if (verdict === undefined) {
-        done({
-          ok: false,
-          kind: 'truncated',
-          detail: `clean end after ${verifier.received} of ${down} down bytes, no verdict`,
-        });
+        const received = verifier.received;
+        // a reset that libuv reported as an end is a visible failure, not a truncation
+        resetBehindEnd(sock, (code) =>
+          done(
+            code !== undefined
+              ? { ok: false, kind: 'failed', code }
+              : {
+                  ok: false,
+                  kind: 'truncated',
+                  detail: `clean end after ${received} of ${down} down bytes, no verdict`,
+                },
+          ),
+        );
       } else if (verdict !== Verdict.OK) {
         done({ ok: false, kind: 'verdict', detail: `server verdict ${verdict}` });
       }

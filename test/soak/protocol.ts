@@ -6,6 +6,8 @@
  * side checks every byte at its offset. A stream is complete only when the client has every down byte right, a
  * verdict of OK and a clean end: anything shorter that ends cleanly is a silent truncation.
  */
+import type { Socket } from 'node:net';
+
 export const MAGIC = Buffer.from('CVSK');
 export const HEADER_BYTES = 28;
 
@@ -94,4 +96,17 @@ export function emptyStats(): KeyStats {
 
 export function emit(e: AgentEvent): void {
   process.stdout.write(`${JSON.stringify(e)}\n`);
+}
+
+/**
+ * Whether an 'end' a socket just read was a reset. Node's libuv (before 1.51) reports a reset that arrives while
+ * unread bytes wait in the receive buffer as a clean end; a zero-length write fails on a connection that was
+ * reset and succeeds on one the peer half-closed (the soak's sockets are half-open). Calls back with the error
+ * code of a reset, or undefined for a real end.
+ */
+export function resetBehindEnd(sock: Socket, cb: (code: string | undefined) => void): void {
+  if (sock.destroyed || !sock.writable) return cb(undefined);
+  sock.write(Buffer.alloc(0), (err) =>
+    cb(err ? ((err as NodeJS.ErrnoException).code ?? 'error') : undefined),
+  );
 }

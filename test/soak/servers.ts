@@ -8,7 +8,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { ByteStream, StreamVerifier } from './prng.js';
-import { HEADER_BYTES, Verdict, decodeHeader, emit } from './protocol.js';
+import { HEADER_BYTES, Verdict, decodeHeader, emit, resetBehindEnd } from './protocol.js';
 
 const CHUNK = 64 * 1024;
 
@@ -84,14 +84,14 @@ function serveStream(sock: net.Socket, site: string, key: string): void {
     }
     if (bad === Verdict.OK && !verifier.complete) {
       bad = Verdict.UP_SHORT;
-      anomaly(
-        site,
-        key,
-        id,
-        start,
-        'truncated',
-        `clean end after ${verifier.received} of ${verifier.length} up bytes`,
-      );
+      const v = verifier;
+      // a reset that libuv reported as an end is what the router should send: no anomaly
+      resetBehindEnd(sock, (code) => {
+        if (code === undefined)
+          anomaly(site, key, id, start, 'truncated', `clean end after ${v.received} of ${v.length} up bytes`);
+        finish();
+      });
+      return;
     }
     finish();
   });

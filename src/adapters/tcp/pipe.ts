@@ -68,6 +68,20 @@ export function pipeSocketFlow(
     else if (s === 'flow-ended') state.transition('ended');
     stream.end();
   };
+  /**
+   * The socket's FIN, checked first. libuv before 1.51 (Node 20 and 22) reports a reset that arrives while
+   * unread bytes wait in the receive buffer as a clean end: a short read with POLLHUP is taken for end-of-file
+   * without reading the error. Passed on as a FIN, the peer's reset would become a clean, truncated end at the
+   * far side. While our direction is still open, a zero-length write tells the two apart: it fails on a
+   * connection that was reset (the socket's 'error' then aborts the flow) and succeeds on one the peer only
+   * half-closed. Behind our queued writes it adds no reordering: the FIN goes on once they are in the kernel.
+   */
+  const checkedEnd = (): void => {
+    if (state.state !== 'open' || socket.destroyed || !socket.writable) return socketEnded();
+    socket.write(EMPTY, (err) => {
+      if (!err && (state.state === 'open' || state.state === 'flow-ended')) socketEnded();
+    });
+  };
   const finish = (): void => {
     if (!streamClosed || !socketClosed || !state.can('closed')) return;
     state.transition('closed');
@@ -81,8 +95,8 @@ export function pipeSocketFlow(
     if (!stream.write(chunk)) socket.pause();
   });
   stream.on('drain', () => socket.resume());
-  if (early?.ended) socketEnded();
-  else socket.on('end', socketEnded);
+  if (early?.ended) checkedEnd();
+  else socket.on('end', checkedEnd);
   // Start reading (a listener's socket is paused until its flow is established) unless the flow is already full.
   if (blocked) socket.pause();
   else socket.resume();
@@ -151,6 +165,8 @@ export function pipeSocketFlow(
     finish();
   });
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** Sockets corked during this turn of the event loop; one setImmediate uncorks them all. */
 const corked = new Set<Socket>();
