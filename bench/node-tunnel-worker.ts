@@ -1,8 +1,9 @@
 // The node-tls-worker reference path's program: the node-tls tunnel (node-tunnel.ts) with every TLS socket in a
 // worker thread, so encryption and the TLS sockets' system calls run on a second core while the main thread
-// keeps the plain sockets (messages between the threads go in one batch per event-loop turn). It measures what a data path split over two threads gains or loses on each workload
-// before the router is built that way (docs/adr/0008-data-threads.md). Bytes cross between the threads as
-// transferred ArrayBuffers, with a byte budget per connection and direction, returned as the far side writes.
+// keeps the plain sockets. It measures what a data path split over two threads gains or loses on each workload
+// before a router is built that way (docs/adr/0008-data-threads.md). Bytes cross between the threads as
+// transferred ArrayBuffers, the messages of one event-loop turn in one batch, with a byte budget per connection
+// and direction, returned as the far side writes.
 //   node node-tunnel-worker.js --role client|server --dir CERTS --map LISTEN:TARGET [--map …]
 import { readFileSync } from 'node:fs';
 import net, { type Socket } from 'node:net';

@@ -156,15 +156,22 @@ function runTarget(t) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
+    // the highest input count of libFuzzer's progress lines (`#N ...`): long runs do not always print the final
+    // statistics, and the kept output is cut
+    let progress;
     const keep = (b) => {
-      out += b.toString();
+      const text = b.toString();
+      for (const m of text.matchAll(/^#(\d+)\s/gm)) progress = Math.max(progress ?? 0, Number(m[1]));
+      out += text;
       if (out.length > 1_000_000) out = out.slice(-500_000);
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     child.on('close', (code) => {
       const runs =
-        /stat::number_of_executed_units:\s*(\d+)/.exec(out)?.[1] ?? /Done (\d+) runs/.exec(out)?.[1];
+        /stat::number_of_executed_units:\s*(\d+)/.exec(out)?.[1] ??
+        /Done (\d+) runs/.exec(out)?.[1] ??
+        progress;
       const artifact = /Test unit written to (\S+)/.exec(out)?.[1];
       const secs = Number(/Done \d+ runs in (\d+) second/.exec(out)?.[1] ?? opts.seconds ?? 0);
       resolve({ target: t, code, runs: runs === undefined ? undefined : Number(runs), secs, artifact, out });

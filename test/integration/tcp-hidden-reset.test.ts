@@ -1,6 +1,6 @@
 /**
  * A target that resets its connection while the connector's router still has its last bytes unread: Node's
- * libuv (before 1.51) reads that reset as a clean end-of-stream (a short read with POLLHUP is taken for EOF).
+ * libuv (1.46 in Node 20) reads that reset as a clean end-of-stream (a short read with POLLHUP is taken for EOF).
  * The tcp pipe checks every end with a zero-length write (src/adapters/tcp/pipe.ts, checkedEnd), so the client
  * reads a reset, never a clean end that would make a cut-short transfer look complete. Found by the chaos soak
  * (docs/design/security.md, "Soak"): before the check, `target-restart` cut streams silently.

@@ -99,7 +99,7 @@ export function emit(e: AgentEvent): void {
 }
 
 /**
- * Whether an 'end' a socket just read was a reset. Node's libuv (before 1.51) reports a reset that arrives while
+ * Whether an 'end' a socket just read was a reset. Node's libuv (1.46 in Node 20) reports a reset that arrives while
  * unread bytes wait in the receive buffer as a clean end; a zero-length write fails on a connection that was
  * reset and succeeds on one the peer half-closed (the soak's sockets are half-open). Calls back with the error
  * code of a reset, or undefined for a real end.

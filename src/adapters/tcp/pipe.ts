@@ -69,12 +69,13 @@ export function pipeSocketFlow(
     stream.end();
   };
   /**
-   * The socket's FIN, checked first. libuv before 1.51 (Node 20 and 22) reports a reset that arrives while
-   * unread bytes wait in the receive buffer as a clean end: a short read with POLLHUP is taken for end-of-file
-   * without reading the error. Passed on as a FIN, the peer's reset would become a clean, truncated end at the
-   * far side. While our direction is still open, a zero-length write tells the two apart: it fails on a
-   * connection that was reset (the socket's 'error' then aborts the flow) and succeeds on one the peer only
-   * half-closed. Behind our queued writes it adds no reordering: the FIN goes on once they are in the kernel.
+   * The socket's FIN, checked first. libuv as Node 20 bundles it (1.46; changed upstream in libuv pull request
+   * 4997) reports a reset that arrives while unread bytes wait in the receive buffer as a clean end: a short read
+   * with POLLHUP is taken for end-of-file without reading the error. Passed on as a FIN, the peer's reset would
+   * become a clean, truncated end at the far side. While our direction is still open, a zero-length write tells
+   * the two apart: it fails on a connection that was reset (the socket's 'error' then aborts the flow) and
+   * succeeds on one the peer only half-closed. Queued behind our earlier writes, it passes the FIN on once they
+   * are in the kernel.
    */
   const checkedEnd = (): void => {
     if (state.state !== 'open' || socket.destroyed || !socket.writable) return socketEnded();
